@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each sets up what it needs by itself, idempotently (venv + pip, npm ci).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: run test setup bench lint clean
+
+run: setup
+	$(BIN)/cybercover up
+
+test: setup
+	$(BIN)/pytest
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: setup
+	$(BIN)/python scripts/bench_gas.py
+
+lint: setup
+	$(BIN)/ruff check contracts service oracles scripts tests
+
+clean:
+	rm -rf $(VENV) node_modules
