@@ -1,0 +1,144 @@
+"""Deploys and wires the cybercover contracts; records a deployment manifest.
+
+The manifest (chain id, addresses, deployment blocks and transactions, artifact hashes) is
+what every other process reads to find the contracts, and what an auditor uses to match the
+deployed bytecode to the committed artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+
+from contracts import artifacts
+from contracts.errors import ArtifactError
+from contracts.tx import send
+
+
+@dataclass
+class Deployed:
+    address: str
+    block: int
+    tx: str
+    artifact_sha256: str
+
+
+@dataclass
+class Deployment:
+    chain_id: int
+    deployer: str
+    contracts: dict[str, Deployed] = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        return self.contracts[name].address
+
+    def contract(self, w3: Web3, name: str) -> Contract:
+        return artifacts.contract(w3, name, self.address(name))  # type: ignore[return-value]
+
+    @property
+    def first_block(self) -> int:
+        return min(d.block for d in self.contracts.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        return cls(
+            chain_id=int(data["chain_id"]),
+            deployer=data["deployer"],
+            contracts={k: Deployed(**v) for k, v in data["contracts"].items()},
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()))
+        except FileNotFoundError:
+            raise ArtifactError(f"no deployment manifest at {path}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"malformed deployment manifest {path}: {exc}") from None
+
+
+def _deploy_one(w3: Web3, name: str, deployer: str, *args: Any) -> tuple[Contract, Deployed]:
+    factory = artifacts.contract(w3, name)
+    receipt = send(w3, factory.constructor(*args), deployer)  # type: ignore[union-attr]
+    address = receipt["contractAddress"]
+    record = Deployed(
+        address=address,
+        block=receipt["blockNumber"],
+        tx=receipt["transactionHash"].to_0x_hex(),
+        artifact_sha256=artifacts.artifact_sha256(name),
+    )
+    return artifacts.contract(w3, name, address), record  # type: ignore[return-value]
+
+
+def deploy(
+    w3: Web3,
+    deployer: str,
+    *,
+    admin: str | None = None,
+    token: str | None = None,
+    oracle_signers: Sequence[str] = (),
+    quorum: int = 0,
+    underwriters: Sequence[str] = (),
+    distributors: Sequence[str] = (),
+    claims: Sequence[str] = (),
+    manifest_path: Path | None = None,
+) -> Deployment:
+    """Deploys registry, oracle, pool and book (and a TestToken when no `token` is given),
+    grants the pool's BOOK_ROLE to the book, and optionally sets the oracle config and roles.
+    `deployer` must be able to send (an unlocked node account or a signing middleware) and
+    becomes admin unless `admin` is given (then roles are granted before handing over)."""
+    admin = admin or deployer
+    dep = Deployment(chain_id=w3.eth.chain_id, deployer=deployer)
+    if token is None:
+        _, dep.contracts["TestToken"] = _deploy_one(w3, "TestToken", deployer, "CyberCover Test USD", "cUSD", 6)
+        token = dep.contracts["TestToken"].address
+    registry, dep.contracts["AssessmentRegistry"] = _deploy_one(w3, "AssessmentRegistry", deployer, deployer)
+    oracle, dep.contracts["OutageOracle"] = _deploy_one(w3, "OutageOracle", deployer, deployer)
+    pool, dep.contracts["CoverPool"] = _deploy_one(w3, "CoverPool", deployer, token, deployer)
+    book, dep.contracts["PolicyBook"] = _deploy_one(
+        w3, "PolicyBook", deployer, pool.address, oracle.address, registry.address, deployer
+    )
+    send(w3, pool.functions.grantRole(pool.functions.BOOK_ROLE().call(), book.address), deployer)
+    if oracle_signers:
+        send(w3, oracle.functions.setConfig(list(oracle_signers), quorum), deployer)
+    for role, members in (
+        ("UNDERWRITER_ROLE", underwriters),
+        ("DISTRIBUTOR_ROLE", distributors),
+        ("CLAIMS_ROLE", claims),
+    ):
+        role_id = getattr(book.functions, role)().call()
+        for member in members:
+            send(w3, book.functions.grantRole(role_id, member), deployer)
+    if admin != deployer:
+        _hand_over(w3, deployer, admin, registry, oracle, pool, book)
+    if manifest_path is not None:
+        dep.write(manifest_path)
+    return dep
+
+
+def _hand_over(w3: Web3, deployer: str, admin: str, *contracts: Contract) -> None:
+    """Grants every admin role of the deployer to `admin`, then renounces the deployer's."""
+    for c in contracts:
+        roles = [c.functions.DEFAULT_ADMIN_ROLE().call()]
+        for extra in ("ACCREDITOR_ROLE", "TREASURER_ROLE"):
+            if any(i.get("name") == extra for i in c.abi):
+                roles.append(getattr(c.functions, extra)().call())
+        for role in roles[1:] + roles[:1]:
+            send(w3, c.functions.grantRole(role, admin), deployer)
+        for role in roles[1:] + roles[:1]:
+            send(w3, c.functions.renounceRole(role, deployer), deployer)

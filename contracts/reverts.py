@@ -1,0 +1,111 @@
+"""Turning revert data into a named error with decoded arguments.
+
+Works on the raw bytes from eth-tester's `TransactionFailed`, from web3's
+`ContractCustomError` / `ContractLogicError`, and from a JSON-RPC node's error `data`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from eth_abi import decode
+from eth_utils import function_signature_to_4byte_selector, to_bytes
+
+from contracts.artifacts import abi, all_artifact_names
+from contracts.errors import ContractsError
+
+_ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+_PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
+_PY_BYTES = re.compile(r"b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"")
+
+
+@dataclass
+class ContractRevert(ContractsError):
+    """A decoded revert: `name` is the custom error (or `Error`, `Panic`, `Unknown`)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    data: bytes = b""
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        inner = ", ".join(f"{k}={_show(v)}" for k, v in self.params.items())
+        return f"{self.name}({inner})"
+
+
+def _show(v: Any) -> str:
+    return "0x" + v.hex() if isinstance(v, bytes) else str(v)
+
+
+def _canonical_type(inp: dict[str, Any]) -> str:
+    t = inp["type"]
+    if t.startswith("tuple"):
+        return "(" + ",".join(_canonical_type(c) for c in inp["components"]) + ")" + t[5:]
+    return t
+
+
+@cache
+def error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    """Selector → (name, arg names, arg types), over every artifact (ours and inherited OZ)."""
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for name in all_artifact_names():
+        for item in abi(name):
+            if item["type"] != "error":
+                continue
+            types = [_canonical_type(i) for i in item["inputs"]]
+            sig = f"{item['name']}({','.join(types)})"
+            table[function_signature_to_4byte_selector(sig)] = (
+                item["name"],
+                [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])],
+                types,
+            )
+    return table
+
+
+def decode_revert(data: bytes | str) -> ContractRevert:
+    if isinstance(data, str):
+        data = to_bytes(hexstr=data)
+    selector, body = data[:4], data[4:]
+    if selector == _ERROR_STRING:
+        return ContractRevert("Error", {"message": decode(["string"], body)[0]}, data)
+    if selector == _PANIC:
+        return ContractRevert("Panic", {"code": decode(["uint256"], body)[0]}, data)
+    entry = error_table().get(selector)
+    if entry is None:
+        return ContractRevert("Unknown", {"data": data}, data)
+    name, names, types = entry
+    values = decode(types, body) if types else ()
+    return ContractRevert(name, dict(zip(names, values, strict=True)), data)
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """Digs the raw revert bytes out of the exceptions eth-tester, web3 and JSON-RPC raise."""
+    candidates: list[Any] = [getattr(exc, "data", None), *getattr(exc, "args", ())]
+    for c in candidates:
+        if isinstance(c, dict):
+            c = c.get("data")
+        if isinstance(c, bytes | bytearray) and len(c) >= 4:
+            return bytes(c)
+        if isinstance(c, str) and (m := _PY_BYTES.search(c)):
+            # eth-tester: TransactionFailed("execution reverted: b'...'")
+            raw = ast.literal_eval(m.group(0))
+            if len(raw) >= 4:
+                return bytes(raw)
+        if isinstance(c, str) and c.startswith("0x") and len(c) >= 10:
+            try:
+                return to_bytes(hexstr=c)
+            except ValueError:
+                continue
+    return None
+
+
+def decode_exception(exc: BaseException) -> ContractRevert | None:
+    data = revert_data(exc)
+    return decode_revert(data) if data is not None else None

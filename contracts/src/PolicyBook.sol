@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IAssessmentRegistry} from "./interfaces/IAssessmentRegistry.sol";
+import {ICoverPool} from "./interfaces/ICoverPool.sol";
+import {IOutageOracle} from "./interfaces/IOutageOracle.sol";
+import {IPolicyBook} from "./interfaces/IPolicyBook.sol";
+import {Entitlement} from "./libraries/Entitlement.sol";
+
+/// @title PolicyBook
+/// @notice Products, policies, settlement against OutageOracle windows, claims review, expiry.
+contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
+    bytes32 public constant UNDERWRITER_ROLE = keccak256("UNDERWRITER_ROLE");
+    bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
+    bytes32 public constant CLAIMS_ROLE = keccak256("CLAIMS_ROLE");
+    uint256 public constant MAX_BATCH = 1000;
+
+    ICoverPool private immutable _pool;
+    IOutageOracle private immutable _oracle;
+    IAssessmentRegistry private immutable _registry;
+
+    uint32 private _productCount;
+    uint64 private _claimCount;
+    uint64 private _policyCount;
+    mapping(uint32 productId => Product) private _products;
+    mapping(uint256 policyId => bytes32 recordHash) private _policyHashes;
+    mapping(uint64 claimId => Claim) private _claims;
+
+    /// @dev Per-call memory cache: batches mostly share one product, one service, one report.
+    struct Cache {
+        uint32 productId;
+        Product product;
+        bytes32 serviceId;
+        uint64 windowsFrom;
+        IOutageOracle.Window[] windows;
+        bytes32 reportHash;
+    }
+
+    constructor(ICoverPool pool_, IOutageOracle oracle_, IAssessmentRegistry registry_, address admin) {
+        if (
+            address(pool_) == address(0) || address(oracle_) == address(0) || address(registry_) == address(0)
+                || admin == address(0)
+        ) revert PolicyBookZeroAddress();
+        _pool = pool_;
+        _oracle = oracle_;
+        _registry = registry_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function createProduct(Product calldata p) external onlyRole(UNDERWRITER_ROLE) returns (uint32 productId) {
+        if (
+            p.serviceId == bytes32(0) || p.payoutAmount == 0 || p.policyLimit == 0 || p.autoPayLimit > p.policyLimit
+                || (p.payoutKind == PayoutKind.PerUnit && p.unitSeconds == 0)
+        ) revert PolicyBookInvalidProduct();
+        productId = ++_productCount;
+        _products[productId] = p;
+        _products[productId].active = true;
+        emit ProductCreated(productId, p.serviceId, _products[productId]);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function setProductActive(uint32 productId, bool active) external onlyRole(UNDERWRITER_ROLE) {
+        _productOrRevert(productId).active = active;
+        emit ProductActivationChanged(productId, active);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function issue(PolicyTerms calldata terms) external nonReentrant returns (uint256 policyId) {
+        _checkIssuer();
+        Cache memory c;
+        policyId = ++_policyCount;
+        _issueOne(policyId, terms, c);
+        _pool.collectPremium(msg.sender, terms.premium);
+        _pool.lock(terms.limit);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function issueBatch(PolicyTerms[] calldata terms) external nonReentrant returns (uint256 firstId) {
+        _checkIssuer();
+        uint256 n = terms.length;
+        if (n == 0) revert PolicyBookEmptyBatch();
+        if (n > MAX_BATCH) revert PolicyBookBatchTooLarge(n, MAX_BATCH);
+        Cache memory c;
+        firstId = _policyCount + 1;
+        _policyCount += uint64(n);
+        uint256 premiums;
+        uint256 collateral;
+        for (uint256 i = 0; i < n; ++i) {
+            _issueOne(firstId + i, terms[i], c);
+            premiums += terms[i].premium;
+            collateral += terms[i].limit;
+        }
+        _pool.collectPremium(msg.sender, premiums);
+        _pool.lock(collateral);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function settle(uint256[] calldata policyIds, Policy[] calldata policies) external nonReentrant {
+        uint256 n = _checkLengths(policyIds, policies);
+        Cache memory c;
+        address[] memory payees = new address[](n);
+        uint256[] memory amounts = new uint256[](n);
+        uint256 m;
+        for (uint256 i = 0; i < n; ++i) {
+            Policy memory p = _load(policyIds[i], policies[i]);
+            if (p.status != PolicyStatus.Active) continue;
+            bytes32 before = _policyHashes[policyIds[i]];
+            uint96 pay = _settleOne(policyIds[i], p, c);
+            bytes32 after_ = _hash(p);
+            if (after_ != before) _policyHashes[policyIds[i]] = after_;
+            if (pay > 0) {
+                payees[m] = p.beneficiary;
+                amounts[m] = pay;
+                ++m;
+            }
+        }
+        _payOut(payees, amounts, m);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function approveClaim(uint64 claimId, uint256 policyId, Policy calldata policy, bytes32 incidentReport)
+        external
+        onlyRole(CLAIMS_ROLE)
+        nonReentrant
+    {
+        (Policy memory p, uint96 amount) = _decide(claimId, policyId, policy, incidentReport, ClaimStatus.Approved);
+        p.paid += amount;
+        _policyHashes[policyId] = _hash(p);
+        emit ClaimApproved(claimId, policyId, amount, incidentReport);
+        emit PayoutSent(policyId, amount, p.settled);
+        address[] memory payees = new address[](1);
+        uint256[] memory amounts = new uint256[](1);
+        payees[0] = p.beneficiary;
+        amounts[0] = amount;
+        _pool.payOut(payees, amounts);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function rejectClaim(uint64 claimId, uint256 policyId, Policy calldata policy, bytes32 incidentReport)
+        external
+        onlyRole(CLAIMS_ROLE)
+        nonReentrant
+    {
+        (Policy memory p, uint96 amount) = _decide(claimId, policyId, policy, incidentReport, ClaimStatus.Rejected);
+        _policyHashes[policyId] = _hash(p);
+        emit ClaimRejected(claimId, policyId, amount, incidentReport);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function expire(uint256[] calldata policyIds, Policy[] calldata policies) external nonReentrant {
+        uint256 n = _checkLengths(policyIds, policies);
+        Cache memory c;
+        address[] memory payees = new address[](n);
+        uint256[] memory amounts = new uint256[](n);
+        uint256 m;
+        uint256 released;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = policyIds[i];
+            Policy memory p = _load(id, policies[i]);
+            if (p.status != PolicyStatus.Active) continue;
+            Product memory prod = _cachedProduct(p.productId, c);
+            uint256 expiresAt = uint256(p.coverEnd) + prod.graceSeconds;
+            if (block.timestamp < expiresAt) revert PolicyBookCoverNotEnded(id, expiresAt);
+            // Late reports inside the grace period are honoured before collateral goes back.
+            uint96 pay = _settleOne(id, p, c);
+            if (pay > 0) {
+                payees[m] = p.beneficiary;
+                amounts[m] = pay;
+                ++m;
+            }
+            if (p.openClaim == 0) {
+                uint96 unused = p.limit - p.paid;
+                p.status = PolicyStatus.Expired;
+                released += unused;
+                emit PolicyExpired(id, unused);
+            }
+            _policyHashes[id] = _hash(p);
+        }
+        _payOut(payees, amounts, m);
+        if (released > 0) _pool.release(released);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function entitlementOf(Policy calldata policy) external view returns (uint96) {
+        Product memory prod = _products[policy.productId];
+        uint64 from = uint64(policy.coverStart) + prod.waitingSeconds;
+        return Entitlement.compute(prod, policy.coverEnd, policy.limit, from, _oracle.windowsSince(prod.serviceId, from));
+    }
+
+    /// @inheritdoc IPolicyBook
+    function product(uint32 productId) external view returns (Product memory) {
+        return _products[productId];
+    }
+
+    /// @inheritdoc IPolicyBook
+    function productCount() external view returns (uint32) {
+        return _productCount;
+    }
+
+    /// @inheritdoc IPolicyBook
+    function policyCount() external view returns (uint256) {
+        return _policyCount;
+    }
+
+    /// @inheritdoc IPolicyBook
+    function policyHash(uint256 policyId) external view returns (bytes32) {
+        return _policyHashes[policyId];
+    }
+
+    /// @inheritdoc IPolicyBook
+    function hashPolicy(Policy calldata policy) external pure returns (bytes32) {
+        return _hash(policy);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function claim(uint64 claimId) external view returns (Claim memory) {
+        return _claims[claimId];
+    }
+
+    function pool() external view returns (ICoverPool) {
+        return _pool;
+    }
+
+    function oracle() external view returns (IOutageOracle) {
+        return _oracle;
+    }
+
+    function registry() external view returns (IAssessmentRegistry) {
+        return _registry;
+    }
+
+    function _issueOne(uint256 policyId, PolicyTerms calldata t, Cache memory c) private {
+        Product memory prod = _cachedProduct(t.productId, c);
+        if (!prod.active) revert PolicyBookProductInactive(t.productId);
+        uint40 start = t.coverStart == 0 ? uint40(block.timestamp) : t.coverStart;
+        if (start < block.timestamp || t.coverEnd <= start) {
+            revert PolicyBookInvalidCover(t.coverStart, t.coverEnd, block.timestamp);
+        }
+        if (t.limit == 0 || t.limit > prod.policyLimit) revert PolicyBookLimitAboveProduct(t.limit, prod.policyLimit);
+        if (t.beneficiary == address(0)) revert PolicyBookZeroBeneficiary();
+        if (t.reportHash != c.reportHash) {
+            _checkUnderwritable(t.reportHash);
+            c.reportHash = t.reportHash;
+        }
+        Policy memory p = Policy({
+            productId: t.productId,
+            coverStart: start,
+            coverEnd: t.coverEnd,
+            limit: t.limit,
+            beneficiary: t.beneficiary,
+            holder: t.holder,
+            reportHash: t.reportHash,
+            settled: 0,
+            paid: 0,
+            openClaim: 0,
+            status: PolicyStatus.Active
+        });
+        _policyHashes[policyId] = _hash(p);
+        emit PolicyIssued(policyId, t.productId, msg.sender, p, t.premium);
+    }
+
+    /// @dev Entitlement minus what was already handled: the first `autoPayLimit` of entitlement
+    /// is paid at once, anything above goes to a claim for review. Returns the amount to pay now;
+    /// updates `p` in memory (the caller stores its hash).
+    function _settleOne(uint256 policyId, Policy memory p, Cache memory c) private returns (uint96 pay) {
+        Product memory prod = _cachedProduct(p.productId, c);
+        uint64 from = uint64(p.coverStart) + prod.waitingSeconds;
+        if (prod.serviceId != c.serviceId || from < c.windowsFrom) {
+            c.windows = _oracle.windowsSince(prod.serviceId, from);
+            c.serviceId = prod.serviceId;
+            c.windowsFrom = from;
+        }
+        uint96 entitled = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.windows);
+        if (entitled <= p.settled) return 0;
+        uint96 delta = entitled - p.settled;
+        uint96 autoRoom = prod.autoPayLimit > p.settled ? prod.autoPayLimit - p.settled : 0;
+        pay = delta < autoRoom ? delta : autoRoom;
+        uint96 review = delta - pay;
+        p.settled = entitled;
+        p.paid += pay;
+        if (review > 0) {
+            if (p.openClaim == 0) {
+                uint64 claimId = ++_claimCount;
+                _claims[claimId] = Claim(uint64(policyId), review, ClaimStatus.Open);
+                p.openClaim = claimId;
+                emit ClaimOpened(claimId, policyId, review, entitled);
+            } else {
+                Claim storage cl = _claims[p.openClaim];
+                cl.amount += review;
+                emit ClaimIncreased(p.openClaim, policyId, cl.amount, entitled);
+            }
+        }
+        if (pay > 0) emit PayoutSent(policyId, pay, entitled);
+    }
+
+    function _decide(
+        uint64 claimId,
+        uint256 policyId,
+        Policy calldata policy,
+        bytes32 incidentReport,
+        ClaimStatus decision
+    ) private returns (Policy memory p, uint96 amount) {
+        Claim storage cl = _claims[claimId];
+        if (cl.status != ClaimStatus.Open) revert PolicyBookClaimNotOpen(claimId);
+        if (cl.policyId != policyId) revert PolicyBookClaimPolicyMismatch(claimId, policyId);
+        (bool live,, IAssessmentRegistry.ReportKind kind) = _registry.underwritingStatus(incidentReport);
+        if (!live || kind != IAssessmentRegistry.ReportKind.Incident) {
+            revert PolicyBookInvalidIncidentReport(incidentReport);
+        }
+        p = _load(policyId, policy);
+        amount = cl.amount;
+        cl.status = decision;
+        p.openClaim = 0;
+    }
+
+    function _load(uint256 policyId, Policy calldata policy) private view returns (Policy memory p) {
+        bytes32 stored = _policyHashes[policyId];
+        if (stored == bytes32(0)) revert PolicyBookUnknownPolicy(policyId);
+        p = policy;
+        if (_hash(p) != stored) revert PolicyBookPolicyMismatch(policyId);
+    }
+
+    function _cachedProduct(uint32 productId, Cache memory c) private view returns (Product memory) {
+        if (c.productId != productId) {
+            c.product = _products[productId];
+            if (c.product.policyLimit == 0) revert PolicyBookUnknownProduct(productId);
+            c.productId = productId;
+        }
+        return c.product;
+    }
+
+    function _productOrRevert(uint32 productId) private view returns (Product storage prod) {
+        prod = _products[productId];
+        if (prod.policyLimit == 0) revert PolicyBookUnknownProduct(productId);
+    }
+
+    /// @dev The report must be live (anchored, not revoked, not superseded), an underwriting
+    /// kind, and not `High` risk: standard Table 6 says decline.
+    function _checkUnderwritable(bytes32 reportHash) private view {
+        (bool live, IAssessmentRegistry.RiskLevel level, IAssessmentRegistry.ReportKind kind) =
+            _registry.underwritingStatus(reportHash);
+        if (!live || level == IAssessmentRegistry.RiskLevel.High || kind == IAssessmentRegistry.ReportKind.Incident) {
+            revert PolicyBookReportNotUnderwritable(reportHash);
+        }
+    }
+
+    function _checkIssuer() private view {
+        if (!hasRole(UNDERWRITER_ROLE, msg.sender) && !hasRole(DISTRIBUTOR_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, DISTRIBUTOR_ROLE);
+        }
+    }
+
+    function _checkLengths(uint256[] calldata ids, Policy[] calldata policies) private pure returns (uint256 n) {
+        n = ids.length;
+        if (n != policies.length) revert PolicyBookLengthMismatch(n, policies.length);
+    }
+
+    function _payOut(address[] memory payees, uint256[] memory amounts, uint256 m) private {
+        if (m == 0) return;
+        assembly ("memory-safe") {
+            mstore(payees, m)
+            mstore(amounts, m)
+        }
+        _pool.payOut(payees, amounts);
+    }
+
+    function _hash(Policy memory p) private pure returns (bytes32) {
+        return keccak256(abi.encode(p));
+    }
+}
