@@ -1,0 +1,161 @@
+"""Shared chain helpers for tests: actors, revert/event assertions, time, oracle signing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from web3 import Web3
+
+from contracts import eip712
+from contracts.deploy import Deployment
+from contracts.reverts import ContractRevert, decode_exception
+from contracts.tx import send
+
+USD = 10**6  # TestToken has 6 decimals, like USDC
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A sign-only key (oracle nodes, relayed assessors): needs no ether."""
+
+    name: str
+    key: bytes
+
+    @property
+    def address(self) -> str:
+        from eth_keys import keys
+
+        return keys.PrivateKey(self.key).public_key.to_checksum_address()
+
+
+def signer(name: str) -> Signer:
+    return Signer(name, keccak(text=f"cybercover-test-{name}"))
+
+
+ORACLES = [signer(f"oracle_{i}") for i in range(1, 5)]
+QUORUM = 3
+
+
+@dataclass
+class Actors:
+    owner: str
+    assessor: str
+    underwriter: str
+    distributor: str
+    claims: str
+    alice: str
+    bob: str
+    treasurer: str
+    outsider: str
+    relayer: str
+
+    @classmethod
+    def from_accounts(cls, accounts: list[str]) -> Actors:
+        return cls(*accounts[:10])
+
+
+class Ledger:
+    """The deployed contracts plus the things tests do over and over."""
+
+    def __init__(self, w3: Web3, dep: Deployment, actors: Actors) -> None:
+        self.w3 = w3
+        self.dep = dep
+        self.a = actors
+        self.token = dep.contract(w3, "TestToken")
+        self.registry = dep.contract(w3, "AssessmentRegistry")
+        self.oracle = dep.contract(w3, "OutageOracle")
+        self.pool = dep.contract(w3, "CoverPool")
+        self.book = dep.contract(w3, "PolicyBook")
+
+    # --- transactions -------------------------------------------------------------------
+    def send(self, fn: Any, sender: str, **kw: Any) -> Any:
+        return send(self.w3, fn, sender, **kw)
+
+    @property
+    def tester(self) -> Any:
+        return self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def travel(self, seconds: int) -> int:
+        """Moves chain time forward; the next block is mined at the new time."""
+        target = self.now() + seconds
+        self.tester.time_travel(target)
+        return target
+
+    def fund(self, who: str, amount: int, spender: str | None = None) -> None:
+        self.send(self.token.functions.mint(who, amount), who)
+        if spender:
+            self.send(self.token.functions.approve(spender, 2**256 - 1), who)
+
+    def balance(self, who: str) -> int:
+        return int(self.token.functions.balanceOf(who).call())
+
+    # --- oracle reports -----------------------------------------------------------------
+    def oracle_domain(self) -> dict[str, Any]:
+        return eip712.oracle_domain(self.w3.eth.chain_id, self.oracle.address)
+
+    def signed_report(self, who: Signer, service: bytes, start: int, end: int, *, ongoing: bool = False,
+                      version: int = 1, seq: int = 1, root: bytes | None = None,
+                      domain: dict[str, Any] | None = None) -> tuple[Any, ...]:
+        root = root or keccak(text=f"evidence-{who.name}-{start}-{end}")
+        msg = eip712.outage_report_message(service, version, start, end, ongoing, root, seq)
+        sig = eip712.sign_outage_report(who.key, domain or self.oracle_domain(), msg)
+        return (start, end, ongoing, root, seq, sig.r, sig.vs)
+
+    def verify_outage(self, service: bytes, start: int, end: int, *, signers: list[Signer] | None = None,
+                      ongoing: bool = False, sender: str | None = None) -> Any:
+        reports = [self.signed_report(s, service, start, end, ongoing=ongoing) for s in (signers or ORACLES[:QUORUM])]
+        return self.send(self.oracle.functions.submit(service, 1, reports), sender or self.a.relayer)
+
+    # --- assessments ----------------------------------------------------------------------
+    def anchor(self, report_hash: bytes, *, score_bps: int = 8500, level: int = 1, kind: int = 0,
+               subject: bytes = b"\x11" * 32, replaces: bytes = b"\x00" * 32) -> Any:
+        return self.send(
+            self.registry.functions.anchor(report_hash, score_bps, level, kind, subject, replaces), self.a.assessor
+        )
+
+
+def expect_revert(fn: Any, sender: str, error: str, **params: Any) -> ContractRevert:
+    """Asserts that sending `fn` from `sender` reverts with the named custom error (and args)."""
+    with pytest.raises(Exception) as info:
+        fn.transact({"from": sender})
+    decoded = info.value if isinstance(info.value, ContractRevert) else decode_exception(info.value)
+    assert decoded is not None, f"no revert data in {info.value!r}"
+    assert decoded.name == error, f"expected {error}, got {decoded}"
+    for k, v in params.items():
+        got = decoded.params[k]
+        if isinstance(got, str) and isinstance(v, str):
+            got, v = got.lower(), v.lower()
+        assert got == v, f"{error}.{k}: expected {v!r}, got {got!r}"
+    return decoded
+
+
+def events(receipt: Any, contract: Any, name: str) -> list[dict[str, Any]]:
+    ev = getattr(contract.events, name)()
+    return [dict(e["args"]) for e in ev.process_receipt(receipt, errors=_discard()) ]
+
+
+def _discard() -> Any:
+    from web3.logs import DISCARD
+
+    return DISCARD
+
+
+def expect_event(receipt: Any, contract: Any, name: str, **expected: Any) -> dict[str, Any]:
+    found = events(receipt, contract, name)
+    assert found, f"no {name} event in receipt"
+    for args in found:
+        if all(_eq(args.get(k), v) for k, v in expected.items()):
+            return args
+    raise AssertionError(f"no {name} event with {expected}; got {found}")
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return bool(a == b)
