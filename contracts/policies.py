@@ -1,0 +1,94 @@
+"""Policy records rebuilt from PolicyBook events.
+
+The book stores only the hash of each policy record; every change is in its events. This
+projection replays them so callers can pass records back to `settle`, `expire` and claim
+decisions, and checks itself against `policyHash` when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, replace
+from typing import Any
+
+from web3.logs import DISCARD
+
+ACTIVE, EXPIRED = 0, 1
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    product_id: int
+    cover_start: int
+    cover_end: int
+    limit: int
+    beneficiary: str
+    holder: bytes
+    report_hash: bytes
+    settled: int = 0
+    paid: int = 0
+    open_claim: int = 0
+    status: int = ACTIVE
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple for `Policy`, in field order."""
+        return astuple(self)
+
+    @classmethod
+    def from_event(cls, p: Any) -> PolicyRecord:
+        get = (lambda k, i: p[k]) if hasattr(p, "keys") else (lambda k, i: p[i])
+        keys = ("productId", "coverStart", "coverEnd", "limit", "beneficiary", "holder", "reportHash",
+                "settled", "paid", "openClaim", "status")
+        return cls(*(get(k, i) for i, k in enumerate(keys)))
+
+
+class PolicyProjection:
+    """In-memory projection: policy id → record, claim id → (policy id, amount, status)."""
+
+    EVENTS = ("PolicyIssued", "PayoutSent", "ClaimOpened", "ClaimIncreased", "ClaimApproved",
+              "ClaimRejected", "PolicyExpired")
+
+    def __init__(self) -> None:
+        self.policies: dict[int, PolicyRecord] = {}
+        self.claims: dict[int, dict[str, Any]] = {}
+
+    def apply_receipt(self, book: Any, receipt: Any) -> None:
+        logs = []
+        for name in self.EVENTS:
+            for ev in getattr(book.events, name)().process_receipt(receipt, errors=DISCARD):
+                logs.append(ev)
+        for ev in sorted(logs, key=lambda e: e["logIndex"]):
+            self.apply(ev["event"], dict(ev["args"]))
+
+    def apply(self, name: str, args: dict[str, Any]) -> None:
+        if name == "PolicyIssued":
+            self.policies[args["policyId"]] = PolicyRecord.from_event(args["policy"])
+            return
+        pid = args.get("policyId")
+        rec = self.policies.get(pid) if pid is not None else None
+        if rec is None:
+            return
+        if name == "PayoutSent":
+            rec = replace(rec, paid=rec.paid + args["amount"], settled=args["entitlement"])
+        elif name == "ClaimOpened":
+            rec = replace(rec, open_claim=args["claimId"], settled=args["entitlement"])
+            self.claims[args["claimId"]] = {"policy_id": pid, "amount": args["amount"], "status": "open"}
+        elif name == "ClaimIncreased":
+            rec = replace(rec, settled=args["entitlement"])
+            self.claims[args["claimId"]]["amount"] = args["amount"]
+        elif name in ("ClaimApproved", "ClaimRejected"):
+            rec = replace(rec, open_claim=0)
+            self.claims[args["claimId"]]["status"] = "approved" if name == "ClaimApproved" else "rejected"
+        elif name == "PolicyExpired":
+            rec = replace(rec, status=EXPIRED)
+        self.policies[pid] = rec
+
+    def records(self, ids: Iterable[int]) -> tuple[list[int], list[tuple[Any, ...]]]:
+        ids = list(ids)
+        return ids, [self.policies[i].as_tuple() for i in ids]
+
+    def check(self, book: Any, ids: Iterable[int]) -> list[int]:
+        """Ids whose projected record does not hash to the stored one (should be empty)."""
+        return [i for i in ids
+                if book.functions.hashPolicy(self.policies[i].as_tuple()).call()
+                != book.functions.policyHash(i).call()]

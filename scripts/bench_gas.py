@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""Gas of the DESIGN §4 operations on eth-tester (py-evm, Prague rules).
+
+Writes bench/gas.json and prints a table beside the targets. Figures are receipt `gasUsed`
+(intrinsic 21,000 and calldata included); per-item figures divide a whole batch by its size.
+
+    .venv/bin/python scripts/bench_gas.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from eth_utils import keccak
+from web3 import EthereumTesterProvider, Web3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from contracts import eip712, merkle  # noqa: E402
+from contracts.deploy import deploy  # noqa: E402
+from contracts.policies import PolicyProjection  # noqa: E402
+from tests.chain import ORACLES, USD, Actors, Ledger, signer  # noqa: E402
+
+TARGETS = {
+    "anchor_single": 50_000,
+    "anchor_batch_per_report_1000": 60,
+    "outage_3_sigs": 80_000,
+    "outage_extra_sig": 7_000,
+    "issue_single": 120_000,
+    "issue_batch_per_policy_100": 45_000,
+    "settle_per_policy_50": 35_000,
+}
+
+
+def gas(receipt) -> int:  # noqa: ANN001
+    return int(receipt["gasUsed"])
+
+
+def setup() -> Ledger:
+    w3 = Web3(EthereumTesterProvider())
+    a = Actors.from_accounts(w3.eth.accounts)
+    dep = deploy(w3, a.owner, oracle_signers=[o.address for o in ORACLES], quorum=3,
+                 underwriters=[a.underwriter], distributors=[a.distributor], claims=[a.claims])
+    led = Ledger(w3, dep, a)
+    led.send(led.registry.functions.setAssessor(a.assessor, 90), a.owner)
+    led.fund(a.owner, 10**9 * USD, led.pool.address)
+    led.send(led.pool.functions.deposit(10**8 * USD), a.owner)
+    led.fund(a.distributor, 10**7 * USD, led.pool.address)
+    return led
+
+
+def product(led: Ledger, service: bytes, auto_pay: int = 1_000 * USD) -> int:
+    p = (service, 60, 0, 0, 0, 3600, True, auto_pay, 100 * USD, 1_000 * USD)
+    led.send(led.book.functions.createProduct(p), led.a.underwriter)
+    return int(led.book.functions.productCount().call())
+
+
+def terms(pid: int, report: bytes, beneficiary: str, i: int, cover_end: int) -> tuple:
+    return (pid, 0, cover_end, 500 * USD, 5 * USD, beneficiary, keccak(text=f"holder-{i}"), report)
+
+
+def main() -> None:
+    led = setup()
+    a = led.a
+    out: dict[str, float] = {}
+
+    # Anchor one report (the assessor sends it). Second anchor measured: warm nothing shared.
+    led.anchor(keccak(text="warmup"))
+    out["anchor_single"] = gas(led.anchor(keccak(text="report-1"), score_bps=8734, level=1))
+
+    leaves = [merkle.leaf_hash(keccak(text=f"batch-report-{i}")) for i in range(1000)]
+    root = merkle.MerkleTree(leaves).root
+    r = led.send(led.registry.functions.anchorBatch(root, 1000, "ipfs://bafy-batch-0001"), a.assessor)
+    out["anchor_batch_per_report_1000"] = gas(r) / 1000
+
+    # Outage reports: a fresh service each time (a new window is the costlier case).
+    now = led.now()
+    g3 = gas(led.verify_outage(eip712.service_id("svc-3"), now - 7200, now - 100, signers=ORACLES[:3]))
+    g4 = gas(led.verify_outage(eip712.service_id("svc-4"), now - 7200, now - 100, signers=ORACLES[:4]))
+    out["outage_3_sigs"] = g3
+    out["outage_extra_sig"] = g4 - g3
+
+    report = keccak(text="report-1")
+    service = eip712.service_id("https://app.saas.example")
+    pid = product(led, service)
+    cover_end = led.now() + 30 * 86400
+    proj = PolicyProjection()
+    proj.apply_receipt(led.book, led.send(led.book.functions.issue(terms(pid, report, a.alice, 0, cover_end)),
+                                          a.distributor))  # warm-up
+    r = led.send(led.book.functions.issue(terms(pid, report, a.bob, 1, cover_end)), a.distributor)
+    out["issue_single"] = gas(r)
+
+    beneficiaries = [signer(f"customer-{i}").address for i in range(100)]
+    batch = [terms(pid, report, beneficiaries[i], 100 + i, cover_end) for i in range(100)]
+    r = led.send(led.book.functions.issueBatch(batch), a.distributor)
+    out["issue_batch_per_policy_100"] = gas(r) / 100
+    proj.apply_receipt(led.book, r)
+    first = int(led.book.functions.policyCount().call()) - 99
+
+    # One verified outage of 2 h on the service, then settle 50 policies (fresh beneficiaries).
+    start = led.now() + 10
+    led.travel(3 * 3600)
+    led.verify_outage(service, start, start + 7200)
+    ids, records = proj.records(range(first, first + 50))
+    out["settle_per_policy_50"] = gas(led.send(led.book.functions.settle(ids, records), a.relayer)) / 50
+
+    # Same, to beneficiaries that already hold the token (the reference's condition).
+    for b in beneficiaries[50:]:
+        led.send(led.token.functions.mint(b, 1), a.owner)
+    ids, records = proj.records(range(first + 50, first + 100))
+    out["settle_per_policy_50_existing_holders"] = gas(
+        led.send(led.book.functions.settle(ids, records), a.relayer)) / 50
+
+    out = {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}
+    (ROOT / "bench").mkdir(exist_ok=True)
+    (ROOT / "bench" / "gas.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(f"{'operation':<40}{'gas':>12}{'target':>12}  ok")
+    for k, v in out.items():
+        t = TARGETS.get(k)
+        print(f"{k:<40}{v:>12,}{(f'{t:,}' if t else '-'):>12}  {'' if t is None else ('yes' if v <= t else 'NO')}")
+
+
+if __name__ == "__main__":
+    main()
