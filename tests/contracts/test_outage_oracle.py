@@ -1,0 +1,226 @@
+"""OutageOracle: config, quorum verification, window rule, extension, replay and errors."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+
+from contracts import eip712
+from tests.chain import ORACLES, QUORUM, events, expect_event, expect_revert, signer
+
+SERVICE = eip712.service_id("https://api.covered.example")
+
+
+def test_config_view_and_event(ledger) -> None:
+    version, quorum, signers = ledger.oracle.functions.config().call()
+    assert (version, quorum) == (1, QUORUM)
+    assert signers == [o.address for o in ORACLES]
+    new = [signer(f"n{i}").address for i in range(5)]
+    r = ledger.send(ledger.oracle.functions.setConfig(new, 4), ledger.a.owner)
+    expect_event(r, ledger.oracle, "OracleConfigSet", version=2, quorum=4)
+    assert list(ledger.oracle.functions.config().call()) == [2, 4, new]
+
+
+@pytest.mark.parametrize(
+    ("count", "quorum"), [(0, 0), (3, 0), (3, 4), (33, 3)]
+)
+def test_invalid_config(ledger, count, quorum) -> None:
+    signers = [signer(f"c{i}").address for i in range(count)]
+    expect_revert(ledger.oracle.functions.setConfig(signers, quorum), ledger.a.owner,
+                  "OutageOracleInvalidConfig", signerCount=count, quorum=quorum)
+
+
+def test_config_rejects_zero_and_duplicate_signers(ledger) -> None:
+    a = signer("dup").address
+    expect_revert(ledger.oracle.functions.setConfig([a, a], 1), ledger.a.owner,
+                  "OutageOracleInvalidConfigSigner", signer=a)
+    zero = "0x" + "00" * 20
+    expect_revert(ledger.oracle.functions.setConfig([a, zero], 1), ledger.a.owner,
+                  "OutageOracleInvalidConfigSigner", signer=zero)
+
+
+def test_only_admin_sets_config(ledger) -> None:
+    expect_revert(ledger.oracle.functions.setConfig([ledger.a.outsider], 1), ledger.a.outsider,
+                  "AccessControlUnauthorizedAccount", account=ledger.a.outsider)
+
+
+def test_quorum_verifies_window_and_emits(ledger) -> None:
+    now = ledger.now()
+    r = ledger.verify_outage(SERVICE, now - 3600, now - 60)
+    ev = expect_event(r, ledger.oracle, "OutageVerified", serviceId=SERVICE, index=0,
+                      start=now - 3600, end=now - 60, ongoing=False, configVersion=1)
+    assert ev["signers"] == 0b0111
+    assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
+    w = ledger.oracle.functions.windowAt(SERVICE, 0).call()
+    assert tuple(w[:2]) == (now - 3600, now - 60) and w[3] is False
+
+
+def test_verified_window_is_qth_start_to_qth_end(ledger) -> None:
+    now = ledger.now()
+    spans = [(now - 5000, now - 900), (now - 4000, now - 1000), (now - 4500, now - 500), (now - 3000, now - 100)]
+    reports = [ledger.signed_report(o, SERVICE, s, e) for o, (s, e) in zip(ORACLES, spans, strict=True)]
+    ledger.send(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer)
+    starts = sorted(s for s, _ in spans)
+    ends = sorted((e for _, e in spans), reverse=True)
+    w = ledger.oracle.functions.windowAt(SERVICE, 0).call()
+    assert (w[0], w[1]) == (starts[QUORUM - 1], ends[QUORUM - 1])
+
+
+def test_below_quorum_reverts(ledger) -> None:
+    now = ledger.now()
+    reports = [ledger.signed_report(o, SERVICE, now - 100, now - 10) for o in ORACLES[:2]]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer,
+                  "OutageOracleQuorumNotMet", reports=2, quorum=QUORUM)
+
+
+def test_unknown_and_duplicate_signers_revert(ledger) -> None:
+    now = ledger.now()
+    mallory = signer("mallory")
+    reports = [ledger.signed_report(o, SERVICE, now - 100, now - 10) for o in (*ORACLES[:2], mallory)]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer,
+                  "OutageOracleUnknownSigner", signer=mallory.address)
+    dup = [ledger.signed_report(ORACLES[0], SERVICE, now - 100, now - 10, seq=s) for s in (1, 2, 3)]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, dup), ledger.a.relayer,
+                  "OutageOracleDuplicateSigner", signer=ORACLES[0].address)
+
+
+def test_report_for_another_chain_or_contract_is_rejected(ledger) -> None:
+    now = ledger.now()
+    for dom in (eip712.oracle_domain(1, ledger.oracle.address),
+                eip712.oracle_domain(ledger.w3.eth.chain_id, ledger.registry.address)):
+        reports = [ledger.signed_report(o, SERVICE, now - 100, now - 10, domain=dom) for o in ORACLES[:3]]
+        decoded = expect_revert(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer,
+                                "OutageOracleUnknownSigner")
+        assert decoded.params["signer"].lower() not in {o.address.lower() for o in ORACLES}
+
+
+def test_tampered_report_is_rejected(ledger) -> None:
+    now = ledger.now()
+    reports = [list(ledger.signed_report(o, SERVICE, now - 100, now - 10)) for o in ORACLES[:3]]
+    reports[2][1] = now - 5  # stretch one window after signing
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, [tuple(r) for r in reports]),
+                  ledger.a.relayer, "OutageOracleUnknownSigner")
+
+
+def test_invalid_signature_bytes(ledger) -> None:
+    now = ledger.now()
+    reports = [list(ledger.signed_report(o, SERVICE, now - 100, now - 10)) for o in ORACLES[:3]]
+    reports[1][6] = b"\x7f" + b"\xff" * 31  # s above the curve half-order: malleable, refused
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, [tuple(r) for r in reports]),
+                  ledger.a.relayer, "OutageOracleInvalidSignature", index=1)
+
+
+def test_stale_config_version_reverts(ledger) -> None:
+    now = ledger.now()
+    ledger.send(ledger.oracle.functions.setConfig([o.address for o in ORACLES], 3), ledger.a.owner)
+    reports = [ledger.signed_report(o, SERVICE, now - 100, now - 10, version=1) for o in ORACLES[:3]]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer,
+                  "OutageOracleStaleConfig", given=1, current=2)
+    # Same signers re-signing for version 2 succeed.
+    reports = [ledger.signed_report(o, SERVICE, now - 100, now - 10, version=2) for o in ORACLES[:3]]
+    ledger.send(ledger.oracle.functions.submit(SERVICE, 2, reports), ledger.a.relayer)
+
+
+def test_removed_signer_cannot_sign_for_new_config(ledger) -> None:
+    now = ledger.now()
+    ledger.send(ledger.oracle.functions.setConfig([o.address for o in ORACLES[1:]], 3), ledger.a.owner)
+    reports = [ledger.signed_report(o, SERVICE, now - 100, now - 10, version=2) for o in ORACLES[:3]]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 2, reports), ledger.a.relayer,
+                  "OutageOracleUnknownSigner", signer=ORACLES[0].address)
+
+
+def test_invalid_and_future_windows(ledger) -> None:
+    now = ledger.now()
+    bad = [ledger.signed_report(o, SERVICE, now - 10, now - 10) for o in ORACLES[:3]]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, bad), ledger.a.relayer,
+                  "OutageOracleInvalidWindow", start=now - 10, end=now - 10)
+    future = [ledger.signed_report(o, SERVICE, now - 10, now + 3600) for o in ORACLES[:3]]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, future), ledger.a.relayer,
+                  "OutageOracleWindowInFuture", end=now + 3600)
+
+
+def test_disjoint_reports_are_rejected(ledger) -> None:
+    """q-th start to q-th end over disjoint windows would cover time nobody saw down."""
+    now = ledger.now()
+    spans = [(now - 4000, now - 3000), (now - 4000, now - 3000), (now - 2000, now - 1000)]
+    reports = [ledger.signed_report(o, SERVICE, s, e) for o, (s, e) in zip(ORACLES, spans, strict=False)]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer,
+                  "OutageOracleReportsDisjoint", latestStart=now - 2000, earliestEnd=now - 3000)
+
+
+def test_no_config_reverts(w3, actors) -> None:
+    from contracts import artifacts
+    from contracts.tx import send
+
+    factory = artifacts.contract(w3, "OutageOracle")
+    fresh = artifacts.contract(w3, "OutageOracle", send(w3, factory.constructor(actors.owner), actors.owner)["contractAddress"])
+    expect_revert(fresh.functions.submit(SERVICE, 1, []), actors.relayer, "OutageOracleNoConfig")
+    assert list(fresh.functions.config().call()) == [0, 0, []]
+
+
+def test_ongoing_outage_is_extended_then_closed(ledger) -> None:
+    now = ledger.now()
+    start = now - 3600
+    ledger.verify_outage(SERVICE, start, now - 1800, ongoing=True)
+    r = ledger.verify_outage(SERVICE, start, now - 600, ongoing=True)
+    expect_event(r, ledger.oracle, "OutageVerified", index=0, start=start, end=now - 600, ongoing=True)
+    r = ledger.verify_outage(SERVICE, start, now - 600, ongoing=False)
+    expect_event(r, ledger.oracle, "OutageVerified", index=0, end=now - 600, ongoing=False)
+    assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
+    # A stale "ongoing" report at the same end cannot reopen it.
+    expect_revert(ledger.oracle.functions.submit(
+        SERVICE, 1, [ledger.signed_report(o, SERVICE, start, now - 600, ongoing=True) for o in ORACLES[:3]]),
+        ledger.a.relayer, "OutageOracleWindowAlreadyCovered")
+
+
+def test_replay_and_subset_of_same_outage_are_already_covered(ledger) -> None:
+    now = ledger.now()
+    reports = [ledger.signed_report(o, SERVICE, now - 3600, now - 60) for o in ORACLES[:3]]
+    ledger.send(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer)
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, reports), ledger.a.relayer,
+                  "OutageOracleWindowAlreadyCovered", serviceId=SERVICE, start=now - 3600, end=now - 60)
+    other = [ledger.signed_report(o, SERVICE, now - 3000, now - 100) for o in ORACLES[1:]]
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, other), ledger.a.relayer,
+                  "OutageOracleWindowAlreadyCovered")
+
+
+def test_new_window_after_latest_and_out_of_order(ledger) -> None:
+    now = ledger.now()
+    first = [ledger.signed_report(o, SERVICE, now - 9000, now - 8000) for o in ORACLES[:3]]
+    ledger.verify_outage(SERVICE, now - 5000, now - 4000)
+    r = ledger.verify_outage(SERVICE, now - 2000, now - 1000)
+    expect_event(r, ledger.oracle, "OutageVerified", index=1, start=now - 2000)
+    assert ledger.oracle.functions.windowCount(SERVICE).call() == 2
+    assert tuple(ledger.oracle.functions.windowAt(SERVICE, 0).call()[:2]) == (now - 5000, now - 4000)
+    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, first), ledger.a.relayer,
+                  "OutageOracleWindowOutOfOrder", end=now - 8000, latestStart=now - 2000)
+    since = ledger.oracle.functions.windowsSince(SERVICE, now - 4500).call()
+    assert [w[0] for w in since] == [now - 2000]
+    assert len(ledger.oracle.functions.windowsSince(SERVICE, 0).call()) == 2
+
+
+def test_backward_extension_never_overlaps_previous_window(ledger) -> None:
+    now = ledger.now()
+    ledger.verify_outage(SERVICE, now - 5000, now - 4000)
+    ledger.verify_outage(SERVICE, now - 3000, now - 2000)
+    # A later quorum dates the second outage earlier than the first one's end: clamped.
+    r = ledger.verify_outage(SERVICE, now - 4500, now - 2000)
+    ev = expect_event(r, ledger.oracle, "OutageVerified", index=1)
+    assert ev["start"] == now - 4000
+    assert ledger.oracle.functions.windowAt(SERVICE, 0).call()[1] <= ev["start"]
+
+
+def test_report_digest_view_matches_python(ledger) -> None:
+    now = ledger.now()
+    rep = ledger.signed_report(ORACLES[2], SERVICE, now - 50, now - 5, seq=9, root=keccak(b"r"))
+    digest = ledger.oracle.functions.reportDigest(SERVICE, 1, rep).call()
+    assert eip712.recover(digest, rep[5], rep[6]) == ORACLES[2].address
+    assert ledger.oracle.functions.domainSeparator().call() != b"\x00" * 32
+
+
+def test_services_are_independent(ledger) -> None:
+    now = ledger.now()
+    other = eip712.service_id("https://other.example")
+    ledger.verify_outage(SERVICE, now - 100, now - 10)
+    r = ledger.verify_outage(other, now - 100, now - 10)
+    assert events(r, ledger.oracle, "OutageVerified")[0]["index"] == 0
