@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import re
-
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any

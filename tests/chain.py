@@ -15,6 +15,7 @@ from contracts.reverts import ContractRevert, decode_exception
 from contracts.tx import send
 
 USD = 10**6  # TestToken has 6 decimals, like USDC
+TEST_GAS = 12_000_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class Ledger:
 
     # --- transactions -------------------------------------------------------------------
     def send(self, fn: Any, sender: str, **kw: Any) -> Any:
+        # Explicit gas skips py-evm's binary-search estimate (many executions per tx); a revert
+        # still surfaces: `send` replays a status-0 transaction as a call and decodes it.
+        kw.setdefault("gas", TEST_GAS)
         return send(self.w3, fn, sender, **kw)
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -63,8 +62,8 @@ def wait_for_rpc(url: str, timeout: float = 30) -> None:
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
     while time.monotonic() < deadline:
         try:
-            w3.eth.chain_id
-            return
+            if w3.eth.chain_id:
+                return
         except Exception:
             time.sleep(0.2)
     _fail(f"no JSON-RPC node answered at {url} within {timeout:.0f}s")

@@ -19,7 +19,8 @@ def test_compile_check_passes_on_committed_artifacts() -> None:
 def test_compile_check_fails_when_an_artifact_is_altered(tmp_path) -> None:  # noqa: ANN001
     from contracts import compiler
 
-    fresh = compiler.compile_sources()
+    # The committed artifacts stand in for a fresh compile: the test above proves they are equal.
+    fresh = {name: artifacts.load_artifact(name) for name in artifacts.all_artifact_names()}
     compiler.write_artifacts(fresh, tmp_path)
     assert compiler.check_artifacts(fresh, tmp_path) == []
     victim = tmp_path / "PolicyBook.json"

@@ -153,7 +153,8 @@ def test_no_config_reverts(w3, actors) -> None:
     from contracts.tx import send
 
     factory = artifacts.contract(w3, "OutageOracle")
-    fresh = artifacts.contract(w3, "OutageOracle", send(w3, factory.constructor(actors.owner), actors.owner)["contractAddress"])
+    address = send(w3, factory.constructor(actors.owner), actors.owner)["contractAddress"]
+    fresh = artifacts.contract(w3, "OutageOracle", address)
     expect_revert(fresh.functions.submit(SERVICE, 1, []), actors.relayer, "OutageOracleNoConfig")
     assert list(fresh.functions.config().call()) == [0, 0, []]
 

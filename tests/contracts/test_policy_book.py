@@ -8,7 +8,13 @@ from eth_utils import keccak
 from contracts import artifacts
 from tests.chain import USD, events, expect_event, expect_revert, signer
 from tests.contracts.book_env import (
-    HOUR, INCIDENT, PER_UNIT, REPORT, SERVICE, make_env, product_tuple,
+    HOUR,
+    INCIDENT,
+    PER_UNIT,
+    REPORT,
+    SERVICE,
+    make_env,
+    product_tuple,
 )
 
 
@@ -343,7 +349,8 @@ def test_views_and_constructor_checks(env, w3, actors) -> None:
     zero = "0x" + "00" * 20
     factory = artifacts.contract(w3, "PolicyBook")
     with pytest.raises(Exception) as info:
-        factory.constructor(zero, led.oracle.address, led.registry.address, actors.owner).transact({"from": actors.owner})
+        factory.constructor(zero, led.oracle.address, led.registry.address, actors.owner).transact(
+            {"from": actors.owner})
     from contracts.reverts import decode_exception
 
     assert decode_exception(info.value).name == "PolicyBookZeroAddress"
