@@ -3,7 +3,6 @@ pragma solidity 0.8.37;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IOutageOracle} from "./interfaces/IOutageOracle.sol";
 import {SignerSet} from "./libraries/SignerSet.sol";
 
@@ -67,12 +66,11 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         uint256 n = reports.length;
         if (n < cfg.quorum) revert OutageOracleQuorumNotMet(n, cfg.quorum);
 
-        (uint64 start, uint64 end, bool ongoing, uint256 signerBits) =
-            _verifyReports(serviceId, configVersion, reports, cfg);
-        if (end > block.timestamp) revert OutageOracleWindowInFuture(end, block.timestamp);
+        (Window memory verified, uint256 signerBits) = _verifyReports(serviceId, configVersion, reports, cfg);
+        if (verified.end > block.timestamp) revert OutageOracleWindowInFuture(verified.end, block.timestamp);
 
         Window memory w;
-        (index, w) = _record(serviceId, start, end, ongoing);
+        (index, w) = _record(serviceId, verified);
         emit OutageVerified(serviceId, index, w.start, w.end, w.ongoing, configVersion, signerBits);
     }
 
@@ -119,11 +117,11 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     }
 
     /// @dev Recovers each signer, checks it belongs to the config once, and computes the window
-    /// covered by at least `quorum` reports.
+    /// covered by at least `quorum` reports. Kept in one loop with locals: this is the gas hot path.
     function _verifyReports(bytes32 serviceId, uint32 configVersion, SignedReport[] calldata reports, Config memory cfg)
         private
         view
-        returns (uint64 start, uint64 end, bool ongoing, uint256 signerBits)
+        returns (Window memory verified, uint256 signerBits)
     {
         address[] memory signers = SignerSet.read(cfg.pointer, cfg.count);
         uint256 n = reports.length;
@@ -134,18 +132,18 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         uint256 ongoingCount;
         for (uint256 i = 0; i < n; ++i) {
             SignedReport calldata rep = reports[i];
-            if (rep.start >= rep.end) revert OutageOracleInvalidWindow(rep.start, rep.end);
-            bytes32 digest = _hashTypedDataV4(_structHash(serviceId, configVersion, rep));
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, rep.r, rep.vs);
-            if (err != ECDSA.RecoverError.NoError) revert OutageOracleInvalidSignature(i);
+            (uint64 s, uint64 e) = (rep.start, rep.end);
+            if (s >= e) revert OutageOracleInvalidWindow(s, e);
+            address signer = _recover(_hashTypedDataV4(_structHash(serviceId, configVersion, rep)), rep.r, rep.vs);
+            if (signer == address(0)) revert OutageOracleInvalidSignature(i);
             uint256 bit = 1 << _indexOf(signers, signer);
             if (signerBits & bit != 0) revert OutageOracleDuplicateSigner(signer);
             signerBits |= bit;
 
-            starts[i] = rep.start;
-            ends[i] = rep.end;
-            if (rep.start > latestStart) latestStart = rep.start;
-            if (rep.end < earliestEnd) earliestEnd = rep.end;
+            starts[i] = s;
+            ends[i] = e;
+            if (s > latestStart) latestStart = s;
+            if (e < earliestEnd) earliestEnd = e;
             if (rep.ongoing) ++ongoingCount;
         }
         // Pairwise-overlapping windows make "covered by >= q reports" one interval, exactly
@@ -153,16 +151,21 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         if (latestStart >= earliestEnd) revert OutageOracleReportsDisjoint(uint64(latestStart), uint64(earliestEnd));
         _sort(starts);
         _sort(ends);
-        start = uint64(starts[cfg.quorum - 1]);
-        end = uint64(ends[n - cfg.quorum]);
-        ongoing = ongoingCount >= cfg.quorum;
+        verified.start = uint64(starts[cfg.quorum - 1]);
+        verified.end = uint64(ends[n - cfg.quorum]);
+        verified.ongoing = ongoingCount >= cfg.quorum;
+    }
+
+    function _indexOf(address[] memory signers, address signer) private pure returns (uint256) {
+        for (uint256 i = 0; i < signers.length; ++i) {
+            if (signers[i] == signer) return i;
+        }
+        revert OutageOracleUnknownSigner(signer);
     }
 
     /// @dev Appends a new window, or extends the latest one it overlaps or touches.
-    function _record(bytes32 serviceId, uint64 start, uint64 end, bool ongoing)
-        private
-        returns (uint256 index, Window memory w)
-    {
+    function _record(bytes32 serviceId, Window memory v) private returns (uint256 index, Window memory w) {
+        (uint64 start, uint64 end, bool ongoing) = (v.start, v.end, v.ongoing);
         Latest memory l = _latest[serviceId];
         uint40 nowTime = uint40(block.timestamp);
         if (l.count == 0 || start > l.end) {
@@ -188,11 +191,21 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         return (l.count - 1, Window(newStart, newEnd, nowTime, newOngoing));
     }
 
-    function _indexOf(address[] memory signers, address signer) private pure returns (uint256) {
-        for (uint256 i = 0; i < signers.length; ++i) {
-            if (signers[i] == signer) return i;
+    /// @dev ecrecover on an EIP-2098 signature; zero for an invalid or malleable (high-s) one.
+    /// Same checks as OpenZeppelin's ECDSA.tryRecover, without its memory round trips.
+    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
+        uint256 s = uint256(vs) & 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
+        if (s > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, digest)
+            mstore(add(m, 0x20), add(shr(255, vs), 27))
+            mstore(add(m, 0x40), r)
+            mstore(add(m, 0x60), s)
+            mstore(0x00, 0)
+            pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+            signer := mload(0x00)
         }
-        revert OutageOracleUnknownSigner(signer);
     }
 
     /// @dev Insertion sort: at most 32 elements.

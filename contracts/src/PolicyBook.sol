@@ -38,6 +38,12 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         bytes32 reportHash;
     }
 
+    struct Payouts {
+        address[] payees;
+        uint256[] amounts;
+        uint256 count;
+    }
+
     constructor(ICoverPool pool_, IOutageOracle oracle_, IAssessmentRegistry registry_, address admin) {
         if (
             address(pool_) == address(0) || address(oracle_) == address(0) || address(registry_) == address(0)
@@ -101,23 +107,11 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     function settle(uint256[] calldata policyIds, Policy[] calldata policies) external nonReentrant {
         uint256 n = _checkLengths(policyIds, policies);
         Cache memory c;
-        address[] memory payees = new address[](n);
-        uint256[] memory amounts = new uint256[](n);
-        uint256 m;
+        Payouts memory out = _newPayouts(n);
         for (uint256 i = 0; i < n; ++i) {
-            Policy memory p = _load(policyIds[i], policies[i]);
-            if (p.status != PolicyStatus.Active) continue;
-            bytes32 before = _policyHashes[policyIds[i]];
-            uint96 pay = _settleOne(policyIds[i], p, c);
-            bytes32 after_ = _hash(p);
-            if (after_ != before) _policyHashes[policyIds[i]] = after_;
-            if (pay > 0) {
-                payees[m] = p.beneficiary;
-                amounts[m] = pay;
-                ++m;
-            }
+            _settleStored(policyIds[i], policies[i], c, out);
         }
-        _payOut(payees, amounts, m);
+        _payOut(out);
     }
 
     /// @inheritdoc IPolicyBook
@@ -131,11 +125,9 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         _policyHashes[policyId] = _hash(p);
         emit ClaimApproved(claimId, policyId, amount, incidentReport);
         emit PayoutSent(policyId, amount, p.settled);
-        address[] memory payees = new address[](1);
-        uint256[] memory amounts = new uint256[](1);
-        payees[0] = p.beneficiary;
-        amounts[0] = amount;
-        _pool.payOut(payees, amounts);
+        Payouts memory out = _newPayouts(1);
+        _addPayout(out, p.beneficiary, amount);
+        _payOut(out);
     }
 
     /// @inheritdoc IPolicyBook
@@ -153,33 +145,12 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     function expire(uint256[] calldata policyIds, Policy[] calldata policies) external nonReentrant {
         uint256 n = _checkLengths(policyIds, policies);
         Cache memory c;
-        address[] memory payees = new address[](n);
-        uint256[] memory amounts = new uint256[](n);
-        uint256 m;
+        Payouts memory out = _newPayouts(n);
         uint256 released;
         for (uint256 i = 0; i < n; ++i) {
-            uint256 id = policyIds[i];
-            Policy memory p = _load(id, policies[i]);
-            if (p.status != PolicyStatus.Active) continue;
-            Product memory prod = _cachedProduct(p.productId, c);
-            uint256 expiresAt = uint256(p.coverEnd) + prod.graceSeconds;
-            if (block.timestamp < expiresAt) revert PolicyBookCoverNotEnded(id, expiresAt);
-            // Late reports inside the grace period are honoured before collateral goes back.
-            uint96 pay = _settleOne(id, p, c);
-            if (pay > 0) {
-                payees[m] = p.beneficiary;
-                amounts[m] = pay;
-                ++m;
-            }
-            if (p.openClaim == 0) {
-                uint96 unused = p.limit - p.paid;
-                p.status = PolicyStatus.Expired;
-                released += unused;
-                emit PolicyExpired(id, unused);
-            }
-            _policyHashes[id] = _hash(p);
+            released += _expireOne(policyIds[i], policies[i], c, out);
         }
-        _payOut(payees, amounts, m);
+        _payOut(out);
         if (released > 0) _pool.release(released);
     }
 
@@ -230,6 +201,34 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
 
     function registry() external view returns (IAssessmentRegistry) {
         return _registry;
+    }
+
+    /// @dev Settles one stored policy and writes its new record hash only if it changed.
+    function _settleStored(uint256 id, Policy calldata record, Cache memory c, Payouts memory out) private {
+        (Policy memory p, bytes32 stored) = _load(id, record);
+        if (p.status != PolicyStatus.Active) return;
+        _addPayout(out, p.beneficiary, _settleOne(id, p, c));
+        bytes32 updated = _hash(p);
+        if (updated != stored) _policyHashes[id] = updated;
+    }
+
+    /// @dev Late reports inside the grace period are honoured before collateral goes back; a
+    /// policy with an open claim stays active until the claim is decided. Returns the release.
+    function _expireOne(uint256 id, Policy calldata record, Cache memory c, Payouts memory out)
+        private
+        returns (uint256 released)
+    {
+        (Policy memory p,) = _load(id, record);
+        if (p.status != PolicyStatus.Active) return 0;
+        uint256 expiresAt = uint256(p.coverEnd) + _cachedProduct(p.productId, c).graceSeconds;
+        if (block.timestamp < expiresAt) revert PolicyBookCoverNotEnded(id, expiresAt);
+        _addPayout(out, p.beneficiary, _settleOne(id, p, c));
+        if (p.openClaim == 0) {
+            released = p.limit - p.paid;
+            p.status = PolicyStatus.Expired;
+            emit PolicyExpired(id, uint96(released));
+        }
+        _policyHashes[id] = _hash(p);
     }
 
     function _issueOne(uint256 policyId, PolicyTerms calldata t, Cache memory c) private {
@@ -310,14 +309,14 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (!live || kind != IAssessmentRegistry.ReportKind.Incident) {
             revert PolicyBookInvalidIncidentReport(incidentReport);
         }
-        p = _load(policyId, policy);
+        (p,) = _load(policyId, policy);
         amount = cl.amount;
         cl.status = decision;
         p.openClaim = 0;
     }
 
-    function _load(uint256 policyId, Policy calldata policy) private view returns (Policy memory p) {
-        bytes32 stored = _policyHashes[policyId];
+    function _load(uint256 policyId, Policy calldata policy) private view returns (Policy memory p, bytes32 stored) {
+        stored = _policyHashes[policyId];
         if (stored == bytes32(0)) revert PolicyBookUnknownPolicy(policyId);
         p = policy;
         if (_hash(p) != stored) revert PolicyBookPolicyMismatch(policyId);
@@ -358,8 +357,21 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (n != policies.length) revert PolicyBookLengthMismatch(n, policies.length);
     }
 
-    function _payOut(address[] memory payees, uint256[] memory amounts, uint256 m) private {
-        if (m == 0) return;
+    function _newPayouts(uint256 n) private pure returns (Payouts memory) {
+        return Payouts(new address[](n), new uint256[](n), 0);
+    }
+
+    function _addPayout(Payouts memory out, address payee, uint96 amount) private pure {
+        if (amount == 0) return;
+        out.payees[out.count] = payee;
+        out.amounts[out.count] = amount;
+        ++out.count;
+    }
+
+    /// @dev One pool call per batch: the pool consumes the collateral, then transfers.
+    function _payOut(Payouts memory out) private {
+        if (out.count == 0) return;
+        (address[] memory payees, uint256[] memory amounts, uint256 m) = (out.payees, out.amounts, out.count);
         assembly ("memory-safe") {
             mstore(payees, m)
             mstore(amounts, m)
