@@ -1,0 +1,55 @@
+"""`cybercover report verify`: an auditor's check of a report against the chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from service.commands.ledger import DEFAULT_DATA_DIR
+
+report_app = typer.Typer(no_args_is_help=True, help="Report provenance on-chain.")
+
+
+@report_app.command("verify")
+def verify_cmd(
+    report: Path = typer.Argument(..., help="Report JSON, or a {report, batch: {root, proof}} bundle."),
+    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="JSON-RPC endpoint of the chain."),
+    manifest: Path = typer.Option(DEFAULT_DATA_DIR / "deployment.json", help="Deployment manifest."),
+) -> None:
+    """Recompute the report hash and check it on AssessmentRegistry. Exit 0 valid, 1 not, 2 bad input."""
+    from web3 import Web3
+
+    from contracts.deploy import Deployment
+    from contracts.errors import ContractsError
+    from service.assessment.anchoring import verify
+    from service.assessment.errors import AssessmentError
+
+    try:
+        document = json.loads(report.read_text(encoding="utf-8"))
+        if not isinstance(document, dict):
+            raise ValueError("top level must be a JSON object")
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {report}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        dep = Deployment.load(manifest)
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+        if w3.eth.chain_id != dep.chain_id:
+            typer.echo(f"error: {rpc_url} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}", err=True)
+            raise typer.Exit(2)
+        registry = dep.contract(w3, "AssessmentRegistry")
+        result = verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
+    except (ContractsError, AssessmentError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:  # connection refused and friends
+        typer.echo(f"error: cannot reach {rpc_url}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, indent=2))
+    raise typer.Exit(0 if result["valid"] else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")
