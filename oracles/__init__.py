@@ -1,0 +1,7 @@
+"""cybercover oracle node: probes covered services, votes per minute, keeps signed evidence,
+signs outage reports and relays quorum sets of them to the OutageOracle contract.
+
+`oracles` depends on `contracts` (EIP-712 types, Merkle trees) and never on `service`.
+"""
+
+__version__ = "0.1.0"

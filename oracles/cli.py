@@ -1,2 +1,209 @@
+"""`cybercover-oracle`: run a node, check its config, export and verify evidence.
+
+Exit codes: 0 success/valid, 1 failure/invalid evidence, 2 bad input (config, key, bundle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+from .config import NodeConfig, get_settings, load_config
+from .errors import BundleFormatError, OracleError
+from .evidence.verify import verify_bundle
+from .keys import NodeKey, load_key
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="cybercover oracle node: probes, evidence, signed outage reports.")
+config_app = typer.Typer(no_args_is_help=True, help="Node configuration.")
+evidence_app = typer.Typer(no_args_is_help=True, help="Evidence bundles.")
+app.add_typer(config_app, name="config")
+app.add_typer(evidence_app, name="evidence")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", envvar="ORACLE_CONFIG",
+                                         help="node TOML file")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _config(path: Path) -> NodeConfig:
+    try:
+        return load_config(path)
+    except OracleError as exc:
+        _fail(str(exc), 2)
+
+
+def _node_key(cfg: NodeConfig) -> NodeKey:
+    settings = get_settings()
+    try:
+        return load_key(cfg.key.keystore, settings.keystore_password, settings.private_key,
+                        what="oracle key", password_var="ORACLE_KEYSTORE_PASSWORD",
+                        key_var="ORACLE_PRIVATE_KEY")
+    except OracleError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command()
+def run(config: ConfigOpt) -> None:
+    """Run the node until SIGTERM/SIGINT; then print a one-line summary."""
+    from .daemon import serve
+    from .logs import configure_logging
+    from .node import OracleNode
+    from .transmit.factory import build_submitter, check_chain_config
+
+    cfg = _config(config)
+    configure_logging(cfg.node.log_level)
+    key = _node_key(cfg)
+    try:
+        submitter = build_submitter(cfg, get_settings())
+    except OracleError as exc:
+        _fail(str(exc), 2)
+
+    async def main() -> str:
+        signers = await check_chain_config(cfg, submitter, key.address)
+        node = OracleNode(cfg, key, submitter=submitter, signers=signers)
+        summary = await serve(node, cfg.node.listen_host, cfg.node.listen_port)
+        return summary.line()
+
+    try:
+        line = asyncio.run(main())
+    except OracleError as exc:
+        _fail(str(exc), 2 if exc.type in {"config_error", "key_error"} else 1)
+    typer.echo(line)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt) -> None:
+    """Validate the config file (and that the key loads); print what the node would run."""
+    cfg = _config(config)
+    key = _node_key(cfg)
+    typer.echo(f"ok: node {key.address}, {len(cfg.targets)} targets, "
+               f"{len(cfg.canaries)} canaries, transmitter "
+               f"{cfg.transmit.submitter if cfg.transmit.enabled else 'off'}")
+
+
+@app.command()
+def address(config: ConfigOpt) -> None:
+    """Print the node's signer address (to register it in the OutageOracle config)."""
+    typer.echo(_node_key(_config(config)).address)
+
+
+def _read_source(source: str) -> Any:
+    try:
+        if source.startswith(("http://", "https://")):
+            resp = httpx.get(source, timeout=30)
+            if resp.status_code != 200:
+                _fail(f"{source} answered {resp.status_code}: {resp.text[:200]}", 2)
+            text = resp.text
+        elif source == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, httpx.HTTPError) as exc:
+        _fail(f"cannot read {source}: {exc}", 2)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        _fail(f"{source} is not JSON: {exc}", 2)
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    source: Annotated[str, typer.Argument(help="bundle file, '-', or a node evidence URL")],
+    node: Annotated[str | None, typer.Option(help="also require this signer address")] = None,
+) -> None:
+    """Re-check signatures, hash chains, Merkle proofs, root and signed report.
+
+    Exit 0 valid, 1 invalid, 2 not a readable bundle.
+    """
+    data = _read_source(source)
+    try:
+        result = verify_bundle(data)
+    except BundleFormatError as exc:
+        _fail(str(exc), 2)
+    if node is not None and (result.node or "").lower() != node.lower():
+        result.problems.append(f"bundle is signed by {result.node}, not {node}")
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if result.ok:
+        typer.echo(f"VALID: {result.observations} observations by {result.node}, "
+                   f"root {data['evidence_root']}")
+        return
+    typer.echo(f"INVALID: {len(result.problems)} problem(s)")
+    for problem in result.problems:
+        typer.echo(f"  - {problem}")
+    raise typer.Exit(1)
+
+
+@evidence_app.command("export")
+def evidence_export(
+    episode: Annotated[str, typer.Argument(help="episode id, e.g. api@1700000040")],
+    config: ConfigOpt,
+    seq: Annotated[int | None, typer.Option(help="the report whose window to export")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Write an episode's evidence bundle from the local log (the node may be running)."""
+    from .evidence.bundle import build_bundle
+    from .evidence.store import EvidenceLog
+    from .state import NodeState
+
+    cfg = _config(config)
+    key = _node_key(cfg)
+    state = NodeState(cfg.node.data_dir / "node.sqlite3")
+    log = EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", key)
+    try:
+        record = state.episode(episode)
+        if record is None:
+            _fail(f"no episode {episode!r}", 2)
+        stored = state.report(episode, seq)
+        if stored is None and seq is not None:
+            _fail(f"episode {episode!r} has no report with seq {seq}", 2)
+        start, end = (stored.report.start, stored.report.end) if stored else (record.start,
+                                                                             record.end)
+        streams = stored.streams if stored else tuple(
+            sorted({record.target, *(c.name for c in cfg.canaries)}))
+        bundle = build_bundle(node=key.address, episode=episode, target=record.target,
+                              service_id=record.service_id, start=start, end=end,
+                              observations=log.window(streams, start, end),
+                              report=stored.report if stored else None)
+    except OracleError as exc:
+        _fail(str(exc), 1)
+    finally:
+        state.close()
+        log.close()
+    text = json.dumps(bundle, indent=2)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
+@evidence_app.command("check")
+def evidence_check(config: ConfigOpt) -> None:
+    """Re-verify every hash chain and signature in the local evidence log."""
+    from .evidence.store import EvidenceLog
+
+    cfg = _config(config)
+    log = EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", _node_key(cfg))
+    try:
+        problems = [p for stream in log.streams() for p in log.check_stream(stream)]
+    finally:
+        log.close()
+    for problem in problems:
+        typer.echo(f"  - {problem}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("ok: evidence log intact")
+
+
 def main() -> None:
-    raise SystemExit("not yet")
+    app()

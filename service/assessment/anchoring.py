@@ -126,7 +126,7 @@ def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int =
     time, who is the assessor the report names, and it is not revoked.
     """
     batch = document.get("batch") if "report" in document else None
-    report = document["report"] if "report" in document else document
+    report = document.get("report", document)
     if not isinstance(report, Mapping):
         raise AnchoringError("the report must be a JSON object")
     h = report_hash(report)
