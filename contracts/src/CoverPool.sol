@@ -51,6 +51,15 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICoverPool
+    function recoverSurplus(address to) external onlyRole(TREASURER_ROLE) nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert CoverPoolZeroAddress();
+        amount = _asset.balanceOf(address(this)) - _assets;
+        if (amount == 0) revert CoverPoolZeroAmount();
+        emit SurplusRecovered(to, amount);
+        _asset.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc ICoverPool
     function lock(uint256 amount) external onlyRole(BOOK_ROLE) {
         uint256 free = _assets - _locked;
         if (amount > free) revert CoverPoolInsufficientFreeCapital(amount, free);

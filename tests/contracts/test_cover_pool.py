@@ -413,7 +413,23 @@ def test_donation_does_not_become_free_capital(ledger, capital, book) -> None:
                   "CoverPoolInsufficientFreeCapital", requested=capital + 1, free=capital)
     ledger.send(ledger.pool.functions.withdraw(ledger.a.treasurer, capital), ledger.a.treasurer)
     s = assert_invariant(ledger)
-    assert (s["total"], s["balance"]) == (0, 500 * USD)  # the donation stays stranded
+    assert (s["total"], s["balance"]) == (0, 500 * USD)  # only the donation is left
+
+
+def test_recover_surplus_sweeps_only_the_donation(ledger, capital, book) -> None:
+    ledger.send(ledger.pool.functions.lock(capital // 2), book)
+    expect_revert(ledger.pool.functions.recoverSurplus(ledger.a.treasurer), ledger.a.treasurer, "CoverPoolZeroAmount")
+    ledger.fund(ledger.a.bob, 500 * USD)
+    ledger.send(ledger.token.functions.transfer(ledger.pool.address, 500 * USD), ledger.a.bob)
+    expect_revert(ledger.pool.functions.recoverSurplus(ledger.a.outsider), ledger.a.outsider,
+                  "AccessControlUnauthorizedAccount", account=ledger.a.outsider)
+    expect_revert(ledger.pool.functions.recoverSurplus(ZERO_ADDR), ledger.a.treasurer, "CoverPoolZeroAddress")
+    before = assert_invariant(ledger)
+    r = ledger.send(ledger.pool.functions.recoverSurplus(ledger.a.claims), ledger.a.treasurer)
+    expect_event(r, ledger.pool, "SurplusRecovered", to=ledger.a.claims, amount=500 * USD)
+    after = assert_invariant(ledger)
+    assert ledger.balance(ledger.a.claims) == 500 * USD
+    assert (after["total"], after["locked"], after["balance"]) == (before["total"], before["locked"], capital)
 
 
 def test_accounting_packs_into_one_slot(ledger, capital, book) -> None:

@@ -13,6 +13,8 @@ interface ICoverPool {
     /// @notice Locked collateral left the pool as payouts (per-payee detail: the PolicyBook's
     /// `PayoutSent` and the token's `Transfer`).
     event CollateralPaidOut(uint256 amount, uint256 payees);
+    /// @notice Tokens sent to the pool outside `deposit` were swept out by the treasurer.
+    event SurplusRecovered(address indexed to, uint256 amount);
 
     error CoverPoolZeroAddress();
     error CoverPoolZeroAmount();
@@ -26,6 +28,10 @@ interface ICoverPool {
 
     /// @notice Withdraws free capital only (the treasurer).
     function withdraw(address to, uint256 amount) external;
+
+    /// @notice Sends tokens that reached the pool outside `deposit` (a plain transfer) to `to`;
+    /// they are never counted as capital, so this cannot touch free or locked capital.
+    function recoverSurplus(address to) external returns (uint256 amount);
 
     /// @notice Locks free capital as collateral (the policy book, at issuance).
     function lock(uint256 amount) external;

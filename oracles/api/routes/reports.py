@@ -1,0 +1,43 @@
+"""`GET /v1/reports`: the latest signed report of each episode, for transmitters and auditors.
+
+Handlers are `async` on purpose: they run on the node's event loop, the only thread that
+touches its SQLite connections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from ...errors import BadRequest
+from ..deps import NodeDep
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+
+def parse_bytes32(value: str, name: str) -> bytes:
+    if value.startswith("0x") and len(value) == 66:
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise BadRequest(f"{name} must be 0x-prefixed 32-byte hex")
+
+
+@router.get("/reports")
+async def list_reports(
+    node: NodeDep,
+    service_id: str | None = None,
+    since: int = Query(default=0, ge=0, description="only episodes ending at or after this"),
+) -> dict[str, Any]:
+    sid = parse_bytes32(service_id, "service_id") if service_id is not None else None
+    reports = node.state.latest_reports(service_id=sid, since=since)
+    return {"node": node.address, "reports": [r.to_json() for r in reports]}
+
+
+@router.get("/episodes")
+async def list_episodes(node: NodeDep, ongoing: bool | None = None,
+                        since: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    episodes = node.state.episodes(ongoing=ongoing, since=since)
+    return {"node": node.address, "episodes": [e.to_json() for e in episodes]}

@@ -1,0 +1,1 @@
+"""Evidence: the append-only, hash-chained, signed observation log; bundles; their verifier."""

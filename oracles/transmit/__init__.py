@@ -1,0 +1,1 @@
+"""Gathering quorum sets of signed reports and submitting them to the OutageOracle."""

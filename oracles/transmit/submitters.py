@@ -1,0 +1,92 @@
+"""The `Submitter` protocol and the HTTP relay implementation.
+
+A submission is idempotent: the contract rejects a set whose window adds nothing with
+`OutageOracleWindowAlreadyCovered`, which every submitter reports as `ALREADY_COVERED`, a
+success. Anything else that prevents the set from landing raises `SubmissionError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+import httpx
+
+from ..errors import SubmissionError, SubmissionRejected
+from ..reports import SignedReport
+
+
+class SubmitStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ALREADY_COVERED = "already_covered"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    service_id: bytes
+    config_version: int
+    reports: tuple[SignedReport, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service_id": "0x" + self.service_id.hex(),
+            "config_version": self.config_version,
+            "reports": [
+                {k: v for k, v in r.to_json().items()
+                 if k in {"start", "end", "ongoing", "evidence_root", "seq", "r", "vs",
+                          "signer"}}
+                for r in self.reports
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    status: SubmitStatus
+    tx_hash: str | None = None
+
+
+class Submitter(Protocol):
+    async def submit(self, submission: Submission) -> SubmitResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class RelaySubmitter:
+    """POSTs the set to a relay (the cybercover service), which sends the transaction."""
+
+    def __init__(self, relay_url: str, *, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._url = relay_url.rstrip("/") + "/v1/oracle/reports"
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport,
+                                         limits=httpx.Limits(max_keepalive_connections=0))
+
+    async def submit(self, submission: Submission) -> SubmitResult:
+        try:
+            resp = await self._client.post(self._url, json=submission.to_json())
+        except httpx.HTTPError as exc:
+            raise SubmissionError(f"relay {self._url} unreachable: {exc}") from None
+        body = _json_or_none(resp)
+        if resp.is_success:
+            tx = body.get("tx_hash") if isinstance(body, dict) else None
+            return SubmitResult(SubmitStatus.SUBMITTED, tx if isinstance(tx, str) else None)
+        if resp.status_code == 409 and isinstance(body, dict) and (
+                body.get("type") == "already_covered"):
+            return SubmitResult(SubmitStatus.ALREADY_COVERED)
+        detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
+        message = f"relay answered {resp.status_code}: {detail}"
+        # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass.
+        if 400 <= resp.status_code < 500 and resp.status_code not in (408, 429):
+            raise SubmissionRejected(message)
+        raise SubmissionError(message)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _json_or_none(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None

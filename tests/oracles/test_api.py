@@ -1,0 +1,121 @@
+"""The node's HTTP API: reports, evidence, episodes, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from oracles.api import create_app
+from oracles.cli import app as cli
+from oracles.clock import ManualClock
+from oracles.node import OracleNode
+from tests.oracles.testkit import (
+    T0,
+    FakeService,
+    advance,
+    config_dict,
+    http_canary,
+    http_target,
+    make_node,
+    node_key,
+    serve_app,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def node(tmp_path: Path, clock: ManualClock, service: FakeService,
+               canary: FakeService) -> AsyncIterator[OracleNode]:
+    n = make_node(config_dict(tmp_path, targets=[http_target(service.url)],
+                              canaries=[http_canary(canary.url)]), node_key("api"), clock)
+
+    def world(t: float) -> None:
+        service.status = 503 if T0 + 60 <= t < T0 + 360 else 200
+
+    await advance(clock, [n], T0 + 330, world=world)  # episode open, reported, ongoing
+    yield n
+    await n.aclose()
+
+
+@pytest.fixture
+async def client(node: OracleNode) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(node))
+    async with httpx.AsyncClient(transport=transport, base_url="http://node") as c:
+        yield c
+
+
+async def test_reports_endpoint(client: httpx.AsyncClient, node: OracleNode) -> None:
+    resp = await client.get("/v1/reports")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["node"] == node.address
+    [report] = body["reports"]
+    assert report["ongoing"] is True and report["start"] == T0 + 60
+    assert report["seq"] == 2  # threshold at T0+240, grew at T0+300
+    assert {"r", "vs", "signer", "evidence_root", "config_version", "service_id",
+            "chain_id", "verifying_contract"} <= set(report)
+    sid = report["service_id"]
+    assert len((await client.get("/v1/reports", params={"service_id": sid})).json()["reports"]) \
+        == 1
+    other = "0x" + "00" * 32
+    assert (await client.get("/v1/reports", params={"service_id": other})).json()["reports"] \
+        == []
+    assert (await client.get("/v1/reports", params={"since": T0 + 10_000})).json()["reports"] \
+        == []
+    bad = await client.get("/v1/reports", params={"service_id": "0x12"})
+    assert bad.status_code == 400 and bad.json()["type"] == "bad_request"
+    bad = await client.get("/v1/reports", params={"since": "yesterday"})
+    assert bad.status_code == 400 and bad.json()["type"] == "bad_request"
+
+
+async def test_episodes_and_evidence(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    [episode] = (await client.get("/v1/episodes", params={"ongoing": True})).json()["episodes"]
+    assert episode["ongoing"] and episode["down_seconds"] == 240
+    eid = episode["episode_id"]
+    bundle = (await client.get(f"/v1/evidence/{eid}")).json()
+    assert bundle["report"]["seq"] == 2
+    first = (await client.get(f"/v1/evidence/{eid}", params={"seq": 1})).json()
+    assert first["window"]["end"] == T0 + 240 < bundle["window"]["end"]
+    assert len(first["observations"]) < len(bundle["observations"])
+    missing = await client.get("/v1/evidence/shop@1")
+    assert missing.status_code == 404 and missing.json()["type"] == "not_found"
+    assert (await client.get(f"/v1/evidence/{eid}", params={"seq": 9})).status_code == 404
+    # The verifier CLI reads the served bundle as a file as well.
+    path = tmp_path / "bundle.json"
+    path.write_text((await client.get(f"/v1/evidence/{eid}")).text)
+    result = CliRunner().invoke(cli, ["evidence", "verify", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+async def test_verify_cli_reads_a_node_url(node: OracleNode) -> None:
+    import asyncio
+
+    eid = node.state.episodes()[0].episode_id
+    async with serve_app(create_app(node)) as url:
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["evidence", "verify", f"{url}/v1/evidence/{eid}"])
+        assert result.exit_code == 0, result.output
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["evidence", "verify", f"{url}/v1/evidence/nope@1"])
+        assert result.exit_code == 2
+
+
+async def test_health_and_metrics(client: httpx.AsyncClient, node: OracleNode,
+                                  clock: ManualClock) -> None:
+    health = await client.get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.json()["open_episodes"] == 1
+    text = (await client.get("/metrics")).text
+    for name in ("oracle_probes_total", "oracle_probe_duration_seconds_bucket",
+                 "oracle_verdicts_total", "oracle_open_episodes 1.0",
+                 "oracle_reports_signed_total", "oracle_schedule_drift_seconds_bucket",
+                 "oracle_evidence_observations_total"):
+        assert name in text, name
+    assert 'outcome="target_failure"' in text and 'verdict="down"' in text
+    clock.advance(60)  # no cycle for a minute: the node reports itself stalled
+    assert (await client.get("/healthz")).status_code == 503

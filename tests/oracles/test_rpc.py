@@ -1,0 +1,115 @@
+"""Direct submission to the real OutageOracle on eth-tester (the shared session deployment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from web3 import Web3
+
+from contracts.eip712 import service_id
+from oracles.clock import ManualClock
+from oracles.config import parse_config
+from oracles.errors import ConfigError, SubmissionRejected
+from oracles.keys import NodeKey
+from oracles.reports import SignedReport, episode_id, sign_report
+from oracles.transmit.factory import check_chain_config
+from oracles.transmit.rpc import RpcSubmitter
+from oracles.transmit.submitters import Submission, SubmitStatus
+from oracles.transmit.transmitter import Transmitter
+from tests.chain import ORACLES, QUORUM, Ledger
+from tests.oracles.testkit import config_dict, http_target
+
+pytestmark = pytest.mark.anyio
+SERVICE = service_id("https://rpc-shop.example")
+
+
+def funded_account(ledger: Ledger) -> LocalAccount:
+    acct: LocalAccount = Account.from_key(keccak(text="oracle-transmitter"))
+    ledger.w3.eth.send_transaction({"from": ledger.a.relayer, "to": acct.address,
+                                    "value": Web3.to_wei(1, "ether")})
+    return acct
+
+
+def signed(ledger: Ledger, key: NodeKey, start: int, end: int, **kw: Any) -> SignedReport:
+    return sign_report(key, episode=episode_id("shop", start), target="shop", service_id=SERVICE,
+                       config_version=kw.get("version", 1), start=start, end=end,
+                       ongoing=kw.get("ongoing", True), evidence_root=keccak(text=f"{key}{end}"),
+                       seq=kw.get("seq", 1), chain_id=ledger.w3.eth.chain_id,
+                       verifying_contract=ledger.oracle.address, signed_at=end)
+
+
+ORACLE_KEYS = [NodeKey(o.key) for o in ORACLES]
+
+
+async def test_submit_records_the_window_and_is_idempotent(ledger: Ledger) -> None:
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, funded_account(ledger))
+    assert await submitter.oracle_config() == (1, QUORUM, [o.address for o in ORACLES])
+    now = ledger.now()
+    start, end = now - 900, now - 60
+    reports = tuple(sorted((signed(ledger, k, start, end) for k in ORACLE_KEYS[:QUORUM]),
+                           key=lambda r: int(r.signer, 16)))
+    result = await submitter.submit(Submission(SERVICE, 1, reports))
+    assert result.status is SubmitStatus.SUBMITTED and result.tx_hash
+    receipt = ledger.w3.eth.get_transaction_receipt(HexBytes(result.tx_hash))
+    assert receipt["status"] == 1
+    assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
+    window = ledger.oracle.functions.windowAt(SERVICE, 0).call()
+    assert tuple(window[:2]) == (start, end) and window[3] is True
+
+    # The same window again adds nothing: the contract's AlreadyCovered is a success.
+    again = await submitter.submit(Submission(SERVICE, 1, reports))
+    assert again.status is SubmitStatus.ALREADY_COVERED
+    assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
+
+    # Closing reports (ongoing = false) at the same end settle the window.
+    closing = tuple(sorted((signed(ledger, k, start, end, ongoing=False, seq=2)
+                            for k in ORACLE_KEYS[:QUORUM]), key=lambda r: int(r.signer, 16)))
+    assert (await submitter.submit(Submission(SERVICE, 1, closing))).status \
+        is SubmitStatus.SUBMITTED
+    assert ledger.oracle.functions.windowAt(SERVICE, 0).call()[3] is False
+
+
+async def test_permanent_reverts_are_rejections(ledger: Ledger) -> None:
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, funded_account(ledger))
+    now = ledger.now()
+    outsider = NodeKey(keccak(text="not-an-oracle"))
+    reports = (signed(ledger, ORACLE_KEYS[0], now - 600, now - 60),
+               signed(ledger, ORACLE_KEYS[1], now - 600, now - 60),
+               signed(ledger, outsider, now - 600, now - 60))
+    with pytest.raises(SubmissionRejected, match="OutageOracleUnknownSigner"):
+        await submitter.submit(Submission(SERVICE, 1, reports))
+    stale = tuple(signed(ledger, k, now - 600, now - 60, version=2) for k in ORACLE_KEYS[:3])
+    with pytest.raises(SubmissionRejected, match="OutageOracleStaleConfig"):
+        await submitter.submit(Submission(SERVICE, 2, stale))
+
+
+async def test_transmitter_over_rpc_with_chain_signer_filter(ledger: Ledger, tmp_path: Any
+                                                             ) -> None:
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, funded_account(ledger))
+    raw = config_dict(tmp_path, targets=[http_target("http://127.0.0.1:1/")])
+    raw["chain"] = {"chain_id": ledger.w3.eth.chain_id, "oracle_address": ledger.oracle.address,
+                    "rpc_url": "http://unused"}
+    config = parse_config(raw)
+    signers = await check_chain_config(config, submitter, ORACLE_KEYS[0].address)
+    assert signers == frozenset(o.address for o in ORACLES)
+    bad = parse_config({**raw, "node": {**raw["node"], "config_version": 7}})
+    with pytest.raises(ConfigError, match="version 1"):
+        await check_chain_config(bad, submitter, ORACLE_KEYS[0].address)
+
+    now = ledger.now()
+    outsider = NodeKey(keccak(text="not-an-oracle"))
+    own = [signed(ledger, k, now - 1200, now - 120) for k in (*ORACLE_KEYS, outsider)]
+    tx = Transmitter(submitter=submitter, quorum=QUORUM, config_version=1,
+                     chain_id=ledger.w3.eth.chain_id, oracle_address=ledger.oracle.address,
+                     peers=(), own_reports=lambda since: own, clock=ManualClock(now),
+                     signers=signers)
+    [done] = await tx.transmit_once()
+    assert done.result is not None and done.result.status is SubmitStatus.SUBMITTED
+    assert len(done.submission.reports) == len(ORACLES)  # the outsider is left out
+    assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
+    await tx.aclose()

@@ -1,0 +1,156 @@
+"""The transmitter: gathering from peers, authenticating, selecting, relaying idempotently."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from oracles.clock import ManualClock
+from oracles.errors import SubmissionError, SubmissionRejected
+from oracles.reports import SignedReport
+from oracles.transmit.submitters import RelaySubmitter, Submission, SubmitStatus
+from oracles.transmit.transmitter import Transmitter
+from tests.oracles.testkit import (
+    CHAIN_ID,
+    KEYS,
+    ORACLE_ADDRESS,
+    T0,
+    FakeRelay,
+    free_port,
+    report,
+    serve_app,
+)
+from tests.oracles.testkit import SHOP as SERVICE
+
+pytestmark = pytest.mark.anyio
+
+
+def peer_app(reports: list[SignedReport], raw: list[dict[str, Any]] | None = None) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/v1/reports")
+    async def list_reports(since: int = 0) -> dict[str, Any]:
+        return {"node": "peer", "reports": [r.to_json() for r in reports if r.end >= since]
+                + (raw or [])}
+
+    return app
+
+
+def transmitter(relay_url: str, peers: tuple[str, ...], own: list[SignedReport],
+                quorum: int = 3, **kw: Any) -> Transmitter:
+    return Transmitter(submitter=RelaySubmitter(relay_url), quorum=quorum, config_version=1,
+                       chain_id=CHAIN_ID, oracle_address=ORACLE_ADDRESS, peers=peers,
+                       own_reports=lambda since: [r for r in own if r.end >= since],
+                       clock=ManualClock(T0 + 3600), **kw)
+
+
+async def test_relay_submitter_statuses() -> None:
+    relay = FakeRelay()
+    sub = Submission(SERVICE, 1, tuple(report(i, T0, T0 + 600) for i in range(3)))
+    async with serve_app(relay.app()) as url:
+        submitter = RelaySubmitter(url)
+        first = await submitter.submit(sub)
+        assert first.status is SubmitStatus.SUBMITTED and first.tx_hash == "0x" + "ab" * 32
+        again = await submitter.submit(sub)
+        assert again.status is SubmitStatus.ALREADY_COVERED  # 409 already_covered = success
+        body = relay.received[0]
+        assert body["service_id"] == "0x" + SERVICE.hex() and body["config_version"] == 1
+        assert body["reports"][0] == {k: report(0, T0, T0 + 600).to_json()[k] for k in (
+            "start", "end", "ongoing", "evidence_root", "seq", "r", "vs", "signer")}
+        relay.fail_with = 503
+        with pytest.raises(SubmissionError) as transient:
+            await submitter.submit(sub)
+        assert not isinstance(transient.value, SubmissionRejected)
+        relay.fail_with = 409  # a 409 of another type is a refusal, not success
+        with pytest.raises(SubmissionRejected):
+            await submitter.submit(sub)
+        await submitter.aclose()
+    with pytest.raises(SubmissionError, match="unreachable"):
+        await RelaySubmitter(f"http://127.0.0.1:{free_port()}").submit(sub)
+
+
+async def test_gathers_a_quorum_from_peers_and_submits_once() -> None:
+    relay = FakeRelay()
+    own = [report(0, T0, T0 + 300, seq=1), report(0, T0, T0 + 600, seq=2)]
+    async with serve_app(relay.app()) as relay_url, \
+            serve_app(peer_app([report(1, T0 + 60, T0 + 540)])) as p1, \
+            serve_app(peer_app([report(2, T0 + 120, T0 + 600)])) as p2:
+        dead = f"http://127.0.0.1:{free_port()}"  # a peer that is down costs only its reports
+        tx = transmitter(relay_url, (p1, dead, p2), own)
+        [done] = await tx.transmit_once()
+        assert done.result is not None and done.result.status is SubmitStatus.SUBMITTED
+        sent = relay.received[0]["reports"]
+        assert [r["signer"] for r in sent] == sorted((k.address for k in KEYS[:3]),
+                                                     key=lambda a: int(a, 16))
+        assert {r["seq"] for r in sent if r["signer"] == KEYS[0].address} == {2}
+        # Nothing new: nothing sent.
+        assert await tx.transmit_once() == []
+        assert len(relay.received) == 1
+        # The episode grows: the new set goes out.
+        own.append(report(0, T0, T0 + 660, seq=3))
+        assert len(await tx.transmit_once()) == 1
+        await tx.aclose()
+
+
+async def test_forged_or_foreign_reports_are_discarded() -> None:
+    relay = FakeRelay()
+    genuine = report(1, T0, T0 + 600)
+    forged = dataclasses.replace(report(2, T0, T0 + 600), end=T0 + 6000)  # signature no longer
+    impostor = dataclasses.replace(report(3, T0, T0 + 600), signer=KEYS[2].address)
+    other_chain = dataclasses.replace(report(4, T0, T0 + 600), chain_id=1)
+    malformed = {"start": "soon"}
+    async with serve_app(relay.app()) as relay_url, serve_app(
+            peer_app([genuine, forged, impostor, other_chain], raw=[malformed])) as peer:
+        tx = transmitter(relay_url, (peer,), [report(0, T0, T0 + 600)], quorum=3)
+        gathered = await tx.gather()
+        assert {r.signer for r in gathered} == {KEYS[0].address, KEYS[1].address}
+        assert await tx.transmit_once() == []  # two genuine signers < quorum 3
+        assert relay.received == []
+        await tx.aclose()
+
+
+async def test_failed_submission_is_retried_rejected_one_is_not() -> None:
+    relay = FakeRelay(fail_with=502)
+    own = [report(0, T0, T0 + 600)]
+    async with serve_app(relay.app()) as relay_url, \
+            serve_app(peer_app([report(1, T0, T0 + 600), report(2, T0, T0 + 600)])) as peer:
+        tx = transmitter(relay_url, (peer,), own)
+        [failed] = await tx.transmit_once()
+        assert failed.result is None and "502" in (failed.error or "")
+        relay.fail_with = None
+        [ok] = await tx.transmit_once()  # transient failure: the same set is tried again
+        assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED
+        own.append(report(0, T0, T0 + 660, seq=2))
+        relay.fail_with = 400
+        assert len(await tx.transmit_once()) == 1
+        assert await tx.transmit_once() == []  # refused for good: not hammered
+        assert tx.failed == 2 and tx.submitted == 1
+        await tx.aclose()
+
+
+async def test_signer_filter_from_config_and_unreachable_rpc(tmp_path: Any) -> None:
+    from eth_account import Account
+
+    from oracles.config import parse_config
+    from oracles.transmit.factory import check_chain_config
+    from oracles.transmit.rpc import RpcSubmitter
+    from tests.oracles.testkit import config_dict, http_target
+
+    addresses = [k.address.lower() for k in KEYS[:3]]
+    raw = config_dict(tmp_path, targets=[http_target("http://127.0.0.1:1/")],
+                      transmit={"enabled": True, "quorum": 2, "relay_url": "http://r",
+                                "signers": addresses})
+    config = parse_config(raw)
+    assert config.transmit.signers == tuple(k.address for k in KEYS[:3])  # checksummed
+    relay = RelaySubmitter("http://r")
+    assert await check_chain_config(config, relay, KEYS[0].address) == frozenset(
+        k.address for k in KEYS[:3])
+    await relay.aclose()
+    # An RPC endpoint that is down at start-up must not stop the node from signing.
+    rpc = RpcSubmitter.from_url(f"http://127.0.0.1:{free_port()}", ORACLE_ADDRESS,
+                                Account.create())
+    assert await check_chain_config(config, rpc, KEYS[0].address) == frozenset(
+        k.address for k in KEYS[:3])
