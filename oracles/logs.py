@@ -41,3 +41,5 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO: one line per probe would drown the node's own records.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

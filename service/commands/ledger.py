@@ -51,7 +51,9 @@ def start_anvil(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     state = data_dir / "anvil-state.json"
     log = open(data_dir / "anvil.log", "ab")  # noqa: SIM115 - lives as long as the process
     cmd = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--hardfork", "prague",
-           "--chain-id", "31337", "--state", str(state), "--state-interval", "5", "--silent"]
+           "--chain-id", "31337", "--state", str(state), "--state-interval", "5", "--silent",
+           # Mine every second, as a real chain does, so block time follows the wall clock.
+           "--block-time", "1"]
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
 
 

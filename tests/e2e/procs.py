@@ -1,0 +1,126 @@
+"""Process helpers for end-to-end tests: loopback HTTP targets and oracle node processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+# anvil's well-known development keys (mnemonic "test test … junk"): funded on every anvil.
+ANVIL_KEYS = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+]
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        body = b'{"status": "up"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Target:
+    """A loopback HTTP service that can be taken down (connection refused) and brought back."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/health"
+
+    def up(self) -> None:
+        if self._server is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Ok)
+            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def node_toml(*, data_dir: Path, port: int, chain_id: int, oracle_address: str, target_url: str,
+              canary_url: str, service: str, threshold_seconds: int, transmit: str = "") -> str:
+    return f"""
+[node]
+data_dir = "{data_dir}"
+listen_port = {port}
+config_version = 1
+
+[chain]
+chain_id = {chain_id}
+oracle_address = "{oracle_address}"
+
+{transmit}
+
+[[canaries]]
+name = "canary"
+kind = "http"
+url = "{canary_url}"
+interval = 2
+timeout = 1
+
+[[targets]]
+name = "covered"
+service = "{service}"
+kind = "http"
+url = "{target_url}"
+interval = 2
+timeout = 1
+min_samples = 3
+threshold_fraction = 0.5
+open_after = 1
+close_after = 2
+threshold_seconds = {threshold_seconds}
+"""
+
+
+@contextmanager
+def oracle_node(config: Path, key: str, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    log = open(config.with_suffix(".log"), "wb")  # noqa: SIM115 - closed below
+    env = {**os.environ, "ORACLE_PRIVATE_KEY": key, **(extra_env or {})}
+    proc = subprocess.Popen([str(BIN / "cybercover-oracle"), "run", "--config", str(config)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def wait_healthy(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not become healthy")
