@@ -19,6 +19,7 @@ from oracles.keys import NodeKey
 from oracles.reports import SignedReport, episode_id, sign_report
 from oracles.transmit.factory import check_chain_config
 from oracles.transmit.rpc import RpcSubmitter
+from oracles.transmit.selection import quorum_sets
 from oracles.transmit.submitters import Submission, SubmitStatus
 from oracles.transmit.transmitter import Transmitter
 from tests.chain import ORACLES, QUORUM, Ledger
@@ -113,3 +114,33 @@ async def test_transmitter_over_rpc_with_chain_signer_filter(ledger: Ledger, tmp
     assert len(done.submission.reports) == len(ORACLES)  # the outsider is left out
     assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
     await tx.aclose()
+
+
+@pytest.mark.parametrize("lie", ["stretch", "invent"])
+async def test_one_lying_node_can_neither_create_nor_stretch_a_window(ledger: Ledger, lie: str) -> None:
+    """3 of 4 honest nodes saw [start, end); the fourth signs whatever it likes. Whatever set
+    the transmitter picks, the recorded window never reaches beyond what q honest nodes saw."""
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, funded_account(ledger))
+    now = ledger.now()
+    start, end = now - 1800, now - 120
+    honest = [signed(ledger, k, start + 60 * i, end - 60 * i) for i, k in enumerate(ORACLE_KEYS[:3])]
+    liar = ORACLE_KEYS[3]
+    if lie == "stretch":  # the same outage, claimed far longer on both sides
+        reports = [*honest, signed(ledger, liar, start - 7200, now - 1)]
+    else:  # an outage nobody else saw: alone it can never reach quorum
+        reports = [signed(ledger, liar, now - 9000, now - 8000)]
+    sets = quorum_sets(reports, service_id=SERVICE, config_version=1, quorum=QUORUM,
+                       signers=frozenset(o.address for o in ORACLES))
+    if lie == "invent":
+        assert sets == []
+        return
+    for chosen in sets:
+        result = await submitter.submit(Submission(SERVICE, 1, tuple(chosen)))
+        assert result.status in (SubmitStatus.SUBMITTED, SubmitStatus.ALREADY_COVERED)
+    w = ledger.oracle.functions.windowAt(SERVICE, 0).call()
+    # Every instant of the verified window was seen down by at least one honest node.
+    assert min(r.start for r in honest) <= w[0] and w[1] <= max(r.end for r in honest)
+    # Quorum 3 of these windows: exactly the q-th smallest start and q-th largest end.
+    all_starts = sorted(r.start for r in reports)
+    all_ends = sorted((r.end for r in reports), reverse=True)
+    assert (w[0], w[1]) == (all_starts[QUORUM - 1], all_ends[QUORUM - 1])
