@@ -296,6 +296,7 @@ class OracleSettings(BaseSettings):
     keystore_password: SecretStr | None = None
     tx_private_key: SecretStr | None = None
     tx_keystore_password: SecretStr | None = None
+    relay_api_key: SecretStr | None = None  # sent as X-API-Key to the relay (the service)
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,8 @@ def build_submitter(config: NodeConfig, settings: OracleSettings) -> Submitter |
         return None
     if t.submitter == "relay":
         assert t.relay_url is not None
-        return RelaySubmitter(t.relay_url)
+        key = settings.relay_api_key.get_secret_value() if settings.relay_api_key else None
+        return RelaySubmitter(t.relay_url, api_key=key)
     assert config.chain.rpc_url is not None
     tx_key = load_key(t.tx_keystore, settings.tx_keystore_password, settings.tx_private_key,
                       what="transaction key", password_var="ORACLE_TX_KEYSTORE_PASSWORD",

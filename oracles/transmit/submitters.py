@@ -56,10 +56,11 @@ class Submitter(Protocol):
 class RelaySubmitter:
     """POSTs the set to a relay (the cybercover service), which sends the transaction."""
 
-    def __init__(self, relay_url: str, *, timeout: float = 30.0,
+    def __init__(self, relay_url: str, *, api_key: str | None = None, timeout: float = 30.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._url = relay_url.rstrip("/") + "/v1/oracle/reports"
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport,
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport, headers=headers,
                                          limits=httpx.Limits(max_keepalive_connections=0))
 
     async def submit(self, submission: Submission) -> SubmitResult:
@@ -76,8 +77,9 @@ class RelaySubmitter:
             return SubmitResult(SubmitStatus.ALREADY_COVERED)
         detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
         message = f"relay answered {resp.status_code}: {detail}"
-        # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass.
-        if 400 <= resp.status_code < 500 and resp.status_code not in (408, 429):
+        # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass, and so
+        # may 401/403 (our key, not the set, is the problem), 408 and 429.
+        if 400 <= resp.status_code < 500 and resp.status_code not in (401, 403, 408, 429):
             raise SubmissionRejected(message)
         raise SubmissionError(message)
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -100,45 +98,6 @@ def deploy_cmd(
         _fail(str(exc))
 
 
-def up_cmd(
-    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Data directory (chain state, manifest)."),
-    rpc_url: str = typer.Option(None, help="Use this EVM node instead of starting anvil."),
-    anvil_port: int = typer.Option(8545, help="Port for the local anvil."),
-) -> None:
-    """Start a local chain (unless --rpc-url), deploy once, print addresses, run until Ctrl-C."""
-    anvil = None
-    if rpc_url is None:
-        anvil = start_anvil(data_dir, anvil_port)
-        rpc_url = f"http://127.0.0.1:{anvil_port}"
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        wait_for_rpc(rpc_url)
-        dep = ensure_deployed(rpc_url, data_dir / "deployment.json")
-        typer.echo(f"chain: {rpc_url} (chain id {dep['chain_id']})")
-        for name, info in dep["contracts"].items():  # type: ignore[union-attr]
-            typer.echo(f"  {name:<20} {info['address']}")
-        typer.echo(f"manifest: {data_dir / 'deployment.json'}")
-        sys.stdout.flush()
-        while not stop and (anvil is None or anvil.poll() is None):
-            time.sleep(0.5)
-    finally:
-        if anvil is not None and anvil.poll() is None:
-            anvil.send_signal(signal.SIGTERM)  # anvil dumps its state on exit
-            try:
-                anvil.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                anvil.kill()
-        typer.echo("stopped")
-
-
 def register(app: typer.Typer) -> None:
     app.command("compile")(compile_cmd)
     app.command("deploy")(deploy_cmd)
-    app.command("up")(up_cmd)

@@ -72,6 +72,21 @@ async def test_relay_submitter_statuses() -> None:
         await RelaySubmitter(f"http://127.0.0.1:{free_port()}").submit(sub)
 
 
+async def test_relay_api_key_is_sent_and_a_refused_key_is_retried() -> None:
+    relay = FakeRelay(api_key="cc_relay_key")
+    sub = Submission(SERVICE, 1, tuple(report(i, T0, T0 + 600) for i in range(3)))
+    async with serve_app(relay.app()) as url:
+        keyless = RelaySubmitter(url)
+        with pytest.raises(SubmissionError) as refused:
+            await keyless.submit(sub)
+        # Our credentials, not the report set, are wrong: retry later rather than drop the set.
+        assert not isinstance(refused.value, SubmissionRejected)
+        keyed = RelaySubmitter(url, api_key="cc_relay_key")
+        assert (await keyed.submit(sub)).status is SubmitStatus.SUBMITTED
+        await keyless.aclose()
+        await keyed.aclose()
+
+
 async def test_gathers_a_quorum_from_peers_and_submits_once() -> None:
     relay = FakeRelay()
     own = [report(0, T0, T0 + 300, seq=1), report(0, T0, T0 + 600, seq=2)]

@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 from eth_utils.crypto import keccak
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 
 from contracts import eip712
 from oracles.clock import Clock, ManualClock
@@ -157,15 +157,19 @@ class FakeRelay:
     fail_with: int | None = None
     delay: float = 0.0
     arrived: int = 0
+    api_key: str | None = None  # when set, the relay requires it in X-API-Key
 
     def app(self) -> FastAPI:
         api = FastAPI()
 
         @api.post("/v1/oracle/reports")
-        async def submit(body: dict[str, Any]) -> Any:
+        async def submit(body: dict[str, Any], x_api_key: str | None = Header(None)) -> Any:
             from fastapi.responses import JSONResponse
 
             self.arrived += 1
+            if self.api_key is not None and x_api_key != self.api_key:
+                return JSONResponse({"type": "unauthorized", "detail": "missing X-API-Key header"},
+                                    status_code=401)
             await asyncio.sleep(self.delay)  # a relay waiting for its receipt
             self.received.append(body)
             if self.fail_with is not None:

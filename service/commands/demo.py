@@ -1,0 +1,326 @@
+"""`cybercover demo`: the whole cycle against a running `cybercover up` (or one it starts).
+
+An insurer product with a 60 s threshold; an assessed and anchored report; covers for a SaaS
+provider's customers issued in batches; a loopback HTTP service watched by the oracles and taken
+down past the threshold; the verified outage, the automatic payouts (each customer's balance),
+one larger claim sent to review and approved, and the auditor's check of the report. Exits 0
+only when every check held.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+
+from service.commands.ledger import DEFAULT_DATA_DIR
+
+USD = 10**6
+THRESHOLD = 60
+
+
+class DemoFailed(Exception):
+    pass
+
+
+class Demo:
+    def __init__(self, api: str, data_dir: Path, customers: int, echo: Callable[[str], None]) -> None:
+        from web3 import Web3
+
+        from contracts.deploy import Deployment
+
+        self.api, self.echo, self.customers = api, echo, customers
+        self.admin = {"X-API-Key": (data_dir / "admin.key").read_text().strip()}
+        self.http = httpx.Client(base_url=api, timeout=120)
+        self.dep = Deployment.load(data_dir / "deployment.json")
+        rpc = os.environ.get("CYBERCOVER_RPC_URL", "http://127.0.0.1:8545")
+        self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+        self.token = self.dep.contract(self.w3, "TestToken")
+        self.checks: list[tuple[str, bool]] = []
+        self.timings: dict[str, float] = {}
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def call(self, method: str, path: str, key: dict[str, str] | None = None, **kw: Any) -> Any:
+        r = self.http.request(method, path, headers=key or self.admin, **kw)
+        if r.status_code >= 400:
+            raise DemoFailed(f"{method} {path} → {r.status_code} {r.text[:300]}")
+        return r.json()
+
+    def check(self, what: str, ok: bool) -> None:
+        self.checks.append((what, ok))
+        self.echo(f"  [{'ok' if ok else 'FAIL'}] {what}")
+
+    def wait(self, what: str, probe: Callable[[], Any], timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = probe()
+            if got:
+                return got
+            time.sleep(2)
+        raise DemoFailed(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def balance(self, who: str) -> int:
+        return int(self.token.functions.balanceOf(who).call())
+
+    # --- the scenario -------------------------------------------------------------------------
+    def run(self, target: Any) -> bool:
+        echo = self.echo
+        echo(f"1. insurer product: {target.url} down > {THRESHOLD} s pays")
+        rates = {"low": 1 * USD, "lower": 2 * USD, "medium": 4 * USD}
+        micro = self.call("POST", "/v1/products", json={
+            "name": "SaaS downtime micro-cover", "service": target.url, "threshold_seconds": THRESHOLD,
+            "payout_kind": "fixed", "amount": 20 * USD, "policy_limit": 20 * USD, "auto_pay_limit": 20 * USD,
+            "grace_seconds": 3600, "rates": rates})
+        big = self.call("POST", "/v1/products", json={
+            "name": "Enterprise downtime cover", "service": target.url, "threshold_seconds": THRESHOLD,
+            "payout_kind": "fixed", "amount": 500 * USD, "policy_limit": 500 * USD, "auto_pay_limit": 100 * USD,
+            "grace_seconds": 3600, "rates": rates})
+
+        echo("2. assessment of the SaaS provider (T/SNISA 04002—2025), anchored on-chain")
+        from service.assessment import ITEMS
+
+        tenant = self.call("POST", "/v1/tenants", json={"name": "Acme SaaS"})
+        dist = {"X-API-Key": self.call("POST", f"/v1/tenants/{tenant['id']}/keys", json={"role": "distributor"})["key"]}
+        answers = {i.id: "yes" for i in ITEMS if i.part.value in ("base", "business_interruption")}
+        answers[sorted(answers)[0]] = "partial"
+        a = self.call("POST", "/v1/assessments", json={
+            "org_identifier": "91440300MA5DEMO001", "answers": answers, "scenarios": ["business_interruption"],
+            "industry": "SaaS", "business_overview": "B2B invoicing platform", "key_assets": ["customer data"],
+            "tenant_id": tenant["id"]})
+        self.check(f"assessment scored {a['score_bps'] / 100:.2f} → {a['risk_level']} / {a['underwriting']}",
+                   a["risk_level"] in ("low", "lower"))
+        a = self.call("POST", f"/v1/assessments/{a['id']}/anchor")
+        self.check("report anchored", bool(a["anchored"]))
+
+        echo(f"3. the SaaS provider issues covers for its {self.customers} customers in batches")
+        quote = self.call("POST", "/v1/quotes", dist, json={"product_id": micro["id"], "assessment_id": a["id"]})
+        self.check(f"quote: {quote['decision']}, premium {quote['premium'] / USD} cUSD", quote["decision"] != "decline")
+        customers = [self.w3.eth.account.create().address for _ in range(self.customers)]
+        t0 = time.monotonic()
+        issued: list[dict[str, Any]] = []
+        for start in range(0, len(customers), 100):
+            chunk = customers[start:start + 100]
+            covers = [{"beneficiary": c, "holder_ref": f"acme-customer-{start + i}"} for i, c in enumerate(chunk)]
+            out = self.call("POST", "/v1/policies/batch", dist,
+                            json={"quote_id": quote["id"], "cover_seconds": 86400, "covers": covers})
+            issued += out["policies"] if isinstance(out, dict) else out
+        self.timings["issue_seconds"] = time.monotonic() - t0
+        took = self.timings["issue_seconds"]
+        self.check(f"{len(issued)} covers issued in {took:.1f} s", len(issued) == len(customers))
+        enterprise = self.w3.eth.account.create().address
+        q2 = self.call("POST", "/v1/quotes", json={"product_id": big["id"], "assessment_id": a["id"]})
+        self.call("POST", "/v1/policies", json={"quote_id": q2["id"], "beneficiary": enterprise,
+                                                "holder_ref": "enterprise-1", "cover_seconds": 86400})
+
+        echo(f"4. {target.url} goes down; the oracles watch it")
+        self.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 90)
+        target.down()
+        down_at = time.time()
+        outage = self.wait("a verified outage longer than the threshold", lambda: next(
+            (o for o in self.call("GET", "/v1/outages") if o["end"] - o["start"] > THRESHOLD), None), 420)
+        self.timings["down_to_verified_seconds"] = time.time() - down_at
+        target.up()
+        self.check(f"outage verified: [{outage['start']}, {outage['end']}) after "
+                   f"{self.timings['down_to_verified_seconds']:.0f} s", True)
+
+        echo("5. automatic payouts, no claim filed")
+        t1 = time.monotonic()
+
+        def all_paid() -> bool:
+            return all(self.balance(c) >= 20 * USD for c in customers)
+
+        self.wait("every customer to be paid", all_paid, 300)
+        self.timings["verified_to_all_paid_seconds"] = time.monotonic() - t1
+        self.check(f"all {len(customers)} customers hold 20 cUSD ("
+                   f"{self.timings['verified_to_all_paid_seconds']:.1f} s after the outage was listed)",
+                   all(self.balance(c) == 20 * USD for c in customers))
+        payouts = self.call("GET", "/v1/payouts", params={"limit": 500})
+        txs = {p["tx"] for p in payouts}
+        gas = sum(self.w3.eth.get_transaction_receipt(t)["gasUsed"] for t in txs)
+        self.timings["gas_per_policy_paid"] = gas / max(1, len(payouts))
+        self.check(f"{len(payouts)} payouts in {len(txs)} transactions, "
+                   f"{self.timings['gas_per_policy_paid']:,.0f} gas per policy paid", len(payouts) >= len(customers))
+
+        echo("6. the larger claim goes to review; claims approves it against an incident report")
+        def open_claim() -> Any:
+            return next(iter(self.call("GET", "/v1/claims", params={"status": "open"})), None)
+
+        claim = self.wait("the enterprise claim", open_claim, 120)
+        self.check(f"enterprise cover auto-paid {self.balance(enterprise) / USD:.0f} cUSD, "
+                   f"{claim['amount'] / USD:.0f} cUSD sent to review", self.balance(enterprise) == 100 * USD)
+        incident = self.anchor_incident(outage)
+        self.call("POST", f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident})
+        self.wait("the approved claim to be paid", lambda: self.balance(enterprise) == 500 * USD, 60)
+        self.check("enterprise beneficiary holds 500 cUSD", self.balance(enterprise) == 500 * USD)
+
+        echo("7. the auditor verifies the underwriting report")
+        v = self.call("GET", f"/v1/reports/{a['report_hash']}/verification")
+        self.check(f"report {a['report_hash'][:18]}… valid, assessor {v.get('assessor')}", bool(v.get("valid")))
+        return all(ok for _, ok in self.checks)
+
+    def anchor_incident(self, outage: dict[str, Any]) -> str:
+        """The accredited assessor writes and anchors the §8 incident report the claim needs."""
+        from datetime import UTC, datetime, timedelta
+
+        from service.assessment import ITEMS, Assessor, Method, Overview, Subject, assess, build_report, commit_subject
+        from service.assessment.anchoring import anchor
+        from service.assessment.exposure import LossType
+        from service.assessment.incident import (
+            Cause,
+            EntryVector,
+            IncidentDetails,
+            LossItem,
+            Responsibility,
+            TimelineEvent,
+        )
+
+        assessor = self.w3.eth.accounts[2]
+        started = datetime.fromtimestamp(outage["start"], UTC)
+        ended = datetime.fromtimestamp(outage["end"], UTC)
+        details = IncidentDetails(
+            incident_ref=f"INC-{outage['index']}", reported_at=ended, response_started_at=ended + timedelta(minutes=5),
+            timeline=(TimelineEvent(started, "service stopped answering"), TimelineEvent(ended, "service restored")),
+            reconstruction="origin server process stopped; no attacker involvement found",
+            currency="USD",
+            losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime of the covered platform", 500_00,
+                             "contracted parametric amount"),),
+            cause=Cause(EntryVector.ENVIRONMENTAL, "origin process crash", "none", ("process crash",), ()),
+            responsibility=Responsibility(True, "enterprise downtime cover", "infrastructure failure",
+                                          "a verified outage longer than the threshold is within the cover"),
+            secondary_risks=(), log_retention_days=365, advice=("add a standby origin",),
+        )
+        report = build_report(
+            kind="incident", report_id=f"INC-{secrets.token_hex(4)}", issued_at=datetime.now(UTC),
+            assessor=Assessor("CyberCover Assessment Desk", assessor),
+            overview=Overview(objective="Incident assessment for a downtime claim", scope="Covered SaaS platform",
+                              started_at=started, ended_at=ended, methods=(Method.QUESTIONNAIRE,),
+                              team=("claims desk",)),
+            subject=Subject(commitment=commit_subject("91440300MA5DEMO001").commitment, industry="SaaS",
+                            business_overview="B2B invoicing platform", key_assets=("customer data",)),
+            assessment=assess({i.id: "yes" for i in ITEMS if i.part.value == "base"}, []),
+            incident=details,
+        )
+        registry = self.dep.contract(self.w3, "AssessmentRegistry")
+        return "0x" + anchor(self.w3, registry, assessor, report).report_hash.hex()
+
+
+class Target:
+    """The SaaS provider's service: a loopback HTTP server that can be taken down and back up."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.hits = 0
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/health"
+
+    def up(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+                target.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        if self._server is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def _reachable(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/healthz", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_cmd(
+    api: str = typer.Option("http://127.0.0.1:8000", help="API of a running `cybercover up`."),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Its data directory (admin key, manifest)."),
+    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="Its chain."),
+    customers: int = typer.Option(200, min=1, max=1000, help="SaaS customers to cover."),
+) -> None:
+    """Run the scripted scenario against a running `up`, or start a private one. Exit 0 iff every check held."""
+    own = None
+    tmp = None
+    if not _reachable(api):
+        tmp = tempfile.TemporaryDirectory(prefix="cybercover-demo-")
+        data_dir = Path(tmp.name)
+        port, chain_port = _free_port(), _free_port()
+        api, rpc_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
+        typer.echo(f"no API at the default address: starting a private `cybercover up` in {data_dir}")
+        own = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cybercover"), "up", "--data-dir", str(data_dir), "--port", str(port),
+             "--anvil-port", str(chain_port), "--oracle-base-port", str(_free_port())],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not _reachable(api):
+            if own.poll() is not None or time.monotonic() > deadline:
+                typer.echo("error: the private `cybercover up` did not start", err=True)
+                raise typer.Exit(1)
+            time.sleep(0.5)
+    os.environ["CYBERCOVER_RPC_URL"] = rpc_url
+    target = Target()
+    target.up()
+    ok = False
+    try:
+        demo = Demo(api, data_dir, customers, typer.echo)
+        ok = demo.run(target)
+        typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
+    except (DemoFailed, httpx.HTTPError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+    finally:
+        target.down()
+        if own is not None:
+            own.send_signal(signal.SIGTERM)
+            try:
+                own.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                own.kill()
+        if tmp is not None:
+            tmp.cleanup()
+    typer.echo("demo: every check held" if ok else "demo: FAILED")
+    raise typer.Exit(0 if ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_cmd)

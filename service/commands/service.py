@@ -1,0 +1,94 @@
+"""`cybercover serve`, `worker`, `reindex` and `db upgrade`. Configuration comes from the
+CYBERCOVER_* environment (service.settings)."""
+
+from __future__ import annotations
+
+import typer
+
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+
+
+def _logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade_cmd() -> None:
+    """Apply the shipped migrations to CYBERCOVER_DATABASE_URL (default: SQLite in the data dir)."""
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine
+    from service.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    engine.dispose()
+    typer.echo(f"database at head: {engine.url.render_as_string(hide_password=True)}")
+
+
+def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Run the HTTP API (docs at /docs)."""
+    import uvicorn
+
+    from service.api.app import create_app
+    from service.errors import ServiceError
+    from service.settings import get_settings
+
+    _logging()
+    try:
+        app = create_app(get_settings())
+    except (ServiceError, OSError) as exc:
+        _fail(str(exc))
+    uvicorn.run(app, host=host, port=port)
+
+
+def _components() -> tuple[object, object, object]:
+    from service.chain.gateway import gateway_from_settings
+    from service.chain.indexer import Indexer
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, make_sessionmaker
+    from service.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    gateway = gateway_from_settings(settings)
+    return gateway, factory, Indexer(gateway, factory)
+
+
+def worker_cmd() -> None:
+    """Index chain events, settle verified outages, deliver webhooks; until SIGTERM."""
+    from service.settings import get_settings
+    from service.webhooks.delivery import WebhookDispatcher
+    from service.worker.payouts import PayoutWorker
+
+    _logging()
+    settings = get_settings()
+    gateway, factory, indexer = _components()
+    payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
+                           lease_seconds=settings.lease_seconds)
+    hooks = WebhookDispatcher(factory, max_attempts=settings.webhook_max_attempts,  # type: ignore[arg-type]
+                              backoff=settings.webhook_backoff)
+    typer.echo(payouts.run_forever(settings.worker_interval, extra=[hooks]))
+
+
+def reindex_cmd() -> None:
+    """Drop the chain projection and rebuild it from the deployment block."""
+    _, _, indexer = _components()
+    n = indexer.rebuild()  # type: ignore[attr-defined]
+    typer.echo(f"reindexed {n} events")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)
+    app.command("worker")(worker_cmd)
+    app.command("reindex")(reindex_cmd)
+    app.add_typer(db_app, name="db")
