@@ -98,6 +98,26 @@ def deploy_cmd(
         _fail(str(exc))
 
 
+def bytecode_cmd(
+    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="JSON-RPC endpoint of the chain."),
+    manifest: Path = typer.Option(DEFAULT_DATA_DIR / "deployment.json", help="Deployment manifest."),
+) -> None:
+    """Auditor: check that each deployed contract's code matches the committed artifacts (exit 1 if not)."""
+    from web3 import Web3
+
+    from contracts.bytecode import check
+    from contracts.deploy import Deployment
+
+    try:
+        dep = Deployment.load(manifest)
+        result = check(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10})), dep)
+    except (ContractsError, OSError) as exc:
+        _fail(str(exc), 2)
+    typer.echo(json.dumps(result, indent=2))
+    raise typer.Exit(0 if all(r["match"] for r in result.values()) else 1)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("verify-bytecode")(bytecode_cmd)
     app.command("compile")(compile_cmd)
     app.command("deploy")(deploy_cmd)
