@@ -31,7 +31,7 @@ def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
         dep = deploy(w3, w3.eth.accounts[0], oracle_signers=[k.address for k in keys], quorum=2)
         oracle = dep.contract(w3, "OutageOracle")
         configs = []
-        for i, (k, port) in enumerate(zip(keys, ports, strict=True)):
+        for i, port in enumerate(ports):
             transmit = ""
             if i == 0:  # node 0 gathers from its peers and submits with its own key over JSON-RPC
                 peers = ", ".join(f'"http://127.0.0.1:{p}"' for p in ports[1:])

@@ -1,0 +1,146 @@
+#!/usr/bin/env python
+"""End-to-end benchmark on anvil: issue 10,000 covers through the batch API, then one outage that
+affects all of them. Writes bench/e2e.json.
+
+    .venv/bin/python scripts/bench_e2e.py [--covers 10000]
+
+Starts a private `cybercover up` (anvil mining every second, the API, the payout worker, three
+oracle nodes). Times come from block timestamps: `payout_all_seconds` runs from the block of the
+OutageVerified transaction that first made the window longer than the threshold to the block of
+the last PayoutSent; `payout_p95_seconds` is the 95th percentile of that delay per policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.commands.demo import THRESHOLD, USD, Demo, Target, _free_port, _reachable  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--covers", type=int, default=10_000)
+    ap.add_argument("--issue-batch", type=int, default=500, help="policies per issueBatch transaction")
+    ap.add_argument("--settle-batch", type=int, default=100, help="policies per settle transaction")
+    args = ap.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="cybercover-bench-")
+    data_dir = Path(tmp.name)
+    port, chain_port = _free_port(), _free_port()
+    api, rpc = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
+    env = {**os.environ, "CYBERCOVER_ISSUE_BATCH": str(args.issue_batch),
+           "CYBERCOVER_SETTLE_BATCH": str(args.settle_batch), "CYBERCOVER_RPC_URL": rpc}
+    up = subprocess.Popen([sys.executable, "-m", "service", "up", "--data-dir", str(data_dir), "--port", str(port),
+                           "--anvil-port", str(chain_port), "--oracle-base-port", str(_free_port())],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target = Target()
+    target.up()
+    try:
+        deadline = time.monotonic() + 120
+        while not _reachable(api):
+            if up.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("cybercover up did not start")
+            time.sleep(0.5)
+        os.environ["CYBERCOVER_RPC_URL"] = rpc
+        d = Demo(api, data_dir, args.covers, print)
+        result = run(d, target, args.covers)
+    finally:
+        target.down()
+        up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+        tmp.cleanup()
+    (ROOT / "bench").mkdir(exist_ok=True)
+    (ROOT / "bench" / "e2e.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def run(d: Demo, target: Target, n: int) -> dict[str, float]:
+    from service.assessment import ITEMS
+
+    product = d.call("POST", "/v1/products", json={
+        "name": "bench cover", "service": target.url, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
+        "amount": 5 * USD, "policy_limit": 5 * USD, "auto_pay_limit": 5 * USD, "grace_seconds": 3600,
+        "rates": {"low": USD // 10, "lower": USD // 10, "medium": USD // 5}})
+    tenant = d.call("POST", "/v1/tenants", json={"name": "bench SaaS"})
+    dist = {"X-API-Key": d.call("POST", f"/v1/tenants/{tenant['id']}/keys", json={"role": "distributor"})["key"]}
+    answers = {i.id: "yes" for i in ITEMS if i.part.value == "base"}
+    a = d.call("POST", "/v1/assessments", json={
+        "org_identifier": "BENCH-ORG-1", "answers": answers, "scenarios": [], "industry": "SaaS",
+        "business_overview": "benchmark tenant", "key_assets": ["data"], "tenant_id": tenant["id"]})
+    d.call("POST", f"/v1/assessments/{a['id']}/anchor")
+    quote = d.call("POST", "/v1/quotes", dist, json={"product_id": product["id"], "assessment_id": a["id"]})
+
+    beneficiaries = [d.w3.eth.account.create().address for _ in range(n)]
+    t0 = time.monotonic()
+    issued = 0
+    for start in range(0, n, 1000):
+        covers = [{"beneficiary": b, "holder_ref": f"bench-{start + i}"}
+                  for i, b in enumerate(beneficiaries[start:start + 1000])]
+        out = d.call("POST", "/v1/policies/batch", dist,
+                     json={"quote_id": quote["id"], "cover_seconds": 86400, "covers": covers})
+        issued += len(out["policies"] if isinstance(out, dict) else out)
+    issue_s = time.monotonic() - t0
+    print(f"issued {issued} covers in {issue_s:.1f} s")
+
+    d.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 120)
+    target.down()
+    book, oracle = d.dep.contract(d.w3, "PolicyBook"), d.dep.contract(d.w3, "OutageOracle")
+    first_block = d.dep.first_block
+
+    def qualifying() -> object:
+        for ev in oracle.events.OutageVerified.get_logs(from_block=first_block):
+            if ev["args"]["end"] - ev["args"]["start"] > THRESHOLD:
+                return ev
+        return None
+
+    verified = d.wait("a qualifying verified outage", qualifying, 600)
+    print(f"outage verified in block {verified['blockNumber']}")
+
+    def payouts() -> list:
+        return list(book.events.PayoutSent.get_logs(from_block=verified["blockNumber"]))
+
+    d.wait("every policy to be paid", lambda: len(payouts()) >= issued, 900)
+    target.up()
+    logs = payouts()
+    stamps: dict[int, int] = {}
+
+    def ts(block: int) -> int:
+        if block not in stamps:
+            stamps[block] = int(d.w3.eth.get_block(block)["timestamp"])
+        return stamps[block]
+
+    t_verified = ts(verified["blockNumber"])
+    delays = sorted(ts(e["blockNumber"]) - t_verified for e in logs)
+    txs = {e["transactionHash"] for e in logs}
+    gas = sum(d.w3.eth.get_transaction_receipt(t)["gasUsed"] for t in txs)
+    return {
+        "covers": issued,
+        "issue_per_s": round(issued / issue_s, 1),
+        "payout_all_seconds": delays[-1],
+        "payout_p95_seconds": delays[int(0.95 * (len(delays) - 1))],
+        "gas_per_policy_paid": round(gas / len(logs)),
+        "settle_transactions": len(txs),
+    }
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"error: {exc}") from None

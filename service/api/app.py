@@ -1,0 +1,61 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, select
+
+from service.api import errors
+from service.api.deps import hash_key
+from service.api.metrics import Metrics
+from service.api.routes import assessments, claims, health, outages, policies, products, quotes, tenants, webhooks
+from service.chain.gateway import Gateway, gateway_from_settings
+from service.chain.indexer import Indexer
+from service.db import models as m
+from service.db.migrate import upgrade
+from service.db.session import make_engine, make_sessionmaker, transaction
+from service.settings import Settings, get_settings
+
+ADMIN_TENANT = "insurer"
+
+
+def bootstrap_admin(factory: object, settings: Settings) -> None:
+    """CYBERCOVER_ADMIN_KEY becomes an admin key of the insurer tenant (idempotent)."""
+    if settings.admin_key is None:
+        return
+    digest = hash_key(settings.admin_key.get_secret_value())
+    with transaction(factory) as s:  # type: ignore[arg-type]
+        if s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest)) is not None:
+            return
+        tenant = s.scalar(select(m.Tenant).where(m.Tenant.name == ADMIN_TENANT))
+        if tenant is None:
+            tenant = m.Tenant(name=ADMIN_TENANT)
+            s.add(tenant)
+            s.flush()
+        s.add(m.ApiKey(tenant_id=tenant.id, role="admin", key_hash=digest, prefix="bootstrap"))
+
+
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None,
+               engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.db_url)
+    if migrate:
+        upgrade(engine)
+    factory = make_sessionmaker(engine)
+    bootstrap_admin(factory, settings)
+    gateway = gateway or gateway_from_settings(settings)
+
+    app = FastAPI(title="cybercover", version="0.1.0",
+                  description="Parametric micro cyber covers on a ledger. Authenticate with X-API-Key.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.factory = factory
+    app.state.gateway = gateway
+    app.state.indexer = Indexer(gateway, factory)
+    app.state.metrics = Metrics()
+    app.dependency_overrides[get_settings] = lambda: settings
+    errors.install(app)
+    app.state.metrics.install(app)
+    for module in (health, tenants, assessments, products, quotes, policies, outages, claims, webhooks):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,80 @@
+"""Idempotency-Key for money-moving POSTs.
+
+The key is reserved (row with no response) before any work, so a concurrent repeat gets 409
+instead of moving money twice; the first response, success or refusal (4xx), is stored and
+replayed for repeats; the same key with a different body is refused (422). Only an unknown
+outcome (5xx) releases the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.api.deps import Principal
+from service.db import models as m
+from service.db.session import transaction
+from service.errors import Conflict, ServiceError, Unprocessable
+
+
+def _fingerprint(method: str, path: str, body: Any) -> str:
+    data = json.dumps([method, path, jsonable_encoder(body)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def run(factory: sessionmaker[Session], principal: Principal, key: str | None, method: str, path: str,
+        body: Any, work: Callable[[], tuple[int, Any]]) -> JSONResponse:
+    if key is None:
+        status, payload = work()
+        return JSONResponse(jsonable_encoder(payload), status_code=status)
+    fingerprint = _fingerprint(method, path, body)
+    with transaction(factory) as s:
+        existing = s.scalar(select(m.IdempotencyRecord).where(
+            m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise Unprocessable("this Idempotency-Key was used with a different request",
+                                    type="idempotency_key_reused")
+            if existing.status_code is None:
+                raise Conflict("a request with this Idempotency-Key is still in progress",
+                               type="idempotency_in_progress")
+            return JSONResponse(existing.response, status_code=existing.status_code,
+                                headers={"Idempotent-Replayed": "true"})
+    try:
+        with transaction(factory) as s:
+            s.add(m.IdempotencyRecord(tenant_id=principal.tenant_id, key=key, request_hash=fingerprint))
+    except IntegrityError:
+        raise Conflict("a request with this Idempotency-Key is in progress", type="idempotency_in_progress") from None
+    try:
+        status, payload = work()
+    except ServiceError as exc:
+        if exc.status >= 500:
+            _release(factory, principal, key)
+            raise
+        # A refusal is the outcome (the sender simulates before sending, so nothing moved): replay it.
+        status, payload = exc.status, {"type": exc.type, "detail": exc.detail}
+    except BaseException:
+        _release(factory, principal, key)
+        raise
+    encoded = jsonable_encoder(payload)
+    with transaction(factory) as s:
+        row = s.scalar(select(m.IdempotencyRecord).where(
+            m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
+        if row is not None:
+            row.status_code, row.response = status, encoded
+    return JSONResponse(encoded, status_code=status)
+
+
+def _release(factory: sessionmaker[Session], principal: Principal, key: str) -> None:
+    """The outcome is unknown (chain unreachable, crash): let the client retry with the key."""
+    with transaction(factory) as s:
+        s.execute(delete(m.IdempotencyRecord).where(m.IdempotencyRecord.tenant_id == principal.tenant_id,
+                                                    m.IdempotencyRecord.key == key))

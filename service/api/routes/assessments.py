@@ -1,0 +1,170 @@
+"""Assessments: questionnaire → scored report (stored), the report as JSON or HTML, anchoring
+by the service's accredited assessor account, and an auditor's verification from the chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from service.api import idempotency
+from service.api.deps import (
+    Anyone,
+    FactoryDep,
+    GatewayDep,
+    IndexerDep,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    require,
+)
+from service.api.schemas import Hex32, Strict, Text, hx, unhex
+from service.assessment import (
+    Assessor,
+    Method,
+    Overview,
+    ReportKind,
+    Subject,
+    anchor_fields,
+    assess,
+    build_report,
+    commit_subject,
+    render_html,
+)
+from service.assessment.anchoring import verify
+from service.db import models as m
+from service.db.session import transaction
+from service.errors import NotFound
+
+router = APIRouter(prefix="/v1", tags=["assessments"])
+Creator = Annotated[Principal, Depends(require("assessor", "distributor"))]
+AssessorRole = Annotated[Principal, Depends(require("assessor"))]
+
+
+class AssessmentIn(Strict):
+    org_identifier: Text = Field(description="The organisation's registration number; committed with a salt")
+    answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]]
+    scenarios: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=3)
+    industry: Text
+    business_overview: Text
+    key_assets: list[Text] = Field(min_length=1, max_length=50)
+    objective: Text = "Pre-underwriting cyber risk assessment"
+    scope: Text = "Production services named in the cover"
+    methods: list[Method] = Field(default=[Method.QUESTIONNAIRE], min_length=1, max_length=10)
+    team: list[Text] = Field(default=["assessment desk"], min_length=1, max_length=20)
+    disclosed_name: Text | None = None
+    tenant_id: str | None = Field(None, max_length=32, description="Client tenant (staff only); default: caller's")
+
+
+class AssessmentOut(BaseModel):
+    id: str
+    tenant_id: str
+    report_hash: str
+    score_bps: int
+    risk_level: str
+    underwriting: str
+    anchored: bool
+    anchor_tx: str | None
+    created_at: datetime
+
+
+class AssessmentCreated(AssessmentOut):
+    subject_salt: str = Field(description="Secret: proves which organisation was assessed. Shown once.")
+
+
+def out(a: m.AssessmentRecord) -> dict[str, Any]:
+    return {"id": a.id, "tenant_id": a.tenant_id, "report_hash": a.report_hash, "score_bps": a.score_bps,
+            "risk_level": a.risk_level, "underwriting": a.report["result"]["underwriting"],
+            "anchored": a.anchor_tx is not None, "anchor_tx": a.anchor_tx, "created_at": a.created_at}
+
+
+def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.AssessmentRecord:
+    a = session.get(m.AssessmentRecord, assessment_id)
+    if a is None or not principal.can_see(a.tenant_id):
+        raise NotFound(f"no assessment {assessment_id}")
+    return a
+
+
+@router.post("/assessments", status_code=201, response_model=AssessmentCreated)
+def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
+                      principal: Creator) -> dict[str, Any]:
+    tenant_id = principal.tenant_id if principal.scoped or body.tenant_id is None else body.tenant_id
+    if session.get(m.Tenant, tenant_id) is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    assessment = assess(body.answers, body.scenarios)
+    commitment = commit_subject(body.org_identifier)
+    record = m.AssessmentRecord(id=m.new_id(), tenant_id=tenant_id, report={}, report_hash="", score_bps=0,
+                                risk_level="", subject_salt=hx(commitment.salt))
+    issued = datetime.now(UTC).replace(microsecond=0)
+    report = build_report(
+        kind=ReportKind.PRE_UNDERWRITING, report_id=f"RA-{record.id}", issued_at=issued,
+        assessor=Assessor(settings.assessor_name, gw.assessor.address),
+        overview=Overview(objective=body.objective, scope=body.scope, started_at=issued, ended_at=issued,
+                          methods=tuple(body.methods), team=tuple(body.team)),
+        subject=Subject(commitment=commitment.commitment, industry=body.industry,
+                        business_overview=body.business_overview, key_assets=tuple(body.key_assets),
+                        disclosed_name=body.disclosed_name),
+        assessment=assessment,
+    )
+    fields = anchor_fields(report)
+    record.report, record.report_hash = report, hx(fields["report_hash"])
+    record.score_bps, record.risk_level = fields["score_bps"], assessment.risk_level.value
+    session.add(record)
+    session.commit()
+    return {**out(record), "subject_salt": record.subject_salt}
+
+
+@router.get("/assessments/{assessment_id}", response_model=AssessmentOut)
+def get_assessment(assessment_id: str, session: SessionDep, principal: Anyone) -> dict[str, Any]:
+    return out(visible(session, principal, assessment_id))
+
+
+@router.get("/assessments/{assessment_id}/report", responses={200: {"content": {"text/html": {}}}})
+def get_report(assessment_id: str, request: Request, session: SessionDep, principal: Anyone,
+               format: Annotated[str | None, Query(pattern="^(json|html)$")] = None) -> Any:
+    a = visible(session, principal, assessment_id)
+    wants_html = format == "html" or (format is None and "text/html" in request.headers.get("accept", ""))
+    if wants_html:
+        return HTMLResponse(render_html(a.report))
+    return JSONResponse(a.report)
+
+
+@router.post("/assessments/{assessment_id}/anchor", response_model=AssessmentOut)
+def anchor_assessment(assessment_id: str, request: Request, session: SessionDep, factory: FactoryDep,
+                      gw: GatewayDep, indexer: IndexerDep, principal: AssessorRole,
+                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+    visible(session, principal, assessment_id)
+
+    def work() -> tuple[int, Any]:
+        with transaction(factory) as s:
+            a = s.get(m.AssessmentRecord, assessment_id)
+            assert a is not None
+            if a.anchor_tx is None:  # anchoring twice would only revert (AlreadyAnchored)
+                f = anchor_fields(a.report)
+                fn = gw.registry.functions.anchor(f["report_hash"], f["score_bps"], f["risk_level"], f["kind"],
+                                                  f["subject"], b"\x00" * 32)
+                a.anchor_tx = hx(gw.send(fn, gw.assessor)["transactionHash"])
+        indexer.sync()
+        return 200, out(a)
+
+    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, None, work)
+
+
+@router.get("/reports/{report_hash}/verification")
+def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, _: Anyone) -> dict[str, Any]:
+    """Reads the registry. With the document on file, its hash is recomputed from its content."""
+    a = session.scalar(select(m.AssessmentRecord).where(m.AssessmentRecord.report_hash == report_hash))
+    if a is not None:
+        return verify(gw.registry, a.report, from_block=gw.first_block)
+    v = gw.registry.functions.verify(unhex(report_hash)).call()
+    valid, assessor, capability, anchored_at, bps, level, kind, revoked, successor = v
+    if anchored_at == 0:
+        raise NotFound(f"report {report_hash} is not anchored")
+    return {"valid": valid, "report_hash": report_hash, "assessor": assessor, "assessor_capability": capability,
+            "anchored_at": datetime.fromtimestamp(anchored_at, UTC).isoformat(), "score_bps": bps,
+            "risk_level": level, "kind": kind, "revoked": revoked,
+            "superseded_by": hx(successor) if any(successor) else None, "document_on_file": False}

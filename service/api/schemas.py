@@ -1,0 +1,39 @@
+"""Field types shared by the routes: every bound the chain enforces is checked here first, so
+bad input is a 422 with a field name instead of an encoding error deep in web3."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from eth_utils import to_checksum_address
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32]),
+                  AfterValidator(str.lower)]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "12" * 20]),
+                    AfterValidator(to_checksum_address)]
+Uint32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
+Uint96 = Annotated[int, Field(ge=0, le=2**96 - 1)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def hx(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
+
+
+def unhex(s: str) -> bytes:
+    return bytes.fromhex(s[2:])

@@ -1,0 +1,1 @@
+"""Chain access: the gateway (contracts + accounts), the one sender, the event indexer."""

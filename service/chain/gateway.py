@@ -1,0 +1,62 @@
+"""The chain as the service sees it: a Web3, the deployment, the contracts, the service's
+accounts and its one sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+
+from contracts.deploy import Deployment
+from service.chain.sender import Account, Sender
+from service.settings import Settings
+
+
+@dataclass
+class Gateway:
+    w3: Web3
+    deployment: Deployment
+    operator: Account  # distributor + underwriter + claims on PolicyBook; pays premiums
+    assessor: Account  # accredited on AssessmentRegistry
+    sender: Sender = field(init=False)
+    gas: int | None = None
+
+    def __post_init__(self) -> None:
+        self.sender = Sender(self.w3, gas=self.gas)
+        self.book = self.deployment.contract(self.w3, "PolicyBook")
+        self.oracle = self.deployment.contract(self.w3, "OutageOracle")
+        self.registry = self.deployment.contract(self.w3, "AssessmentRegistry")
+        self.pool = self.deployment.contract(self.w3, "CoverPool")
+
+    @property
+    def contracts(self) -> dict[str, Contract]:
+        return {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry}
+
+    @property
+    def first_block(self) -> int:
+        return self.deployment.first_block
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def send(self, fn: Any, account: Account | None = None) -> Any:
+        return self.sender.send(fn, account or self.operator)
+
+
+def _account(address: str | None, key: Any, fallback: str) -> Account:
+    if key is not None:
+        return Account.from_key(key)
+    return Account(Web3.to_checksum_address(address or fallback))
+
+
+def gateway_from_settings(settings: Settings) -> Gateway:
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    dep = Deployment.load(settings.manifest_path)
+    return Gateway(
+        w3, dep,
+        operator=_account(settings.operator_address, settings.operator_key, dep.deployer),
+        assessor=_account(settings.assessor_address, settings.assessor_key, dep.deployer),
+        gas=settings.gas_limit,
+    )

@@ -1,0 +1,238 @@
+"""Projects PolicyBook, OutageOracle and AssessmentRegistry events into the database.
+
+One cursor row records the last block applied. A page of logs is applied in one database
+transaction that also moves the cursor with a compare-and-set, so concurrent indexers (API
+process, worker replicas) never apply a log twice: the loser rolls back and retries. Webhook
+deliveries are written to the outbox in that same transaction (at least once, never lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic, keccak
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from contracts.policies import PolicyRecord
+from service.chain.gateway import Gateway
+from service.db import models as m
+from service.db.session import transaction
+
+log = logging.getLogger(__name__)
+CURSOR = "main"
+
+
+def hx(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+@dataclass
+class Ctx:
+    session: Session
+    args: dict[str, Any]
+    block: int
+    tx: str
+    log_index: int
+    notify: bool
+
+
+class _Raced(Exception):
+    """Another indexer moved the cursor first."""
+
+
+class Indexer:
+    def __init__(self, gateway: Gateway, factory: sessionmaker[Session], *, page: int = 2_000) -> None:
+        self.gw = gateway
+        self.factory = factory
+        self.page = page
+        self._topics: dict[bytes, tuple[Any, str]] = {}
+        for contract in gateway.contracts.values():
+            for item in contract.abi:
+                if item["type"] == "event" and item["name"] in HANDLERS:
+                    self._topics[event_abi_to_log_topic(item)] = (contract, item["name"])  # type: ignore[arg-type]
+
+    def sync(self, *, notify: bool = True) -> int:
+        """Applies every new log up to the latest block; returns how many were applied."""
+        applied = 0
+        attempts = 0
+        while True:
+            latest = self.gw.w3.eth.block_number
+            try:
+                with transaction(self.factory) as s:
+                    cursor = s.get(m.ChainCursor, CURSOR)
+                    if cursor is None:
+                        s.add(m.ChainCursor(name=CURSOR, block=self.gw.first_block - 1))
+                        continue
+                    start = cursor.block
+                    if start >= latest:
+                        return applied
+                    end = min(latest, start + self.page)
+                    applied += self._apply_range(s, start + 1, end, notify)
+                    moved = s.execute(update(m.ChainCursor).where(
+                        m.ChainCursor.name == CURSOR, m.ChainCursor.block == start).values(block=end))
+                    if moved.rowcount != 1:  # type: ignore[attr-defined]
+                        raise _Raced
+            except (_Raced, IntegrityError):
+                attempts += 1
+                if attempts > 20:
+                    raise
+                log.info("indexer raced another writer; retrying")
+
+    def _apply_range(self, s: Session, start: int, end: int, notify: bool) -> int:
+        logs = self.gw.w3.eth.get_logs({"fromBlock": start, "toBlock": end,
+                                        "address": [c.address for c in self.gw.contracts.values()]})
+        n = 0
+        for raw in sorted(logs, key=lambda x: (x["blockNumber"], x["logIndex"])):
+            entry = self._topics.get(bytes(raw["topics"][0])) if raw["topics"] else None
+            if entry is None:
+                continue
+            contract, name = entry
+            ev = getattr(contract.events, name)().process_log(raw)
+            HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], hx(raw["transactionHash"]),
+                               raw["logIndex"], notify))
+            s.flush()
+            n += 1
+        return n
+
+    def rebuild(self) -> int:
+        """Drops the projection and replays from the deployment block (no webhooks re-sent)."""
+        with transaction(self.factory) as s:
+            for table in m.PROJECTION:
+                s.execute(delete(table))
+        return self.sync(notify=False)
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+def _product(c: Ctx) -> None:
+    p = c.args["product"]
+    c.session.merge(m.Product(
+        id=c.args["productId"], service_id=hx(p["serviceId"]), trigger_seconds=p["triggerSeconds"],
+        payout_kind=p["payoutKind"], unit_seconds=p["unitSeconds"], waiting_seconds=p["waitingSeconds"],
+        grace_seconds=p["graceSeconds"], active=p["active"], auto_pay_limit=p["autoPayLimit"],
+        payout_amount=p["payoutAmount"], policy_limit=p["policyLimit"], block=c.block))
+
+
+def _activation(c: Ctx) -> None:
+    product = c.session.get(m.Product, c.args["productId"])
+    if product is not None:
+        product.active = c.args["active"]
+
+
+def _issued(c: Ctx) -> None:
+    r = PolicyRecord.from_event(c.args["policy"])
+    c.session.add(m.Policy(
+        id=c.args["policyId"], product_id=r.product_id, issuer=c.args["issuer"], cover_start=r.cover_start,
+        cover_end=r.cover_end, limit=r.limit, beneficiary=r.beneficiary, holder=hx(r.holder),
+        report_hash=hx(r.report_hash), settled=r.settled, paid=r.paid, open_claim=r.open_claim, status=r.status,
+        premium=c.args["premium"], block=c.block, tx=c.tx))
+
+
+def _policy(c: Ctx) -> m.Policy | None:
+    return c.session.get(m.Policy, c.args["policyId"])
+
+
+def _payout(c: Ctx) -> None:
+    if (p := _policy(c)) is not None:
+        p.paid += c.args["amount"]
+        p.settled = c.args["entitlement"]
+    c.session.add(m.Payout(policy_id=c.args["policyId"], amount=c.args["amount"], entitlement=c.args["entitlement"],
+                           block=c.block, tx=c.tx, log_index=c.log_index))
+    _notify(c, "payout.sent", {"policy_id": c.args["policyId"], "amount": str(c.args["amount"]),
+                               "entitlement": str(c.args["entitlement"])})
+
+
+def _claim_opened(c: Ctx) -> None:
+    if (p := _policy(c)) is not None:
+        p.open_claim = c.args["claimId"]
+        p.settled = c.args["entitlement"]
+    c.session.add(m.Claim(id=c.args["claimId"], policy_id=c.args["policyId"], amount=c.args["amount"],
+                          entitlement=c.args["entitlement"], status="open", block=c.block))
+    _notify(c, "claim.opened", {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
+                                "amount": str(c.args["amount"])})
+
+
+def _claim_increased(c: Ctx) -> None:
+    if (p := _policy(c)) is not None:
+        p.settled = c.args["entitlement"]
+    if (claim := c.session.get(m.Claim, c.args["claimId"])) is not None:
+        claim.amount = c.args["amount"]
+        claim.entitlement = c.args["entitlement"]
+
+
+def _claim_decided(status: str) -> Callable[[Ctx], None]:
+    def apply(c: Ctx) -> None:
+        if (p := _policy(c)) is not None:
+            p.open_claim = 0
+        if (claim := c.session.get(m.Claim, c.args["claimId"])) is not None:
+            claim.status = status
+            claim.incident_report = hx(c.args["incidentReport"])
+        _notify(c, f"claim.{status}", {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
+                                       "amount": str(c.args["amount"])})
+    return apply
+
+
+def _expired(c: Ctx) -> None:
+    if (p := _policy(c)) is not None:
+        p.status = 1
+
+
+def _outage(c: Ctx) -> None:
+    a = c.args
+    sid = hx(a["serviceId"])
+    row = c.session.scalar(select(m.Outage).where(m.Outage.service_id == sid, m.Outage.index == a["index"]))
+    if row is None:
+        c.session.add(m.Outage(service_id=sid, index=a["index"], start=a["start"], end=a["end"], ongoing=a["ongoing"],
+                               config_version=a["configVersion"], version=1, handled_version=0, block=c.block))
+    else:
+        row.start, row.end, row.ongoing, row.config_version = a["start"], a["end"], a["ongoing"], a["configVersion"]
+        row.version += 1
+        row.block = c.block
+
+
+def _anchored(c: Ctx) -> None:
+    a = c.args
+    c.session.add(m.Anchor(report_hash=hx(a["reportHash"]), assessor=a["assessor"], score_bps=a["scoreBps"],
+                           risk_level=a["riskLevel"], kind=a["kind"], revoked=False, block=c.block, tx=c.tx))
+
+
+def _revoked(c: Ctx) -> None:
+    if (row := c.session.get(m.Anchor, hx(c.args["reportHash"]))) is not None:
+        row.revoked = True
+
+
+def _notify(c: Ctx, event: str, data: dict[str, Any]) -> None:
+    if not c.notify:
+        return
+    owner = c.session.get(m.PolicyOwner, c.args["policyId"])
+    if owner is None:
+        return
+    hooks = c.session.scalars(select(m.Webhook).where(m.Webhook.tenant_id == owner.tenant_id, m.Webhook.active))
+    for hook in hooks:
+        if event not in hook.events:
+            continue
+        # Deterministic per (log, webhook): the receiver deduplicates retries by this id.
+        event_id = keccak(text=f"{c.tx}:{c.log_index}:{hook.id}").hex()[:32]
+        payload = {"id": event_id, "type": event, "block": c.block, "tx": c.tx, "data": data}
+        c.session.add(m.WebhookDelivery(event_id=event_id, webhook_id=hook.id, event_type=event, payload=payload))
+
+
+HANDLERS: dict[str, Callable[[Ctx], None]] = {
+    "ProductCreated": _product,
+    "ProductActivationChanged": _activation,
+    "PolicyIssued": _issued,
+    "PayoutSent": _payout,
+    "ClaimOpened": _claim_opened,
+    "ClaimIncreased": _claim_increased,
+    "ClaimApproved": _claim_decided("approved"),
+    "ClaimRejected": _claim_decided("rejected"),
+    "PolicyExpired": _expired,
+    "OutageVerified": _outage,
+    "ReportAnchored": _anchored,
+    "ReportRevoked": _revoked,
+}

@@ -1,0 +1,1 @@
+"""Persistence: models, engine/session setup and the shipped Alembic migrations."""

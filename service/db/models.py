@@ -1,0 +1,272 @@
+"""Tables. Two kinds: off-chain records the service owns (tenants, keys, assessments, quotes,
+policy owners, webhooks, outbox, idempotency) and the projection of chain events (products,
+policies, claims, payouts, outages, anchors), which `reindex` can drop and rebuild."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class BigUint(TypeDecorator[int]):
+    """uint96/uint256 amounts as decimal text: exact on SQLite too (its NUMERIC is a float)."""
+
+    impl = String(80)
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(int(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- off-chain records ------------------------------------------------------------------------
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class AssessmentRecord(Base):
+    __tablename__ = "assessments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report_hash: Mapped[str] = mapped_column(String(66), index=True)
+    score_bps: Mapped[int] = mapped_column(Integer)
+    risk_level: Mapped[str] = mapped_column(String(10))
+    subject_salt: Mapped[str] = mapped_column(String(66))  # secret: proves which org was assessed
+    anchor_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class Quote(Base):
+    __tablename__ = "quotes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    product_id: Mapped[int] = mapped_column(Integer)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"))
+    report_hash: Mapped[str] = mapped_column(String(66))
+    risk_level: Mapped[str] = mapped_column(String(10))
+    decision: Mapped[str] = mapped_column(String(10))  # offer | decline
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    premium: Mapped[int | None] = mapped_column(BigUint, nullable=True)
+    limit: Mapped[int | None] = mapped_column(BigUint, nullable=True)
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class ProductTerms(Base):
+    """Off-chain pricing of an on-chain product (the chain holds the payout terms)."""
+
+    __tablename__ = "product_terms"
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_name: Mapped[str] = mapped_column(String(500))
+    rates: Mapped[dict[str, int]] = mapped_column(JSON)  # risk level → premium per policy
+    medium_sub_limit_bps: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class PolicyOwner(Base):
+    """Which tenant issued a policy, and the salt of its holder commitment (never on-chain)."""
+
+    __tablename__ = "policy_owners"
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    quote_id: Mapped[str] = mapped_column(String(32))
+    holder_ref: Mapped[str] = mapped_column(String(200))
+    holder_salt: Mapped[str] = mapped_column(String(66))
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: in progress
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(64))  # needed in clear to sign; shown once
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class WebhookDelivery(Base):
+    """The outbox: written in the same transaction as the projection change that caused it."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class ServiceLease(Base):
+    """One payout worker per covered service at a time, across replicas."""
+
+    __tablename__ = "service_leases"
+    service_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- projection of chain events ---------------------------------------------------------------
+
+class ChainCursor(Base):
+    __tablename__ = "chain_cursor"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    trigger_seconds: Mapped[int] = mapped_column(Integer)
+    payout_kind: Mapped[int] = mapped_column(Integer)
+    unit_seconds: Mapped[int] = mapped_column(Integer)
+    waiting_seconds: Mapped[int] = mapped_column(Integer)
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean)
+    auto_pay_limit: Mapped[int] = mapped_column(BigUint)
+    payout_amount: Mapped[int] = mapped_column(BigUint)
+    policy_limit: Mapped[int] = mapped_column(BigUint)
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(Integer, index=True)
+    issuer: Mapped[str] = mapped_column(String(42))
+    cover_start: Mapped[int] = mapped_column(BigInteger)
+    cover_end: Mapped[int] = mapped_column(BigInteger)
+    limit: Mapped[int] = mapped_column(BigUint)
+    beneficiary: Mapped[str] = mapped_column(String(42), index=True)
+    holder: Mapped[str] = mapped_column(String(66))
+    report_hash: Mapped[str] = mapped_column(String(66))
+    settled: Mapped[int] = mapped_column(BigUint)
+    paid: Mapped[int] = mapped_column(BigUint)
+    open_claim: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[int] = mapped_column(Integer, index=True)
+    premium: Mapped[int] = mapped_column(BigUint)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    policy_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    amount: Mapped[int] = mapped_column(BigUint)
+    entitlement: Mapped[int] = mapped_column(BigUint)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open | approved | rejected
+    incident_report: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+    __table_args__ = (UniqueConstraint("tx", "log_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    policy_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    amount: Mapped[int] = mapped_column(BigUint)
+    entitlement: Mapped[int] = mapped_column(BigUint)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+
+
+class Outage(Base):
+    __tablename__ = "outages"
+    __table_args__ = (UniqueConstraint("service_id", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    ongoing: Mapped[bool] = mapped_column(Boolean)
+    config_version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every OutageVerified
+    handled_version: Mapped[int] = mapped_column(Integer, default=0)  # settled by the worker up to
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Anchor(Base):
+    __tablename__ = "anchors"
+    report_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    assessor: Mapped[str] = mapped_column(String(42))
+    score_bps: Mapped[int] = mapped_column(Integer)
+    risk_level: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[int] = mapped_column(Integer)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ChainCursor)

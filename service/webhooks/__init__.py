@@ -1,0 +1,1 @@
+"""Webhook subscriptions, the outbox and its delivery loop."""

@@ -1,0 +1,99 @@
+"""Real processes (anvil, the API, the payout worker, four oracle nodes, a loopback target):
+one oracle node down, the payout worker killed with SIGKILL in the middle of its batches, and a
+replayed oracle report. Every policy must be paid exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.commands.demo import THRESHOLD, USD, Target
+from tests.e2e.stack import stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+COVERS = 150
+
+
+def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_path: Path) -> None:
+    target = Target()
+    target.up()
+    # Small settle batches stretch the payout over several transactions, so the kill lands mid-way.
+    # A short lease: the killed worker's lease on the service must lapse before the restart takes over.
+    with stack(tmp_path, oracles=4, env={"CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "20"}) as st:
+        d = st.demo(COVERS)
+        from service.assessment import ITEMS
+
+        product = d.call("POST", "/v1/products", json={
+            "name": "e2e cover", "service": target.url, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
+            "amount": 7 * USD, "policy_limit": 7 * USD, "auto_pay_limit": 7 * USD, "grace_seconds": 3600,
+            "rates": {"low": USD, "lower": USD, "medium": 2 * USD}})
+        a = d.call("POST", "/v1/assessments", json={
+            "org_identifier": "E2E-ORG", "answers": {i.id: "yes" for i in ITEMS if i.part.value == "base"},
+            "scenarios": [], "industry": "SaaS", "business_overview": "e2e", "key_assets": ["data"]})
+        d.call("POST", f"/v1/assessments/{a['id']}/anchor")
+        quote = d.call("POST", "/v1/quotes", json={"product_id": product["id"], "assessment_id": a["id"]})
+        people = [d.w3.eth.account.create().address for _ in range(COVERS)]
+        for start in range(0, COVERS, 100):
+            chunk = people[start:start + 100]
+            covers = [{"beneficiary": b, "holder_ref": f"e2e-{start + i}"} for i, b in enumerate(chunk)]
+            d.call("POST", "/v1/policies/batch",
+                   json={"quote_id": quote["id"], "cover_seconds": 86400, "covers": covers})
+
+        d.wait("the oracle nodes to watch the service", lambda: target.hits > 8, 120)
+        # One of four nodes goes dark (frozen, so the supervisor does not restart it).
+        frozen = st.child("node-4.toml")
+        os.kill(frozen, signal.SIGSTOP)
+        target.down()
+        book = d.dep.contract(d.w3, "PolicyBook")
+        first = d.dep.first_block
+
+        def paid_events() -> list:
+            return list(book.events.PayoutSent.get_logs(from_block=first))
+
+        d.wait("the first payouts", lambda: len(paid_events()) > 0, 420)
+        worker = st.child(" worker")
+        os.kill(worker, signal.SIGKILL)  # mid-way through the settle batches
+        killed_at = len(paid_events())
+        assert killed_at < COVERS, "the worker finished before it could be killed; lower the batch size"
+        d.wait("every policy to be paid after the worker restarts", lambda: len(paid_events()) >= COVERS, 300)
+        assert st.child(" worker") != worker  # the supervisor restarted it
+
+        # A replayed report set: the relay answers already_covered and nothing more is paid.
+        reports = httpx.get(_node_url(st, 1) + "/v1/reports", timeout=10).json()["reports"]
+        assert reports, "node 1 serves no signed report"
+        latest = max(reports, key=lambda r: (r["end"], r["seq"]))
+        other = next(r for r in httpx.get(_node_url(st, 2) + "/v1/reports", timeout=10).json()["reports"]
+                     if r["end"] == latest["end"] and r["start"] == latest["start"])
+        fields = ("start", "end", "ongoing", "evidence_root", "seq", "r", "vs", "signer")
+        pair = sorted([latest, other], key=lambda r: int(r["signer"], 16))
+        body = {"service_id": latest["service_id"], "config_version": latest["config_version"],
+                "reports": [{k: r[k] for k in fields} for r in pair]}
+        replay = httpx.post(st.api + "/v1/oracle/reports", json=body, headers=d.admin, timeout=60)
+        assert replay.status_code == 409 and replay.json()["type"] == "already_covered", replay.text
+        time.sleep(8)  # a few worker cycles
+        target.up()
+        os.kill(frozen, signal.SIGCONT)
+
+        events = paid_events()
+        per_policy: dict[int, int] = {}
+        for e in events:
+            per_policy[e["args"]["policyId"]] = per_policy.get(e["args"]["policyId"], 0) + e["args"]["amount"]
+        assert len(per_policy) == COVERS and all(v == 7 * USD for v in per_policy.values())
+        assert len(events) == COVERS  # one payout each: none repeated across the kill or the replay
+        assert all(d.balance(p) == 7 * USD for p in people)
+        # Verified without the frozen fourth node (signer index 3).
+        verified = list(d.dep.contract(d.w3, "OutageOracle").events.OutageVerified.get_logs(from_block=first))
+        assert verified and all(bin(e["args"]["signers"]).count("1") >= 2 for e in verified)
+        assert all(not (e["args"]["signers"] >> 3) & 1 for e in verified)
+    target.down()
+
+
+def _node_url(st, n: int) -> str:  # noqa: ANN001
+    text = (st.data_dir / "oracles" / f"node-{n}.toml").read_text()
+    port = next(line.split("=")[1].strip() for line in text.splitlines() if line.startswith("listen_port"))
+    return f"http://127.0.0.1:{port}"

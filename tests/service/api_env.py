@@ -1,0 +1,186 @@
+"""The service under test: its own eth-tester chain and deployment (so snapshot reverts of the
+contract tests never rewind under the service's database), a database per backend, an app.
+
+Tests share one chain and one database per backend for the session; each test creates its own
+covered service (a unique name) so tests stay independent."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import keccak
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from web3 import EthereumTesterProvider, Web3
+
+from contracts import eip712
+from contracts.deploy import Deployment, deploy
+from contracts.tx import send
+from service.assessment import ITEMS, assess
+from service.assessment.template import Part
+from service.chain.gateway import Gateway
+from service.chain.sender import Account
+from service.worker.payouts import PayoutWorker
+from tests.chain import ORACLES, QUORUM, TEST_GAS, USD
+
+ADMIN_KEY = "test-admin-key-0123456789"
+_names = itertools.count(1)
+
+
+@dataclass
+class Chain:
+    w3: Web3
+    dep: Deployment
+    owner: str
+    operator: str
+    assessor: str
+    token: Any
+    registry: Any
+    oracle: Any
+    book: Any
+
+    @property
+    def tester(self) -> Any:
+        return self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def travel(self, seconds: int) -> int:
+        target = self.now() + seconds
+        self.tester.time_travel(target)
+        return target
+
+    def balance(self, who: str) -> int:
+        return int(self.token.functions.balanceOf(Web3.to_checksum_address(who)).call())
+
+    def gateway(self) -> Gateway:
+        return Gateway(self.w3, self.dep, Account(self.operator), Account(self.assessor), gas=TEST_GAS)
+
+    def anchor_incident(self, text: str) -> str:
+        h = keccak(text=text)
+        send(self.w3, self.registry.functions.anchor(h, 0, 3, 2, b"\x11" * 32, b"\x00" * 32), self.assessor,
+             gas=TEST_GAS)
+        return "0x" + h.hex()
+
+    def reports(self, service: str, start: int, end: int, *, ongoing: bool = False,
+                signers: list[Any] | None = None) -> dict[str, Any]:
+        """The relay body: quorum co-signed reports, as oracle nodes would hand them over."""
+        sid = eip712.service_id(service)
+        dom = eip712.oracle_domain(self.w3.eth.chain_id, self.oracle.address)
+        out = []
+        for o in signers or ORACLES[:QUORUM]:
+            root = keccak(text=f"evidence-{o.name}-{start}-{end}")
+            msg = eip712.outage_report_message(sid, 1, start, end, ongoing, root, 1)
+            sig = eip712.sign_outage_report(o.key, dom, msg)
+            out.append({"start": start, "end": end, "ongoing": ongoing, "evidence_root": "0x" + root.hex(), "seq": 1,
+                        "r": "0x" + sig.r.hex(), "vs": "0x" + sig.vs.hex(), "signer": sig.signer})
+        return {"service_id": "0x" + sid.hex(), "config_version": 1, "reports": out}
+
+
+def make_chain() -> Chain:
+    w3 = Web3(EthereumTesterProvider())
+    owner, operator, assessor = w3.eth.accounts[:3]
+    dep = deploy(w3, owner, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
+                 underwriters=[operator], distributors=[operator], claims=[operator])
+    token, pool = dep.contract(w3, "TestToken"), dep.contract(w3, "CoverPool")
+    registry = dep.contract(w3, "AssessmentRegistry")
+    for fn, who in ((registry.functions.setAssessor(assessor, 88), owner),
+                    (token.functions.mint(owner, 10**9 * USD), owner),
+                    (token.functions.approve(pool.address, 2**256 - 1), owner),
+                    (pool.functions.deposit(10**8 * USD), owner),
+                    (token.functions.mint(operator, 10**8 * USD), operator),
+                    (token.functions.approve(pool.address, 2**256 - 1), operator)):
+        send(w3, fn, who, gas=TEST_GAS)
+    return Chain(w3, dep, owner, operator, assessor, token, registry, dep.contract(w3, "OutageOracle"),
+                 dep.contract(w3, "PolicyBook"))
+
+
+def unique_service() -> str:
+    return f"https://saas-{next(_names)}.example/status"
+
+
+def answers(level: str) -> dict[str, str]:
+    """Base-part answers scoring in the given Table 6 band."""
+    base = [i.id for i in ITEMS if i.part is Part.BASE]
+    target = {"low": range(0, 1), "lower": range(1, 200), "medium": range(1, 200), "high": range(1, 200)}[level]
+    for n_no in target:
+        a = {item: ("no" if k < n_no else "yes") for k, item in enumerate(base)}
+        if assess(a, []).risk_level.value == level:
+            return a
+    raise AssertionError(f"no answers found for {level}")
+
+
+def assessment_body(level: str = "low", **extra: Any) -> dict[str, Any]:
+    return {"org_identifier": "91440300MA5EXAMPLE", "answers": answers(level), "scenarios": [],
+            "industry": "software / SaaS", "business_overview": "B2B invoicing platform",
+            "key_assets": ["customer database"], **extra}
+
+
+def product_body(service: str, **extra: Any) -> dict[str, Any]:
+    return {"name": "Downtime cover", "service": service, "threshold_seconds": 3600, "payout_kind": "per_unit",
+            "amount": 50 * USD, "unit_seconds": 3600, "policy_limit": 500 * USD, "auto_pay_limit": 150 * USD,
+            "waiting_seconds": 0, "grace_seconds": 7 * 86400,
+            "rates": {"low": 5 * USD, "lower": 8 * USD, "medium": 12 * USD}, **extra}
+
+
+class Api:
+    """Thin helpers over a TestClient: key creation and the steps every flow repeats."""
+
+    def __init__(self, client: TestClient, chain: Chain) -> None:
+        self.c = client
+        self.chain = chain
+        self.admin = {"X-API-Key": ADMIN_KEY}
+
+    def ok(self, response: Any, status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def tenant(self, name: str | None = None) -> str:
+        body = {"name": name or f"tenant-{next(_names)}"}
+        return str(self.ok(self.c.post("/v1/tenants", json=body, headers=self.admin), 201)["id"])
+
+    def key(self, tenant_id: str, role: str) -> dict[str, str]:
+        r = self.ok(self.c.post(f"/v1/tenants/{tenant_id}/keys", json={"role": role}, headers=self.admin), 201)
+        return {"X-API-Key": r["key"]}
+
+    def anchored_assessment(self, tenant_id: str, level: str = "low") -> dict[str, Any]:
+        a = self.ok(self.c.post("/v1/assessments", json=assessment_body(level, tenant_id=tenant_id),
+                                headers=self.admin), 201)
+        return dict(self.ok(self.c.post(f"/v1/assessments/{a['id']}/anchor", headers=self.admin)))
+
+    def product(self, service: str, **extra: Any) -> dict[str, Any]:
+        return dict(self.ok(self.c.post("/v1/products", json=product_body(service, **extra), headers=self.admin),
+                            201))
+
+    def quote(self, product_id: int, assessment_id: str, headers: dict[str, str]) -> dict[str, Any]:
+        body = {"product_id": product_id, "assessment_id": assessment_id}
+        return dict(self.ok(self.c.post("/v1/quotes", json=body, headers=headers), 201))
+
+
+HOUR = 3600
+
+
+def worker(app: FastAPI) -> PayoutWorker:
+    s = app.state
+    return PayoutWorker(s.gateway, s.factory, s.indexer, batch=50)
+
+
+def issue(api: Api, tenant: str, headers: dict[str, str], service: str, **product: object) -> tuple[dict, dict]:
+    assessment = api.anchored_assessment(tenant)
+    prod = api.product(service, **product)
+    quote = api.quote(prod["id"], assessment["id"], headers)
+    assert quote["decision"] == "offer" and quote["premium"] == 5 * USD and quote["limit"] == 500 * USD
+    beneficiary = "0x" + keccak(text=service)[:20].hex()
+    body = {"quote_id": quote["id"], "beneficiary": beneficiary, "holder_ref": "customer-42"}
+    policy = api.ok(api.c.post("/v1/policies", json=body, headers=headers), 201)
+    return prod, policy
+
+
+def outage(api: Api, service: str, duration: int, headers: dict[str, str]) -> dict:
+    start = api.chain.now() + 60
+    api.chain.travel(60 + duration + 30)
+    body = api.chain.reports(service, start, start + duration)
+    return dict(api.ok(api.c.post("/v1/oracle/reports", json=body, headers=headers)))

@@ -1,0 +1,76 @@
+"""Service fixtures: one chain, and an app per database backend (SQLite always; PostgreSQL
+too when CYBERCOVER_TEST_POSTGRES_URL is set: then it must work, it is never skipped)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+
+from service.api.app import create_app
+from service.db.session import make_engine
+from service.settings import Settings
+from tests.service.api_env import ADMIN_KEY, Api, Chain, make_chain
+
+PG_URL = os.environ.get("CYBERCOVER_TEST_POSTGRES_URL")
+PG_SCHEMA = "cybercover_test"
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def chain() -> Chain:
+    return make_chain()
+
+
+def fresh_engine(backend: str, tmp: Path, schema: str = PG_SCHEMA) -> Engine:
+    """An empty database: a new SQLite file, or the test schema dropped and re-created."""
+    if backend == "sqlite":
+        return make_engine(f"sqlite:///{tmp / f'{schema}.db'}")
+    assert PG_URL
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    return make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def build_app(chain: Chain, engine: Engine, tmp: Path) -> FastAPI:
+    settings = Settings(data_dir=tmp, admin_key=SecretStr(ADMIN_KEY), database_url="sqlite://")
+    return create_app(settings, gateway=chain.gateway(), engine=engine)
+
+
+@pytest.fixture(scope="session")
+def app(chain: Chain, backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    tmp = tmp_path_factory.mktemp(f"svc-{backend}")
+    engine = fresh_engine(backend, tmp)
+    yield build_app(chain, engine, tmp)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def api(client: TestClient, chain: Chain) -> Api:
+    return Api(client, chain)
+
+
+@pytest.fixture
+def distributor(api: Api) -> tuple[str, dict[str, str]]:
+    tenant = api.tenant()
+    return tenant, api.key(tenant, "distributor")

@@ -1,0 +1,44 @@
+"""Assessments through the API: scored report stored, JSON/HTML, anchored, verified."""
+
+from __future__ import annotations
+
+from service.assessment import report_hash
+from tests.service.api_env import Api, assessment_body
+
+
+def test_assess_anchor_verify(api: Api) -> None:
+    assessor = api.key(api.tenant(), "assessor")
+    created = api.ok(api.c.post("/v1/assessments", json=assessment_body("lower"), headers=assessor), 201)
+    assert created["risk_level"] == "lower" and created["underwriting"] == "standard"
+    assert created["anchored"] is False and created["subject_salt"].startswith("0x")
+    got = api.ok(api.c.get(f"/v1/assessments/{created['id']}", headers=assessor))
+    assert "subject_salt" not in got
+
+    report = api.ok(api.c.get(f"/v1/assessments/{created['id']}/report", headers=assessor))
+    assert "0x" + report_hash(report).hex() == created["report_hash"]
+    assert report["assessor"]["address"] == api.chain.assessor
+    html = api.c.get(f"/v1/assessments/{created['id']}/report", params={"format": "html"}, headers=assessor)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html") and "<html" in html.text
+    by_accept = api.c.get(f"/v1/assessments/{created['id']}/report", headers={**assessor, "Accept": "text/html"})
+    assert by_accept.headers["content-type"].startswith("text/html")
+
+    missing = api.c.get(f"/v1/reports/{created['report_hash']}/verification", headers=assessor)
+    assert missing.status_code == 200 and missing.json()["valid"] is False
+    anchored = api.ok(api.c.post(f"/v1/assessments/{created['id']}/anchor", headers=assessor))
+    assert anchored["anchored"] and anchored["anchor_tx"].startswith("0x")
+    again = api.ok(api.c.post(f"/v1/assessments/{created['id']}/anchor", headers=assessor))
+    assert again["anchor_tx"] == anchored["anchor_tx"]
+    v = api.ok(api.c.get(f"/v1/reports/{created['report_hash']}/verification", headers=assessor))
+    assert v["valid"] is True and v["assessor"] == api.chain.assessor and v["tx"] == anchored["anchor_tx"]
+
+    unknown = api.c.get("/v1/reports/0x" + "12" * 32 + "/verification", headers=assessor)
+    assert unknown.status_code == 404 and unknown.json()["type"] == "not_found"
+
+
+def test_quote_requires_anchored_report(api: Api, distributor) -> None:
+    tenant, headers = distributor
+    a = api.ok(api.c.post("/v1/assessments", json=assessment_body(), headers=headers), 201)
+    assert a["tenant_id"] == tenant
+    prod = api.product("https://unanchored.example")
+    r = api.c.post("/v1/quotes", json={"product_id": prod["id"], "assessment_id": a["id"]}, headers=headers)
+    assert r.status_code == 409 and r.json()["type"] == "report_not_underwritable"

@@ -1,0 +1,43 @@
+"""The sender: locally signed transactions with managed nonces, typed reverts, status checks."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account as EthAccount
+from eth_utils import keccak
+from pydantic import SecretStr
+
+from service.chain.sender import Account, Sender
+from service.errors import ChainError
+from tests.service.api_env import Chain
+
+
+def test_local_key_signs_and_manages_nonces(chain: Chain) -> None:
+    key = SecretStr("0x" + keccak(text="service-test-signer").hex())
+    account = Account.from_key(key)
+    assert account.address == EthAccount.from_key(key.get_secret_value()).address
+    chain.w3.eth.send_transaction({"from": chain.owner, "to": account.address, "value": 10**18})
+    sender = Sender(chain.w3)  # estimates gas: the path a real node takes
+    start = chain.w3.eth.get_transaction_count(account.address)
+    for _ in range(3):
+        receipt = sender.send(chain.token.functions.mint(account.address, 5), account)
+        assert receipt["status"] == 1
+    assert chain.w3.eth.get_transaction_count(account.address) == start + 3
+    assert chain.token.functions.balanceOf(account.address).call() == 15
+    # A revert is decoded before anything is signed or sent, and typed by its error name.
+    with pytest.raises(ChainError) as info:
+        sender.send(chain.registry.functions.anchor(keccak(text="x"), 9000, 0, 0, b"\x01" * 32, b"\x00" * 32),
+                    account)
+    assert info.value.status == 403 and info.value.type == "not_accredited"
+    assert chain.w3.eth.get_transaction_count(account.address) == start + 3
+    assert key.get_secret_value() not in repr(account)
+
+
+def test_status_zero_is_raised_and_decoded(chain: Chain) -> None:
+    """A transaction mined with status 0 (state changed between simulation and mining) raises."""
+    sender = Sender(chain.w3, gas=500_000)
+    fn = chain.oracle.functions.setConfig([], 1)
+    with pytest.raises(ChainError) as info:
+        sender._replay(fn, Account(chain.owner), {"blockNumber": chain.w3.eth.block_number + 1,
+                                                   "transactionHash": b"\x00" * 32})
+    assert info.value.type == "invalid_config" and info.value.status == 400
