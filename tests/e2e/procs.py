@@ -1,4 +1,4 @@
-"""Process helpers for end-to-end tests: loopback HTTP targets and oracle node processes."""
+"""Process helpers for end-to-end tests: oracle node processes (targets: `service.commands.demo.Target`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -22,42 +20,6 @@ ANVIL_KEYS = [
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
 ]
-
-
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        body = b'{"status": "up"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class Target:
-    """A loopback HTTP service that can be taken down (connection refused) and brought back."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/health"
-
-    def up(self) -> None:
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Ok)
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def down(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 def node_toml(*, data_dir: Path, port: int, chain_id: int, oracle_address: str, target_url: str,

@@ -11,9 +11,10 @@ from eth_account import Account
 
 from contracts import eip712
 from contracts.deploy import deploy
+from service.commands.demo import Target
 from tests.anvil import anvil, free_port
 from tests.chain import signer
-from tests.e2e.procs import ANVIL_KEYS, Target, node_toml, oracle_node, wait_healthy
+from tests.e2e.procs import ANVIL_KEYS, node_toml, oracle_node, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 SERVICE = "https://e2e.covered.example"
@@ -21,7 +22,7 @@ SERVICE = "https://e2e.covered.example"
 
 def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
     keys = [signer(f"e2e-oracle-{i}") for i in range(3)]
-    target, canary = Target(free_port()), Target(free_port())
+    target, canary = Target(), Target()
     target.up()
     canary.up()
     ports = [free_port() for _ in keys]
