@@ -72,6 +72,16 @@ class Deployment:
             raise ArtifactError(f"malformed deployment manifest {path}: {exc}") from None
 
 
+def live_deployment(w3: Web3, manifest: Path) -> Deployment | None:
+    """The manifest's deployment if it is for this chain and all its contracts have code."""
+    if not Path(manifest).exists():
+        return None
+    dep = Deployment.load(manifest)
+    if dep.chain_id != w3.eth.chain_id or not all(w3.eth.get_code(d.address) for d in dep.contracts.values()):
+        return None
+    return dep
+
+
 def _deploy_one(w3: Web3, name: str, deployer: str, *args: Any) -> tuple[Contract, Deployed]:
     factory = artifacts.contract(w3, name)
     receipt = send(w3, factory.constructor(*args), deployer)  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 from web3 import Web3
+from web3.logs import DISCARD
 
 from contracts import eip712
 from contracts.deploy import Deployment
@@ -141,13 +142,7 @@ def expect_revert(fn: Any, sender: str, error: str, **params: Any) -> ContractRe
 
 def events(receipt: Any, contract: Any, name: str) -> list[dict[str, Any]]:
     ev = getattr(contract.events, name)()
-    return [dict(e["args"]) for e in ev.process_receipt(receipt, errors=_discard()) ]
-
-
-def _discard() -> Any:
-    from web3.logs import DISCARD
-
-    return DISCARD
+    return [dict(e["args"]) for e in ev.process_receipt(receipt, errors=DISCARD)]
 
 
 def expect_event(receipt: Any, contract: Any, name: str, **expected: Any) -> dict[str, Any]:

@@ -73,15 +73,12 @@ def ensure_deployed(rpc_url: str, manifest: Path) -> dict[str, object]:
     """Deploys once; on restart the manifest is reused if its contracts are still on chain."""
     from web3 import Web3
 
-    from contracts.deploy import Deployment, deploy
+    from contracts.deploy import deploy, live_deployment
 
     w3 = Web3(Web3.HTTPProvider(rpc_url))
-    if manifest.exists():
-        dep = Deployment.load(manifest)
-        if dep.chain_id == w3.eth.chain_id and all(
-            w3.eth.get_code(d.address) for d in dep.contracts.values()
-        ):
-            return dep.to_json()
+    live = live_deployment(w3, manifest)
+    if live is not None:
+        return live.to_json()
     deployer = w3.eth.accounts[0]
     dep = deploy(w3, deployer, underwriters=[deployer], claims=[deployer], manifest_path=manifest)
     return dep.to_json()

@@ -52,17 +52,16 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
     """Deploys once and sets up a usable local ledger; reuses the manifest when it is still live."""
     from web3 import Web3
 
-    from contracts.deploy import Deployment, deploy
+    from contracts.deploy import deploy, live_deployment
     from contracts.tx import send
 
     manifest = data_dir / "deployment.json"
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     insurer, operator, assessor = w3.eth.accounts[:3]
     roles = {"insurer": insurer, "operator": operator, "assessor": assessor}
-    if manifest.exists():
-        dep = Deployment.load(manifest)
-        if dep.chain_id == w3.eth.chain_id and all(w3.eth.get_code(d.address) for d in dep.contracts.values()):
-            return {"deployment": dep.to_json(), **roles}
+    live = live_deployment(w3, manifest)
+    if live is not None:
+        return {"deployment": live.to_json(), **roles}
     dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=ORACLE_QUORUM,
                  underwriters=[operator], distributors=[operator], claims=[operator])
     registry, pool = dep.contract(w3, "AssessmentRegistry"), dep.contract(w3, "CoverPool")
