@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from service.api import errors
 from service.api.deps import hash_key
@@ -19,20 +19,26 @@ from service.settings import Settings, get_settings
 ADMIN_TENANT = "insurer"
 
 
+BOOTSTRAP_PREFIX = "bootstrap"
+
+
 def bootstrap_admin(factory: object, settings: Settings) -> None:
-    """CYBERCOVER_ADMIN_KEY becomes an admin key of the insurer tenant (idempotent)."""
+    """CYBERCOVER_ADMIN_KEY becomes an admin key of the insurer tenant (idempotent). A new value
+    rotates it: the previous bootstrap key is revoked in the same transaction."""
     if settings.admin_key is None:
         return
     digest = hash_key(settings.admin_key.get_secret_value())
     with transaction(factory) as s:  # type: ignore[arg-type]
         if s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest)) is not None:
-            return
-        tenant = s.scalar(select(m.Tenant).where(m.Tenant.name == ADMIN_TENANT))
+            return  # already there (a revoked one stays revoked)
+        tenant = s.scalar(select(m.Tenant).where(m.Tenant.insurer.is_(True)))
         if tenant is None:
-            tenant = m.Tenant(name=ADMIN_TENANT)
+            tenant = m.Tenant(name=ADMIN_TENANT, insurer=True)
             s.add(tenant)
             s.flush()
-        s.add(m.ApiKey(tenant_id=tenant.id, role="admin", key_hash=digest, prefix="bootstrap"))
+        s.execute(update(m.ApiKey).where(m.ApiKey.tenant_id == tenant.id, m.ApiKey.prefix == BOOTSTRAP_PREFIX,
+                                         m.ApiKey.revoked.is_(False)).values(revoked=True))
+        s.add(m.ApiKey(tenant_id=tenant.id, role="admin", key_hash=digest, prefix=BOOTSTRAP_PREFIX))
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None,

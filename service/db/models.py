@@ -60,6 +60,9 @@ class Tenant(Base):
     __tablename__ = "tenants"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The insurer's own (platform) tenant, created by the bootstrap admin key: the only tenant
+    # whose staff keys act across tenants. Every other tenant is a client.
+    insurer: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -72,6 +75,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # None: never
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # minute resolution
 
 
 class AssessmentRecord(Base):

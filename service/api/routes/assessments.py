@@ -57,7 +57,8 @@ class AssessmentIn(Strict):
     methods: list[Method] = Field(default=[Method.QUESTIONNAIRE], min_length=1, max_length=10)
     team: list[Text] = Field(default=["assessment desk"], min_length=1, max_length=20)
     disclosed_name: Text | None = None
-    tenant_id: str | None = Field(None, max_length=32, description="Client tenant (staff only); default: caller's")
+    tenant_id: str | None = Field(None, max_length=32, description="Client tenant (insurer staff only); default: "
+                                  "the caller's")
 
 
 class AssessmentOut(BaseModel):
@@ -92,8 +93,8 @@ def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.
 @router.post("/assessments", status_code=201, response_model=AssessmentCreated)
 def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
                       principal: Creator) -> dict[str, Any]:
-    tenant_id = principal.tenant_id if principal.scoped or body.tenant_id is None else body.tenant_id
-    if session.get(m.Tenant, tenant_id) is None:
+    tenant_id = body.tenant_id or principal.tenant_id
+    if session.get(m.Tenant, tenant_id) is None or not principal.can_see(tenant_id):
         raise NotFound(f"no tenant {tenant_id}")
     assessment = assess(body.answers, body.scenarios)
     commitment = commit_subject(body.org_identifier)
@@ -155,10 +156,10 @@ def anchor_assessment(assessment_id: str, request: Request, session: SessionDep,
 
 
 @router.get("/reports/{report_hash}/verification")
-def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, _: Anyone) -> dict[str, Any]:
+def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, principal: Anyone) -> dict[str, Any]:
     """Reads the registry. With the document on file, its hash is recomputed from its content."""
     a = session.scalar(select(m.AssessmentRecord).where(m.AssessmentRecord.report_hash == report_hash))
-    if a is not None:
+    if a is not None and principal.can_see(a.tenant_id):  # another tenant's document: the chain only
         return verify(gw.registry, a.report, from_block=gw.first_block)
     v = gw.registry.functions.verify(unhex(report_hash)).call()
     valid, assessor, capability, anchored_at, bps, level, kind, revoked, successor = v

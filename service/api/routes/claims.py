@@ -55,10 +55,9 @@ def claim_out(c: m.Claim) -> dict[str, Any]:
 
 
 def _scope(q: Any, principal: Principal, policy_col: Any) -> Any:
-    if principal.scoped:
-        q = q.join(m.PolicyOwner, m.PolicyOwner.policy_id == policy_col).where(
-            m.PolicyOwner.tenant_id == principal.tenant_id)
-    return q
+    """Claims and payouts belong to the tenant that issued their policy."""
+    return principal.scope(q.outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == policy_col),
+                           m.PolicyOwner.tenant_id)
 
 
 @router.get("/claims", response_model=list[ClaimOut])

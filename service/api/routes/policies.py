@@ -166,8 +166,7 @@ def list_policies(session: SessionDep, principal: Anyone,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
     q = select(m.Policy, m.PolicyOwner).outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
-    if principal.scoped:
-        q = q.where(m.PolicyOwner.tenant_id == principal.tenant_id)
+    q = principal.scope(q, m.PolicyOwner.tenant_id)
     if product_id is not None:
         q = q.where(m.Policy.product_id == product_id)
     if status is not None:
