@@ -22,6 +22,7 @@ import httpx
 import typer
 
 from service.commands.ledger import DEFAULT_DATA_DIR, start_anvil, wait_for_rpc
+from service.commands.node_access import TargetWatch, fetch_products, service_key
 
 BIN = Path(sys.executable).parent
 ORACLE_QUORUM = 2
@@ -78,10 +79,7 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
 
 def covered_targets(api: str, key: str) -> list[dict[str, Any]]:
     """Products whose covered service is a URL, one target per service (the lowest threshold)."""
-    try:
-        products = httpx.get(f"{api}/v1/products", headers={"X-API-Key": key}, timeout=5).json()
-    except (httpx.HTTPError, ValueError):
-        return []
+    products = fetch_products(api, key)  # a refused key raises TargetListError: never "no targets"
     targets: dict[str, dict[str, Any]] = {}
     for p in products if isinstance(products, list) else []:
         url = p.get("service") or ""
@@ -220,6 +218,10 @@ def up_cmd(
         if not _wait_http(f"{api}/healthz"):
             raise RuntimeError(f"the API did not come up; see {sup.logs / 'api.log'}")
         sup.start("worker", [str(BIN / "cybercover"), "worker"], env)
+        # The nodes get least-privilege keys of the insurer's tenant, never the admin key.
+        relay_key = service_key(api, key, data_dir / "keys" / "relay.apikey", "relay")
+        monitor_key = service_key(api, key, data_dir / "keys" / "monitor.apikey", "monitor")
+        watch = TargetWatch(lambda: covered_targets(api, monitor_key), lambda line: typer.echo(line, err=True))
 
         ports = [oracle_base_port + i for i in range(oracles)]
         oracle_addr = dep["contracts"]["OutageOracle"]["address"]
@@ -234,8 +236,8 @@ def up_cmd(
                 cfg.parent.mkdir(parents=True, exist_ok=True)
                 cfg.write_text(node_config(i, data_dir, ports, api, dep["chain_id"], oracle_addr, signers, current))
                 node_env = {**os.environ, "ORACLE_PRIVATE_KEY": k}
-                if i == 0:  # the transmitter relays through the API (locally: with the admin key)
-                    node_env["ORACLE_RELAY_API_KEY"] = key
+                if i == 0:  # the transmitter relays through the API, with a relay-only key
+                    node_env["ORACLE_RELAY_API_KEY"] = relay_key
                 sup.start(f"oracle-{i + 1}", [str(BIN / "cybercover-oracle"), "run", "--config", str(cfg)], node_env)
 
         typer.echo(f"cybercover is up\n  API:       {api}  (docs: {api}/docs)\n  admin key: {data_dir / 'admin.key'}")
@@ -246,8 +248,8 @@ def up_cmd(
         typer.echo(f"  logs:      {sup.logs}")
         sys.stdout.flush()
         while not stopping:
-            current = covered_targets(api, key)
-            if current != targets:
+            current = watch.poll()  # None: unreadable (reported); the nodes keep their targets
+            if current is not None and current != targets:
                 targets = current
                 start_nodes(current)
                 typer.echo(f"oracle nodes watching {len(current)} service(s)")
@@ -260,6 +262,9 @@ def up_cmd(
                 if stopping:
                     break
                 time.sleep(0.5)
+        if not watch.healthy:
+            typer.echo(f"error: stopped while the oracle target list was failing: {watch.last_error}", err=True)
+            code = 1
     except Exception as exc:  # noqa: BLE001 - report and tear everything down
         typer.echo(f"error: {exc}", err=True)
         code = 1

@@ -146,6 +146,16 @@ class Api:
         r = self.ok(self.c.post(f"/v1/tenants/{tenant_id}/keys", json={"role": role}, headers=self.admin), 201)
         return {"X-API-Key": r["key"]}
 
+    @property
+    def insurer(self) -> str:
+        """The insurer's own tenant (the bootstrap admin key's): only its staff act across tenants."""
+        tenants = self.ok(self.c.get("/v1/tenants", headers=self.admin))
+        return str(next(t["id"] for t in tenants if t["insurer"]))
+
+    def staff(self, role: str) -> dict[str, str]:
+        """A key of the insurer's staff (underwriter, claims, assessor, auditor, admin) or machines."""
+        return self.key(self.insurer, role)
+
     def anchored_assessment(self, tenant_id: str, level: str = "low") -> dict[str, Any]:
         a = self.ok(self.c.post("/v1/assessments", json=assessment_body(level, tenant_id=tenant_id),
                                 headers=self.admin), 201)

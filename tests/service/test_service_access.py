@@ -61,8 +61,8 @@ def test_distributor_sees_and_changes_only_its_own_covers(api: Api, distributor)
     r = api.c.post("/v1/policies", json={"quote_id": quote_id, "beneficiary": "0x" + "55" * 20, "holder_ref": "h"},
                    headers=other)
     assert r.status_code == 404 and r.json()["type"] == "not_found"
-    # Staff roles see every tenant.
-    auditor = api.key(api.tenant(), "auditor")
+    # The insurer's staff see every tenant.
+    auditor = api.staff("auditor")
     assert api.c.get(f"/v1/policies/{policy['id']}", headers=auditor).status_code == 200
 
 

@@ -7,7 +7,7 @@ from tests.service.api_env import Api, assessment_body
 
 
 def test_assess_anchor_verify(api: Api) -> None:
-    assessor = api.key(api.tenant(), "assessor")
+    assessor = api.staff("assessor")
     created = api.ok(api.c.post("/v1/assessments", json=assessment_body("lower"), headers=assessor), 201)
     assert created["risk_level"] == "lower" and created["underwriting"] == "standard"
     assert created["anchored"] is False and created["subject_salt"].startswith("0x")

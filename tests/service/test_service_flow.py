@@ -63,7 +63,7 @@ def test_claim_above_auto_pay_goes_to_review_then_approval_pays(api: Api, app: F
     [claim] = [c for c in claims if c["policy_id"] == policy["id"]]
     assert claim["amount"] == 50 * USD
 
-    reviewer = api.key(api.tenant(), "claims")
+    reviewer = api.staff("claims")
     not_incident = api.ok(api.c.get(f"/v1/assessments/{policy['report_hash']}", headers=api.admin), 404)
     assert not_incident["type"] == "not_found"
     bad = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": policy["report_hash"]},

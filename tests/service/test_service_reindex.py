@@ -40,7 +40,7 @@ def test_reindex_restores_policies_outages_claims_payouts(api: Api, app: FastAPI
     _, paid_policy = issue(api, tenant, headers, service)
     outage(api, service, 5 * HOUR, headers)  # auto-pays 150 and opens a 50 claim
     worker(app).run_once()
-    reviewer = api.key(api.tenant(), "claims")
+    reviewer = api.staff("claims")
     [claim] = [c for c in api.ok(api.c.get("/v1/claims", params={"status": "open"}, headers=reviewer))
                if c["policy_id"] == paid_policy["id"]]
     incident = api.chain.anchor_incident(f"incident {service}")
