@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 from sqlalchemy import Engine, select, update
 
@@ -16,10 +18,9 @@ from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker, transaction
 from service.settings import Settings, get_settings
 
-ADMIN_TENANT = "insurer"
-
-
-BOOTSTRAP_PREFIX = "bootstrap"
+log = logging.getLogger(__name__)
+ADMIN_TENANT = "insurer"  # the name of the insurer's tenant (models.Tenant.insurer marks it)
+BOOTSTRAP_PREFIX = "bootstrap"  # the listed prefix of the CYBERCOVER_ADMIN_KEY key
 
 
 def bootstrap_admin(factory: object, settings: Settings) -> None:
@@ -29,8 +30,11 @@ def bootstrap_admin(factory: object, settings: Settings) -> None:
         return
     digest = hash_key(settings.admin_key.get_secret_value())
     with transaction(factory) as s:  # type: ignore[arg-type]
-        if s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest)) is not None:
-            return  # already there (a revoked one stays revoked)
+        existing = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest))
+        if existing is not None:
+            if existing.revoked:  # never revived: it may be why it was revoked
+                log.warning("CYBERCOVER_ADMIN_KEY names a revoked key; it stays revoked: set a new value")
+            return
         tenant = s.scalar(select(m.Tenant).where(m.Tenant.insurer.is_(True)))
         if tenant is None:
             tenant = m.Tenant(name=ADMIN_TENANT, insurer=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-TIMEOUT = 10.0
+TIMEOUT = 5.0
 
 
 class TargetListError(Exception):
@@ -82,7 +82,7 @@ def fetch_products(api: str, key: str, *, client: httpx.Client | None = None) ->
     """GET /v1/products with the nodes' target-list key; any failure raises TargetListError."""
     http = _client(client)
     try:
-        resp = http.get(f"{api}/v1/products", headers={"X-API-Key": key}, timeout=5)
+        resp = http.get(f"{api}/v1/products", headers={"X-API-Key": key})
     except httpx.HTTPError as exc:
         raise TargetListError(f"the API is unreachable: {type(exc).__name__}") from None
     finally:

@@ -18,11 +18,10 @@ CLIENT_ROLES = ('admin', 'distributor', 'auditor')
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('tenants', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('insurer', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('api_keys', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN (no batch table copy): SQLite cannot drop `tenants` while keys refer to it.
+    op.add_column('tenants', sa.Column('insurer', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('api_keys', sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('api_keys', sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True))
 
     tenants = sa.table('tenants', sa.column('name', sa.String), sa.column('insurer', sa.Boolean),
                        sa.column('id', sa.String))
@@ -37,8 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('api_keys', schema=None) as batch_op:
-        batch_op.drop_column('last_used_at')
-        batch_op.drop_column('expires_at')
-    with op.batch_alter_table('tenants', schema=None) as batch_op:
-        batch_op.drop_column('insurer')
+    op.drop_column('api_keys', 'last_used_at')
+    op.drop_column('api_keys', 'expires_at')
+    op.drop_column('tenants', 'insurer')
