@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from service.api.deps import hash_key
 from service.db import models as m
 from tests.service.api_env import (
     HOUR,
@@ -291,8 +292,6 @@ def test_finding2_client_tenants_cannot_hold_insurer_staff_or_machine_roles(worl
 
 def test_finding2_client_assessor_cannot_read_other_tenant_report(world: World, app: FastAPI) -> None:
     """A client tenant's assessor minted before the rule (the finding's key) is void now."""
-    from service.api.deps import hash_key
-
     with app.state.factory.begin() as s:
         s.add(m.ApiKey(tenant_id=world.tenants["B"], role="assessor", key_hash=hash_key("legacy-b-assessor"),
                        prefix="legacy"))
