@@ -69,6 +69,13 @@ class SubmissionError(OracleError):
     http_status = 502
 
 
+class SubmissionUnauthorized(SubmissionError):
+    """The relay refuses our API key (401/403): the set may pass later, but the node is misconfigured
+    until its key is fixed — an error in its health, not a quiet retry."""
+
+    type = "submission_unauthorized"
+
+
 class SubmissionRejected(SubmissionError):
     """The chain (or relay) refuses this report set for good; resending it cannot help."""
 

@@ -311,9 +311,12 @@ class OracleNode:
     # -- views for the HTTP API
     def health(self) -> dict[str, Any]:
         age = self.clock.time() - self._last_tick
-        status = "stopping" if self._stopping else ("stalled" if age > STALL_SECONDS else "ok")
+        refused = self.transmitter.unauthorized if self.transmitter else None
+        status = "stopping" if self._stopping else ("stalled" if age > STALL_SECONDS else
+                                                     "relay_key_refused" if refused else "ok")
         return {
             "status": status, "node": self.address, "last_cycle_age_s": round(age, 3),
+            **({"error": refused} if refused else {}),
             "probes_in_flight": self.runner.in_flight,
             "open_episodes": sum(isinstance(s, Open) for s in self._machines.values()),
             "next_minute": self._next_bucket * BUCKET_SECONDS,

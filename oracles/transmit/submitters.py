@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..errors import SubmissionError, SubmissionRejected
+from ..errors import SubmissionError, SubmissionRejected, SubmissionUnauthorized
 from ..reports import SignedReport
 
 
@@ -78,8 +78,10 @@ class RelaySubmitter:
         detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
         message = f"relay answered {resp.status_code}: {detail}"
         # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass, and so
-        # may 401/403 (our key, not the set, is the problem), 408 and 429.
-        if 400 <= resp.status_code < 500 and resp.status_code not in (401, 403, 408, 429):
+        # may 408 and 429. 401/403: our key, not the set, is the problem (retried; an error in health).
+        if resp.status_code in (401, 403):
+            raise SubmissionUnauthorized(message)
+        if 400 <= resp.status_code < 500 and resp.status_code not in (408, 429):
             raise SubmissionRejected(message)
         raise SubmissionError(message)
 

@@ -16,7 +16,7 @@ import httpx
 from eth_utils.crypto import keccak
 
 from ..clock import Clock
-from ..errors import PeerError, ReportFormatError, SubmissionError, SubmissionRejected
+from ..errors import PeerError, ReportFormatError, SubmissionError, SubmissionRejected, SubmissionUnauthorized
 from ..metrics import NodeMetrics
 from ..reports import SignedReport
 from .selection import quorum_sets
@@ -66,6 +66,7 @@ class Transmitter:
         self._done: dict[bytes, int] = {}  # fingerprint → window end, pruned by lookback
         self.submitted = 0
         self.failed = 0
+        self.unauthorized: str | None = None  # the relay's refusal of our key, until a set passes
 
     async def fetch_peer(self, peer: str, since: int) -> list[SignedReport]:
         url = peer.rstrip("/") + "/v1/reports"
@@ -131,7 +132,10 @@ class Transmitter:
             except SubmissionError as exc:
                 self.failed += 1
                 rejected = isinstance(exc, SubmissionRejected)
-                self._count("rejected" if rejected else "failed")
+                refused = isinstance(exc, SubmissionUnauthorized)
+                if refused:  # our key, not the set: retried, and the node reports itself unhealthy
+                    self.unauthorized = str(exc)
+                self._count("rejected" if rejected else "unauthorized" if refused else "failed")
                 if rejected:  # the same set would be refused again: do not hammer
                     self._done[_fingerprint(sub)] = max(r.end for r in sub.reports)
                 log.error("submission failed", extra={
@@ -140,6 +144,7 @@ class Transmitter:
                 results.append(Transmission(sub, None, str(exc)))
                 continue
             self.submitted += 1
+            self.unauthorized = None
             self._count(result.status.value)
             self._done[_fingerprint(sub)] = max(r.end for r in sub.reports)
             log.info("report set transmitted", extra={

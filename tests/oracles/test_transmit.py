@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from oracles.clock import ManualClock
-from oracles.errors import SubmissionError, SubmissionRejected
+from oracles.errors import SubmissionError, SubmissionRejected, SubmissionUnauthorized
 from oracles.reports import SignedReport
 from oracles.transmit.submitters import RelaySubmitter, Submission, SubmitStatus
 from oracles.transmit.transmitter import Transmitter
@@ -169,3 +169,22 @@ async def test_signer_filter_from_config_and_unreachable_rpc(tmp_path: Any) -> N
                                 Account.create())
     assert await check_chain_config(config, rpc, KEYS[0].address) == frozenset(
         k.address for k in KEYS[:3])
+
+
+async def test_finding7_refused_relay_key_is_an_error_not_a_quiet_retry() -> None:
+    relay = FakeRelay(api_key="cc_relay_key")
+    own = [report(0, T0, T0 + 600)]
+    async with serve_app(relay.app()) as relay_url, \
+            serve_app(peer_app([report(1, T0, T0 + 600), report(2, T0, T0 + 600)])) as peer:
+        tx = transmitter(relay_url, (peer,), own)
+        tx.submitter = RelaySubmitter(relay_url, api_key="cc_revoked")
+        [refused] = await tx.transmit_once()
+        assert refused.result is None and tx.failed == 1
+        assert tx.unauthorized is not None and "401" in tx.unauthorized
+        with pytest.raises(SubmissionUnauthorized):
+            await tx.submitter.submit(Submission(SERVICE, 1, tuple(report(i, T0, T0 + 600) for i in range(3))))
+        await tx.submitter.aclose()
+        tx.submitter = RelaySubmitter(relay_url, api_key="cc_relay_key")  # the key is fixed: retried, healthy
+        [ok] = await tx.transmit_once()
+        assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED and tx.unauthorized is None
+        await tx.aclose()
