@@ -67,8 +67,9 @@ class Limits:
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
-        return cls(s.webhook_attempt_deadline, s.webhook_concurrency, s.webhook_tenant_concurrency,
-                   s.webhook_breaker_failures, s.webhook_breaker_cooldown, s.webhook_poll_interval)
+        return cls(attempt_deadline=s.webhook_attempt_deadline, concurrency=s.webhook_concurrency,
+                   tenant_concurrency=s.webhook_tenant_concurrency, breaker_failures=s.webhook_breaker_failures,
+                   breaker_cooldown=s.webhook_breaker_cooldown, poll_interval=s.webhook_poll_interval)
 
 
 @dataclass(frozen=True)
@@ -235,29 +236,32 @@ class WebhookDispatcher:
             self.breakers.succeeded(key)
         else:
             self.breakers.failed(key, self.clock())
-        await asyncio.to_thread(self._record, job, error, result)
+        outcome = await asyncio.to_thread(self._record, job, error)
+        if outcome is not None:  # counted here, in the loop's thread
+            setattr(result, outcome, getattr(result, outcome) + 1)
 
-    def _record(self, job: Job, error: str | None, result: DeliveryResult) -> None:
+    def _record(self, job: Job, error: str | None) -> str | None:
+        """Writes the attempt's outcome; returns which DeliveryResult counter it adds to."""
         with transaction(self.factory) as s:
             d = s.get(m.WebhookDelivery, job.delivery_id)
             if d is None:
-                return  # the webhook was deleted meanwhile
+                return None  # the webhook was deleted meanwhile
             d.attempts += 1
             if error is None:
                 d.delivered_at = datetime.now(UTC)
                 d.last_error = None
-                result.delivered += 1
-                return
+                return "delivered"
             d.last_error = error
             if d.attempts >= self.max_attempts:
                 d.failed = True
-                result.failed += 1
+                outcome = "failed"
             else:
                 d.next_attempt_at = datetime.now(UTC) + timedelta(seconds=self.backoff * 2 ** (d.attempts - 1))
-                result.retrying += 1
+                outcome = "retrying"
             # Names the hook and the origin only: a URL's path or query may carry a token.
             log.info("webhook %s delivery %s to %s failed (%s), attempt %d", job.webhook_id, job.delivery_id,
                      destinations.origin(job.url), error, d.attempts)
+            return outcome
 
     def _release(self, jobs: list[Job]) -> None:
         """Shutdown interrupted these attempts: make them due again at once (no attempt counted)."""

@@ -18,8 +18,8 @@ from service.webhooks.sealing import Sealer
 
 
 @dataclass(frozen=True)
-class Policy:
-    """What registration enforces (from the settings)."""
+class Rules:
+    """What registration enforces (from the settings), and the resolver it checks with."""
 
     max_per_tenant: int
     allow_loopback_http: bool
@@ -50,14 +50,14 @@ def list_for(session: Session, tenant_id: str) -> list[m.Webhook]:
 
 
 def create(session: Session, tenant_id: str, url: str, events: list[str], sealer: Sealer,
-           policy: Policy) -> tuple[m.Webhook, str]:
+           rules: Rules) -> tuple[m.Webhook, str]:
     """Registers a webhook; returns it and its secret (the only time the secret is shown)."""
     url = destinations.normalize(url)
-    destinations.check(url, policy.resolver, allow_loopback_http=policy.allow_loopback_http)
+    destinations.check(url, rules.resolver, allow_loopback_http=rules.allow_loopback_http)
     _lock_tenant(session, tenant_id)
     count = session.scalar(select(func.count()).select_from(m.Webhook).where(m.Webhook.tenant_id == tenant_id)) or 0
-    if count >= policy.max_per_tenant:
-        raise Conflict(f"this tenant already has {count} webhooks (the limit is {policy.max_per_tenant}); "
+    if count >= rules.max_per_tenant:
+        raise Conflict(f"this tenant already has {count} webhooks (the limit is {rules.max_per_tenant}); "
                        "delete one first", type="webhook_limit_reached")
     if session.scalar(select(m.Webhook.id).where(m.Webhook.tenant_id == tenant_id, m.Webhook.url == url)):
         raise Conflict("a webhook with this URL already exists; pause, rotate or delete it instead",
@@ -70,13 +70,13 @@ def create(session: Session, tenant_id: str, url: str, events: list[str], sealer
     return hook, secret
 
 
-def set_active(session: Session, tenant_id: str, webhook_id: str, active: bool, policy: Policy) -> m.Webhook:
+def set_active(session: Session, tenant_id: str, webhook_id: str, active: bool, rules: Rules) -> m.Webhook:
     """Pause or resume. A paused webhook gets no new deliveries queued (the indexer fans out to active webhooks
     only) and its already queued ones are held, not dropped: they go out after `resume`.
     Resuming checks the destination again."""
     hook = get(session, tenant_id, webhook_id)
     if active and not hook.active:
-        destinations.check(hook.url, policy.resolver, allow_loopback_http=policy.allow_loopback_http)
+        destinations.check(hook.url, rules.resolver, allow_loopback_http=rules.allow_loopback_http)
     hook.active = active
     session.commit()
     return hook

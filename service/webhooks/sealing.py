@@ -15,6 +15,7 @@ then need a rotated secret (`POST /v1/webhooks/{id}/rotate-secret`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from functools import lru_cache
@@ -82,10 +83,8 @@ def _key_file(data_dir: Path) -> bytes:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32) + "\n")
-        try:
+        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
             os.link(tmp, path)  # atomic create-if-absent: never a half-written key
-        except FileExistsError:
-            pass  # another process won the race: use its key
     finally:
         tmp.unlink(missing_ok=True)
     return bytes.fromhex(path.read_text().strip())

@@ -113,8 +113,9 @@ def test_public_name_gives_a_pinned_target() -> None:
 
 
 @pytest.mark.parametrize(("url", "why"), [
-    ("http://hooks.example/cb", "https"), ("ftp://hooks.example/", "valid"), ("https://user:pw@hooks.example/", "credentials"),
-    ("https://hooks.example/#frag", "fragment"), ("not a url", "valid"), ("https://hooks.example/" + "a" * 2000, "longer"),
+    ("http://hooks.example/cb", "https"), ("ftp://hooks.example/", "valid"),
+    ("https://user:pw@hooks.example/", "credentials"), ("https://hooks.example/#frag", "fragment"),
+    ("not a url", "valid"), ("https://hooks.example/" + "a" * 2000, "longer"),
 ])
 def test_malformed_or_plain_http_refused(url: str, why: str) -> None:
     with pytest.raises(DestinationRefused, match=why):

@@ -56,18 +56,18 @@ def _out(hook: m.Webhook, secret: str | None = None) -> dict[str, Any]:
     return out
 
 
-def _policy(settings: SettingsDep, resolver: ResolverDep) -> registry.Policy:
-    return registry.Policy(settings.webhook_max_per_tenant, settings.webhook_allow_loopback_http, resolver)
+def _rules(settings: SettingsDep, resolver: ResolverDep) -> registry.Rules:
+    return registry.Rules(settings.webhook_max_per_tenant, settings.webhook_allow_loopback_http, resolver)
 
 
-PolicyDep = Annotated[registry.Policy, Depends(_policy)]
+RulesDep = Annotated[registry.Rules, Depends(_rules)]
 
 
 @router.post("", status_code=201, response_model=WebhookCreated)
 def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber, settings: SettingsDep,
-                   policy: PolicyDep) -> dict[str, Any]:
+                   rules: RulesDep) -> dict[str, Any]:
     hook, secret = registry.create(session, principal.tenant_id, body.url, list(body.events), sealer_for(settings),
-                                   policy)
+                                   rules)
     return _out(hook, secret)
 
 
@@ -88,13 +88,13 @@ def delete_webhook(webhook_id: str, session: SessionDep, principal: Subscriber) 
 
 
 @router.post("/{webhook_id}/pause", response_model=WebhookOut)
-def pause_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, policy: PolicyDep) -> dict[str, Any]:
-    return _out(registry.set_active(session, principal.tenant_id, webhook_id, False, policy))
+def pause_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
+    return _out(registry.set_active(session, principal.tenant_id, webhook_id, False, rules))
 
 
 @router.post("/{webhook_id}/resume", response_model=WebhookOut)
-def resume_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, policy: PolicyDep) -> dict[str, Any]:
-    return _out(registry.set_active(session, principal.tenant_id, webhook_id, True, policy))
+def resume_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
+    return _out(registry.set_active(session, principal.tenant_id, webhook_id, True, rules))
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
