@@ -71,9 +71,9 @@ def create(session: Session, tenant_id: str, url: str, events: list[str], sealer
 
 
 def set_active(session: Session, tenant_id: str, webhook_id: str, active: bool, rules: Rules) -> m.Webhook:
-    """Pause or resume. A paused webhook gets no new deliveries queued (the indexer fans out to active webhooks
-    only) and its already queued ones are held, not dropped: they go out after `resume`.
-    Resuming checks the destination again."""
+    """Pause or resume. A paused webhook gets no new deliveries queued (the indexer fans out to
+    active webhooks only) and its queued ones are held, not dropped: they go out after `resume`,
+    which checks the destination again."""
     hook = get(session, tenant_id, webhook_id)
     if active and not hook.active:
         destinations.check(hook.url, rules.resolver, allow_loopback_http=rules.allow_loopback_http)
