@@ -31,8 +31,19 @@ class Settings(BaseSettings):
     issue_batch: int = 100
     worker_interval: float = 5.0
     lease_seconds: int = 120
+    # Webhooks (service.webhooks): delivered by their own dispatcher thread, never the payout loop.
     webhook_max_attempts: int = 8
     webhook_backoff: float = 2.0
+    webhook_max_per_tenant: int = 10  # also bounds the deliveries one event fans out to
+    webhook_attempt_deadline: float = 10.0  # seconds for one whole attempt: DNS, connect, TLS, send, status
+    webhook_concurrency: int = 16  # attempts in flight, all tenants
+    webhook_tenant_concurrency: int = 2  # attempts in flight per tenant
+    webhook_breaker_failures: int = 5  # consecutive failures that open a destination's circuit
+    webhook_breaker_cooldown: float = 60.0  # seconds before one trial attempt (half-open)
+    webhook_poll_interval: float = 1.0
+    # Local development only: accept http:// and loopback destinations (tests, a demo receiver).
+    webhook_allow_loopback_http: bool = False
+    webhook_secret_key: SecretStr | None = None  # 64 hex chars; default: data_dir/webhook-secret.key
 
     @property
     def db_url(self) -> str:

@@ -3,7 +3,13 @@ CYBERCOVER_* environment (service.settings)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from service.webhooks.delivery import WebhookDispatcher
+    from service.worker.payouts import PayoutWorker
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 
@@ -64,6 +70,19 @@ def _components() -> tuple[object, object, object]:
     return gateway, factory, Indexer(gateway, factory)
 
 
+def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float) -> str:
+    """The payout loop in this (main) thread, webhook deliveries in a thread of their own: the
+    payout loop never waits on a receiver. SIGTERM stops the payout loop (in-flight transactions
+    confirm), then the dispatcher (in-flight deliveries get a few seconds, the rest are released
+    for the next start)."""
+    hooks.start()
+    try:
+        summary = payouts.run_forever(interval)
+    finally:
+        hooks.stop(timeout=hooks.limits.stop_grace + 10)
+    return f"{summary}; {hooks.run_summary()}"
+
+
 def worker_cmd() -> None:
     """Index chain events, settle verified outages, deliver webhooks; until SIGTERM."""
     from service.settings import get_settings
@@ -75,9 +94,8 @@ def worker_cmd() -> None:
     gateway, factory, indexer = _components()
     payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
                            lease_seconds=settings.lease_seconds)
-    hooks = WebhookDispatcher(factory, max_attempts=settings.webhook_max_attempts,  # type: ignore[arg-type]
-                              backoff=settings.webhook_backoff)
-    typer.echo(payouts.run_forever(settings.worker_interval, extra=[hooks]))
+    hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval))
 
 
 def reindex_cmd() -> None:

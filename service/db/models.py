@@ -149,8 +149,10 @@ class Webhook(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSON)
-    secret: Mapped[str] = mapped_column(String(64))  # needed in clear to sign; shown once
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The signing secret, sealed with AES-GCM (service.webhooks.sealing): the service needs it
+    # in clear to sign, so it is encrypted rather than hashed. Shown once, at creation/rotation.
+    secret_sealed: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: paused (deliveries held)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
