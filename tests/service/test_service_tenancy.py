@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from service.api.deps import hash_key
+from service.api.routes.webhooks import get_resolver
 from service.db import models as m
 from tests.service.api_env import (
     HOUR,
@@ -103,6 +104,7 @@ class Case:
     # List-like answers: whether A's record is in it, and who should find it there.
     listed: Callable[[World, Any], bool] | None = None
     finds_a: Callable[[Caller], bool] = field(default=lambda c: c.sees_a)
+    tenant_only: bool = False  # the record is A's own, hidden even from the insurer's staff
 
 
 def get(url: str | Callable[[World], str]) -> Callable[[World, Caller], Request]:
@@ -208,7 +210,33 @@ CASES: dict[tuple[str, str], Case] = {
                                                                   "events": ["payout.sent"]}), ok=201),
     ("GET", "/v1/webhooks"): Case(("distributor",), get("/v1/webhooks"),
                                   listed=lambda w, body: w.webhook in _ids(body), finds_a=lambda c: c.tenant == "A"),
+    ("GET", "/v1/webhooks/{webhook_id}"): Case(("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}"),
+                                               tenant_only=True),
+    ("POST", "/v1/webhooks/{webhook_id}/pause"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/pause", None), tenant_only=True),
+    ("POST", "/v1/webhooks/{webhook_id}/resume"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/resume", None), tenant_only=True),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/rotate-secret", None), tenant_only=True),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case(
+        ("distributor",), lambda w, c: ("DELETE", f"/v1/webhooks/{_delete_victim(w, c)}", None), ok=204,
+        tenant_only=True),
 }
+
+_victim_hook: dict[str, str | None] = {"id": None}
+
+
+def _delete_victim(w: World, c: Caller) -> str:
+    """A hook of A's to delete: a fresh one whenever an allowed caller deleted the last."""
+    if _victim_hook["id"] is None:
+        hook = w.api.ok(w.api.c.post("/v1/webhooks", json={"url": f"{HOOKS}victim-{next(_n)}",
+                                                           "events": ["payout.sent"]},
+                                     headers=w.keys["A-distributor"]), 201)
+        _victim_hook["id"] = hook["id"]
+    hook_id = _victim_hook["id"]
+    if c.tenant == "A" and c.may(("distributor",)):
+        _victim_hook["id"] = None
+    return hook_id
 
 
 def expected(case: Case, caller: Caller) -> int:
@@ -219,6 +247,8 @@ def expected(case: Case, caller: Caller) -> int:
     if not caller.may(case.roles):
         return 403
     if case.owned and not caller.sees_a:
+        return 404
+    if case.tenant_only and caller.tenant != "A":
         return 404
     return case.ok
 
@@ -236,6 +266,11 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def world(client: TestClient, chain: Chain, app: FastAPI) -> Iterator[World]:
+    # Registration checks each webhook destination: answer for the matrix's names with a
+    # public address (never connected to: the matrix's hooks never deliver).
+    previous = app.dependency_overrides[get_resolver]
+    app.dependency_overrides[get_resolver] = lambda: (lambda host, port: ["93.184.216.34"] if host == "hooks.example.com"
+                                                      else previous()(host, port))
     api = Api(client, chain)
     tenants = {"P": api.insurer, "A": api.tenant(), "B": api.tenant()}
     keys = {c.name: api.key(tenants[c.tenant], c.role) for c in CALLERS if c.role}
@@ -255,6 +290,7 @@ def world(client: TestClient, chain: Chain, app: FastAPI) -> Iterator[World]:
                 prod["service_id"], hook["id"])
     with app.state.factory.begin() as s:
         s.execute(update(m.Webhook).where(m.Webhook.url.startswith(HOOKS)).values(active=False))
+    app.dependency_overrides[get_resolver] = previous
 
 
 def test_every_route_has_a_tenancy_entry(app: FastAPI) -> None:
