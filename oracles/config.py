@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.eip712 import service_id as hash_service_name
 
+from . import tomlw
 from .errors import ConfigError
 from .verdicts import BUCKET_SECONDS
 
@@ -271,6 +272,19 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None, *, source: s
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"  {_format_loc(loc)}: {msg}")
         raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from None
+
+
+def dump_config(config: NodeConfig) -> str:
+    """The config as TOML that `load_config` reads back as an equal config.
+
+    Only fields that were set are written, so defaults and the "which fields were given" checks
+    survive the round trip; the round trip itself is checked, so a file written here is one the
+    node accepts.
+    """
+    text = tomlw.dumps(config.model_dump(mode="json", exclude_unset=True))
+    if parse_config(tomllib.loads(text), source="generated config") != config:
+        raise ConfigError("generated config does not read back as the same config")
+    return text
 
 
 def load_config(path: Path) -> NodeConfig:
