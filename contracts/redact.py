@@ -7,6 +7,7 @@ scheme, host and port of a URL survive; use `describe(exc)` wherever an exceptio
 
 from __future__ import annotations
 
+import logging
 import re
 
 _URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://([^\s'\"<>]*)")
@@ -28,3 +29,10 @@ def redact(text: str) -> str:
 def describe(exc: BaseException) -> str:
     """`Type: message`, redacted: the form in which an exception may leave the process."""
     return redact(f"{type(exc).__name__}: {exc}")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) with URLs redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

@@ -311,6 +311,7 @@ class OracleSettings(BaseSettings):
     tx_private_key: SecretStr | None = None
     tx_keystore_password: SecretStr | None = None
     relay_api_key: SecretStr | None = None  # sent as X-API-Key to the relay (the service)
+    metrics_token: SecretStr | None = None  # /metrics, /openapi.json: bearer token; unset → loopback only
 
 
 @lru_cache(maxsize=1)
