@@ -115,6 +115,7 @@ class Supervisor:
     def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         self._specs[name] = (cmd, env)
         self._due.pop(name, None)
+        self._started[name] = self.clock()
         log = self._log(name)
         try:
             self.children[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -124,7 +125,6 @@ class Supervisor:
             self._schedule(name, f"could not start ({exc.strerror})")
         finally:
             os.close(log)  # the child holds its own descriptor
-        self._started[name] = self.clock()
 
     def stop(self, name: str, timeout: float = 20) -> None:
         self._specs.pop(name, None)

@@ -219,3 +219,14 @@ def test_finding1_dump_config_reads_back_as_the_same_config(tmp_path: Path) -> N
     text = dump_config(cfg)
     assert parse_config(tomllib.loads(text)) == cfg
     assert len(tomllib.loads(text)["targets"]) == 1
+
+
+def test_finding3_evidence_verify_refuses_a_deep_bundle(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from oracles.cli import app as cli
+
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(DEEP)
+    result = CliRunner().invoke(cli, ["evidence", "verify", str(bundle)])
+    assert result.exit_code == 2 and "nests deeper" in result.output
