@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
                   "\r": "\\r"}
 
@@ -36,7 +36,7 @@ def _string(value: str) -> str:
 def _key(key: object) -> str:
     if not isinstance(key, str):
         raise TypeError(f"TOML keys are strings, not {type(key).__name__}")
-    return key if _BARE_KEY.match(key) else _string(key)
+    return key if _BARE_KEY.fullmatch(key) else _string(key)  # fullmatch: "$" would allow "k\n"
 
 
 def _is_table(value: object) -> bool:
