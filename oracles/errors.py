@@ -55,6 +55,16 @@ class BadRequest(OracleError):
     http_status = 400
 
 
+class Unauthorized(OracleError):
+    type = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(OracleError):
+    type = "forbidden"
+    http_status = 403
+
+
 class PeerError(OracleError):
     """A peer node could not be reached or answered nonsense."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # Local development only: accept http:// and loopback destinations (tests, a demo receiver).
     webhook_allow_loopback_http: bool = False
     webhook_secret_key: SecretStr | None = None  # 64 hex chars; default: data_dir/webhook-secret.key
+    # Request bodies: bounded before they are read or parsed (service.api.app, contracts.asgilimits).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_json_depth: int = Field(default=64, ge=8, le=500)
+    # /metrics answers any valid API key, or `Authorization: Bearer <metrics_token>` for a scraper.
+    metrics_token: SecretStr | None = None
+    # An idempotency reservation without an outcome is taken over after this long (its process died).
+    idempotency_ttl_seconds: int = Field(default=600, ge=1)
 
     @property
     def db_url(self) -> str:

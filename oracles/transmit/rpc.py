@@ -22,6 +22,7 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted
 
 from contracts.artifacts import abi as artifact_abi
+from contracts.redact import describe
 from contracts.reverts import decode_exception
 
 from ..errors import SubmissionError, SubmissionRejected
@@ -72,7 +73,7 @@ class RpcSubmitter:
         except SubmissionError:
             raise
         except Exception as exc:  # transport errors from the provider
-            raise SubmissionError(f"rpc: {type(exc).__name__}: {exc}") from None
+            raise SubmissionError(f"rpc: {describe(exc)}") from None
 
     async def oracle_config(self) -> tuple[int, int, list[str]]:
         version, quorum, signers = await asyncio.to_thread(
@@ -100,7 +101,7 @@ class RpcSubmitter:
                         return SubmitResult(SubmitStatus.ALREADY_COVERED)
                     if name in PERMANENT:
                         raise SubmissionRejected(f"submit reverts with {name}") from None
-                    raise SubmissionError(f"submit would revert: {name or exc}") from None
+                    raise SubmissionError(f"submit would revert: {name or describe(exc)}") from None
                 tx = fn.build_transaction({
                     "from": sender,
                     "nonce": self._w3.eth.get_transaction_count(sender, "pending"),
@@ -118,7 +119,7 @@ class RpcSubmitter:
                 # ("nonce too low"): its receipt is what we are after either way.
                 if not rebroadcast:
                     self._unconfirmed.pop(key, None)
-                    raise SubmissionError(f"transaction rejected: {exc}") from None
+                    raise SubmissionError(f"transaction rejected: {describe(exc)}") from None
             try:
                 receipt = self._w3.eth.wait_for_transaction_receipt(
                     HexBytes(tx_hash), timeout=self._receipt_timeout)

@@ -13,8 +13,14 @@ from typing import Any, Protocol
 
 import httpx
 
+from contracts.jsonguard import JsonLimitError
+from contracts.redact import describe, redact
+
 from ..errors import SubmissionError, SubmissionRejected, SubmissionUnauthorized
+from ..httpjson import fetch, loads
 from ..reports import SignedReport
+
+RELAY_MAX_BYTES = 1 << 20  # the relay answers a transaction hash or an error
 
 
 class SubmitStatus(StrEnum):
@@ -65,18 +71,21 @@ class RelaySubmitter:
 
     async def submit(self, submission: Submission) -> SubmitResult:
         try:
-            resp = await self._client.post(self._url, json=submission.to_json())
+            resp, raw = await fetch(self._client, "POST", self._url, max_bytes=RELAY_MAX_BYTES,
+                                    json=submission.to_json())
         except httpx.HTTPError as exc:
-            raise SubmissionError(f"relay {self._url} unreachable: {exc}") from None
-        body = _json_or_none(resp)
+            raise SubmissionError(f"relay {redact(self._url)} unreachable: {describe(exc)}") from None
+        except JsonLimitError as exc:
+            raise SubmissionError(f"relay {redact(self._url)} answered out of bounds: {exc}") from None
+        body = _json_or_none(raw)
         if resp.is_success:
             tx = body.get("tx_hash") if isinstance(body, dict) else None
             return SubmitResult(SubmitStatus.SUBMITTED, tx if isinstance(tx, str) else None)
         if resp.status_code == 409 and isinstance(body, dict) and (
                 body.get("type") == "already_covered"):
             return SubmitResult(SubmitStatus.ALREADY_COVERED)
-        detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
-        message = f"relay answered {resp.status_code}: {detail}"
+        detail = body.get("detail") if isinstance(body, dict) else raw[:200].decode(errors="replace")
+        message = redact(f"relay answered {resp.status_code}: {str(detail)[:500]}")
         # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass, and so
         # may 408 and 429. 401/403: our key, not the set, is the problem (retried; an error in health).
         if resp.status_code in (401, 403):
@@ -89,8 +98,8 @@ class RelaySubmitter:
         await self._client.aclose()
 
 
-def _json_or_none(resp: httpx.Response) -> Any:
+def _json_or_none(raw: bytes) -> Any:
     try:
-        return resp.json()
+        return loads(raw, max_bytes=RELAY_MAX_BYTES)
     except ValueError:
         return None

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 import httpx
 from eth_utils.crypto import keccak
 
+from contracts.redact import describe, redact
+
 from ..clock import Clock
 from ..errors import PeerError, ReportFormatError, SubmissionError, SubmissionRejected, SubmissionUnauthorized
+from ..httpjson import PEER_MAX_BYTES, fetch, loads
 from ..metrics import NodeMetrics
 from ..reports import SignedReport
 from .selection import quorum_sets
@@ -70,14 +73,15 @@ class Transmitter:
 
     async def fetch_peer(self, peer: str, since: int) -> list[SignedReport]:
         url = peer.rstrip("/") + "/v1/reports"
-        try:
-            resp = await self._client.get(url, params={"since": since})
+        try:  # a peer is untrusted: its answer is bounded in size and depth before parsing
+            resp, body = await fetch(self._client, "GET", url, max_bytes=PEER_MAX_BYTES,
+                                     params={"since": since})
             resp.raise_for_status()
-            items = resp.json()["reports"]
+            items = loads(body, max_bytes=PEER_MAX_BYTES)["reports"]
             if not isinstance(items, list):
                 raise TypeError("reports is not a list")
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise PeerError(f"peer {peer}: {type(exc).__name__}: {exc}") from None
+            raise PeerError(f"peer {redact(peer)}: {describe(exc)}") from None
         out = []
         for item in items:
             try:

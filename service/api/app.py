@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy import Engine, select, update
 
+from contracts.asgilimits import BodyLimits
+from contracts.runtime import restore_recursion_limit
 from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
@@ -47,6 +49,7 @@ def bootstrap_admin(factory: object, settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None,
                engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    restore_recursion_limit()  # in case anything imported since raised it (see contracts.runtime)
     settings = settings or get_settings()
     engine = engine or make_engine(settings.db_url)
     if migrate:
@@ -65,6 +68,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.metrics = Metrics()
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
+    # Bodies are bounded (and a key required to send one to /v1) before anything reads them.
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
+                       key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
     for module in (health, tenants, assessments, products, quotes, policies, outages, claims, webhooks):
         app.include_router(module.router)

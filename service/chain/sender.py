@@ -20,6 +20,7 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted, Web3Exception
 from web3.types import TxReceipt
 
+from contracts.redact import describe
 from contracts.reverts import ContractRevert, decode_exception
 from service.chain.reverts import revert_error
 from service.errors import ChainError
@@ -68,7 +69,7 @@ class Sender:
             if err is not None:
                 raise err from None
             if isinstance(exc, Web3Exception | ValueError | TypeError):
-                raise ChainError(f"call rejected: {exc}", status=400, type="bad_call") from None
+                raise ChainError(f"call rejected: {describe(exc)}", status=400, type="bad_call") from None
             raise
 
     def send(self, fn: Any, account: Account) -> TxReceipt:
@@ -87,7 +88,7 @@ class Sender:
                 err = _decoded(exc)
                 if err is not None:
                     raise err from None
-                raise ChainError(f"could not send the transaction: {exc}") from None
+                raise ChainError(f"could not send the transaction: {describe(exc)}") from None
             self._nonces[account.address] = nonce + 1
             self.sent += 1
         receipt = self._wait(tx_hash, raw)
@@ -114,7 +115,7 @@ class Sender:
                     try:
                         self.w3.eth.send_raw_transaction(raw)
                     except Exception as exc:  # "already known" and friends
-                        log.info("rebroadcast of %s: %s", tx_hash.hex(), exc)
+                        log.info("rebroadcast of %s: %s", tx_hash.hex(), describe(exc))
 
     def _replay(self, fn: Any, account: Account, receipt: TxReceipt) -> None:
         """Mined with status 0: replay as a call on the parent state to name the revert."""

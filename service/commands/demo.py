@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import typer
 
+from contracts.redact import redact
 from service.commands.ledger import DEFAULT_DATA_DIR
 
 USD = 10**6
@@ -307,7 +308,7 @@ def demo_cmd(
         ok = demo.run(target)
         typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
     except (DemoFailed, httpx.HTTPError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact(str(exc))}", err=True)
     finally:
         target.down()
         if own is not None:

@@ -108,7 +108,7 @@ def test_chain_reverts_become_typed_errors(api: Api) -> None:
 def test_health_and_metrics(api: Api) -> None:
     h = api.ok(api.c.get("/healthz"))
     assert h["status"] == "ok" and h["database"] == "ok" and h["chain_block"] > 0
-    text = api.c.get("/metrics").text
+    text = api.c.get("/metrics", headers=api.admin).text
     assert 'cybercover_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert api.c.get("/docs").status_code == 200
     assert "/v1/oracle/reports" in api.ok(api.c.get("/openapi.json"))["paths"]

@@ -14,8 +14,8 @@ from sqlalchemy import select, text, update
 
 from service.api.app import bootstrap_admin
 from service.api.deps import hash_key
-from service.commands import up
 from service.commands.node_access import TargetListError, TargetWatch, fetch_products, service_key
+from service.commands.nodes import targets_from_products
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker
@@ -74,18 +74,17 @@ def test_finding7_up_mints_and_reuses_node_keys(api: Api, tmp_path: Path) -> Non
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_finding7_refused_target_list_is_an_error_not_zero_targets(api: Api, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_finding7_refused_target_list_is_an_error_not_zero_targets(api: Api, tmp_path: Path) -> None:
     key = service_key(BASE, ADMIN_KEY, tmp_path / "monitor.apikey", "monitor", client=api.c)
     service = f"https://watched-{unique_service().split('//')[1]}"
     api.product(service)
-    monkeypatch.setattr(up, "fetch_products", lambda base, k: fetch_products(base, k, client=api.c))
     lines: list[str] = []
     clock = [0.0]
-    watch = TargetWatch(lambda: up.covered_targets(BASE, key), lines.append, report_every=60,
+    watch = TargetWatch(lambda: fetch_products(BASE, key, client=api.c), lines.append, report_every=60,
                         clock=lambda: clock[0])
-    targets = watch.poll()
-    assert targets is not None and service in {t["url"] for t in targets} and watch.healthy
+    products = watch.poll()
+    targets = targets_from_products(products, lines.append)
+    assert products is not None and service in {t.url for t in targets} and watch.healthy
 
     prefix = key[:10]
     listed = api.ok(api.c.get(f"/v1/tenants/{api.insurer}/keys", headers=api.admin))
@@ -93,7 +92,7 @@ def test_finding7_refused_target_list_is_an_error_not_zero_targets(api: Api, tmp
     assert api.c.delete(f"/v1/tenants/{api.insurer}/keys/{row['id']}", headers=api.admin).status_code == 204
 
     with pytest.raises(TargetListError) as refused:
-        up.covered_targets(BASE, key)
+        fetch_products(BASE, key, client=api.c)
     assert refused.value.refused and refused.value.status == 401
     assert watch.poll() is None  # not [] : `up` keeps the nodes on their last targets
     assert not watch.healthy and watch.failures == 1 and len(lines) == 1 and "401" in lines[0]

@@ -269,8 +269,10 @@ def world(client: TestClient, chain: Chain, app: FastAPI) -> Iterator[World]:
     # Registration checks each webhook destination: answer for the matrix's names with a
     # public address (never connected to: the matrix's hooks never deliver).
     previous = app.dependency_overrides[get_resolver]
-    app.dependency_overrides[get_resolver] = lambda: (lambda host, port: ["93.184.216.34"] if host == "hooks.example.com"
-                                                      else previous()(host, port))
+    def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"] if host == "hooks.example.com" else previous()(host, port)
+
+    app.dependency_overrides[get_resolver] = lambda: resolve
     api = Api(client, chain)
     tenants = {"P": api.insurer, "A": api.tenant(), "B": api.tenant()}
     keys = {c.name: api.key(tenants[c.tenant], c.role) for c in CALLERS if c.role}

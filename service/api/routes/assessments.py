@@ -152,7 +152,7 @@ def anchor_assessment(assessment_id: str, request: Request, session: SessionDep,
         indexer.sync()
         return 200, out(a)
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, None, work)
+    return idempotency.run(factory, principal, idempotency_key, request, None, work)
 
 
 @router.get("/reports/{report_hash}/verification")

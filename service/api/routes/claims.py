@@ -106,7 +106,7 @@ def _decide(action: Literal["approve", "reject"]) -> Any:
                 assert decided is not None
                 return 200, claim_out(decided)
 
-        return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+        return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
     decide.__name__ = f"{action}_claim"
     return decide

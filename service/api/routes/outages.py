@@ -98,4 +98,4 @@ def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: Gate
                      "ongoing": a["ongoing"], "config_version": a["configVersion"], "block": receipt["blockNumber"],
                      "tx_hash": hx(receipt["transactionHash"])}
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+    return idempotency.run(factory, principal, idempotency_key, request, body, work)

@@ -134,7 +134,7 @@ def create_policy(body: PolicyIn, request: Request, session: SessionDep, factory
         cover = Cover(beneficiary=body.beneficiary, holder_ref=body.holder_ref)
         return 201, issue(gw, factory, indexer, quote, [cover], body.cover_seconds, 1)[0][0]
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+    return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
 @router.post("/batch", status_code=201, response_model=BatchOut)
@@ -146,7 +146,7 @@ def create_batch(body: BatchIn, request: Request, session: SessionDep, factory: 
         policies, error = issue(gw, factory, indexer, quote, body.covers, body.cover_seconds, settings.issue_batch)
         return 201, BatchOut(policies=policies, error=error)
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+    return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
 @router.get("/{policy_id}", response_model=PolicyOut)

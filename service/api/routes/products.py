@@ -12,6 +12,7 @@ from web3.logs import DISCARD
 from contracts.eip712 import service_id
 from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Strict, Text, Uint96, hx
+from service.covered import CoveredService
 from service.db import models as m
 from service.errors import BadRequest, ChainError, NotFound
 
@@ -34,7 +35,8 @@ class Rates(Strict):
 
 class ProductIn(Strict):
     name: Text
-    service: Text = Field(description="Covered service (its URL or name); the on-chain id is keccak256 of it")
+    service: CoveredService = Field(description="Covered service: an http(s)/tcp/tls URL the oracles probe, or a "
+                                    "plain name ([A-Za-z0-9._-], ≤ 64); the on-chain id is keccak256 of it")
     threshold_seconds: PositiveSeconds
     payout_kind: Literal["fixed", "per_unit"] = "fixed"
     amount: Annotated[int, Field(ge=1, le=2**96 - 1)]
