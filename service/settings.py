@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     settle_batch: int = 50
     issue_batch: int = 100
     worker_interval: float = 5.0
+    # Blocks a log must be buried under before the indexer projects it (and so before the worker
+    # acts on it). 0 suits the local chain; on a real network pick more than its reorg depth.
+    confirmations: int = Field(default=0, ge=0)
     lease_seconds: int = 120
     webhook_max_attempts: int = 8
     webhook_backoff: float = 2.0

@@ -97,6 +97,8 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     class LaggingIndexer:
         """Skips the cycle's first sync, as if this replica had not seen the block yet."""
 
+        confirmations = 0
+
         def __init__(self) -> None:
             self.calls = 0
 
@@ -108,4 +110,5 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     sent = state.gateway.sender.sent
     result = w.run_once()
     assert policy["id"] not in result.settled and state.gateway.sender.sent == sent
+    assert result.failed_services == [] and result.failed == []
     assert api.chain.balance(policy["beneficiary"]) == 100 * USD
