@@ -86,8 +86,8 @@ class Sender:
             if ours > pending and not self._in_flight.get(account.address):
                 # Every send had its receipt, yet the node counts fewer: a reorganisation dropped
                 # mined transactions. Their nonces are free again; reusing ours would leave a gap.
-                log.warning("nonce %d of %s is no longer used on chain (reorg?); resuming at %d",
-                            ours - 1, account.address, pending)
+                log.warning("%s: the node counts %d transactions but we used nonces up to %d (a reorg "
+                            "dropped some); resuming at %d", account.address, pending, ours - 1, pending)
                 ours = pending
             nonce = max(ours, pending)
             params: dict[str, Any] = {"from": account.address, "nonce": nonce}
