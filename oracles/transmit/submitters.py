@@ -2,7 +2,8 @@
 
 A submission is idempotent: the contract rejects a set whose window adds nothing with
 `OutageOracleWindowAlreadyCovered`, which every submitter reports as `ALREADY_COVERED`, a
-success. Anything else that prevents the set from landing raises `SubmissionError`.
+success. Anything else that prevents the set from landing raises `SubmissionError`, or
+`SubmissionRejected` when the set itself is refused for good (`refusals`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import httpx
 
 from ..errors import SubmissionError, SubmissionRejected
 from ..reports import SignedReport
+from .refusals import ALREADY_COVERED_TYPE, is_permanent_relay
 
 
 class SubmitStatus(StrEnum):
@@ -72,14 +74,14 @@ class RelaySubmitter:
         if resp.is_success:
             tx = body.get("tx_hash") if isinstance(body, dict) else None
             return SubmitResult(SubmitStatus.SUBMITTED, tx if isinstance(tx, str) else None)
-        if resp.status_code == 409 and isinstance(body, dict) and (
-                body.get("type") == "already_covered"):
+        type_ = body.get("type") if isinstance(body, dict) else None
+        if resp.status_code == 409 and type_ == ALREADY_COVERED_TYPE:
             return SubmitResult(SubmitStatus.ALREADY_COVERED)
         detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
-        message = f"relay answered {resp.status_code}: {detail}"
-        # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass, and so
-        # may 401/403 (our key, not the set, is the problem), 408 and 429.
-        if 400 <= resp.status_code < 500 and resp.status_code not in (401, 403, 408, 429):
+        message = f"relay answered {resp.status_code} {type_}: {detail}"
+        # Given up only when the set itself is refused (see `refusals`); anything else may pass
+        # later: a 5xx, our key (401/403), 408, 429, a late window, a revert we do not know.
+        if is_permanent_relay(resp.status_code, type_):
             raise SubmissionRejected(message)
         raise SubmissionError(message)
 
