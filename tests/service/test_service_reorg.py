@@ -35,7 +35,7 @@ class AnvilChain(Chain):
         for _ in range(blocks):
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
-    def reorg(self, depth: int, txs: list[dict[str, Any]] | None = None) -> None:
+    def reorg(self, depth: int, txs: list[str] | None = None) -> None:
         """Replaces the newest `depth` blocks by as many new ones holding `txs` (in the first)."""
         reply = self.w3.provider.make_request("anvil_reorg", [depth, [[tx, 0] for tx in txs or []]])  # type: ignore[arg-type]
         assert "error" not in reply, reply
@@ -56,6 +56,8 @@ def covers(api: Api, service: str, n: int) -> list[dict[str, Any]]:
     """n per-hour covers (50 USD an hour, auto-paid up to 150) on one service."""
     tenant = api.tenant()
     headers = api.key(tenant, "distributor")
+    api.ok(api.c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["payout.sent"]},
+                      headers=headers), 201)
     assessment = api.anchored_assessment(tenant)
     prod = api.product(service)
     quote = api.quote(prod["id"], assessment["id"], headers)
@@ -68,6 +70,14 @@ def chain_payouts(chain: Chain, ids: set[int]) -> list[tuple[int, int, str]]:
     logs = chain.book.events.PayoutSent().get_logs(from_block=chain.dep.first_block)
     return sorted((e["args"]["policyId"], e["args"]["amount"], "0x" + e["transactionHash"].hex())
                   for e in logs if e["args"]["policyId"] in ids)
+
+
+def notified(app: FastAPI) -> list[tuple[int, str]]:
+    """(policy, transaction) of every payout.sent in the outbox."""
+    with app.state.factory() as s:
+        rows = s.scalars(select(m.WebhookDelivery).where(m.WebhookDelivery.event_type == "payout.sent")).all()
+        assert len({r.event_id for r in rows}) == len(rows)
+        return sorted((r.payload["data"]["policy_id"], r.payload["tx"]) for r in rows)
 
 
 def assert_converged(app: FastAPI, chain: Chain, policies: list[dict[str, Any]], paid: int) -> None:
@@ -100,16 +110,17 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
     assert sorted(first.settled) == sorted(p["id"] for p in policies) and first.transactions == 1
     assert_converged(app, chain, policies, 100 * USD)
     [settle_tx] = {tx for _, _, tx in chain_payouts(chain, {p["id"] for p in policies})}
-    sent = chain.w3.eth.get_transaction(settle_tx)
+    raw = chain.w3.provider.make_request("eth_getRawTransactionByHash", [settle_tx])["result"]  # type: ignore[arg-type]
 
     # 1. The payout block is replaced by one that holds the same payout transaction: the
     #    projection is rebuilt from the new block, and the worker sends nothing more.
-    chain.reorg(1, [{"from": sent["from"], "to": sent["to"], "input": "0x" + sent["input"].hex(),
-                     "gas": hex(sent["gas"]), "nonce": hex(sent["nonce"])}])
+    chain.reorg(1, [raw])
+    assert chain.w3.eth.get_block("latest")["transactions"] == [bytes.fromhex(settle_tx[2:])]
     before = state.gateway.sender.sent
     again = worker.run_once()
     assert again.settled == [] and state.gateway.sender.sent == before
     assert_converged(app, chain, policies, 100 * USD)
+    assert notified(app) == sorted((p["id"], settle_tx) for p in policies)  # not notified twice
 
     # 2. The payout block is dropped, the verified outage stays: the worker pays again, once.
     chain.reorg(1)
@@ -119,6 +130,10 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
     assert sorted(repaid.settled) == sorted(p["id"] for p in policies) and repaid.transactions == 1
     assert_converged(app, chain, policies, 100 * USD)
     assert worker.run_once().settled == []
+    # The payout that the chain dropped was notified already (a webhook cannot be unsent);
+    # the new one is notified once, under its own transaction.
+    [repaid_tx] = {tx for _, _, tx in chain_payouts(chain, {p["id"] for p in policies})}
+    assert notified(app) == sorted([(p["id"], settle_tx) for p in policies] + [(p["id"], repaid_tx) for p in policies])
 
     # 3. Outage and payout both dropped: the projection forgets them and nothing is owed...
     chain.reorg(3)
