@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     settle_batch: int = 50
     issue_batch: int = 100
     worker_interval: float = 5.0
+    # Blocks a log must be buried under before the indexer projects it (and so before the worker
+    # acts on it). 0 suits the local chain; on a real network pick more than its reorg depth.
+    confirmations: int = Field(default=0, ge=0)
     lease_seconds: int = 120
     # Webhooks (service.webhooks): delivered by their own dispatcher thread, never the payout loop.
     webhook_max_attempts: int = 8

@@ -182,12 +182,28 @@ class ServiceLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class PayoutRetry(Base):
+    """A policy whose settle or expire transaction reverted on its own (bisected out of its
+    batch): retried after `next_attempt_at`, with a backoff that doubles per failed attempt."""
+
+    __tablename__ = "payout_retries"
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(10), primary_key=True)  # settle | expire
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # 0: deferred (stale projection)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_error: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 # --- projection of chain events ---------------------------------------------------------------
 
 class ChainCursor(Base):
     __tablename__ = "chain_cursor"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     block: Mapped[int] = mapped_column(BigInteger)
+    # Hash of `block` when it was applied: if the chain no longer has it there, a reorg happened.
+    hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
 
 
 class Product(Base):

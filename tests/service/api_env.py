@@ -80,8 +80,9 @@ class Chain:
         return {"service_id": "0x" + sid.hex(), "config_version": 1, "reports": out}
 
 
-def make_chain() -> Chain:
-    w3 = Web3(EthereumTesterProvider())
+def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain) -> Chain:
+    """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set."""
+    w3 = w3 or Web3(EthereumTesterProvider())
     owner, operator, assessor = w3.eth.accounts[:3]
     dep = deploy(w3, owner, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
                  underwriters=[operator], distributors=[operator], claims=[operator])
@@ -94,8 +95,8 @@ def make_chain() -> Chain:
                     (token.functions.mint(operator, 10**8 * USD), operator),
                     (token.functions.approve(pool.address, 2**256 - 1), operator)):
         send(w3, fn, who, gas=TEST_GAS)
-    return Chain(w3, dep, owner, operator, assessor, token, registry, dep.contract(w3, "OutageOracle"),
-                 dep.contract(w3, "PolicyBook"))
+    return cls(w3, dep, owner, operator, assessor, token, registry, dep.contract(w3, "OutageOracle"),
+               dep.contract(w3, "PolicyBook"))
 
 
 def unique_service() -> str:
