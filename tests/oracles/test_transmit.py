@@ -187,7 +187,8 @@ async def test_finding7_refused_relay_key_is_an_error_not_a_quiet_retry() -> Non
     own = [report(0, T0, T0 + 600)]
     async with serve_app(relay.app()) as relay_url, \
             serve_app(peer_app([report(1, T0, T0 + 600), report(2, T0, T0 + 600)])) as peer:
-        tx = transmitter(relay_url, (peer,), own)
+        clock = ManualClock(T0 + 3600)
+        tx = transmitter(relay_url, (peer,), own, clock=clock)
         tx.submitter = RelaySubmitter(relay_url, api_key="cc_revoked")
         [refused] = await tx.transmit_once()
         assert refused.result is None and tx.failed == 1
@@ -196,6 +197,7 @@ async def test_finding7_refused_relay_key_is_an_error_not_a_quiet_retry() -> Non
             await tx.submitter.submit(Submission(SERVICE, 1, tuple(report(i, T0, T0 + 600) for i in range(3))))
         await tx.submitter.aclose()
         tx.submitter = RelaySubmitter(relay_url, api_key="cc_relay_key")  # the key is fixed: retried, healthy
+        clock.advance(3600)  # past the retry backoff
         [ok] = await tx.transmit_once()
         assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED and tx.unauthorized is None
 

@@ -48,6 +48,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[Api, FastAPI, AnvilChain]]:
         assert isinstance(chain, AnvilChain)
         engine = make_engine(f"sqlite:///{tmp_path / 'reorg.db'}")
         app = build_app(chain, engine, tmp_path)
+        app.state.settings.webhook_allow_loopback_http = True  # the loopback hook below is never served
         yield Api(TestClient(app, raise_server_exceptions=False), chain), app, chain
         engine.dispose()
 
