@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from contracts import registry
 from contracts.policies import PolicyRecord
 from service.chain.gateway import Gateway
 from service.db import models as m
@@ -39,6 +40,7 @@ class Ctx:
     tx: str
     log_index: int
     notify: bool
+    gw: Gateway | None = None  # for state an event does not carry (the registry's anchor figures)
 
 
 class _Raced(Exception):
@@ -94,7 +96,7 @@ class Indexer:
             contract, name = entry
             ev = getattr(contract.events, name)().process_log(raw)
             HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], hx(raw["transactionHash"]),
-                               raw["logIndex"], notify))
+                               raw["logIndex"], notify, self.gw))
             s.flush()
             n += 1
         return n
@@ -196,13 +198,19 @@ def _outage(c: Ctx) -> None:
 
 
 def _anchored(c: Ctx) -> None:
+    """The event names the report, its assessor and subject; the figures are in the anchor's one
+    storage slot (kept out of the event to keep anchoring cheap) and never change once written."""
     a = c.args
-    c.session.add(m.Anchor(report_hash=hx(a["reportHash"]), assessor=a["assessor"], score_bps=a["scoreBps"],
-                           risk_level=a["riskLevel"], kind=a["kind"], revoked=False, block=c.block, tx=c.tx))
+    anchor_id = registry.anchor_id(a["assessor"], a["reportHash"])
+    assert c.gw is not None
+    rec = c.gw.registry.functions.anchorOf(anchor_id).call()
+    c.session.add(m.Anchor(anchor_id=hx(anchor_id), report_hash=hx(a["reportHash"]), assessor=a["assessor"],
+                           subject=hx(a["subject"]), score_bps=rec[2], risk_level=rec[3], kind=rec[4],
+                           revoked=False, block=c.block, tx=c.tx))
 
 
 def _revoked(c: Ctx) -> None:
-    if (row := c.session.get(m.Anchor, hx(c.args["reportHash"]))) is not None:
+    if (row := c.session.get(m.Anchor, hx(c.args["anchorId"]))) is not None:
         row.revoked = True
 
 
