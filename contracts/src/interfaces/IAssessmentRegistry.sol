@@ -92,7 +92,8 @@ interface IAssessmentRegistry {
     /// is the assessor's permanent index, given at its first accreditation (0: never accredited).
     event AssessorAccredited(address indexed assessor, uint32 indexed index, uint8 capability, bool preferred);
     /// @notice A report was anchored under `anchorIdOf(assessor, reportHash)`. `subject` is the full
-    /// subject commitment (see the contract notes). The figures are in the anchor (`anchorOf`).
+    /// subject commitment (see the contract notes). The figures (score, level, kind) are in the
+    /// anchor's slot (`anchorOf`), not repeated here: that keeps anchoring under 50,000 gas.
     event ReportAnchored(bytes32 indexed reportHash, address indexed assessor, bytes32 indexed subject);
     /// @notice Anchor `previous` was superseded by anchor `successor` (both anchor ids).
     event ReportSuperseded(bytes32 indexed previous, bytes32 indexed successor);
