@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
+from contracts import registry
 from contracts.policies import PolicyRecord
 from service.chain.gateway import Gateway
 from service.db import models as m
@@ -50,6 +51,7 @@ class Ctx:
     notify: bool
     position: int = 0  # of this log among the indexed logs of its transaction
     replay: bool = False  # re-applying after a reorg: skip notifications already in the outbox
+    gw: Gateway | None = None  # for state an event does not carry (the registry's anchor figures)
 
 
 class _Raced(Exception):
@@ -154,7 +156,7 @@ class Indexer:
             tx = hx(raw["transactionHash"])
             positions[tx] = position = positions.get(tx, -1) + 1
             HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], tx, raw["logIndex"], notify,
-                               position, replay))
+                               position, replay, self.gw))
             s.flush()
             n += 1
         return n
@@ -256,13 +258,19 @@ def _outage(c: Ctx) -> None:
 
 
 def _anchored(c: Ctx) -> None:
+    """The event names the report, its assessor and subject; the figures are in the anchor's one
+    storage slot (kept out of the event to keep anchoring cheap) and never change once written."""
     a = c.args
-    c.session.add(m.Anchor(report_hash=hx(a["reportHash"]), assessor=a["assessor"], score_bps=a["scoreBps"],
-                           risk_level=a["riskLevel"], kind=a["kind"], revoked=False, block=c.block, tx=c.tx))
+    anchor_id = registry.anchor_id(a["assessor"], a["reportHash"])
+    assert c.gw is not None
+    rec = c.gw.registry.functions.anchorOf(anchor_id).call()
+    c.session.add(m.Anchor(anchor_id=hx(anchor_id), report_hash=hx(a["reportHash"]), assessor=a["assessor"],
+                           subject=hx(a["subject"]), score_bps=rec[2], risk_level=rec[3], kind=rec[4],
+                           revoked=False, block=c.block, tx=c.tx))
 
 
 def _revoked(c: Ctx) -> None:
-    if (row := c.session.get(m.Anchor, hx(c.args["reportHash"]))) is not None:
+    if (row := c.session.get(m.Anchor, hx(c.args["anchorId"]))) is not None:
         row.revoked = True
 
 

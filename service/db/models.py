@@ -281,9 +281,14 @@ class Outage(Base):
 
 
 class Anchor(Base):
+    """A singly anchored report. Keyed by its anchor id, keccak256(abi.encode(assessor, reportHash)):
+    several assessors may anchor the same hash, each under its own id."""
+
     __tablename__ = "anchors"
-    report_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    report_hash: Mapped[str] = mapped_column(String(66), index=True)
     assessor: Mapped[str] = mapped_column(String(42))
+    subject: Mapped[str] = mapped_column(String(66))  # the full subject commitment (ReportAnchored)
     score_bps: Mapped[int] = mapped_column(Integer)
     risk_level: Mapped[int] = mapped_column(Integer)
     kind: Mapped[int] = mapped_column(Integer)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from web3 import EthereumTesterProvider, Web3
 
-from contracts import eip712
+from contracts import eip712, registry
 from contracts.deploy import Deployment, deploy
 from contracts.tx import send
 from service.assessment import ITEMS, assess
@@ -59,11 +59,21 @@ class Chain:
     def gateway(self) -> Gateway:
         return Gateway(self.w3, self.dep, Account(self.operator), Account(self.assessor), gas=TEST_GAS)
 
-    def anchor_incident(self, text: str) -> str:
+    def insured_subject(self, report_id: str) -> bytes:
+        """The full subject of an anchored report (ReportAnchored carries it; storage keeps 128 bits)."""
+        for log in self.registry.events.ReportAnchored.get_logs(from_block=0):
+            if "0x" + registry.anchor_id(log["args"]["assessor"], log["args"]["reportHash"]).hex() == report_id:
+                return bytes(log["args"]["subject"])
+        raise AssertionError(f"no anchor {report_id}")
+
+    def anchor_incident(self, text: str, policy: dict[str, Any], service: str) -> str:
+        """Anchors a §8 incident report on the policy's insured subject and covered service;
+        returns its anchor id (what a claim decision takes)."""
         h = keccak(text=text)
-        send(self.w3, self.registry.functions.anchor(h, 0, 3, 2, b"\x11" * 32, b"\x00" * 32), self.assessor,
+        subject = registry.incident_subject(self.insured_subject(policy["report_hash"]), eip712.service_id(service))
+        send(self.w3, self.registry.functions.anchor(h, 0, 3, subject, b"\x00" * 32, 2), self.assessor,
              gas=TEST_GAS)
-        return "0x" + h.hex()
+        return "0x" + registry.anchor_id(self.assessor, h).hex()
 
     def reports(self, service: str, start: int, end: int, *, ongoing: bool = False,
                 signers: list[Any] | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def test_local_key_signs_and_manages_nonces(chain: Chain) -> None:
     assert chain.token.functions.balanceOf(account.address).call() == 15
     # A revert is decoded before anything is signed or sent, and typed by its error name.
     with pytest.raises(ChainError) as info:
-        sender.send(chain.registry.functions.anchor(keccak(text="x"), 9000, 0, 0, b"\x01" * 32, b"\x00" * 32),
+        sender.send(chain.registry.functions.anchor(keccak(text="x"), 9000, 0, b"\x01" * 32, b"\x00" * 32, 0),
                     account)
     assert info.value.status == 403 and info.value.type == "not_accredited"
     assert chain.w3.eth.get_transaction_count(account.address) == start + 3
