@@ -147,7 +147,7 @@ contract AssessmentRegistry is IAssessmentRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IAssessmentRegistry
-    function underwritingStatus(bytes32 reportHash)
+    function underwritingStatus(bytes32 reportHash, bytes32)
         external
         view
         returns (bool live, RiskLevel riskLevel, ReportKind kind)

@@ -134,7 +134,7 @@ interface IAssessmentRegistry {
         returns (Verification memory);
 
     /// @notice Cheap check used at underwriting: a live (anchored, unrevoked, unsuperseded) report and its level.
-    function underwritingStatus(bytes32 reportHash) external view returns (bool live, RiskLevel riskLevel, ReportKind kind);
+    function underwritingStatus(bytes32 reportHash, bytes32 subject) external view returns (bool live, RiskLevel riskLevel, ReportKind kind);
 
     function capabilityOf(address assessor) external view returns (uint8);
 
