@@ -158,9 +158,10 @@ def test_finding6_zero_premium_endless_cover_and_far_start_refused(env) -> None:
     expect_revert(led.book.functions.issue(env.terms(product, premium=0)), d, "PolicyBookPremiumBelowFloor")
     # 5 % a year on a 500 USD limit for 30 days: 2.054794.. USD, rounded up.
     floor = -(-500 * USD * 50_000 * 30 * DAY // (10**6 * 365 * DAY))
-    expect_revert(led.book.functions.issue(env.terms(product, premium=floor - 1)), d,
+    start = led.now() + 100  # an exact 30-day cover
+    expect_revert(led.book.functions.issue(env.terms(product, start=start, premium=floor - 1)), d,
                   "PolicyBookPremiumBelowFloor", premium=floor - 1, floor=floor)
-    led.send(led.book.functions.issue(env.terms(product, premium=floor)), d)
+    led.send(led.book.functions.issue(env.terms(product, start=start, premium=floor)), d)
     t = list(env.terms(product, premium=100 * USD))
     t[2] = 2**40 - 1
     expect_revert(led.book.functions.issue(tuple(t)), d, "PolicyBookCoverTooLong")
