@@ -82,6 +82,12 @@ def live_deployment(w3: Web3, manifest: Path) -> Deployment | None:
     return dep
 
 
+# Windows up to 5 minutes apart are one outage (the nodes' close-after hysteresis is shorter);
+# an episode's start is final after 60 s, several transmit intervals of an honest node.
+DEFAULT_MERGE_GAP = 300
+DEFAULT_FINALITY_DELAY = 60
+
+
 def _deploy_one(w3: Web3, name: str, deployer: str, *args: Any) -> tuple[Contract, Deployed]:
     factory = artifacts.contract(w3, name)
     receipt = send(w3, factory.constructor(*args), deployer)  # type: ignore[union-attr]
@@ -106,19 +112,24 @@ def deploy(
     underwriters: Sequence[str] = (),
     distributors: Sequence[str] = (),
     claims: Sequence[str] = (),
+    merge_gap: int = DEFAULT_MERGE_GAP,
+    finality_delay: int = DEFAULT_FINALITY_DELAY,
     manifest_path: Path | None = None,
 ) -> Deployment:
     """Deploys registry, oracle, pool and book (and a TestToken when no `token` is given),
     grants the pool's BOOK_ROLE to the book, and optionally sets the oracle config and roles.
     `deployer` must be able to send (an unlocked node account or a signing middleware) and
-    becomes admin unless `admin` is given (then roles are granted before handing over)."""
+    becomes admin unless `admin` is given (then roles are granted before handing over).
+    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds)."""
     admin = admin or deployer
     dep = Deployment(chain_id=w3.eth.chain_id, deployer=deployer)
     if token is None:
         _, dep.contracts["TestToken"] = _deploy_one(w3, "TestToken", deployer, "CyberCover Test USD", "cUSD", 6)
         token = dep.contracts["TestToken"].address
     registry, dep.contracts["AssessmentRegistry"] = _deploy_one(w3, "AssessmentRegistry", deployer, deployer)
-    oracle, dep.contracts["OutageOracle"] = _deploy_one(w3, "OutageOracle", deployer, deployer)
+    oracle, dep.contracts["OutageOracle"] = _deploy_one(
+        w3, "OutageOracle", deployer, deployer, merge_gap, finality_delay
+    )
     pool, dep.contracts["CoverPool"] = _deploy_one(w3, "CoverPool", deployer, token, deployer)
     book, dep.contracts["PolicyBook"] = _deploy_one(
         w3, "PolicyBook", deployer, pool.address, oracle.address, registry.address, deployer

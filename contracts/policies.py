@@ -14,6 +14,7 @@ from typing import Any
 from web3.logs import DISCARD
 
 ACTIVE, EXPIRED = 0, 1
+_DECISIONS = {"ClaimApproved": "approved", "ClaimRejected": "rejected", "ClaimLapsed": "lapsed"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class PolicyRecord:
     cover_end: int
     limit: int
     beneficiary: str
+    issuer: str
     holder: bytes
+    subject: bytes
     report_hash: bytes
     settled: int = 0
     paid: int = 0
@@ -37,8 +40,8 @@ class PolicyRecord:
     @classmethod
     def from_event(cls, p: Any) -> PolicyRecord:
         get = (lambda k, i: p[k]) if hasattr(p, "keys") else (lambda k, i: p[i])
-        keys = ("productId", "coverStart", "coverEnd", "limit", "beneficiary", "holder", "reportHash",
-                "settled", "paid", "openClaim", "status")
+        keys = ("productId", "coverStart", "coverEnd", "limit", "beneficiary", "issuer", "holder", "subject",
+                "reportHash", "settled", "paid", "openClaim", "status")
         return cls(*(get(k, i) for i, k in enumerate(keys)))
 
 
@@ -46,7 +49,7 @@ class PolicyProjection:
     """In-memory projection: policy id → record, claim id → (policy id, amount, status)."""
 
     EVENTS = ("PolicyIssued", "PayoutSent", "ClaimOpened", "ClaimIncreased", "ClaimApproved",
-              "ClaimRejected", "PolicyExpired")
+              "ClaimRejected", "ClaimLapsed", "PolicyExpired")
 
     def __init__(self) -> None:
         self.policies: dict[int, PolicyRecord] = {}
@@ -72,13 +75,16 @@ class PolicyProjection:
             rec = replace(rec, paid=rec.paid + args["amount"], settled=args["entitlement"])
         elif name == "ClaimOpened":
             rec = replace(rec, open_claim=args["claimId"], settled=args["entitlement"])
-            self.claims[args["claimId"]] = {"policy_id": pid, "amount": args["amount"], "status": "open"}
+            self.claims[args["claimId"]] = {"policy_id": pid, "amount": args["amount"], "status": "open",
+                                            "deadline": args["deadline"]}
         elif name == "ClaimIncreased":
             rec = replace(rec, settled=args["entitlement"])
             self.claims[args["claimId"]]["amount"] = args["amount"]
-        elif name in ("ClaimApproved", "ClaimRejected"):
+        elif name in _DECISIONS:
             rec = replace(rec, open_claim=0)
-            self.claims[args["claimId"]]["status"] = "approved" if name == "ClaimApproved" else "rejected"
+            self.claims[args["claimId"]]["status"] = _DECISIONS[name]
+            if name == "ClaimApproved":
+                self.claims[args["claimId"]]["approved"] = args["amount"]
         elif name == "PolicyExpired":
             rec = replace(rec, status=EXPIRED)
         self.policies[pid] = rec

@@ -87,10 +87,13 @@ class Ledger:
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
-    def travel(self, seconds: int) -> int:
-        """Moves chain time forward; the next block is mined at the new time."""
+    def travel(self, seconds: int, *, mine: bool = False) -> int:
+        """Moves chain time forward; the next block is mined at the new time (now, with `mine`,
+        so that views see it)."""
         target = self.now() + seconds
         self.tester.time_travel(target)
+        if mine:
+            self.tester.mine_blocks(1)
         return target
 
     def fund(self, who: str, amount: int, spender: str | None = None) -> None:

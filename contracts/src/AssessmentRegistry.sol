@@ -181,16 +181,6 @@ contract AssessmentRegistry is IAssessmentRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IAssessmentRegistry
-    function underwritingStatus(bytes32 reportHash)
-        external
-        view
-        returns (bool live, RiskLevel riskLevel, ReportKind kind)
-    {
-        Anchor memory a = _anchors[reportHash];
-        return (_usable(a), a.riskLevel, a.kind);
-    }
-
-    /// @inheritdoc IAssessmentRegistry
     function capabilityOf(address assessor) external view returns (uint8) {
         return _assessors[assessor].capability;
     }

@@ -23,27 +23,41 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     }
 
     /// @dev The newest window of a service, with the service's window count, in one slot; older
-    /// windows move to `_archive` when a new one opens, so an extension rewrites a single slot.
+    /// windows live in `_archive`, so extending an ongoing outage rewrites a single slot.
     struct Latest {
         uint64 start;
         uint64 end;
         uint40 verifiedAt;
+        uint40 startSince;
         bool ongoing;
         uint32 count;
     }
+
+    uint32 private immutable _mergeGap;
+    uint32 private immutable _finalityDelay;
 
     Config private _config;
     mapping(bytes32 serviceId => Latest) private _latest;
     mapping(bytes32 serviceId => mapping(uint256 index => Window)) private _archive;
 
-    constructor(address admin) EIP712("CyberCover OutageOracle", "1") {
+    /// @param mergeGap_ windows at most this far apart are one episode (the nodes' own
+    /// close-after hysteresis is the natural value: their episodes never have longer UP gaps)
+    /// @param finalityDelay_ how long an episode's start must stay unchanged before it pays:
+    /// longer than the honest transmitters' submission interval plus inclusion time
+    constructor(address admin, uint32 mergeGap_, uint32 finalityDelay_) EIP712("CyberCover OutageOracle", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _mergeGap = mergeGap_;
+        _finalityDelay = finalityDelay_;
     }
 
     /// @inheritdoc IOutageOracle
     function setConfig(address[] calldata signers, uint8 quorum) external onlyRole(DEFAULT_ADMIN_ROLE) {
         uint256 n = signers.length;
-        if (n == 0 || n > MAX_SIGNERS || quorum == 0 || quorum > n) revert OutageOracleInvalidConfig(n, quorum);
+        // A strict majority: two disjoint quorums can never both exist, and an admin cannot
+        // shrink the quorum to one signer it controls.
+        if (n == 0 || n > MAX_SIGNERS || quorum > n || 2 * uint256(quorum) <= n) {
+            revert OutageOracleInvalidConfig(n, quorum);
+        }
         for (uint256 i = 0; i < n; ++i) {
             if (signers[i] == address(0)) revert OutageOracleInvalidConfigSigner(address(0));
             for (uint256 j = 0; j < i; ++j) {
@@ -69,9 +83,10 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         (Window memory verified, uint256 signerBits) = _verifyReports(serviceId, configVersion, reports, cfg);
         if (verified.end > block.timestamp) revert OutageOracleWindowInFuture(verified.end, block.timestamp);
 
-        Window memory w;
-        (index, w) = _record(serviceId, verified);
-        emit OutageVerified(serviceId, index, w.start, w.end, w.ongoing, configVersion, signerBits);
+        (uint256 at, uint256 replaced, Window memory w) =
+            _record(serviceId, verified.start, verified.end, verified.ongoing);
+        index = at;
+        emit OutageVerified(serviceId, index, w.start, w.end, w.ongoing, configVersion, signerBits, replaced);
     }
 
     /// @inheritdoc IOutageOracle
@@ -82,24 +97,79 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IOutageOracle
+    function mergeGap() external view returns (uint32) {
+        return _mergeGap;
+    }
+
+    /// @inheritdoc IOutageOracle
+    function finalityDelay() external view returns (uint32) {
+        return _finalityDelay;
+    }
+
+    /// @inheritdoc IOutageOracle
     function windowCount(bytes32 serviceId) external view returns (uint256) {
         return _latest[serviceId].count;
     }
 
     /// @inheritdoc IOutageOracle
-    function windowAt(bytes32 serviceId, uint256 index) public view returns (Window memory) {
+    function windowAt(bytes32 serviceId, uint256 index) external view returns (Window memory) {
         Latest memory l = _latest[serviceId];
-        if (index + 1 == l.count) return Window(l.start, l.end, l.verifiedAt, l.ongoing);
-        return _archive[serviceId][index];
+        if (index >= l.count) return Window(0, 0, 0, 0, false);
+        return _get(serviceId, index, l);
     }
 
     /// @inheritdoc IOutageOracle
-    function windowsSince(bytes32 serviceId, uint64 from) external view returns (Window[] memory windows) {
-        uint256 count = _latest[serviceId].count;
-        uint256 first = count;
-        while (first > 0 && windowAt(serviceId, first - 1).start >= from) --first;
-        windows = new Window[](count - first);
-        for (uint256 i = first; i < count; ++i) windows[i - first] = windowAt(serviceId, i);
+    function episodesIn(bytes32 serviceId, uint64 from, uint64 until, uint256 maxWindows)
+        external
+        view
+        returns (Episode[] memory episodes, bool truncated)
+    {
+        Latest memory l = _latest[serviceId];
+        uint256 n = l.count;
+        episodes = new Episode[](maxWindows);
+        uint256 k;
+        uint256 i = n == 0 ? 0 : _firstStartingFrom(serviceId, from, l);
+        // The window before `i` (if any) tells whether window `i` continues an earlier episode.
+        bool before = i > 0;
+        uint64 prevEnd = before ? _get(serviceId, i - 1, l).end : 0;
+        Episode memory cur;
+        bool building;
+        uint256 budget = maxWindows;
+        while (i < n) {
+            if (budget == 0) {
+                truncated = true;
+                break;
+            }
+            --budget;
+            Window memory w = _get(serviceId, i, l);
+            bool joins = (before || building) && w.start - prevEnd <= _mergeGap;
+            prevEnd = w.end;
+            ++i;
+            if (joins && before) continue; // the rest of an episode that began before `from`
+            before = false;
+            if (joins) {
+                cur.end = w.end;
+                cur.downSeconds += w.end - w.start;
+                cur.ongoing = w.ongoing;
+                ++cur.windows;
+                continue;
+            }
+            if (building) episodes[k++] = cur;
+            building = w.start < until;
+            if (!building) break;
+            cur = Episode({
+                start: w.start,
+                end: w.end,
+                downSeconds: w.end - w.start,
+                ongoing: w.ongoing,
+                settled: uint256(w.startSince) + _finalityDelay <= block.timestamp,
+                windows: 1
+            });
+        }
+        if (building) episodes[k++] = cur;
+        assembly ("memory-safe") {
+            mstore(episodes, k)
+        }
     }
 
     /// @inheritdoc IOutageOracle
@@ -163,32 +233,100 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         revert OutageOracleUnknownSigner(signer);
     }
 
-    /// @dev Appends a new window, or extends the latest one it overlaps or touches.
-    function _record(bytes32 serviceId, Window memory v) private returns (uint256 index, Window memory w) {
-        (uint64 start, uint64 end, bool ongoing) = (v.start, v.end, v.ongoing);
+    /// @dev Merges the verified window `[vs, ve)` with every window it overlaps or touches, or
+    /// inserts it in order. Appending (a new outage) and extending the newest window (an ongoing
+    /// one) touch one slot; a merge or a late insertion rewrites the windows after it, paid by
+    /// its submitter and bounded by how many real outages followed.
+    function _record(bytes32 serviceId, uint64 vs, uint64 ve, bool ongoing)
+        private
+        returns (uint256 index, uint256 replaced, Window memory w)
+    {
         Latest memory l = _latest[serviceId];
+        uint256 n = l.count;
         uint40 nowTime = uint40(block.timestamp);
-        if (l.count == 0 || start > l.end) {
-            if (l.count != 0) _archive[serviceId][l.count - 1] = Window(l.start, l.end, l.verifiedAt, l.ongoing);
-            _latest[serviceId] = Latest(start, end, nowTime, ongoing, l.count + 1);
-            return (l.count, Window(start, end, nowTime, ongoing));
+        if (n == 0 || vs > l.end) {
+            if (n != 0) _archive[serviceId][n - 1] = Window(l.start, l.end, l.verifiedAt, l.startSince, l.ongoing);
+            _latest[serviceId] = Latest(vs, ve, nowTime, nowTime, ongoing, uint32(n + 1));
+            return (n, 0, Window(vs, ve, nowTime, nowTime, ongoing));
         }
-        if (end < l.start) revert OutageOracleWindowOutOfOrder(serviceId, end, l.start);
-
-        uint64 newStart = start < l.start ? start : l.start;
-        if (newStart < l.start && l.count > 1) {
-            // Never reach back into the previous window: windows stay disjoint.
-            uint64 previousEnd = _archive[serviceId][l.count - 2].end;
-            if (newStart < previousEnd) newStart = previousEnd;
+        index = _firstEndingFrom(serviceId, vs, l);
+        Window memory first = _get(serviceId, index, l);
+        if (ve < first.start) {
+            // Disjoint from every window and older than `first`: a late outage, kept in order.
+            w = Window(vs, ve, nowTime, nowTime, ongoing);
+            for (uint256 j = n; j > index; --j) {
+                _put(serviceId, j, n + 1, _get(serviceId, j - 1, l));
+            }
+            _put(serviceId, index, n + 1, w);
+            return (index, 0, w);
         }
-        uint64 newEnd = end > l.end ? end : l.end;
+        uint256 hi = index;
+        while (hi + 1 < n && _get(serviceId, hi + 1, l).start <= ve) ++hi;
+        Window memory last = hi == index ? first : _get(serviceId, hi, l);
+        bool earlier = vs < first.start;
+        w.start = earlier ? vs : first.start;
+        w.startSince = earlier ? nowTime : first.startSince;
+        w.end = ve > last.end ? ve : last.end;
         // At the same end a report may only close an ongoing outage, never reopen it.
-        bool newOngoing = end > l.end ? ongoing : (end == l.end ? l.ongoing && ongoing : l.ongoing);
-        if (newStart == l.start && newEnd == l.end && newOngoing == l.ongoing) {
-            revert OutageOracleWindowAlreadyCovered(serviceId, start, end);
+        w.ongoing = ve > last.end ? ongoing : (ve == last.end ? last.ongoing && ongoing : last.ongoing);
+        w.verifiedAt = nowTime;
+        if (hi == index && !earlier && w.end == first.end && w.ongoing == first.ongoing) {
+            revert OutageOracleWindowAlreadyCovered(serviceId, vs, ve);
         }
-        _latest[serviceId] = Latest(newStart, newEnd, nowTime, newOngoing, l.count);
-        return (l.count - 1, Window(newStart, newEnd, nowTime, newOngoing));
+        replaced = hi - index + 1;
+        uint256 removed = hi - index;
+        uint256 m = n - removed;
+        _put(serviceId, index, m, w);
+        for (uint256 j = hi + 1; j < n; ++j) {
+            _put(serviceId, j - removed, m, _get(serviceId, j, l));
+        }
+        // Stale slots past the new end (the newest window and the count were rewritten above).
+        for (uint256 j = m - 1; j + 1 < n; ++j) {
+            delete _archive[serviceId][j];
+        }
+    }
+
+    /// @dev The window at `i`; the newest lives in the `Latest` slot read into `l`.
+    function _get(bytes32 serviceId, uint256 i, Latest memory l) private view returns (Window memory) {
+        if (i + 1 == l.count) return Window(l.start, l.end, l.verifiedAt, l.startSince, l.ongoing);
+        return _archive[serviceId][i];
+    }
+
+    /// @dev Writes the window at `i` of a list of `count` windows.
+    function _put(bytes32 serviceId, uint256 i, uint256 count, Window memory w) private {
+        if (i + 1 == count) {
+            _latest[serviceId] = Latest(w.start, w.end, w.verifiedAt, w.startSince, w.ongoing, uint32(count));
+        } else {
+            _archive[serviceId][i] = w;
+        }
+    }
+
+    /// @dev First index whose window ends at or after `t`; the newest does (caller checked).
+    function _firstEndingFrom(bytes32 serviceId, uint64 t, Latest memory l) private view returns (uint256) {
+        uint256 n = l.count;
+        if (n == 1 || _archive[serviceId][n - 2].end < t) return n - 1;
+        uint256 lo;
+        uint256 hi = n - 2;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_archive[serviceId][mid].end >= t) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo;
+    }
+
+    /// @dev First index whose window starts at or after `t`, or the count if none does.
+    function _firstStartingFrom(bytes32 serviceId, uint64 t, Latest memory l) private view returns (uint256) {
+        uint256 n = l.count;
+        if (l.start < t) return n;
+        uint256 lo;
+        uint256 hi = n - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_get(serviceId, mid, l).start >= t) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo;
     }
 
     /// @dev ecrecover on an EIP-2098 signature; zero for an invalid or malleable (high-s) one.

@@ -16,6 +16,10 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     bytes32 public constant CLAIMS_ROLE = keccak256("CLAIMS_ROLE");
     uint256 public constant MAX_BATCH = 1000;
+    /// @notice Windows of a service read to settle one policy: bounds settlement and expiry gas
+    /// whatever the service's history. 64 windows are far more than real outages in a cover.
+    uint256 public constant MAX_EPISODE_WINDOWS = 64;
+    uint256 private constant YEAR = 365 days;
 
     ICoverPool private immutable _pool;
     IOutageOracle private immutable _oracle;
@@ -25,17 +29,28 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     uint64 private _claimCount;
     uint64 private _policyCount;
     mapping(uint32 productId => Product) private _products;
+    mapping(uint32 productId => uint256 exposure) private _productExposure;
+    mapping(address issuer => IssuerLimit) private _issuers;
     mapping(uint256 policyId => bytes32 recordHash) private _policyHashes;
     mapping(uint64 claimId => Claim) private _claims;
+
+    struct IssuerLimit {
+        uint128 cap;
+        uint128 exposure;
+    }
 
     /// @dev Per-call memory cache: batches mostly share one product, one service, one report.
     struct Cache {
         uint32 productId;
         Product product;
         bytes32 serviceId;
-        uint64 windowsFrom;
-        IOutageOracle.Window[] windows;
+        uint64 episodesFrom;
+        uint40 episodesUntil;
+        IOutageOracle.Episode[] episodes;
+        bool reportChecked;
         bytes32 reportHash;
+        bytes32 subject;
+        IAssessmentRegistry.RiskLevel level;
     }
 
     struct Payouts {
@@ -59,8 +74,12 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     function createProduct(Product calldata p) external onlyRole(UNDERWRITER_ROLE) returns (uint32 productId) {
         if (
             p.serviceId == bytes32(0) || p.payoutAmount == 0 || p.policyLimit == 0 || p.autoPayLimit > p.policyLimit
-                || (p.payoutKind == PayoutKind.PerUnit && p.unitSeconds == 0)
+                || (p.payoutKind == PayoutKind.PerUnit && p.unitSeconds == 0) || p.maxCoverSeconds == 0
+                || p.claimSeconds == 0 || p.mediumLimit > p.policyLimit
         ) revert PolicyBookInvalidProduct();
+        // Expiry must wait until an outage at the very end of the cover can have become final.
+        uint32 finality = _oracle.finalityDelay();
+        if (p.graceSeconds < finality) revert PolicyBookGraceBelowFinality(p.graceSeconds, finality);
         productId = ++_productCount;
         _products[productId] = p;
         _products[productId].active = true;
@@ -74,11 +93,18 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPolicyBook
+    function setIssuerCap(address issuer, uint128 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _issuers[issuer].cap = cap;
+        emit IssuerCapSet(issuer, cap);
+    }
+
+    /// @inheritdoc IPolicyBook
     function issue(PolicyTerms calldata terms) external nonReentrant returns (uint256 policyId) {
         _checkIssuer();
         Cache memory c;
         policyId = ++_policyCount;
         _issueOne(policyId, terms, c);
+        _addExposure(msg.sender, terms.limit);
         _pool.collectPremium(msg.sender, terms.premium);
         _pool.lock(terms.limit);
     }
@@ -99,6 +125,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
             premiums += terms[i].premium;
             collateral += terms[i].limit;
         }
+        _addExposure(msg.sender, collateral);
         _pool.collectPremium(msg.sender, premiums);
         _pool.lock(collateral);
     }
@@ -115,37 +142,51 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPolicyBook
-    function approveClaim(uint64 claimId, uint256 policyId, Policy calldata policy, bytes32 incidentReport)
+    function approveClaim(uint64 claimId, uint256 policyId, Policy calldata policy, bytes32 incidentReport, uint96 amount)
         external
         onlyRole(CLAIMS_ROLE)
         nonReentrant
     {
-        (Policy memory p, uint96 amount) = _decide(claimId, policyId, policy, incidentReport, ClaimStatus.Approved);
-        p.paid += amount;
-        _policyHashes[policyId] = _hash(p);
+        (Policy memory p, Claim storage cl) = _openClaim(claimId, policyId, policy);
+        if (block.timestamp > cl.deadline) revert PolicyBookClaimDeadlinePassed(claimId, cl.deadline);
+        if (amount == 0 || amount > cl.amount) revert PolicyBookInvalidApprovalAmount(amount, cl.amount);
+        bytes32 binding = keccak256(abi.encode(p.subject, _productOrRevert(p.productId).serviceId));
+        (bool live,, IAssessmentRegistry.ReportKind kind) = _registry.underwritingStatus(incidentReport, binding);
+        if (!live || kind != IAssessmentRegistry.ReportKind.Incident) {
+            revert PolicyBookInvalidIncidentReport(incidentReport);
+        }
+        cl.status = ClaimStatus.Approved;
         emit ClaimApproved(claimId, policyId, amount, incidentReport);
-        emit PayoutSent(policyId, amount, p.settled);
-        Payouts memory out = _newPayouts(1);
-        _addPayout(out, p.beneficiary, amount);
-        _payOut(out);
+        _payClaim(policyId, p, amount);
     }
 
     /// @inheritdoc IPolicyBook
-    function rejectClaim(uint64 claimId, uint256 policyId, Policy calldata policy, bytes32 incidentReport)
+    function rejectClaim(uint64 claimId, uint256 policyId, Policy calldata policy, bytes32 reason)
         external
         onlyRole(CLAIMS_ROLE)
         nonReentrant
     {
-        (Policy memory p, uint96 amount) = _decide(claimId, policyId, policy, incidentReport, ClaimStatus.Rejected);
+        (Policy memory p, Claim storage cl) = _openClaim(claimId, policyId, policy);
+        if (block.timestamp > cl.deadline) revert PolicyBookClaimDeadlinePassed(claimId, cl.deadline);
+        cl.status = ClaimStatus.Rejected;
+        p.openClaim = 0;
         _policyHashes[policyId] = _hash(p);
-        emit ClaimRejected(claimId, policyId, amount, incidentReport);
+        emit ClaimRejected(claimId, policyId, cl.amount, reason);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function closeLapsedClaim(uint64 claimId, uint256 policyId, Policy calldata policy) external nonReentrant {
+        (Policy memory p, Claim storage cl) = _openClaim(claimId, policyId, policy);
+        if (block.timestamp <= cl.deadline) revert PolicyBookClaimDecisionPending(claimId, cl.deadline);
+        uint96 amount = _lapse(claimId, policyId, cl);
+        _payClaim(policyId, p, amount);
     }
 
     /// @inheritdoc IPolicyBook
     function expire(uint256[] calldata policyIds, Policy[] calldata policies) external nonReentrant {
         uint256 n = _checkLengths(policyIds, policies);
         Cache memory c;
-        Payouts memory out = _newPayouts(n);
+        Payouts memory out = _newPayouts(2 * n);
         uint256 released;
         for (uint256 i = 0; i < n; ++i) {
             released += _expireOne(policyIds[i], policies[i], c, out);
@@ -158,7 +199,9 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     function entitlementOf(Policy calldata policy) external view returns (uint96) {
         Product memory prod = _products[policy.productId];
         uint64 from = uint64(policy.coverStart) + prod.waitingSeconds;
-        return Entitlement.compute(prod, policy.coverEnd, policy.limit, from, _oracle.windowsSince(prod.serviceId, from));
+        (IOutageOracle.Episode[] memory episodes,) =
+            _oracle.episodesIn(prod.serviceId, from, policy.coverEnd, MAX_EPISODE_WINDOWS);
+        return Entitlement.compute(prod, policy.coverEnd, policy.limit, from, episodes);
     }
 
     /// @inheritdoc IPolicyBook
@@ -169,6 +212,17 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IPolicyBook
     function productCount() external view returns (uint32) {
         return _productCount;
+    }
+
+    /// @inheritdoc IPolicyBook
+    function productExposure(uint32 productId) external view returns (uint256) {
+        return _productExposure[productId];
+    }
+
+    /// @inheritdoc IPolicyBook
+    function issuerExposure(address issuer) external view returns (uint128 cap, uint128 exposure) {
+        IssuerLimit memory il = _issuers[issuer];
+        return (il.cap, il.exposure);
     }
 
     /// @inheritdoc IPolicyBook
@@ -212,20 +266,33 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (updated != stored) _policyHashes[id] = updated;
     }
 
-    /// @dev Late reports inside the grace period are honoured before collateral goes back; a
-    /// policy with an open claim stays active until the claim is decided. Returns the release.
+    /// @dev Late reports inside the grace period are honoured before collateral goes back; an
+    /// open claim past its deadline lapses (paid) first; one still within its deadline keeps the
+    /// policy active until it is decided. Returns the release.
     function _expireOne(uint256 id, Policy calldata record, Cache memory c, Payouts memory out)
         private
         returns (uint256 released)
     {
         (Policy memory p,) = _load(id, record);
         if (p.status != PolicyStatus.Active) return 0;
-        uint256 expiresAt = uint256(p.coverEnd) + _cachedProduct(p.productId, c).graceSeconds;
+        Product memory prod = _cachedProduct(p.productId, c);
+        uint256 expiresAt = uint256(p.coverEnd) + prod.graceSeconds;
         if (block.timestamp < expiresAt) revert PolicyBookCoverNotEnded(id, expiresAt);
         _addPayout(out, p.beneficiary, _settleOne(id, p, c));
+        if (p.openClaim != 0) {
+            Claim storage cl = _claims[p.openClaim];
+            if (block.timestamp > cl.deadline) {
+                uint96 amount = _lapse(p.openClaim, id, cl);
+                p.openClaim = 0;
+                p.paid += amount;
+                emit PayoutSent(id, amount, p.settled);
+                _addPayout(out, p.beneficiary, amount);
+            }
+        }
         if (p.openClaim == 0) {
             released = p.limit - p.paid;
             p.status = PolicyStatus.Expired;
+            _removeExposure(p);
             emit PolicyExpired(id, uint96(released));
         }
         _policyHashes[id] = _hash(p);
@@ -238,19 +305,32 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (start < block.timestamp || t.coverEnd <= start) {
             revert PolicyBookInvalidCover(t.coverStart, t.coverEnd, block.timestamp);
         }
+        if (start > block.timestamp + prod.maxStartDelay) {
+            revert PolicyBookStartTooLate(start, block.timestamp + prod.maxStartDelay);
+        }
+        uint256 coverSeconds = t.coverEnd - start;
+        if (coverSeconds > prod.maxCoverSeconds) revert PolicyBookCoverTooLong(coverSeconds, prod.maxCoverSeconds);
         if (t.limit == 0 || t.limit > prod.policyLimit) revert PolicyBookLimitAboveProduct(t.limit, prod.policyLimit);
         if (t.beneficiary == address(0)) revert PolicyBookZeroBeneficiary();
-        if (t.reportHash != c.reportHash) {
-            _checkUnderwritable(t.reportHash);
-            c.reportHash = t.reportHash;
+        _checkPremium(prod, t.premium, t.limit, coverSeconds);
+        _checkReport(t, c);
+        if (c.level == IAssessmentRegistry.RiskLevel.Medium && t.limit > prod.mediumLimit) {
+            revert PolicyBookLimitAboveRiskLevel(t.limit, prod.mediumLimit);
         }
+        uint256 exposure = _productExposure[t.productId] + t.limit;
+        if (prod.exposureCap != 0 && exposure > prod.exposureCap) {
+            revert PolicyBookProductCapExceeded(t.productId, exposure, prod.exposureCap);
+        }
+        _productExposure[t.productId] = exposure;
         Policy memory p = Policy({
             productId: t.productId,
             coverStart: start,
             coverEnd: t.coverEnd,
             limit: t.limit,
             beneficiary: t.beneficiary,
+            issuer: msg.sender,
             holder: t.holder,
+            subject: t.subject,
             reportHash: t.reportHash,
             settled: 0,
             paid: 0,
@@ -261,18 +341,51 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         emit PolicyIssued(policyId, t.productId, msg.sender, p, t.premium);
     }
 
+    /// @dev The premium floor: the product's minimum, and its minimum annual rate on the limit
+    /// pro rata of the cover length (rounded up), so no cover locks capital for nothing.
+    function _checkPremium(Product memory prod, uint96 premium, uint96 limit, uint256 coverSeconds) private pure {
+        uint256 floor = (uint256(limit) * prod.minRatePpm * coverSeconds + 1e6 * YEAR - 1) / (1e6 * YEAR);
+        if (floor < prod.minPremium) floor = prod.minPremium;
+        if (premium < floor) revert PolicyBookPremiumBelowFloor(premium, floor);
+    }
+
+    /// @dev The report must be live (anchored, not revoked, not superseded, by an assessor
+    /// accredited now), bound to the insured subject, an underwriting kind, and not `High` risk:
+    /// standard Table 6 says decline. Cached per (report, subject) within a call.
+    function _checkReport(PolicyTerms calldata t, Cache memory c) private view {
+        if (c.reportChecked && t.reportHash == c.reportHash && t.subject == c.subject) return;
+        if (t.reportHash == bytes32(0)) revert PolicyBookZeroReportHash();
+        (bool live, IAssessmentRegistry.RiskLevel level, IAssessmentRegistry.ReportKind kind) =
+            _registry.underwritingStatus(t.reportHash, t.subject);
+        if (!live || level == IAssessmentRegistry.RiskLevel.High || kind == IAssessmentRegistry.ReportKind.Incident) {
+            revert PolicyBookReportNotUnderwritable(t.reportHash);
+        }
+        (c.reportChecked, c.reportHash, c.subject, c.level) = (true, t.reportHash, t.subject, level);
+    }
+
+    function _addExposure(address issuer, uint256 amount) private {
+        IssuerLimit storage il = _issuers[issuer];
+        uint256 exposure = il.exposure + amount;
+        if (il.cap != 0 && exposure > il.cap) revert PolicyBookIssuerCapExceeded(issuer, exposure, il.cap);
+        il.exposure = uint128(exposure);
+    }
+
+    function _removeExposure(Policy memory p) private {
+        _productExposure[p.productId] -= p.limit;
+        _issuers[p.issuer].exposure -= p.limit;
+    }
+
     /// @dev Entitlement minus what was already handled: the first `autoPayLimit` of entitlement
     /// is paid at once, anything above goes to a claim for review. Returns the amount to pay now;
     /// updates `p` in memory (the caller stores its hash).
     function _settleOne(uint256 policyId, Policy memory p, Cache memory c) private returns (uint96 pay) {
         Product memory prod = _cachedProduct(p.productId, c);
         uint64 from = uint64(p.coverStart) + prod.waitingSeconds;
-        if (prod.serviceId != c.serviceId || from < c.windowsFrom) {
-            c.windows = _oracle.windowsSince(prod.serviceId, from);
-            c.serviceId = prod.serviceId;
-            c.windowsFrom = from;
+        if (prod.serviceId != c.serviceId || from != c.episodesFrom || p.coverEnd != c.episodesUntil) {
+            (c.episodes,) = _oracle.episodesIn(prod.serviceId, from, p.coverEnd, MAX_EPISODE_WINDOWS);
+            (c.serviceId, c.episodesFrom, c.episodesUntil) = (prod.serviceId, from, p.coverEnd);
         }
-        uint96 entitled = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.windows);
+        uint96 entitled = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
         if (entitled <= p.settled) return 0;
         uint96 delta = entitled - p.settled;
         uint96 autoRoom = prod.autoPayLimit > p.settled ? prod.autoPayLimit - p.settled : 0;
@@ -283,9 +396,10 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (review > 0) {
             if (p.openClaim == 0) {
                 uint64 claimId = ++_claimCount;
-                _claims[claimId] = Claim(uint64(policyId), review, ClaimStatus.Open);
+                uint40 deadline = uint40(block.timestamp + prod.claimSeconds);
+                _claims[claimId] = Claim(uint64(policyId), review, ClaimStatus.Open, deadline);
                 p.openClaim = claimId;
-                emit ClaimOpened(claimId, policyId, review, entitled);
+                emit ClaimOpened(claimId, policyId, review, entitled, deadline);
             } else {
                 Claim storage cl = _claims[p.openClaim];
                 cl.amount += review;
@@ -295,24 +409,32 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (pay > 0) emit PayoutSent(policyId, pay, entitled);
     }
 
-    function _decide(
-        uint64 claimId,
-        uint256 policyId,
-        Policy calldata policy,
-        bytes32 incidentReport,
-        ClaimStatus decision
-    ) private returns (Policy memory p, uint96 amount) {
-        Claim storage cl = _claims[claimId];
+    function _openClaim(uint64 claimId, uint256 policyId, Policy calldata policy)
+        private
+        view
+        returns (Policy memory p, Claim storage cl)
+    {
+        cl = _claims[claimId];
         if (cl.status != ClaimStatus.Open) revert PolicyBookClaimNotOpen(claimId);
         if (cl.policyId != policyId) revert PolicyBookClaimPolicyMismatch(claimId, policyId);
-        (bool live,, IAssessmentRegistry.ReportKind kind) = _registry.underwritingStatus(incidentReport);
-        if (!live || kind != IAssessmentRegistry.ReportKind.Incident) {
-            revert PolicyBookInvalidIncidentReport(incidentReport);
-        }
         (p,) = _load(policyId, policy);
+    }
+
+    function _lapse(uint64 claimId, uint256 policyId, Claim storage cl) private returns (uint96 amount) {
         amount = cl.amount;
-        cl.status = decision;
+        cl.status = ClaimStatus.Lapsed;
+        emit ClaimLapsed(claimId, policyId, amount);
+    }
+
+    /// @dev Records and pays a decided claim amount to the policy's beneficiary.
+    function _payClaim(uint256 policyId, Policy memory p, uint96 amount) private {
         p.openClaim = 0;
+        p.paid += amount;
+        _policyHashes[policyId] = _hash(p);
+        emit PayoutSent(policyId, amount, p.settled);
+        Payouts memory out = _newPayouts(1);
+        _addPayout(out, p.beneficiary, amount);
+        _payOut(out);
     }
 
     function _load(uint256 policyId, Policy calldata policy) private view returns (Policy memory p, bytes32 stored) {
@@ -334,16 +456,6 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     function _productOrRevert(uint32 productId) private view returns (Product storage prod) {
         prod = _products[productId];
         if (prod.policyLimit == 0) revert PolicyBookUnknownProduct(productId);
-    }
-
-    /// @dev The report must be live (anchored, not revoked, not superseded), an underwriting
-    /// kind, and not `High` risk: standard Table 6 says decline.
-    function _checkUnderwritable(bytes32 reportHash) private view {
-        (bool live, IAssessmentRegistry.RiskLevel level, IAssessmentRegistry.ReportKind kind) =
-            _registry.underwritingStatus(reportHash);
-        if (!live || level == IAssessmentRegistry.RiskLevel.High || kind == IAssessmentRegistry.ReportKind.Incident) {
-            revert PolicyBookReportNotUnderwritable(reportHash);
-        }
     }
 
     function _checkIssuer() private view {

@@ -388,7 +388,6 @@ def test_unknown_report_views_are_empty(ledger) -> None:
     assert anchor_record(ledger, unknown) == EMPTY_ANCHOR
     assert status(ledger, unknown) == (False, LOW, PRE)
     assert status(ledger, unknown, ZERO32) == (False, LOW, PRE)
-    assert tuple(ledger.registry.functions.underwritingStatus(unknown).call()) == (False, LOW, PRE)
     assert ledger.registry.functions.successorOf(unknown).call() == ZERO32
 
 
@@ -487,12 +486,10 @@ def test_subject_binding_property(_ledger, anchored, asked, same_prefix) -> None
 
 def test_finding9_assessor_losing_accreditation_stops_underwriting(ledger) -> None:
     report = anchor(ledger, rh("accredited-now"), level=LOWER)
-    gate = ledger.registry.functions.underwritingStatus
-    assert status(ledger, report) == (True, LOWER, PRE) and gate(report).call()[0] is True
+    assert status(ledger, report) == (True, LOWER, PRE)
     for capability, live in ((69, False), (0, False), (70, True), (85, True), (10, False)):
         accredit(ledger, ledger.a.assessor, capability)
         assert status(ledger, report) == (live, LOWER, PRE), capability
-        assert gate(report).call()[0] is live, capability  # the deprecated form too
         # The report stays authentic either way: provenance is not accreditation now.
         v = verification(ledger, rh("accredited-now"))
         assert v["valid"] and v["assessorCapability"] == capability
@@ -657,9 +654,6 @@ def test_underwriting_gate_matches_its_rule(_ledger, capability, revoked, supers
         accredit(led, led.a.assessor, capability)
         live = not revoked and not superseded and capability >= 70 and same_subject
         assert status(led, report, SUBJECT if same_subject else OTHER_SUBJECT) == (live, MEDIUM, kind)
-        # The deprecated one-argument form applies the same rule without the subject.
-        assert led.registry.functions.underwritingStatus(report).call()[0] is (
-            not revoked and not superseded and capability >= 70)
 
 
 # --- supersession ------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ def test_config_view_and_event(ledger) -> None:
 
 
 @pytest.mark.parametrize(
-    ("count", "quorum"), [(0, 0), (3, 0), (3, 4), (33, 3)]
+    ("count", "quorum"), [(0, 0), (3, 0), (3, 4), (33, 3), (4, 2), (3, 1), (2, 1)]
 )
 def test_invalid_config(ledger, count, quorum) -> None:
+    """Finding 10: quorum 1 (or any minority) let the admin forge outages; a strict majority is required."""
     signers = [signer(f"c{i}").address for i in range(count)]
     expect_revert(ledger.oracle.functions.setConfig(signers, quorum), ledger.a.owner,
                   "OutageOracleInvalidConfig", signerCount=count, quorum=quorum)
@@ -32,10 +33,10 @@ def test_invalid_config(ledger, count, quorum) -> None:
 
 def test_config_rejects_zero_and_duplicate_signers(ledger) -> None:
     a = signer("dup").address
-    expect_revert(ledger.oracle.functions.setConfig([a, a], 1), ledger.a.owner,
+    expect_revert(ledger.oracle.functions.setConfig([a, a], 2), ledger.a.owner,
                   "OutageOracleInvalidConfigSigner", signer=a)
     zero = "0x" + "00" * 20
-    expect_revert(ledger.oracle.functions.setConfig([a, zero], 1), ledger.a.owner,
+    expect_revert(ledger.oracle.functions.setConfig([a, zero], 2), ledger.a.owner,
                   "OutageOracleInvalidConfigSigner", signer=zero)
 
 
@@ -52,7 +53,7 @@ def test_quorum_verifies_window_and_emits(ledger) -> None:
     assert ev["signers"] == 0b0111
     assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
     w = ledger.oracle.functions.windowAt(SERVICE, 0).call()
-    assert tuple(w[:2]) == (now - 3600, now - 60) and w[3] is False
+    assert tuple(w[:2]) == (now - 3600, now - 60) and w[4] is False
 
 
 def test_verified_window_is_qth_start_to_qth_end(ledger) -> None:
@@ -153,7 +154,7 @@ def test_no_config_reverts(w3, actors) -> None:
     from contracts.tx import send
 
     factory = artifacts.contract(w3, "OutageOracle")
-    address = send(w3, factory.constructor(actors.owner), actors.owner)["contractAddress"]
+    address = send(w3, factory.constructor(actors.owner, 300, 60), actors.owner)["contractAddress"]
     fresh = artifacts.contract(w3, "OutageOracle", address)
     expect_revert(fresh.functions.submit(SERVICE, 1, []), actors.relayer, "OutageOracleNoConfig")
     assert list(fresh.functions.config().call()) == [0, 0, []]
@@ -185,30 +186,69 @@ def test_replay_and_subset_of_same_outage_are_already_covered(ledger) -> None:
                   "OutageOracleWindowAlreadyCovered")
 
 
-def test_new_window_after_latest_and_out_of_order(ledger) -> None:
+def _windows(ledger, service=SERVICE) -> list[tuple[int, int]]:
+    n = ledger.oracle.functions.windowCount(service).call()
+    return [tuple(ledger.oracle.functions.windowAt(service, i).call()[:2]) for i in range(n)]
+
+
+def test_new_window_after_latest_and_late_window_inserted_in_order(ledger) -> None:
+    """Finding 3: an older outage verified after a later one was refused; now it is inserted."""
     now = ledger.now()
-    first = [ledger.signed_report(o, SERVICE, now - 9000, now - 8000) for o in ORACLES[:3]]
     ledger.verify_outage(SERVICE, now - 5000, now - 4000)
     r = ledger.verify_outage(SERVICE, now - 2000, now - 1000)
-    expect_event(r, ledger.oracle, "OutageVerified", index=1, start=now - 2000)
-    assert ledger.oracle.functions.windowCount(SERVICE).call() == 2
-    assert tuple(ledger.oracle.functions.windowAt(SERVICE, 0).call()[:2]) == (now - 5000, now - 4000)
-    expect_revert(ledger.oracle.functions.submit(SERVICE, 1, first), ledger.a.relayer,
-                  "OutageOracleWindowOutOfOrder", end=now - 8000, latestStart=now - 2000)
-    since = ledger.oracle.functions.windowsSince(SERVICE, now - 4500).call()
-    assert [w[0] for w in since] == [now - 2000]
-    assert len(ledger.oracle.functions.windowsSince(SERVICE, 0).call()) == 2
+    expect_event(r, ledger.oracle, "OutageVerified", index=1, start=now - 2000, replaced=0)
+    r = ledger.verify_outage(SERVICE, now - 9000, now - 8000)
+    expect_event(r, ledger.oracle, "OutageVerified", index=0, start=now - 9000, end=now - 8000, replaced=0)
+    r = ledger.verify_outage(SERVICE, now - 3500, now - 3000)
+    expect_event(r, ledger.oracle, "OutageVerified", index=2, replaced=0)
+    assert _windows(ledger) == [(now - 9000, now - 8000), (now - 5000, now - 4000), (now - 3500, now - 3000),
+                                (now - 2000, now - 1000)]
 
 
-def test_backward_extension_never_overlaps_previous_window(ledger) -> None:
+def test_bridging_submission_merges_windows(ledger) -> None:
+    """Finding 1: a submission over the whole outage now merges the windows a liar split it into."""
     now = ledger.now()
     ledger.verify_outage(SERVICE, now - 5000, now - 4000)
     ledger.verify_outage(SERVICE, now - 3000, now - 2000)
-    # A later quorum dates the second outage earlier than the first one's end: clamped.
-    r = ledger.verify_outage(SERVICE, now - 4500, now - 2000)
-    ev = expect_event(r, ledger.oracle, "OutageVerified", index=1)
-    assert ev["start"] == now - 4000
-    assert ledger.oracle.functions.windowAt(SERVICE, 0).call()[1] <= ev["start"]
+    ledger.verify_outage(SERVICE, now - 1500, now - 1000)
+    r = ledger.verify_outage(SERVICE, now - 4500, now - 1200)
+    expect_event(r, ledger.oracle, "OutageVerified", index=0, start=now - 5000, end=now - 1000, replaced=3)
+    assert _windows(ledger) == [(now - 5000, now - 1000)]
+
+
+def test_touching_window_merges_and_backward_extension_restarts_finality(ledger) -> None:
+    now = ledger.now()
+    ledger.verify_outage(SERVICE, now - 3000, now - 2000)
+    first = ledger.oracle.functions.windowAt(SERVICE, 0).call()
+    ledger.verify_outage(SERVICE, now - 2000, now - 1500)  # touches: same window
+    assert _windows(ledger) == [(now - 3000, now - 1500)]
+    assert ledger.oracle.functions.windowAt(SERVICE, 0).call()[3] == first[3]  # start unchanged
+    ledger.travel(10)
+    ledger.verify_outage(SERVICE, now - 3600, now - 2500)  # earlier start
+    w = ledger.oracle.functions.windowAt(SERVICE, 0).call()
+    assert (w[0], w[1]) == (now - 3600, now - 1500) and w[3] > first[3]
+
+
+def test_episodes_group_by_merge_gap_and_skip_those_begun_before(ledger) -> None:
+    now = ledger.now()
+    gap = ledger.oracle.functions.mergeGap().call()
+    ledger.verify_outage(SERVICE, now - 9000, now - 8000)
+    ledger.verify_outage(SERVICE, now - 8000 + gap, now - 7000)  # within the gap: same episode
+    ledger.verify_outage(SERVICE, now - 5000, now - 4000)
+    eps, truncated = ledger.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 64).call()
+    assert not truncated
+    assert [(e[0], e[1], e[2]) for e in eps] == [(now - 9000, now - 7000, 2000 - gap), (now - 5000, now - 4000, 1000)]
+    assert not any(e[4] for e in eps)  # not final yet
+    ledger.travel(ledger.oracle.functions.finalityDelay().call(), mine=True)
+    eps, _ = ledger.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 64).call()
+    assert all(e[4] for e in eps)
+    # From inside the first episode: it began before, so it is skipped whole.
+    eps, _ = ledger.oracle.functions.episodesIn(SERVICE, now - 8500, 2**64 - 1, 64).call()
+    assert [e[0] for e in eps] == [now - 5000]
+    eps, truncated = ledger.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 1).call()
+    assert truncated and [e[0] for e in eps] == [now - 9000]
+    eps, _ = ledger.oracle.functions.episodesIn(SERVICE, 0, now - 5000, 64).call()
+    assert [e[0] for e in eps] == [now - 9000]
 
 
 def test_report_digest_view_matches_python(ledger) -> None:

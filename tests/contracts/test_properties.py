@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
 from contracts.reverts import ContractRevert
 from tests.chain import ORACLES, USD, Ledger, signer
 from tests.contracts.book_env import HOUR, SERVICE, make_env
@@ -15,7 +16,9 @@ from tests.contracts.book_env import HOUR, SERVICE, make_env
 _SLOW_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 # Contract examples cost real transactions (~40 tx/s on eth-tester): few but meaningful ones,
 # except for the quorum rule whose examples are one submission each.
-PROPS = settings(max_examples=30, deadline=None, suppress_health_check=_SLOW_OK)
+# No shrinking: each example is a chain history; a failure prints its example and seed as is.
+NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
+PROPS = settings(max_examples=30, deadline=None, suppress_health_check=_SLOW_OK, phases=NO_SHRINK)
 QUORUM_PROPS = settings(max_examples=120, deadline=None, suppress_health_check=_SLOW_OK)
 
 
@@ -55,10 +58,10 @@ def test_no_verified_instant_lacks_an_honest_down_observation(_ledger: Ledger, d
     honest, liars = data
     led = _ledger
     with snapshot(led):
-        # Config: 5 honest + 2 liars, q = 3 > f = 2.
+        # Config: 5 honest + 2 liars, q = 4 (a strict majority) > f = 2.
         honest_nodes = [signer(f"honest_{i}") for i in range(5)]
         nodes = honest_nodes + LIARS
-        led.send(led.oracle.functions.setConfig([n.address for n in nodes], 3), led.a.owner)
+        led.send(led.oracle.functions.setConfig([n.address for n in nodes], 4), led.a.owner)
         base = led.now() - 30_000
         reports = [led.signed_report(n, SERVICE, base + s, base + e, version=2)
                    for n, (s, e) in zip(honest_nodes, honest, strict=False)]
@@ -99,12 +102,13 @@ def test_extensions_and_signer_subsets_never_pay_twice(_ledger: Ledger, steps, l
         paid_seen = 0
         for grow, subset in steps:
             end += grow
-            led.travel(end - led.now() + 5)
+            led.travel(max(1, end - led.now() + 5))
             reports = [led.signed_report(ORACLES[i], SERVICE, start, end, ongoing=True) for i in subset]
             try:
                 led.send(led.oracle.functions.submit(SERVICE, 1, reports), led.a.relayer)
             except ContractRevert as exc:
                 assert exc.name == "OutageOracleWindowAlreadyCovered"
+            led.travel(FINALITY + 1)  # the episode's start is final: it pays
             env.settle(pid)
             env.settle(pid)  # a second settle right away pays nothing more
             rec = env.record(pid)
@@ -138,8 +142,6 @@ def test_pool_stays_solvent(_ledger: Ledger, ops) -> None:  # noqa: ANN001
     with snapshot(led):
         env = make_env(led)
         led.send(led.pool.functions.withdraw(led.a.owner, 100_000 * USD - 1_000 * USD), led.a.treasurer)
-        from tests.contracts.book_env import INCIDENT
-
         ids: list[int] = []
         n = 0
         for op, arg in ops:
@@ -155,6 +157,7 @@ def test_pool_stays_solvent(_ledger: Ledger, ops) -> None:  # noqa: ANN001
                     start = led.now() + 30
                     led.travel(arg + 60)
                     led.verify_outage(SERVICE, start, start + arg)
+                    led.travel(FINALITY + 1)
                 elif op == "settle" and ids:
                     env.settle(*ids)
                 elif op == "expire" and ids:
@@ -165,7 +168,8 @@ def test_pool_stays_solvent(_ledger: Ledger, ops) -> None:  # noqa: ANN001
                         rec = env.record(pid)
                         if rec.open_claim:
                             env.send_tracked(led.book.functions.approveClaim(
-                                rec.open_claim, pid, rec.as_tuple(), INCIDENT), led.a.claims)
+                                rec.open_claim, pid, rec.as_tuple(), env.incident, led.book.functions.claim(
+                                    rec.open_claim).call()[1]), led.a.claims)
             except ContractRevert as exc:
                 assert exc.name in {"CoverPoolInsufficientFreeCapital", "PolicyBookCoverNotEnded"}, exc
             assets, locked, balance = env.pool_state()

@@ -189,10 +189,6 @@ interface IAssessmentRegistry {
         view
         returns (bool live, RiskLevel riskLevel, ReportKind kind);
 
-    /// @notice Deprecated: the gate without the subject binding, kept only while PolicyBook still
-    /// calls it (remove it when the book calls the two-argument form). Same checks otherwise.
-    function underwritingStatus(bytes32 reportHash) external view returns (bool live, RiskLevel riskLevel, ReportKind kind);
-
     function capabilityOf(address assessor) external view returns (uint8);
 
     /// @notice The assessor's permanent index (0: never accredited).

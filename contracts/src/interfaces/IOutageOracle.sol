@@ -3,7 +3,14 @@ pragma solidity ^0.8.24;
 
 /// @title IOutageOracle
 /// @notice Verifies outage reports co-signed by a quorum of monitoring oracles and keeps, per
-/// covered service, the verified outage windows in time order. Windows never overlap.
+/// covered service, the verified outage windows: disjoint, non-touching, in time order.
+///
+/// Windows are the union of every verified submission: a submission that overlaps or touches
+/// windows merges with them, one that does not is inserted in order (however late it arrives).
+/// Episodes are what pays: maximal runs of windows whose gaps are at most `mergeGap()`. An
+/// episode's downtime is the sum of its windows (gaps never count), its start is the start of its
+/// first window, and its start is *final* once it has not moved for `finalityDelay()` seconds —
+/// the time the honest transmitters have to bridge a split a faulty signer tried to open.
 interface IOutageOracle {
     /// @notice One oracle's signed view of an outage. Each oracle signs the EIP-712 struct
     /// `OutageReport(bytes32 serviceId,uint32 configVersion,uint64 start,uint64 end,bool ongoing,
@@ -20,15 +27,30 @@ interface IOutageOracle {
     }
 
     /// @notice A verified outage window `[start, end)` in unix seconds. One storage slot.
+    /// `startSince`: when the window was created or its start last moved earlier.
     struct Window {
         uint64 start;
         uint64 end;
         uint40 verifiedAt;
+        uint40 startSince;
         bool ongoing;
     }
 
+    /// @notice A run of windows separated by at most `mergeGap()`: one real outage.
+    /// `downSeconds` sums the windows; `settled` says the start has been stable for `finalityDelay()`.
+    struct Episode {
+        uint64 start;
+        uint64 end;
+        uint64 downSeconds;
+        bool ongoing;
+        bool settled;
+        uint32 windows;
+    }
+
     event OracleConfigSet(uint32 indexed version, uint8 quorum, address[] signers);
-    /// @notice Emitted for every accepted submission: a new window, or the latest one extended.
+    /// @notice Emitted for every accepted submission. The window at `index` is now
+    /// `[start, end)`; it replaced the `replaced` windows that were at `index ..` before (0: it was
+    /// inserted there). Applying these events in order rebuilds the window list exactly.
     /// `signers` is a bitmap of the config's signer indices that backed this submission.
     event OutageVerified(
         bytes32 indexed serviceId,
@@ -37,7 +59,8 @@ interface IOutageOracle {
         uint64 end,
         bool ongoing,
         uint32 configVersion,
-        uint256 signers
+        uint256 signers,
+        uint256 replaced
     );
 
     error OutageOracleInvalidConfig(uint256 signerCount, uint8 quorum);
@@ -52,16 +75,17 @@ interface IOutageOracle {
     error OutageOracleWindowInFuture(uint64 end, uint256 nowTime);
     error OutageOracleReportsDisjoint(uint64 latestStart, uint64 earliestEnd);
     error OutageOracleWindowAlreadyCovered(bytes32 serviceId, uint64 start, uint64 end);
-    error OutageOracleWindowOutOfOrder(bytes32 serviceId, uint64 end, uint64 latestStart);
 
     /// @notice Replaces the oracle set; bumps the config version, which invalidates every
-    /// report signed for an earlier version.
+    /// report signed for an earlier version. The quorum must be a strict majority of the set.
     function setConfig(address[] calldata signers, uint8 quorum) external;
 
     /// @notice Verifies ≥ quorum reports from distinct signers of the current config and records
     /// the verified window: from the q-th smallest start to the q-th largest end. The reports'
     /// windows must pairwise overlap; then every instant of the verified window lies inside at
     /// least q signed windows, so with fewer than q faulty oracles an honest one saw it down.
+    /// The verified window is merged with every window it overlaps or touches, or inserted in
+    /// order; a submission that adds nothing reverts `OutageOracleWindowAlreadyCovered`.
     /// @return index position of the window that was created or extended
     function submit(bytes32 serviceId, uint32 configVersion, SignedReport[] calldata reports)
         external
@@ -69,12 +93,24 @@ interface IOutageOracle {
 
     function config() external view returns (uint32 version, uint8 quorum, address[] memory signers);
 
+    /// @notice Windows closer than this (seconds) belong to one episode.
+    function mergeGap() external view returns (uint32);
+
+    /// @notice Seconds an episode's start must stay unchanged before it is final (payable).
+    function finalityDelay() external view returns (uint32);
+
     function windowCount(bytes32 serviceId) external view returns (uint256);
 
     function windowAt(bytes32 serviceId, uint256 index) external view returns (Window memory);
 
-    /// @notice The windows of a service that start at or after `from`, oldest first.
-    function windowsSince(bytes32 serviceId, uint64 from) external view returns (Window[] memory);
+    /// @notice The episodes of a service that start at or after `from` and before `until`, oldest
+    /// first, reading at most `maxWindows` windows. An episode that began before `from` is
+    /// skipped whole, including its windows after `from`. Bounded work whatever the history:
+    /// one binary search, then at most `maxWindows` reads. `truncated` when the bound cut it short.
+    function episodesIn(bytes32 serviceId, uint64 from, uint64 until, uint256 maxWindows)
+        external
+        view
+        returns (Episode[] memory episodes, bool truncated);
 
     /// @notice The EIP-712 digest an oracle signs for `report` (for off-chain tools and tests).
     function reportDigest(bytes32 serviceId, uint32 configVersion, SignedReport calldata report)
