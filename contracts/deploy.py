@@ -137,6 +137,8 @@ def deploy(
     timelock and TREASURER_ROLE to `admin`, and renounces all of the deployer's roles. Changes
     after that (role grants, `OutageOracle.setConfig`, `setAssessor`) go through the timelock:
     `contracts.governance.schedule` / `execute` / `govern`."""
+    if governance_delay is not None and governance_delay < 0:
+        raise ValueError(f"governance_delay must be ≥ 0 seconds, not {governance_delay}")
     admin = admin or deployer
     dep = Deployment(chain_id=w3.eth.chain_id, deployer=deployer)
     if token is None:
@@ -160,8 +162,6 @@ def deploy(
         for member in members:
             send(w3, book.functions.grantRole(role_id, member), deployer)
     if governance_delay is not None:
-        if governance_delay < 0:
-            raise ValueError(f"governance_delay must be ≥ 0 seconds, not {governance_delay}")
         timelock, dep.contracts["Governance"] = _deploy_one(
             w3, "Governance", deployer, governance_delay, [admin], [admin], ZERO_ADDRESS
         )
