@@ -14,9 +14,14 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from contracts.jsonguard import JsonLimitError
+from contracts.redact import describe, redact
+from contracts.runtime import private_umask, restore_recursion_limit
+
 from .config import NodeConfig, get_settings, load_config
 from .errors import BundleFormatError, OracleError
 from .evidence.verify import verify_bundle
+from .httpjson import BUNDLE_MAX_BYTES, fetch_sync, loads
 from .keys import NodeKey, load_key
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -60,6 +65,8 @@ def run(config: ConfigOpt) -> None:
     from .node import OracleNode
     from .transmit.factory import build_submitter, check_chain_config
 
+    private_umask()  # evidence, state and logs are the operator's alone
+    restore_recursion_limit()  # after the imports above (see contracts.runtime)
     cfg = _config(config)
     configure_logging(cfg.node.log_level)
     key = _node_key(cfg)
@@ -71,7 +78,8 @@ def run(config: ConfigOpt) -> None:
     async def main() -> str:
         signers = await check_chain_config(cfg, submitter, key.address)
         node = OracleNode(cfg, key, submitter=submitter, signers=signers)
-        summary = await serve(node, cfg.node.listen_host, cfg.node.listen_port)
+        summary = await serve(node, cfg.node.listen_host, cfg.node.listen_port,
+                              metrics_token=get_settings().metrics_token)
         return summary.line()
 
     try:
@@ -98,22 +106,26 @@ def address(config: ConfigOpt) -> None:
 
 
 def _read_source(source: str) -> Any:
+    """The bundle, bounded in size and depth like every document from elsewhere."""
+    limit = BUNDLE_MAX_BYTES
     try:
         if source.startswith(("http://", "https://")):
-            resp = httpx.get(source, timeout=30)
+            resp, raw = fetch_sync(source, max_bytes=limit, timeout=30)
             if resp.status_code != 200:
-                _fail(f"{source} answered {resp.status_code}: {resp.text[:200]}", 2)
-            text = resp.text
+                _fail(f"{redact(source)} answered {resp.status_code}: "
+                      f"{raw[:200].decode(errors='replace')}", 2)
         elif source == "-":
-            text = sys.stdin.read()
+            raw = sys.stdin.buffer.read(limit + 1)
         else:
-            text = Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, httpx.HTTPError) as exc:
-        _fail(f"cannot read {source}: {exc}", 2)
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        _fail(f"{source} is not JSON: {exc}", 2)
+            with Path(source).open("rb") as f:
+                raw = f.read(limit + 1)
+        return loads(raw, max_bytes=limit)
+    except JsonLimitError as exc:
+        _fail(f"{redact(source)}: {exc}", 2)
+    except (OSError, httpx.HTTPError) as exc:
+        _fail(f"cannot read {redact(source)}: {describe(exc)}", 2)
+    except ValueError as exc:  # includes UnicodeDecodeError
+        _fail(f"{redact(source)} is not JSON: {exc}", 2)
 
 
 @evidence_app.command("verify")

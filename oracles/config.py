@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.eip712 import service_id as hash_service_name
 
+from . import tomlw
 from .errors import ConfigError
 from .verdicts import BUCKET_SECONDS
 
@@ -273,6 +274,19 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None, *, source: s
         raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from None
 
 
+def dump_config(config: NodeConfig) -> str:
+    """The config as TOML that `load_config` reads back as an equal config.
+
+    Only fields that were set are written, so defaults and the "which fields were given" checks
+    survive the round trip; the round trip itself is checked, so a file written here is one the
+    node accepts.
+    """
+    text = tomlw.dumps(config.model_dump(mode="json", exclude_unset=True))
+    if parse_config(tomllib.loads(text), source="generated config") != config:
+        raise ConfigError("generated config does not read back as the same config")
+    return text
+
+
 def load_config(path: Path) -> NodeConfig:
     try:
         text = path.read_text(encoding="utf-8")
@@ -297,6 +311,7 @@ class OracleSettings(BaseSettings):
     tx_private_key: SecretStr | None = None
     tx_keystore_password: SecretStr | None = None
     relay_api_key: SecretStr | None = None  # sent as X-API-Key to the relay (the service)
+    metrics_token: SecretStr | None = None  # /metrics, /openapi.json: bearer token; unset → loopback only
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ import socket
 from collections.abc import Callable, Iterator
 
 import uvicorn
+from pydantic import SecretStr
 
 from .api import create_app
 from .errors import OracleError
@@ -43,14 +44,15 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 async def serve(node: OracleNode, host: str, port: int, *, stop: asyncio.Event | None = None,
-                on_listening: Callable[[int], None] | None = None) -> NodeSummary:
+                on_listening: Callable[[int], None] | None = None,
+                metrics_token: SecretStr | None = None) -> NodeSummary:
     stop = stop or asyncio.Event()
     sock = bind(host, port)
     loop = asyncio.get_running_loop()
     handled = (signal.SIGTERM, signal.SIGINT)
     for sig in handled:
         loop.add_signal_handler(sig, stop.set)
-    server = _Server(uvicorn.Config(create_app(node), log_config=None, access_log=False,
+    server = _Server(uvicorn.Config(create_app(node, metrics_token=metrics_token), log_config=None, access_log=False,
                                     lifespan="off", timeout_graceful_shutdown=5))
     server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     bound_port = sock.getsockname()[1]

@@ -55,6 +55,16 @@ class BadRequest(OracleError):
     http_status = 400
 
 
+class Unauthorized(OracleError):
+    type = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(OracleError):
+    type = "forbidden"
+    http_status = 403
+
+
 class PeerError(OracleError):
     """A peer node could not be reached or answered nonsense."""
 
@@ -67,6 +77,13 @@ class SubmissionError(OracleError):
 
     type = "submission_error"
     http_status = 502
+
+
+class SubmissionUnauthorized(SubmissionError):
+    """The relay refuses our API key (401/403): the set may pass later, but the node is misconfigured
+    until its key is fixed — an error in its health, not a quiet retry."""
+
+    type = "submission_unauthorized"
 
 
 class SubmissionRejected(SubmissionError):

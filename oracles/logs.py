@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
+from contracts.redact import redact
+
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "taskName", "color_message",
 }
@@ -26,7 +28,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # URLs keep only scheme, host and port: an RPC URL's path or user info is a credential.
+        return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from contracts.runtime import private_dir
+
 from .clock import Clock, SystemClock
 from .config import NodeConfig, ProbeSpec, TargetConfig
 from .episodes import EpisodeEvent, EpisodeRule, Idle, Open, State, step
@@ -87,9 +89,10 @@ class OracleNode:
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or NodeMetrics()
         data_dir = config.node.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.evidence = EvidenceLog(data_dir / "evidence.sqlite3", key)
         self.state = NodeState(data_dir / "node.sqlite3")
+        private_dir(data_dir)  # 0700 / 0600 whatever the umask (SQLite's journals copy the mode)
         self.started_at = self.clock.time()
         self.schedule = Schedule(config.probes, key.address, self.started_at)
         self.tally = Tally()
@@ -311,9 +314,12 @@ class OracleNode:
     # -- views for the HTTP API
     def health(self) -> dict[str, Any]:
         age = self.clock.time() - self._last_tick
-        status = "stopping" if self._stopping else ("stalled" if age > STALL_SECONDS else "ok")
+        refused = self.transmitter.unauthorized if self.transmitter else None
+        status = "stopping" if self._stopping else ("stalled" if age > STALL_SECONDS else
+                                                     "relay_key_refused" if refused else "ok")
         return {
             "status": status, "node": self.address, "last_cycle_age_s": round(age, 3),
+            **({"error": refused} if refused else {}),
             "probes_in_flight": self.runner.in_flight,
             "open_episodes": sum(isinstance(s, Open) for s in self._machines.values()),
             "next_minute": self._next_bucket * BUCKET_SECONDS,

@@ -83,7 +83,7 @@ def main() -> None:
     out["outage_3_sigs"] = g3
     out["outage_extra_sig"] = g4 - g3
 
-    report = keccak(text="report-1")
+    report = led.anchor_id(keccak(text="report-1"))  # the book takes the anchor id
     service = eip712.service_id("https://app.saas.example")
     pid = product(led, service)
     cover_end = led.now() + 30 * 86400

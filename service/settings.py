@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,9 +30,30 @@ class Settings(BaseSettings):
     settle_batch: int = 50
     issue_batch: int = 100
     worker_interval: float = 5.0
+    # Blocks a log must be buried under before the indexer projects it (and so before the worker
+    # acts on it). 0 suits the local chain; on a real network pick more than its reorg depth.
+    confirmations: int = Field(default=0, ge=0)
     lease_seconds: int = 120
+    # Webhooks (service.webhooks): delivered by their own dispatcher thread, never the payout loop.
     webhook_max_attempts: int = 8
     webhook_backoff: float = 2.0
+    webhook_max_per_tenant: int = 10  # also bounds the deliveries one event fans out to
+    webhook_attempt_deadline: float = 10.0  # seconds for one whole attempt: DNS, connect, TLS, send, status
+    webhook_concurrency: int = 16  # attempts in flight, all tenants
+    webhook_tenant_concurrency: int = 2  # attempts in flight per tenant
+    webhook_breaker_failures: int = 5  # consecutive failures that open a destination's circuit
+    webhook_breaker_cooldown: float = 60.0  # seconds before one trial attempt (half-open)
+    webhook_poll_interval: float = 1.0
+    # Local development only: accept http:// and loopback destinations (tests, a demo receiver).
+    webhook_allow_loopback_http: bool = False
+    webhook_secret_key: SecretStr | None = None  # 64 hex chars; default: data_dir/webhook-secret.key
+    # Request bodies: bounded before they are read or parsed (service.api.app, contracts.asgilimits).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_json_depth: int = Field(default=64, ge=8, le=500)
+    # /metrics answers any valid API key, or `Authorization: Bearer <metrics_token>` for a scraper.
+    metrics_token: SecretStr | None = None
+    # An idempotency reservation without an outcome is taken over after this long (its process died).
+    idempotency_ttl_seconds: int = Field(default=600, ge=1)
 
     @property
     def db_url(self) -> str:

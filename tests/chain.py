@@ -10,13 +10,14 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.logs import DISCARD
 
-from contracts import eip712
+from contracts import eip712, registry
 from contracts.deploy import Deployment
 from contracts.reverts import ContractRevert, decode_exception
 from contracts.tx import send
 
 USD = 10**6  # TestToken has 6 decimals, like USDC
 TEST_GAS = 12_000_000
+SUBJECT = b"\x11" * 32  # the default subject commitment of test anchors
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,14 @@ class Ledger:
 
     # --- assessments ----------------------------------------------------------------------
     def anchor(self, report_hash: bytes, *, score_bps: int = 8500, level: int = 1, kind: int = 0,
-               subject: bytes = b"\x11" * 32, replaces: bytes = b"\x00" * 32) -> Any:
-        return self.send(
-            self.registry.functions.anchor(report_hash, score_bps, level, kind, subject, replaces), self.a.assessor
-        )
+               subject: bytes = SUBJECT, replaces: bytes = b"\x00" * 32, sender: str | None = None) -> Any:
+        """Anchors as `sender` (the assessor by default); `replaces` is an anchor id."""
+        return self.send(self.registry.functions.anchor(report_hash, score_bps, level, subject, replaces, kind),
+                         sender or self.a.assessor)
+
+    def anchor_id(self, report_hash: bytes, assessor: str | None = None) -> bytes:
+        """The registry's key for `report_hash` as anchored by `assessor` (the assessor by default)."""
+        return registry.anchor_id(assessor or self.a.assessor, report_hash)
 
 
 def expect_revert(fn: Any, sender: str, error: str, **params: Any) -> ContractRevert:

@@ -1,21 +1,33 @@
-"""FastAPI application factory. Errors render as `{"type": ..., "detail": ...}`."""
+"""FastAPI application factory. Errors render as `{"type": ..., "detail": ...}`. Request bodies
+are bounded like the service's (contracts.asgilimits); operational endpoints are guarded (access)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+
+from contracts.asgilimits import BodyLimits
 
 from .. import __version__
 from ..errors import OracleError
 from ..node import OracleNode
+from .access import operator_only
 from .routes import evidence, health, reports
 
 
-def create_app(node: OracleNode) -> FastAPI:
+def create_app(node: OracleNode, *, metrics_token: SecretStr | None = None) -> FastAPI:
     app = FastAPI(title="cybercover oracle node", version=__version__, docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, openapi_url=None)
     app.state.node = node
+    app.state.metrics_token = metrics_token
+    app.add_middleware(BodyLimits)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(operator_only)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     app.include_router(health.router)
     app.include_router(reports.router)
     app.include_router(evidence.router)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contracts.jsonguard import JsonLimitError
+from contracts.jsonguard import loads as bounded_loads
+
 from ..config import ProbeSpec
 from ..outcome import Outcome
 
@@ -45,8 +48,10 @@ def evaluate_http(spec: ProbeSpec, status: int, body: bytes, truncated: bool,
     if spec.json_path is not None:
         if truncated:
             return Outcome.TARGET_FAILURE, f"body exceeds {spec.max_body_bytes} bytes"
-        try:
-            document = json.loads(body)
+        try:  # the target's body is untrusted: depth-checked before parsing
+            document = bounded_loads(body, max_bytes=spec.max_body_bytes)
+        except JsonLimitError as exc:
+            return Outcome.TARGET_FAILURE, f"body rejected: {exc}"
         except ValueError:
             return Outcome.TARGET_FAILURE, "body is not JSON"
         value = json_lookup(document, spec.json_path)

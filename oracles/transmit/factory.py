@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from contracts.redact import describe
+
 from ..config import NodeConfig, OracleSettings
 from ..errors import ConfigError
 from ..keys import load_key
@@ -44,7 +46,7 @@ async def check_chain_config(config: NodeConfig, submitter: Submitter | None,
     except Exception as exc:
         log.error("cannot read OutageOracle.config(); submissions will show whether the "
                   "config matches", extra={"oracle": config.chain.oracle_address,
-                                           "error": str(exc)})
+                                           "error": describe(exc)})
         return configured
     if version != config.node.config_version:
         raise ConfigError(f"on-chain oracle config is version {version}, node.config_version "

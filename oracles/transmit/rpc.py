@@ -5,7 +5,8 @@ chain code shared with the service. web3's synchronous API runs in a worker thre
 code drives an HTTP node in production and `EthereumTesterProvider` in tests. Submissions are
 serialised (one nonce sequence). Nothing is retried blindly: a transaction whose receipt did not
 arrive in time is remembered and re-broadcast as the *same signed bytes* on the next attempt,
-never re-signed with a new nonce while the first may still land.
+never re-signed with a new nonce while the first may still land. Which reverts are final is
+decided in `refusals`; every other one raises a retryable `SubmissionError`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,12 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted
 
 from contracts.artifacts import abi as artifact_abi
+from contracts.redact import describe
 from contracts.reverts import decode_exception
 
 from ..errors import SubmissionError, SubmissionRejected
+from .refusals import ALREADY_COVERED, is_permanent
 from .submitters import Submission, SubmitResult, SubmitStatus
-
-ALREADY_COVERED = "OutageOracleWindowAlreadyCovered"
-# Reverts that will recur for the same report set whatever we do: give up on that set.
-# (WindowInFuture is not among them: the chain's clock catches up.)
-PERMANENT = frozenset({
-    "OutageOracleStaleConfig", "OutageOracleQuorumNotMet", "OutageOracleInvalidSignature",
-    "OutageOracleUnknownSigner", "OutageOracleDuplicateSigner", "OutageOracleInvalidWindow",
-    "OutageOracleReportsDisjoint", "OutageOracleWindowOutOfOrder", "OutageOracleNoConfig",
-})
 
 
 def _revert_name(exc: BaseException) -> str | None:
@@ -72,7 +66,7 @@ class RpcSubmitter:
         except SubmissionError:
             raise
         except Exception as exc:  # transport errors from the provider
-            raise SubmissionError(f"rpc: {type(exc).__name__}: {exc}") from None
+            raise SubmissionError(f"rpc: {describe(exc)}") from None
 
     async def oracle_config(self) -> tuple[int, int, list[str]]:
         version, quorum, signers = await asyncio.to_thread(
@@ -98,9 +92,9 @@ class RpcSubmitter:
                     name = _revert_name(exc)
                     if name == ALREADY_COVERED:
                         return SubmitResult(SubmitStatus.ALREADY_COVERED)
-                    if name in PERMANENT:
+                    if is_permanent(name):
                         raise SubmissionRejected(f"submit reverts with {name}") from None
-                    raise SubmissionError(f"submit would revert: {name or exc}") from None
+                    raise SubmissionError(f"submit would revert: {name or describe(exc)}") from None
                 tx = fn.build_transaction({
                     "from": sender,
                     "nonce": self._w3.eth.get_transaction_count(sender, "pending"),
@@ -118,7 +112,7 @@ class RpcSubmitter:
                 # ("nonce too low"): its receipt is what we are after either way.
                 if not rebroadcast:
                     self._unconfirmed.pop(key, None)
-                    raise SubmissionError(f"transaction rejected: {exc}") from None
+                    raise SubmissionError(f"transaction rejected: {describe(exc)}") from None
             try:
                 receipt = self._w3.eth.wait_for_transaction_receipt(
                     HexBytes(tx_hash), timeout=self._receipt_timeout)
@@ -137,7 +131,10 @@ class RpcSubmitter:
             try:
                 fn.call({"from": sender})
             except Exception as exc:
-                if _revert_name(exc) == ALREADY_COVERED:
+                name = _revert_name(exc)
+                if name == ALREADY_COVERED:
                     return SubmitResult(SubmitStatus.ALREADY_COVERED,
                                         "0x" + tx_hash.hex())
+                if is_permanent(name):
+                    raise SubmissionRejected(f"submit reverted with {name}") from None
             raise SubmissionError(f"transaction 0x{tx_hash.hex()} reverted (status 0)")

@@ -2,7 +2,8 @@
 
 A submission is idempotent: the contract rejects a set whose window adds nothing with
 `OutageOracleWindowAlreadyCovered`, which every submitter reports as `ALREADY_COVERED`, a
-success. Anything else that prevents the set from landing raises `SubmissionError`.
+success. Anything else that prevents the set from landing raises `SubmissionError`, or
+`SubmissionRejected` when the set itself is refused for good (`refusals`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..errors import SubmissionError, SubmissionRejected
+from contracts.jsonguard import JsonLimitError
+from contracts.redact import describe, redact
+
+from ..errors import SubmissionError, SubmissionRejected, SubmissionUnauthorized
+from ..httpjson import fetch, loads
 from ..reports import SignedReport
+from .refusals import ALREADY_COVERED_TYPE, is_permanent_relay
+
+RELAY_MAX_BYTES = 1 << 20  # the relay answers a transaction hash or an error
 
 
 class SubmitStatus(StrEnum):
@@ -65,21 +73,27 @@ class RelaySubmitter:
 
     async def submit(self, submission: Submission) -> SubmitResult:
         try:
-            resp = await self._client.post(self._url, json=submission.to_json())
+            resp, raw = await fetch(self._client, "POST", self._url, max_bytes=RELAY_MAX_BYTES,
+                                    json=submission.to_json())
         except httpx.HTTPError as exc:
-            raise SubmissionError(f"relay {self._url} unreachable: {exc}") from None
-        body = _json_or_none(resp)
+            raise SubmissionError(f"relay {redact(self._url)} unreachable: {describe(exc)}") from None
+        except JsonLimitError as exc:
+            raise SubmissionError(f"relay {redact(self._url)} answered out of bounds: {exc}") from None
+        body = _json_or_none(raw)
         if resp.is_success:
             tx = body.get("tx_hash") if isinstance(body, dict) else None
             return SubmitResult(SubmitStatus.SUBMITTED, tx if isinstance(tx, str) else None)
-        if resp.status_code == 409 and isinstance(body, dict) and (
-                body.get("type") == "already_covered"):
+        type_ = body.get("type") if isinstance(body, dict) else None
+        if resp.status_code == 409 and type_ == ALREADY_COVERED_TYPE:
             return SubmitResult(SubmitStatus.ALREADY_COVERED)
-        detail = body.get("detail") if isinstance(body, dict) else resp.text[:200]
-        message = f"relay answered {resp.status_code}: {detail}"
-        # 4xx: the relay (or the chain behind it) refuses this set as such; 5xx may pass, and so
-        # may 401/403 (our key, not the set, is the problem), 408 and 429.
-        if 400 <= resp.status_code < 500 and resp.status_code not in (401, 403, 408, 429):
+        detail = body.get("detail") if isinstance(body, dict) else raw[:200].decode(errors="replace")
+        message = redact(f"relay answered {resp.status_code} {type_}: {str(detail)[:500]}")
+        # 401/403: our key, not the set, is the problem (retried; an error in health). Given up
+        # only when the set itself is refused (see `refusals`); anything else may pass later:
+        # a 5xx, 408, 429, a late window, a revert we do not know.
+        if resp.status_code in (401, 403):
+            raise SubmissionUnauthorized(message)
+        if is_permanent_relay(resp.status_code, type_):
             raise SubmissionRejected(message)
         raise SubmissionError(message)
 
@@ -87,8 +101,8 @@ class RelaySubmitter:
         await self._client.aclose()
 
 
-def _json_or_none(resp: httpx.Response) -> Any:
+def _json_or_none(raw: bytes) -> Any:
     try:
-        return resp.json()
+        return loads(raw, max_bytes=RELAY_MAX_BYTES)
     except ValueError:
         return None

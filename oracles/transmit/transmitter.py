@@ -2,7 +2,9 @@
 
 Peers are not trusted: every report is re-authenticated (EIP-712 signature, our domain, our
 config version) before selection. A peer that is down costs only its reports. Sets already
-submitted (or found covered) are remembered so a steady state sends nothing.
+submitted (or found covered) are remembered so a steady state sends nothing. A set refused for
+good (`refusals`) is not sent again; any other failure is retried after a backoff that doubles
+per failed attempt, so a late, older window is retried, never dropped.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from dataclasses import dataclass
 import httpx
 from eth_utils.crypto import keccak
 
+from contracts.redact import describe, redact
+
 from ..clock import Clock
-from ..errors import PeerError, ReportFormatError, SubmissionError, SubmissionRejected
+from ..errors import PeerError, ReportFormatError, SubmissionError, SubmissionRejected, SubmissionUnauthorized
+from ..httpjson import PEER_MAX_BYTES, fetch, loads
 from ..metrics import NodeMetrics
 from ..reports import SignedReport
 from .selection import quorum_sets
@@ -30,6 +35,14 @@ class Transmission:
     submission: Submission
     result: SubmitResult | None  # None: failed, see `error`
     error: str | None = None
+    retry_at: float | None = None  # failed and retryable: not sent again before this time
+
+
+@dataclass(slots=True)
+class _Retry:
+    attempts: int
+    at: float  # clock time of the next attempt
+    end: int  # latest window end of the set, for pruning by lookback
 
 
 def _fingerprint(submission: Submission) -> bytes:
@@ -46,7 +59,8 @@ class Transmitter:
                  own_reports: Callable[[int], list[SignedReport]], clock: Clock,
                  lookback: int = 86_400, peer_timeout: float = 5.0,
                  signers: frozenset[str] | None = None, metrics: NodeMetrics | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 retry_base: float = 5.0, retry_max: float = 300.0) -> None:
         self.submitter = submitter
         self.quorum = quorum
         self.config_version = config_version
@@ -64,19 +78,24 @@ class Transmitter:
             timeout=peer_timeout, transport=transport,
             limits=httpx.Limits(max_keepalive_connections=0))
         self._done: dict[bytes, int] = {}  # fingerprint → window end, pruned by lookback
+        self._retry: dict[bytes, _Retry] = {}  # failed, retryable sets waiting out a backoff
+        self._retry_base = retry_base
+        self._retry_max = retry_max
         self.submitted = 0
         self.failed = 0
+        self.unauthorized: str | None = None  # the relay's refusal of our key, until a set passes
 
     async def fetch_peer(self, peer: str, since: int) -> list[SignedReport]:
         url = peer.rstrip("/") + "/v1/reports"
-        try:
-            resp = await self._client.get(url, params={"since": since})
+        try:  # a peer is untrusted: its answer is bounded in size and depth before parsing
+            resp, body = await fetch(self._client, "GET", url, max_bytes=PEER_MAX_BYTES,
+                                     params={"since": since})
             resp.raise_for_status()
-            items = resp.json()["reports"]
+            items = loads(body, max_bytes=PEER_MAX_BYTES)["reports"]
             if not isinstance(items, list):
                 raise TypeError("reports is not a list")
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise PeerError(f"peer {peer}: {type(exc).__name__}: {exc}") from None
+            raise PeerError(f"peer {redact(peer)}: {describe(exc)}") from None
         out = []
         for item in items:
             try:
@@ -109,21 +128,34 @@ class Transmitter:
         return good
 
     def plan(self, reports: list[SignedReport]) -> list[Submission]:
-        """Submissions not yet made, per service, oldest window first."""
+        """Submissions not yet made (nor waiting out a backoff), per service, oldest window
+        first: an older window is planned like any other, however late it comes."""
+        now = self._clock.time()
         out = []
         for service in sorted({r.service_id for r in reports}):
             for chosen in quorum_sets(reports, service_id=service,
                                       config_version=self.config_version,
                                       quorum=self.quorum, signers=self.signers):
                 sub = Submission(service, self.config_version, tuple(chosen))
-                if _fingerprint(sub) not in self._done:
+                fp = _fingerprint(sub)
+                retry = self._retry.get(fp)
+                if fp not in self._done and (retry is None or retry.at <= now):
                     out.append(sub)
         return out
+
+    def _backoff(self, sub: Submission) -> float:
+        fp = _fingerprint(sub)
+        held = self._retry.get(fp)
+        attempts = held.attempts + 1 if held else 1
+        at = self._clock.time() + min(self._retry_max, self._retry_base * 2 ** (attempts - 1))
+        self._retry[fp] = _Retry(attempts, at, max(r.end for r in sub.reports))
+        return at
 
     async def transmit_once(self) -> list[Transmission]:
         reports = await self.gather()
         since = int(self._clock.time()) - self._lookback
         self._done = {fp: end for fp, end in self._done.items() if end >= since}
+        self._retry = {fp: r for fp, r in self._retry.items() if r.end >= since}
         results = []
         for sub in self.plan(reports):
             try:
@@ -131,16 +163,25 @@ class Transmitter:
             except SubmissionError as exc:
                 self.failed += 1
                 rejected = isinstance(exc, SubmissionRejected)
-                self._count("rejected" if rejected else "failed")
+                refused = isinstance(exc, SubmissionUnauthorized)
+                if refused:  # our key, not the set: retried, and the node reports itself unhealthy
+                    self.unauthorized = str(exc)
+                self._count("rejected" if rejected else "unauthorized" if refused else "failed")
+                retry_at = None
                 if rejected:  # the same set would be refused again: do not hammer
                     self._done[_fingerprint(sub)] = max(r.end for r in sub.reports)
+                    self._retry.pop(_fingerprint(sub), None)
+                else:
+                    retry_at = self._backoff(sub)
                 log.error("submission failed", extra={
                     "service_id": "0x" + sub.service_id.hex(), "error": str(exc),
-                    "will_retry": not rejected})
-                results.append(Transmission(sub, None, str(exc)))
+                    "will_retry": not rejected, "retry_at": retry_at})
+                results.append(Transmission(sub, None, str(exc), retry_at))
                 continue
             self.submitted += 1
+            self.unauthorized = None
             self._count(result.status.value)
+            self._retry.pop(_fingerprint(sub), None)
             self._done[_fingerprint(sub)] = max(r.end for r in sub.reports)
             log.info("report set transmitted", extra={
                 "service_id": "0x" + sub.service_id.hex(), "status": result.status.value,

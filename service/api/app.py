@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from sqlalchemy import Engine, select
+import logging
 
+from fastapi import FastAPI
+from sqlalchemy import Engine, select, update
+
+from contracts.asgilimits import BodyLimits
+from contracts.runtime import restore_recursion_limit
 from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
@@ -16,27 +20,36 @@ from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker, transaction
 from service.settings import Settings, get_settings
 
-ADMIN_TENANT = "insurer"
+log = logging.getLogger(__name__)
+ADMIN_TENANT = "insurer"  # the name of the insurer's tenant (models.Tenant.insurer marks it)
+BOOTSTRAP_PREFIX = "bootstrap"  # the listed prefix of the CYBERCOVER_ADMIN_KEY key
 
 
 def bootstrap_admin(factory: object, settings: Settings) -> None:
-    """CYBERCOVER_ADMIN_KEY becomes an admin key of the insurer tenant (idempotent)."""
+    """CYBERCOVER_ADMIN_KEY becomes an admin key of the insurer tenant (idempotent). A new value
+    rotates it: the previous bootstrap key is revoked in the same transaction."""
     if settings.admin_key is None:
         return
     digest = hash_key(settings.admin_key.get_secret_value())
     with transaction(factory) as s:  # type: ignore[arg-type]
-        if s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest)) is not None:
+        existing = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest))
+        if existing is not None:
+            if existing.revoked:  # never revived: it may be why it was revoked
+                log.warning("CYBERCOVER_ADMIN_KEY names a revoked key; it stays revoked: set a new value")
             return
-        tenant = s.scalar(select(m.Tenant).where(m.Tenant.name == ADMIN_TENANT))
+        tenant = s.scalar(select(m.Tenant).where(m.Tenant.insurer.is_(True)))
         if tenant is None:
-            tenant = m.Tenant(name=ADMIN_TENANT)
+            tenant = m.Tenant(name=ADMIN_TENANT, insurer=True)
             s.add(tenant)
             s.flush()
-        s.add(m.ApiKey(tenant_id=tenant.id, role="admin", key_hash=digest, prefix="bootstrap"))
+        s.execute(update(m.ApiKey).where(m.ApiKey.tenant_id == tenant.id, m.ApiKey.prefix == BOOTSTRAP_PREFIX,
+                                         m.ApiKey.revoked.is_(False)).values(revoked=True))
+        s.add(m.ApiKey(tenant_id=tenant.id, role="admin", key_hash=digest, prefix=BOOTSTRAP_PREFIX))
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None,
                engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    restore_recursion_limit()  # in case anything imported since raised it (see contracts.runtime)
     settings = settings or get_settings()
     engine = engine or make_engine(settings.db_url)
     if migrate:
@@ -55,6 +68,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.metrics = Metrics()
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
+    # Bodies are bounded (and a key required to send one to /v1) before anything reads them.
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
+                       key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
     for module in (health, tenants, assessments, products, quotes, policies, outages, claims, webhooks):
         app.include_router(module.router)

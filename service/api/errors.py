@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contracts.redact import describe
 from service.assessment.errors import AssessmentError
 from service.errors import ServiceError
 
@@ -44,7 +45,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OSError)  # requests' connection errors: the node is unreachable
     async def unavailable(_: Request, exc: OSError) -> JSONResponse:
-        log.warning("dependency unreachable: %s", exc)
+        log.warning("dependency unreachable: %s", describe(exc))
         return _error(503, "unavailable", "the chain node or database is unreachable; retry later")
 
     @app.exception_handler(Exception)

@@ -3,7 +3,9 @@
 The key is reserved (row with no response) before any work, so a concurrent repeat gets 409
 instead of moving money twice; the first response, success or refusal (4xx), is stored and
 replayed for repeats; the same key with a different body is refused (422). Only an unknown
-outcome (5xx) releases the key.
+outcome (5xx) releases the key. A reservation still without an outcome after the TTL
+(`idempotency_ttl_seconds`, well beyond the sender's receipt timeout) belongs to a process that
+died: like a 5xx its outcome is unknown, and the next request with the key takes it over.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.api.deps import Principal
 from service.db import models as m
+from service.db.models import now
 from service.db.session import transaction
 from service.errors import Conflict, ServiceError, Unprocessable
 
@@ -30,12 +35,13 @@ def _fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def run(factory: sessionmaker[Session], principal: Principal, key: str | None, method: str, path: str,
+def run(factory: sessionmaker[Session], principal: Principal, key: str | None, request: Request,
         body: Any, work: Callable[[], tuple[int, Any]]) -> JSONResponse:
     if key is None:
         status, payload = work()
         return JSONResponse(jsonable_encoder(payload), status_code=status)
-    fingerprint = _fingerprint(method, path, body)
+    fingerprint = _fingerprint(request.method, request.url.path, body)
+    ttl = timedelta(seconds=request.app.state.settings.idempotency_ttl_seconds)
     with transaction(factory) as s:
         existing = s.scalar(select(m.IdempotencyRecord).where(
             m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
@@ -43,16 +49,35 @@ def run(factory: sessionmaker[Session], principal: Principal, key: str | None, m
             if existing.request_hash != fingerprint:
                 raise Unprocessable("this Idempotency-Key was used with a different request",
                                     type="idempotency_key_reused")
-            if existing.status_code is None:
+            if existing.status_code is not None:
+                return JSONResponse(existing.response, status_code=existing.status_code,
+                                    headers={"Idempotent-Replayed": "true"})
+            if not _take_over(s, existing, ttl):
                 raise Conflict("a request with this Idempotency-Key is still in progress",
                                type="idempotency_in_progress")
-            return JSONResponse(existing.response, status_code=existing.status_code,
-                                headers={"Idempotent-Replayed": "true"})
-    try:
-        with transaction(factory) as s:
-            s.add(m.IdempotencyRecord(tenant_id=principal.tenant_id, key=key, request_hash=fingerprint))
-    except IntegrityError:
-        raise Conflict("a request with this Idempotency-Key is in progress", type="idempotency_in_progress") from None
+    if existing is None:
+        try:
+            with transaction(factory) as s:
+                s.add(m.IdempotencyRecord(tenant_id=principal.tenant_id, key=key, request_hash=fingerprint))
+        except IntegrityError:
+            raise Conflict("a request with this Idempotency-Key is in progress",
+                           type="idempotency_in_progress") from None
+    return _finish(factory, principal, key, work)
+
+
+def _take_over(s: Session, row: m.IdempotencyRecord, ttl: timedelta) -> bool:
+    """Claims a reservation older than the TTL; of concurrent claimants exactly one wins."""
+    if now() - row.created_at < ttl:
+        return False
+    claimed = s.execute(update(m.IdempotencyRecord).where(
+        m.IdempotencyRecord.id == row.id, m.IdempotencyRecord.status_code.is_(None),
+        m.IdempotencyRecord.created_at == row.created_at).values(created_at=now()))
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def _finish(factory: sessionmaker[Session], principal: Principal, key: str,
+            work: Callable[[], tuple[int, Any]]) -> JSONResponse:
+    """Runs the work under a reservation we hold and records its outcome."""
     try:
         status, payload = work()
     except ServiceError as exc:

@@ -1,8 +1,11 @@
 """Putting reports on-chain (AssessmentRegistry) and verifying them as an auditor would.
 
 Only the report hash, score, level, kind and subject commitment go on-chain; the document
-stays off-chain. Verification recomputes the hash from the document, so any change to its
-content makes it unknown to the registry.
+stays off-chain. An anchor is stored under its id `anchor_id(assessor, report hash)`: it
+commits to the assessor, so the id a policy or a claim refers to cannot be taken by another
+assessor anchoring the same hash first. Verification recomputes the hash from the document and
+looks for the anchor of the assessor the document names, so any change to its content, or an
+anchor by anyone else, makes it unknown to the registry.
 """
 
 from __future__ import annotations
@@ -13,20 +16,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_account import Account
+from eth_utils import is_address, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
 from contracts import eip712, merkle
+from contracts import registry as keys
 from contracts.tx import send
 from service.assessment.canonical import report_hash
-from service.assessment.errors import AssessmentError
+from service.assessment.errors import AssessmentError, ReportError
 from service.assessment.provider import grade_for
 from service.assessment.report import anchor_fields
 
 ZERO32 = b"\x00" * 32
 NOT_ANCHORED = "report hash not anchored: the document differs from what was anchored, or was never anchored"
 NOT_IN_BATCH = "not in the batch (wrong proof, root or content)"
+NO_ASSESSOR = "the report names no assessor address, so no anchor can be attributed to it"
 
 
 class AnchoringError(AssessmentError):
@@ -36,6 +42,7 @@ class AnchoringError(AssessmentError):
 @dataclass(frozen=True)
 class Anchored:
     report_hash: bytes
+    anchor_id: bytes  # the registry's key: what PolicyTerms.reportHash, `replaces` and `revoke` take
     block: int
     tx: str
 
@@ -43,6 +50,7 @@ class Anchored:
 @dataclass(frozen=True)
 class BatchAnchored:
     root: bytes
+    batch_id: bytes  # the registry's key of the batch (`revokeBatch`, `batchOf`)
     block: int
     tx: str
     proofs: dict[bytes, list[bytes]]  # report hash → Merkle proof
@@ -54,17 +62,36 @@ class BatchAnchored:
                                                   "proof": ["0x" + p.hex() for p in self.proofs[h]]}}
 
 
-def _args(report: Mapping[str, Any], replaces: bytes | None) -> tuple[Any, ...]:
+def named_assessor(report: Mapping[str, Any]) -> str | None:
+    """The checksummed address of the assessor the report names, if it names one."""
+    named = report.get("assessor")
+    address = named.get("address") if isinstance(named, Mapping) else None
+    return to_checksum_address(address) if isinstance(address, str) and is_address(address) else None
+
+
+def report_anchor_id(report: Mapping[str, Any]) -> bytes:
+    """The anchor id of `report` as anchored by the assessor it names (the key the policy book gets)."""
+    assessor = named_assessor(report)
+    if assessor is None:
+        raise AnchoringError(NO_ASSESSOR)
+    return keys.anchor_id(assessor, report_hash(report))
+
+
+def _args(report: Mapping[str, Any], assessor: str, replaces: bytes | None) -> tuple[Any, ...]:
+    named = named_assessor(report)
+    if named is not None and named != to_checksum_address(assessor):
+        raise AnchoringError(f"the report names assessor {named}; {to_checksum_address(assessor)} cannot anchor it")
     f = anchor_fields(report)
-    return (f["report_hash"], f["score_bps"], f["risk_level"], f["kind"], f["subject"], replaces or ZERO32)
+    return (f["report_hash"], f["score_bps"], f["risk_level"], f["subject"], replaces or ZERO32, f["kind"])
 
 
 def anchor(w3: Web3, registry: Contract, assessor: str, report: Mapping[str, Any], *,
            replaces: bytes | None = None) -> Anchored:
-    """Sent by the assessor's own account. `replaces` supersedes an earlier report of theirs."""
-    args = _args(report, replaces)
+    """Sent by the assessor's own account. `replaces` is the anchor id of an earlier report of
+    theirs (of the same subject) that this one supersedes; an in-policy report needs one."""
+    args = _args(report, assessor, replaces)
     r = send(w3, registry.functions.anchor(*args), assessor)
-    return Anchored(args[0], r["blockNumber"], r["transactionHash"].to_0x_hex())
+    return Anchored(args[0], keys.anchor_id(assessor, args[0]), r["blockNumber"], r["transactionHash"].to_0x_hex())
 
 
 def anchor_by_signature(w3: Web3, registry: Contract, relayer: str, assessor_key: bytes,
@@ -72,15 +99,16 @@ def anchor_by_signature(w3: Web3, registry: Contract, relayer: str, assessor_key
                         valid_for: int = 3600) -> Anchored:
     """The assessor signs offline (EIP-712 `Anchor`); anyone relays. The deadline bounds how
     late a relayer can anchor it, so the anchored time cannot drift far from the signing."""
-    h, bps, level, kind, subject, rep = _args(report, replaces)
+    assessor = Account.from_key(assessor_key).address
+    h, bps, level, subject, rep, kind = _args(report, assessor, replaces)
     deadline = int(time.time()) + valid_for
     latest = int(w3.eth.get_block("latest")["timestamp"])
     deadline = max(deadline, latest + valid_for)
     msg = {"reportHash": h, "scoreBps": bps, "riskLevel": level, "kind": kind, "subject": subject,
            "replaces": rep, "deadline": deadline}
     sig = eip712.sign_anchor(assessor_key, eip712.registry_domain(w3.eth.chain_id, registry.address), msg)
-    r = send(w3, registry.functions.anchorBySig(h, bps, level, kind, subject, rep, deadline, sig.r, sig.vs), relayer)
-    return Anchored(h, r["blockNumber"], r["transactionHash"].to_0x_hex())
+    r = send(w3, registry.functions.anchorBySig(h, bps, level, subject, rep, kind, deadline, sig.r, sig.vs), relayer)
+    return Anchored(h, keys.anchor_id(assessor, h), r["blockNumber"], r["transactionHash"].to_0x_hex())
 
 
 def anchor_batch(w3: Web3, registry: Contract, assessor: str, reports: Sequence[Mapping[str, Any]],
@@ -89,19 +117,20 @@ def anchor_batch(w3: Web3, registry: Contract, assessor: str, reports: Sequence[
     if not reports:
         raise AnchoringError("a batch needs at least one report")
     for rep in reports:
-        anchor_fields(rep)  # same validation as a single anchor
+        _args(rep, assessor, None)  # same validation as a single anchor
     hashes = [report_hash(r) for r in reports]
     if len(set(hashes)) != len(hashes):
         raise AnchoringError("a batch holds the same report twice")
     tree = merkle.MerkleTree([merkle.leaf_hash(h) for h in hashes])
     r = send(w3, registry.functions.anchorBatch(tree.root, len(hashes), uri), assessor)
-    return BatchAnchored(tree.root, r["blockNumber"], r["transactionHash"].to_0x_hex(),
-                         {h: tree.proof(i) for i, h in enumerate(hashes)})
+    return BatchAnchored(tree.root, keys.anchor_id(assessor, tree.root), r["blockNumber"],
+                         r["transactionHash"].to_0x_hex(), {h: tree.proof(i) for i, h in enumerate(hashes)})
 
 
-def revoke(w3: Web3, registry: Contract, sender: str, report_or_hash: Mapping[str, Any] | bytes) -> None:
-    h = report_or_hash if isinstance(report_or_hash, bytes) else report_hash(report_or_hash)
-    send(w3, registry.functions.revoke(h), sender)
+def revoke(w3: Web3, registry: Contract, sender: str, report_or_id: Mapping[str, Any] | bytes) -> None:
+    """Revokes a report (by its document, anchored by the assessor it names) or an anchor id."""
+    anchor_id = report_or_id if isinstance(report_or_id, bytes) else report_anchor_id(report_or_id)
+    send(w3, registry.functions.revoke(anchor_id), sender)
 
 
 def _iso(ts: int) -> str:
@@ -112,49 +141,78 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def _event_location(registry: Contract, event: str, key: str, value: bytes, from_block: int) -> tuple[Any, Any]:
-    logs = list(getattr(registry.events, event).get_logs(argument_filters={key: value}, from_block=from_block))
+def _event_location(registry: Contract, event: str, filters: dict[str, Any], from_block: int) -> tuple[Any, Any]:
+    logs = list(getattr(registry.events, event).get_logs(argument_filters=filters, from_block=from_block))
     if not logs:
         return None, None
     return logs[0]["blockNumber"], logs[0]["transactionHash"].to_0x_hex()
 
 
+def _anchored_by(registry: Contract, h: bytes, from_block: int) -> list[str]:
+    """Who else anchored this hash (for the reason given when the named assessor did not)."""
+    logs = registry.events.ReportAnchored.get_logs(argument_filters={"reportHash": h}, from_block=from_block)
+    return sorted({to_checksum_address(lg["args"]["assessor"]) for lg in logs})
+
+
+def _figures_differ(report: Mapping[str, Any], anchored: tuple[Any, ...]) -> str | None:
+    """Why the anchored score, level, kind or subject disagree with the document, if they do."""
+    bps, level, kind, subject = anchored
+    try:
+        f = anchor_fields(report)
+    except ReportError as exc:
+        return f"the anchored document is malformed: {exc}"
+    differ = [name for name, doc, chain in (("score", f["score_bps"], bps), ("risk level", f["risk_level"], level),
+                                            ("kind", f["kind"], kind), ("subject", f["subject"][:16], subject))
+              if doc != chain]
+    return f"anchored with another {', '.join(differ)} than the document states" if differ else None
+
+
 def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int = 0) -> dict[str, Any]:
     """The auditor's answer for a report (or a `{"report", "batch": {"root", "proof"}}` bundle).
 
-    `valid` means: the hash of this exact content is anchored, by an assessor accredited at the
-    time, who is the assessor the report names, and it is not revoked.
+    `valid` means: the hash of this exact content is anchored by the assessor the report names,
+    who was accredited at the time, it is not revoked, and (singly anchored) the anchored score,
+    level, kind and subject are the document's.
     """
     batch = document.get("batch") if "report" in document else None
     report = document.get("report", document)
     if not isinstance(report, Mapping):
         raise AnchoringError("the report must be a JSON object")
     h = report_hash(report)
-    out: dict[str, Any] = {"valid": False, "report_hash": _hex(h), "assessor": None, "assessor_grade": None,
-                           "anchored_at": None, "block": None, "tx": None, "revoked": False,
+    out: dict[str, Any] = {"valid": False, "report_hash": _hex(h), "anchor_id": None, "assessor": None,
+                           "assessor_grade": None, "anchored_at": None, "block": None, "tx": None, "revoked": False,
                            "superseded_by": None, "batch": None, "reason": None}
+    named = named_assessor(report)
     if batch is not None:
         root = bytes.fromhex(str(batch["root"]).removeprefix("0x"))
         proof = [bytes.fromhex(str(p).removeprefix("0x")) for p in batch["proof"]]
-        v = registry.functions.verifyInBatch(h, proof, root).call()
         out["batch"] = _hex(root)
-        out["block"], out["tx"] = _event_location(registry, "BatchAnchored", "root", root, from_block)
-    else:
-        v = registry.functions.verify(h).call()
-        out["block"], out["tx"] = _event_location(registry, "ReportAnchored", "reportHash", h, from_block)
-    valid, assessor, capability, anchored_at, _bps, _level, _kind, revoked, successor = v
-    if anchored_at == 0:
-        out["reason"] = (NOT_IN_BATCH if batch is not None else NOT_ANCHORED)
+    if named is None:
+        out["reason"] = NO_ASSESSOR
         return out
-    out.update(assessor=to_checksum_address(assessor), assessor_grade=grade_for(capability).value,
+    if batch is not None:
+        v = registry.functions.verifyInBatch(named, h, proof, root).call()
+        where = ("BatchAnchored", {"root": root, "assessor": named})
+    else:
+        v = registry.functions.verify(named, h).call()
+        where = ("ReportAnchored", {"reportHash": h, "assessor": named})
+    valid, assessor, capability, anchored_at, bps, level, kind, subject, revoked, successor = v
+    if anchored_at == 0:
+        others = [] if batch is not None else _anchored_by(registry, h, from_block)
+        out["reason"] = (NOT_IN_BATCH if batch is not None
+                         else f"anchored by {', '.join(others)}, but the report names {named}" if others
+                         else NOT_ANCHORED)
+        return out
+    out["block"], out["tx"] = _event_location(registry, *where, from_block)
+    out.update(anchor_id=_hex(keys.anchor_id(named, root if batch is not None else h)),
+               assessor=to_checksum_address(assessor), assessor_grade=grade_for(capability).value,
                anchored_at=_iso(anchored_at), revoked=bool(revoked),
                superseded_by=_hex(successor) if successor != ZERO32 else None)
-    named_assessor = report.get("assessor")
-    named = str(named_assessor.get("address", "")).lower() if isinstance(named_assessor, Mapping) else ""
+    differ = None if batch is not None else _figures_differ(report, (bps, level, kind, subject))
     if revoked:
         out["reason"] = "revoked"
-    elif named and named != assessor.lower():
-        out["reason"] = f"anchored by {out['assessor']}, but the report names {named}"
+    elif differ:
+        out["reason"] = differ
     else:
         out["valid"] = bool(valid)
         if out["superseded_by"]:

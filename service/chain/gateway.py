@@ -22,6 +22,7 @@ class Gateway:
     assessor: Account  # accredited on AssessmentRegistry
     sender: Sender = field(init=False)
     gas: int | None = None
+    confirmations: int = 0  # the indexer projects a log once this many blocks are on top of it
 
     def __post_init__(self) -> None:
         self.sender = Sender(self.w3, gas=self.gas)
@@ -58,5 +59,5 @@ def gateway_from_settings(settings: Settings) -> Gateway:
         w3, dep,
         operator=_account(settings.operator_address, settings.operator_key, dep.deployer),
         assessor=_account(settings.assessor_address, settings.assessor_key, dep.deployer),
-        gas=settings.gas_limit,
+        gas=settings.gas_limit, confirmations=settings.confirmations,
     )

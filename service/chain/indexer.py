@@ -1,9 +1,17 @@
 """Projects PolicyBook, OutageOracle and AssessmentRegistry events into the database.
 
-One cursor row records the last block applied. A page of logs is applied in one database
-transaction that also moves the cursor with a compare-and-set, so concurrent indexers (API
-process, worker replicas) never apply a log twice: the loser rolls back and retries. Webhook
-deliveries are written to the outbox in that same transaction (at least once, never lost).
+One cursor row records the last block applied and its hash. A page of logs is applied in one
+database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
+(API process, worker replicas) never apply a log twice: the loser rolls back and retries.
+Webhook deliveries are written to the outbox in that same transaction (at least once, never
+lost).
+
+Confirmations: only blocks with `confirmations` blocks on top of them are applied, so nothing
+acts on a log the chain may still drop. Reorganisations: when the cursor's block hash is no
+longer the canonical one, the projection is rewound to the deployment block and replayed from
+the canonical chain in the same transaction (a projection row does not record how to undo the
+events that changed it, so replaying is the one rewind that is always right). Outbox entries
+are keyed by transaction and position in it, so a replay re-notifies only events that are new.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from web3.exceptions import BlockNotFound
 
+from contracts import registry
 from contracts.policies import PolicyRecord
 from service.chain.gateway import Gateway
 from service.db import models as m
@@ -39,62 +49,114 @@ class Ctx:
     tx: str
     log_index: int
     notify: bool
+    position: int = 0  # of this log among the indexed logs of its transaction
+    replay: bool = False  # re-applying after a reorg: skip notifications already in the outbox
+    gw: Gateway | None = None  # for state an event does not carry (the registry's anchor figures)
 
 
 class _Raced(Exception):
-    """Another indexer moved the cursor first."""
+    """Another indexer moved the cursor first, or the chain moved under this page."""
 
 
 class Indexer:
-    def __init__(self, gateway: Gateway, factory: sessionmaker[Session], *, page: int = 2_000) -> None:
+    def __init__(self, gateway: Gateway, factory: sessionmaker[Session], *, page: int = 2_000,
+                 confirmations: int | None = None) -> None:
         self.gw = gateway
         self.factory = factory
         self.page = page
+        self.confirmations = gateway.confirmations if confirmations is None else confirmations
+        self.reorgs = 0  # rewinds this indexer performed
         self._topics: dict[bytes, tuple[Any, str]] = {}
         for contract in gateway.contracts.values():
             for item in contract.abi:
                 if item["type"] == "event" and item["name"] in HANDLERS:
                     self._topics[event_abi_to_log_topic(item)] = (contract, item["name"])  # type: ignore[arg-type]
 
+    def confirmed_block(self) -> int:
+        """The newest block with enough confirmations to be applied."""
+        return max(self.gw.w3.eth.block_number - self.confirmations, self.gw.first_block - 1)
+
+    def block(self) -> int:
+        """The block the projection reflects (the state worker decisions are read at)."""
+        with self.factory() as s:
+            cursor = s.get(m.ChainCursor, CURSOR)
+            return cursor.block if cursor is not None else self.gw.first_block - 1
+
     def sync(self, *, notify: bool = True) -> int:
-        """Applies every new log up to the latest block; returns how many were applied."""
+        """Applies every new confirmed log; returns how many were applied (replayed ones too)."""
         applied = 0
         attempts = 0
         while True:
-            latest = self.gw.w3.eth.block_number
+            target = self.confirmed_block()
             try:
                 with transaction(self.factory) as s:
                     cursor = s.get(m.ChainCursor, CURSOR)
                     if cursor is None:
                         s.add(m.ChainCursor(name=CURSOR, block=self.gw.first_block - 1))
                         continue
-                    start = cursor.block
-                    if start >= latest:
+                    start, known = cursor.block, cursor.hash
+                    reorged = known is not None and self._hash(start) != known
+                    if not reorged and start >= target:
                         return applied
-                    end = min(latest, start + self.page)
-                    applied += self._apply_range(s, start + 1, end, notify)
+                    end = target if reorged else min(target, start + self.page)
+                    end_hash = self._hash(end)
+                    if reorged:
+                        applied += self._rewind(s, start, end, notify)
+                    else:
+                        applied += self._apply_range(s, start + 1, end, notify)
+                    if self._hash(end) != end_hash:
+                        raise _Raced  # the chain reorganised while we read it: read it again
+                    guard = m.ChainCursor.hash.is_(None) if known is None else m.ChainCursor.hash == known
                     moved = s.execute(update(m.ChainCursor).where(
-                        m.ChainCursor.name == CURSOR, m.ChainCursor.block == start).values(block=end))
+                        m.ChainCursor.name == CURSOR, m.ChainCursor.block == start, guard,
+                    ).values(block=end, hash=end_hash))
                     if moved.rowcount != 1:  # type: ignore[attr-defined]
                         raise _Raced
             except (_Raced, IntegrityError):
                 attempts += 1
                 if attempts > 20:
                     raise
-                log.info("indexer raced another writer; retrying")
+                log.info("indexer raced another writer or a reorg; retrying")
 
-    def _apply_range(self, s: Session, start: int, end: int, notify: bool) -> int:
+    def _hash(self, number: int) -> str | None:
+        if number < self.gw.first_block:
+            return None  # before the deployment: nothing of ours to lose
+        try:
+            return hx(self.gw.w3.eth.get_block(number)["hash"])
+        except BlockNotFound:
+            return None  # the chain is shorter than it was
+
+    def _rewind(self, s: Session, start: int, target: int, notify: bool) -> int:
+        """The block at the cursor is no longer canonical: replay the canonical chain."""
+        self.reorgs += 1
+        log.warning("chain reorganisation: block %d is no longer canonical; replaying the projection "
+                    "from block %d to %d", start, self.gw.first_block, target)
+        for table in m.PROJECTION:
+            if table is not m.ChainCursor:
+                s.execute(delete(table))
+        applied = 0
+        block = self.gw.first_block
+        while block <= target:
+            end = min(target, block + self.page - 1)
+            applied += self._apply_range(s, block, end, notify, replay=True)
+            block = end + 1
+        return applied
+
+    def _apply_range(self, s: Session, start: int, end: int, notify: bool, *, replay: bool = False) -> int:
         logs = self.gw.w3.eth.get_logs({"fromBlock": start, "toBlock": end,
                                         "address": [c.address for c in self.gw.contracts.values()]})
         n = 0
+        positions: dict[str, int] = {}
         for raw in sorted(logs, key=lambda x: (x["blockNumber"], x["logIndex"])):
             entry = self._topics.get(bytes(raw["topics"][0])) if raw["topics"] else None
             if entry is None:
                 continue
             contract, name = entry
             ev = getattr(contract.events, name)().process_log(raw)
-            HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], hx(raw["transactionHash"]),
-                               raw["logIndex"], notify))
+            tx = hx(raw["transactionHash"])
+            positions[tx] = position = positions.get(tx, -1) + 1
+            HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], tx, raw["logIndex"], notify,
+                               position, replay, self.gw))
             s.flush()
             n += 1
         return n
@@ -196,13 +258,19 @@ def _outage(c: Ctx) -> None:
 
 
 def _anchored(c: Ctx) -> None:
+    """The event names the report, its assessor and subject; the figures are in the anchor's one
+    storage slot (kept out of the event to keep anchoring cheap) and never change once written."""
     a = c.args
-    c.session.add(m.Anchor(report_hash=hx(a["reportHash"]), assessor=a["assessor"], score_bps=a["scoreBps"],
-                           risk_level=a["riskLevel"], kind=a["kind"], revoked=False, block=c.block, tx=c.tx))
+    anchor_id = registry.anchor_id(a["assessor"], a["reportHash"])
+    assert c.gw is not None
+    rec = c.gw.registry.functions.anchorOf(anchor_id).call()
+    c.session.add(m.Anchor(anchor_id=hx(anchor_id), report_hash=hx(a["reportHash"]), assessor=a["assessor"],
+                           subject=hx(a["subject"]), score_bps=rec[2], risk_level=rec[3], kind=rec[4],
+                           revoked=False, block=c.block, tx=c.tx))
 
 
 def _revoked(c: Ctx) -> None:
-    if (row := c.session.get(m.Anchor, hx(c.args["reportHash"]))) is not None:
+    if (row := c.session.get(m.Anchor, hx(c.args["anchorId"]))) is not None:
         row.revoked = True
 
 
@@ -216,8 +284,11 @@ def _notify(c: Ctx, event: str, data: dict[str, Any]) -> None:
     for hook in hooks:
         if event not in hook.events:
             continue
-        # Deterministic per (log, webhook): the receiver deduplicates retries by this id.
-        event_id = keccak(text=f"{c.tx}:{c.log_index}:{hook.id}").hex()[:32]
+        # Deterministic per (transaction, position of the log in it, webhook): the receiver
+        # deduplicates retries by this id, and a reorg that moves the transaction keeps it.
+        event_id = keccak(text=f"{c.tx}:{c.position}:{hook.id}").hex()[:32]
+        if c.replay and c.session.scalar(select(m.WebhookDelivery.id).where(m.WebhookDelivery.event_id == event_id)):
+            continue
         payload = {"id": event_id, "type": event, "block": c.block, "tx": c.tx, "data": data}
         c.session.add(m.WebhookDelivery(event_id=event_id, webhook_id=hook.id, event_type=event, payload=payload))
 

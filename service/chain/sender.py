@@ -4,6 +4,10 @@ Simulates every call first (a revert is decoded and raised without spending gas)
 nonces itself under a lock per account, estimates gas (or uses a fixed limit), signs locally
 when the account has a private key, waits for the receipt and raises on `status == 0`. The
 only retry is re-broadcasting the same signed bytes while waiting for a receipt.
+
+Failures are typed for callers that must tell them apart: a decoded revert (the revert table's
+type, 4xx), `reverted` (mined with status 0, reason unknown), `send_failed` (not broadcast) and
+`no_receipt` (broadcast, outcome unknown: it may still be mined, so do not send it again).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted, Web3Exception
 from web3.types import TxReceipt
 
+from contracts.redact import describe
 from contracts.reverts import ContractRevert, decode_exception
 from service.chain.reverts import revert_error
 from service.errors import ChainError
@@ -52,6 +57,7 @@ class Sender:
         self.rebroadcast = rebroadcast
         self._locks: dict[str, threading.Lock] = {}
         self._nonces: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}  # broadcast, receipt not yet seen
         self._guard = threading.Lock()
         self.sent = 0
 
@@ -68,7 +74,7 @@ class Sender:
             if err is not None:
                 raise err from None
             if isinstance(exc, Web3Exception | ValueError | TypeError):
-                raise ChainError(f"call rejected: {exc}", status=400, type="bad_call") from None
+                raise ChainError(f"call rejected: {describe(exc)}", status=400, type="bad_call") from None
             raise
 
     def send(self, fn: Any, account: Account) -> TxReceipt:
@@ -77,7 +83,14 @@ class Sender:
             # The larger of our own count and the node's pending count: our sends may not be in
             # the node's pool yet, and another tool may have used the account meanwhile.
             pending = self.w3.eth.get_transaction_count(account.address, "pending")  # type: ignore[arg-type]
-            nonce = max(self._nonces.get(account.address, 0), pending)
+            ours = self._nonces.get(account.address, 0)
+            if ours > pending and not self._in_flight.get(account.address):
+                # Every send had its receipt, yet the node counts fewer: a reorganisation dropped
+                # mined transactions. Their nonces are free again; reusing ours would leave a gap.
+                log.warning("%s: the node counts %d transactions but we used nonces up to %d (a reorg "
+                            "dropped some); resuming at %d", account.address, pending, ours - 1, pending)
+                ours = pending
+            nonce = max(ours, pending)
             params: dict[str, Any] = {"from": account.address, "nonce": nonce}
             try:
                 params["gas"] = self.gas or int(fn.estimate_gas({"from": account.address}) * 1.2) + 10_000
@@ -87,10 +100,15 @@ class Sender:
                 err = _decoded(exc)
                 if err is not None:
                     raise err from None
-                raise ChainError(f"could not send the transaction: {exc}") from None
+                raise ChainError(f"could not send the transaction: {describe(exc)}", type="send_failed") from None
             self._nonces[account.address] = nonce + 1
+            self._in_flight[account.address] = self._in_flight.get(account.address, 0) + 1
             self.sent += 1
-        receipt = self._wait(tx_hash, raw)
+        try:
+            receipt = self._wait(tx_hash, raw)
+        finally:
+            with self._lock(account.address):
+                self._in_flight[account.address] -= 1
         if receipt["status"] != 1:
             self._replay(fn, account, receipt)
         return receipt
@@ -109,12 +127,13 @@ class Sender:
                 return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=min(self.rebroadcast, self.timeout))
             except TimeExhausted:
                 if time.monotonic() >= deadline:
-                    raise ChainError(f"no receipt for {tx_hash.hex()} within {self.timeout:.0f}s") from None
+                    raise ChainError(f"no receipt for {tx_hash.hex()} within {self.timeout:.0f}s",
+                                     type="no_receipt") from None
                 if raw is not None:  # the same signed bytes: cannot double-send
                     try:
                         self.w3.eth.send_raw_transaction(raw)
                     except Exception as exc:  # "already known" and friends
-                        log.info("rebroadcast of %s: %s", tx_hash.hex(), exc)
+                        log.info("rebroadcast of %s: %s", tx_hash.hex(), describe(exc))
 
     def _replay(self, fn: Any, account: Account, receipt: TxReceipt) -> None:
         """Mined with status 0: replay as a call on the parent state to name the revert."""
@@ -124,4 +143,4 @@ class Sender:
             err = _decoded(exc)
             if err is not None:
                 raise err from None
-        raise ChainError(f"transaction {receipt['transactionHash'].hex()} reverted")
+        raise ChainError(f"transaction {receipt['transactionHash'].hex()} reverted", type="reverted")

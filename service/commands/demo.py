@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import typer
 
+from contracts.redact import redact
 from service.commands.ledger import DEFAULT_DATA_DIR
 
 USD = 10**6
@@ -158,7 +159,9 @@ class Demo:
         claim = self.wait("the enterprise claim", open_claim, 120)
         self.check(f"enterprise cover auto-paid {self.balance(enterprise) / USD:.0f} cUSD, "
                    f"{claim['amount'] / USD:.0f} cUSD sent to review", self.balance(enterprise) == 100 * USD)
-        incident = self.anchor_incident(outage)
+        report = self.call("GET", f"/v1/assessments/{a['id']}/report")
+        insured = bytes.fromhex(report["subject"]["commitment"].removeprefix("0x"))
+        incident = self.anchor_incident(outage, insured)
         self.call("POST", f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident})
         self.wait("the approved claim to be paid", lambda: self.balance(enterprise) == 500 * USD, 60)
         self.check("enterprise beneficiary holds 500 cUSD", self.balance(enterprise) == 500 * USD)
@@ -168,11 +171,13 @@ class Demo:
         self.check(f"report {a['report_hash'][:18]}… valid, assessor {v.get('assessor')}", bool(v.get("valid")))
         return all(ok for _, ok in self.checks)
 
-    def anchor_incident(self, outage: dict[str, Any]) -> str:
-        """The accredited assessor writes and anchors the §8 incident report the claim needs."""
+    def anchor_incident(self, outage: dict[str, Any], insured: bytes) -> str:
+        """The accredited assessor writes and anchors the §8 incident report the claim needs, for the
+        subject binding the insured subject to the covered service; returns its anchor id."""
         from datetime import UTC, datetime, timedelta
 
-        from service.assessment import ITEMS, Assessor, Method, Overview, Subject, assess, build_report, commit_subject
+        from contracts.registry import incident_subject
+        from service.assessment import ITEMS, Assessor, Method, Overview, Subject, assess, build_report
         from service.assessment.anchoring import anchor
         from service.assessment.exposure import LossType
         from service.assessment.incident import (
@@ -185,6 +190,7 @@ class Demo:
         )
 
         assessor = self.w3.eth.accounts[2]
+        service = bytes.fromhex(outage["service_id"].removeprefix("0x"))
         started = datetime.fromtimestamp(outage["start"], UTC)
         ended = datetime.fromtimestamp(outage["end"], UTC)
         details = IncidentDetails(
@@ -205,13 +211,13 @@ class Demo:
             overview=Overview(objective="Incident assessment for a downtime claim", scope="Covered SaaS platform",
                               started_at=started, ended_at=ended, methods=(Method.QUESTIONNAIRE,),
                               team=("claims desk",)),
-            subject=Subject(commitment=commit_subject("91440300MA5DEMO001").commitment, industry="SaaS",
+            subject=Subject(commitment=incident_subject(insured, service), industry="SaaS",
                             business_overview="B2B invoicing platform", key_assets=("customer data",)),
             assessment=assess({i.id: "yes" for i in ITEMS if i.part.value == "base"}, []),
             incident=details,
         )
         registry = self.dep.contract(self.w3, "AssessmentRegistry")
-        return "0x" + anchor(self.w3, registry, assessor, report).report_hash.hex()
+        return "0x" + anchor(self.w3, registry, assessor, report).anchor_id.hex()
 
 
 class Target:
@@ -307,7 +313,7 @@ def demo_cmd(
         ok = demo.run(target)
         typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
     except (DemoFailed, httpx.HTTPError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact(str(exc))}", err=True)
     finally:
         target.down()
         if own is not None:

@@ -13,13 +13,14 @@ import typer
 
 from contracts import compiler
 from contracts.errors import ContractsError
+from contracts.redact import redact
 
 DEFAULT_DATA_DIR = Path(".cybercover")
 ANVIL_BIN = compiler.PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact(message)}", err=True)
     raise typer.Exit(code)
 
 

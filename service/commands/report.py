@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from contracts.redact import describe, redact
 from service.commands.ledger import DEFAULT_DATA_DIR
 
 report_app = typer.Typer(no_args_is_help=True, help="Report provenance on-chain.")
@@ -37,7 +38,8 @@ def verify_cmd(
         dep = Deployment.load(manifest)
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         if w3.eth.chain_id != dep.chain_id:
-            typer.echo(f"error: {rpc_url} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}", err=True)
+            typer.echo(f"error: {redact(rpc_url)} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}",
+                       err=True)
             raise typer.Exit(2)
         registry = dep.contract(w3, "AssessmentRegistry")
         result = verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
@@ -45,7 +47,7 @@ def verify_cmd(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # connection refused and friends
-        typer.echo(f"error: cannot reach {rpc_url}: {exc}", err=True)
+        typer.echo(f"error: cannot reach {redact(rpc_url)}: {describe(exc)}", err=True)
         raise typer.Exit(2) from None
     typer.echo(json.dumps(result, indent=2))
     raise typer.Exit(0 if result["valid"] else 1)

@@ -3,7 +3,17 @@ CYBERCOVER_* environment (service.settings)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+from contracts.redact import redact
+from contracts.runtime import restore_recursion_limit
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+    from service.webhooks.delivery import WebhookDispatcher
+    from service.worker.payouts import PayoutWorker
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 
@@ -11,11 +21,24 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 def _logging() -> None:
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from contracts.redact import RedactingFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def _private(settings: Settings) -> None:
+    """Files this process creates (the SQLite database and its journals) are 0600, in a 0700 dir."""
+    from contracts.runtime import private_dir, private_umask
+
+    private_umask()
+    if settings.database_url is None:
+        private_dir(settings.data_dir)
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact(message)}", err=True)
     raise typer.Exit(2)
 
 
@@ -42,11 +65,13 @@ def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(80
     from service.settings import get_settings
 
     _logging()
+    _private(get_settings())
     try:
         app = create_app(get_settings())
     except (ServiceError, OSError) as exc:
         _fail(str(exc))
-    uvicorn.run(app, host=host, port=port)
+    restore_recursion_limit()  # after every import (see contracts.runtime)
+    uvicorn.run(app, host=host, port=port, log_config=None)  # uvicorn's records go through _logging's handler
 
 
 def _components() -> tuple[object, object, object]:
@@ -64,6 +89,19 @@ def _components() -> tuple[object, object, object]:
     return gateway, factory, Indexer(gateway, factory)
 
 
+def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float) -> str:
+    """The payout loop in this (main) thread, webhook deliveries in a thread of their own: the
+    payout loop never waits on a receiver. SIGTERM stops the payout loop (in-flight transactions
+    confirm), then the dispatcher (in-flight deliveries get a few seconds, the rest are released
+    for the next start)."""
+    hooks.start()
+    try:
+        summary = payouts.run_forever(interval)
+    finally:
+        hooks.stop(timeout=hooks.limits.stop_grace + 10)
+    return f"{summary}; {hooks.run_summary()}"
+
+
 def worker_cmd() -> None:
     """Index chain events, settle verified outages, deliver webhooks; until SIGTERM."""
     from service.settings import get_settings
@@ -72,12 +110,13 @@ def worker_cmd() -> None:
 
     _logging()
     settings = get_settings()
+    _private(settings)
     gateway, factory, indexer = _components()
+    restore_recursion_limit()
     payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
                            lease_seconds=settings.lease_seconds)
-    hooks = WebhookDispatcher(factory, max_attempts=settings.webhook_max_attempts,  # type: ignore[arg-type]
-                              backoff=settings.webhook_backoff)
-    typer.echo(payouts.run_forever(settings.worker_interval, extra=[hooks]))
+    hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval))
 
 
 def reindex_cmd() -> None:

@@ -2,9 +2,10 @@
 
 anvil (state persisted in the data directory) → contracts deployed once and bootstrapped (oracle
 set, roles, an accredited assessor, capital in the pool) → the API, the payout worker and local
-oracle nodes as child processes. The nodes watch every covered service whose product names an
-http(s) URL; when products change, their configs are rewritten and the nodes restarted (a
-restarted node resumes its episodes from its own evidence store).
+oracle nodes as child processes. The nodes watch every covered service whose product names a
+URL (service.commands.nodes); when products change, their configs are rewritten and the nodes
+restarted (a restarted node resumes its episodes from its own evidence store). Everything in the
+data directory is private to its owner (0700 / 0600).
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import typer
 
+from contracts.redact import redact
+from contracts.runtime import private_dir, private_umask, restore_recursion_limit
 from service.commands.ledger import DEFAULT_DATA_DIR, start_anvil, wait_for_rpc
+from service.commands.node_access import TargetWatch, fetch_products, service_key
+from service.commands.nodes import ORACLE_QUORUM, Target, node_config, targets_from_products, write_node_config
 
 BIN = Path(sys.executable).parent
-ORACLE_QUORUM = 2
 CAPITAL = 1_000_000 * 10**6  # cUSD the local insurer deposits
 OPERATOR_FLOAT = 100_000 * 10**6  # cUSD the service's operator holds for premiums
 
@@ -32,7 +37,7 @@ OPERATOR_FLOAT = 100_000 * 10**6  # cUSD the service's operator holds for premiu
 def _secret_file(path: Path, make: Any) -> str:
     """Reads a secret, creating it (mode 0600) on first use."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(make())
@@ -76,65 +81,51 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
     return {"deployment": dep.to_json(), **roles}
 
 
-def covered_targets(api: str, key: str) -> list[dict[str, Any]]:
-    """Products whose covered service is a URL, one target per service (the lowest threshold)."""
-    try:
-        products = httpx.get(f"{api}/v1/products", headers={"X-API-Key": key}, timeout=5).json()
-    except (httpx.HTTPError, ValueError):
-        return []
-    targets: dict[str, dict[str, Any]] = {}
-    for p in products if isinstance(products, list) else []:
-        url = p.get("service") or ""
-        if not (url.startswith("http://") or url.startswith("https://")) or not p.get("active", True):
-            continue
-        t = targets.setdefault(url, {"service": url, "url": url, "threshold_seconds": p["threshold_seconds"]})
-        t["threshold_seconds"] = min(t["threshold_seconds"], p["threshold_seconds"])
-    return [targets[u] for u in sorted(targets)]
-
-
-def node_config(i: int, data_dir: Path, ports: list[int], api: str, chain_id: int, oracle: str,
-                signers: list[str], targets: list[dict[str, Any]]) -> str:
-    lines = [
-        "[node]", f'data_dir = "{data_dir / "oracles" / f"node-{i + 1}"}"', f"listen_port = {ports[i]}",
-        "config_version = 1", "", "[chain]", f"chain_id = {chain_id}", f'oracle_address = "{oracle}"', "",
-    ]
-    if i == 0:  # one transmitter relays quorum sets through the service
-        peers = ", ".join(f'"http://127.0.0.1:{p}"' for p in ports[1:])
-        lines += ["[transmit]", "enabled = true", 'submitter = "relay"', f'relay_url = "{api}"',
-                  f"quorum = {ORACLE_QUORUM}", f"peers = [{peers}]",
-                  "signers = [" + ", ".join(f'"{s}"' for s in signers) + "]", "interval = 5", ""]
-    lines += ["[[canaries]]", 'name = "api"', 'kind = "http"', f'url = "{api}/healthz"', "interval = 10",
-              "timeout = 3", ""]
-    for n, t in enumerate(targets):
-        lines += ["[[targets]]", f'name = "service-{n + 1}"', f'service = "{t["service"]}"', 'kind = "http"',
-                  f'url = "{t["url"]}"', "interval = 5", "timeout = 3", "min_samples = 3", "open_after = 1",
-                  "close_after = 2", f"threshold_seconds = {t['threshold_seconds']}", ""]
-    return "\n".join(lines)
 
 
 class Supervisor:
-    """Child processes with their logs in the data directory. A child that dies is restarted
-    (the API and worker are stateless over the database and chain; a node resumes from its
-    evidence store); one that keeps dying makes `up` give up. Stops them all, newest first."""
+    """Child processes with their logs in the data directory. A child that exits is reported and
+    restarted after a back-off that doubles with each quick failure (up to BACKOFF_MAX) and
+    resets once it has run for HEALTHY_AFTER seconds. No child ever stops the others: a node that
+    cannot start keeps being retried, visibly, while the rest of the stack runs. Stops them all,
+    newest first."""
 
-    MAX_RESTARTS = 5  # within RESTART_WINDOW seconds
-    RESTART_WINDOW = 120.0
+    BACKOFF_START = 1.0
+    BACKOFF_MAX = 60.0
+    HEALTHY_AFTER = 60.0
 
-    def __init__(self, data_dir: Path) -> None:
-        self.logs = data_dir / "logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
+    def __init__(self, data_dir: Path, report: Callable[[str], None] = print,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logs = private_dir(data_dir / "logs")
+        self.report = report
+        self.clock = clock
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
-        self._restarts: dict[str, list[float]] = {}
+        self._started: dict[str, float] = {}
+        self._backoff: dict[str, float] = {}
+        self._due: dict[str, float] = {}  # name → when a dead child is restarted
+
+    def _log(self, name: str) -> int:
+        return os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self._specs[name] = (cmd, env)
-        self.children[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        log.close()  # the child holds its own descriptor
+        self._due.pop(name, None)
+        self._started[name] = self.clock()
+        log = self._log(name)
+        try:
+            self.children[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        except OSError as exc:  # not even started: handled like a child that exited at once
+            os.write(log, f"--- cybercover up could not start {name}: {exc}\n".encode())
+            self.children.pop(name, None)
+            self._schedule(name, f"could not start ({exc.strerror})")
+        finally:
+            os.close(log)  # the child holds its own descriptor
 
     def stop(self, name: str, timeout: float = 20) -> None:
         self._specs.pop(name, None)
+        self._due.pop(name, None)
+        self._backoff.pop(name, None)
         proc = self.children.pop(name, None)
         if proc is None or proc.poll() is not None:
             return
@@ -144,23 +135,31 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             proc.kill()
 
+    def _schedule(self, name: str, why: str) -> None:
+        ran = self.clock() - self._started.get(name, self.clock())
+        delay = self.BACKOFF_START if ran >= self.HEALTHY_AFTER else self._backoff.get(name, 0.0)
+        delay = min(max(delay, self.BACKOFF_START), self.BACKOFF_MAX)
+        self._backoff[name] = min(delay * 2, self.BACKOFF_MAX)
+        self._due[name] = self.clock() + delay
+        self.report(f"{name} {why}; restarting in {delay:.0f} s (log: {self.logs / f'{name}.log'})")
+
     def restart_dead(self) -> list[str]:
-        """Restarts children that exited; returns those that exceeded the restart budget."""
-        failing = []
-        now = time.monotonic()
+        """Schedules exited children for a restart and restarts those whose back-off is over;
+        returns the names restarted."""
         for name, proc in list(self.children.items()):
-            if proc.poll() is None:
-                continue
-            recent = [t for t in self._restarts.get(name, []) if now - t < self.RESTART_WINDOW]
-            if len(recent) >= self.MAX_RESTARTS:
-                failing.append(name)
-                continue
-            self._restarts[name] = [*recent, now]
-            cmd, env = self._specs[name]
-            with open(self.logs / f"{name}.log", "ab") as log:
-                log.write(f"--- restarted by cybercover up (exit code {proc.returncode})\n".encode())
-            self.start(name, cmd, env)
-        return failing
+            if proc.poll() is not None:
+                del self.children[name]
+                self._schedule(name, f"exited with code {proc.returncode}")
+        restarted = []
+        for name, due in list(self._due.items()):
+            if self.clock() >= due and name in self._specs:
+                log = self._log(name)
+                os.write(log, b"--- restarted by cybercover up\n")
+                os.close(log)
+                cmd, env = self._specs[name]
+                self.start(name, cmd, env)
+                restarted.append(name)
+        return restarted
 
     def stop_all(self) -> None:
         for name in reversed(list(self.children)):
@@ -189,15 +188,20 @@ def up_cmd(
 ) -> None:
     """Start everything: chain, contracts, API, payout worker, oracle nodes. Ctrl-C stops it all."""
     data_dir = data_dir.resolve()
+    private_umask()  # inherited by anvil, the API, the worker and the nodes
+    private_dir(data_dir)
     stopping = False
 
     def _stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
+    def report(message: str) -> None:
+        typer.echo(f"warning: {redact(message)}", err=True)
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    sup = Supervisor(data_dir)
+    sup = Supervisor(data_dir, report)
     anvil = None
     code = 0
     try:
@@ -208,6 +212,7 @@ def up_cmd(
         keys = node_keys(data_dir, oracles)
         from eth_account import Account
 
+        restore_recursion_limit()  # after the chain libraries' imports
         signers = [Account.from_key(k).address for k in keys]
         boot = bootstrap(rpc_url, data_dir, signers)
         dep = boot["deployment"]
@@ -220,48 +225,66 @@ def up_cmd(
         if not _wait_http(f"{api}/healthz"):
             raise RuntimeError(f"the API did not come up; see {sup.logs / 'api.log'}")
         sup.start("worker", [str(BIN / "cybercover"), "worker"], env)
+        # The nodes get least-privilege keys of the insurer's tenant, never the admin key.
+        relay_key = service_key(api, key, data_dir / "keys" / "relay.apikey", "relay")
+        monitor_key = service_key(api, key, data_dir / "keys" / "monitor.apikey", "monitor")
+        watch = TargetWatch(lambda: fetch_products(api, monitor_key), lambda line: typer.echo(line, err=True))
 
         ports = [oracle_base_port + i for i in range(oracles)]
         oracle_addr = dep["contracts"]["OutageOracle"]["address"]
-        targets: list[dict[str, Any]] | None = None
+        targets: list[Target] | None = None
+        skipped: list[str] = []
 
-        def start_nodes(current: list[dict[str, Any]]) -> None:
+        def start_nodes(current: list[Target]) -> None:
             for i, k in enumerate(keys):
                 sup.stop(f"oracle-{i + 1}")
                 if not current:  # a node needs something to watch; it starts with the first product
                     continue
                 cfg = data_dir / "oracles" / f"node-{i + 1}.toml"
-                cfg.parent.mkdir(parents=True, exist_ok=True)
-                cfg.write_text(node_config(i, data_dir, ports, api, dep["chain_id"], oracle_addr, signers, current))
+                try:
+                    write_node_config(cfg, node_config(i, data_dir, ports, api, dep["chain_id"], oracle_addr,
+                                                       signers, current, report))
+                except ValueError as exc:  # pydantic's ValidationError is one
+                    report(f"oracle-{i + 1} not started: no valid config ({str(exc)[:300]})")
+                    continue
                 node_env = {**os.environ, "ORACLE_PRIVATE_KEY": k}
-                if i == 0:  # the transmitter relays through the API (locally: with the admin key)
-                    node_env["ORACLE_RELAY_API_KEY"] = key
+                if i == 0:  # the transmitter relays through the API, with a relay-only key
+                    node_env["ORACLE_RELAY_API_KEY"] = relay_key
                 sup.start(f"oracle-{i + 1}", [str(BIN / "cybercover-oracle"), "run", "--config", str(cfg)], node_env)
 
         typer.echo(f"cybercover is up\n  API:       {api}  (docs: {api}/docs)\n  admin key: {data_dir / 'admin.key'}")
-        typer.echo(f"  chain:     {rpc_url} (chain id {dep['chain_id']})")
+        typer.echo(f"  chain:     {redact(rpc_url)} (chain id {dep['chain_id']})")
         for name, info in sorted(dep["contracts"].items()):
             typer.echo(f"  {name:<19}{info['address']}")
         typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} (quorum {ORACLE_QUORUM})")
         typer.echo(f"  logs:      {sup.logs}")
         sys.stdout.flush()
         while not stopping:
-            current = covered_targets(api, key)
-            if current != targets:
+            products = watch.poll()  # None: unreadable (reported); the nodes keep their targets
+            notes: list[str] = []
+            current = targets if products is None else targets_from_products(products, notes.append)
+            if products is not None and notes != skipped:  # each skipped product reported once
+                skipped = notes
+                for note in notes:
+                    report(note)
+            if current is not None and current != targets:
                 targets = current
                 start_nodes(current)
                 typer.echo(f"oracle nodes watching {len(current)} service(s)")
-            failing = sup.restart_dead()
-            if failing or (anvil is not None and anvil.poll() is not None):
-                typer.echo(f"error: {', '.join(failing) or 'anvil'} keeps exiting; see {sup.logs}", err=True)
+            sup.restart_dead()
+            if anvil is not None and anvil.poll() is not None:
+                typer.echo(f"error: anvil exited (code {anvil.returncode}); see {data_dir / 'anvil.log'}", err=True)
                 code = 1
                 break
             for _ in range(4):
                 if stopping:
                     break
                 time.sleep(0.5)
+        if not watch.healthy:
+            typer.echo(f"error: stopped while the oracle target list was failing: {watch.last_error}", err=True)
+            code = 1
     except Exception as exc:  # noqa: BLE001 - report and tear everything down
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact(str(exc))}", err=True)
         code = 1
     finally:
         sup.stop_all()

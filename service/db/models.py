@@ -60,6 +60,9 @@ class Tenant(Base):
     __tablename__ = "tenants"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The insurer's own (platform) tenant, created by the bootstrap admin key: the only tenant
+    # whose staff keys act across tenants. Every other tenant is a client.
+    insurer: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -72,6 +75,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # None: never
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # minute resolution
 
 
 class AssessmentRecord(Base):
@@ -144,8 +149,10 @@ class Webhook(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSON)
-    secret: Mapped[str] = mapped_column(String(64))  # needed in clear to sign; shown once
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The signing secret, sealed with AES-GCM (service.webhooks.sealing): the service needs it
+    # in clear to sign, so it is encrypted rather than hashed. Shown once, at creation/rotation.
+    secret_sealed: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: paused (deliveries held)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -175,12 +182,28 @@ class ServiceLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class PayoutRetry(Base):
+    """A policy whose settle or expire transaction reverted on its own (bisected out of its
+    batch): retried after `next_attempt_at`, with a backoff that doubles per failed attempt."""
+
+    __tablename__ = "payout_retries"
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(10), primary_key=True)  # settle | expire
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # 0: deferred (stale projection)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_error: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 # --- projection of chain events ---------------------------------------------------------------
 
 class ChainCursor(Base):
     __tablename__ = "chain_cursor"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     block: Mapped[int] = mapped_column(BigInteger)
+    # Hash of `block` when it was applied: if the chain no longer has it there, a reorg happened.
+    hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
 
 
 class Product(Base):
@@ -258,9 +281,14 @@ class Outage(Base):
 
 
 class Anchor(Base):
+    """A singly anchored report. Keyed by its anchor id, keccak256(abi.encode(assessor, reportHash)):
+    several assessors may anchor the same hash, each under its own id."""
+
     __tablename__ = "anchors"
-    report_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    report_hash: Mapped[str] = mapped_column(String(66), index=True)
     assessor: Mapped[str] = mapped_column(String(42))
+    subject: Mapped[str] = mapped_column(String(66))  # the full subject commitment (ReportAnchored)
     score_bps: Mapped[int] = mapped_column(Integer)
     risk_level: Mapped[int] = mapped_column(Integer)
     kind: Mapped[int] = mapped_column(Integer)

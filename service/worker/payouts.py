@@ -1,9 +1,16 @@
 """The payout worker: follows verified outages and settles every affected policy.
 
-Racing replicas cannot pay twice (the book pays entitlement minus `settled`), but they could
-burn gas on no-op settlements. Two guards prevent that: a lease per covered service in the
-database (one replica settles a service at a time), and an `entitlementOf` simulation that
-drops policies with nothing new due before any transaction is sent.
+Racing replicas cannot pay twice (the book pays entitlement minus `settled` and checks each
+record against its stored hash), but they could burn gas on no-op settlements. Two guards
+prevent that: a lease per covered service in the database (one replica settles a service at a
+time; renewed before every transaction), and an `entitlementOf` simulation that drops policies
+with nothing new due before any transaction is sent.
+
+Failures stay where they happen. A batch that is refused is bisected down to the policies that
+fail on their own (`bisect`); those are logged, counted and retried later with a backoff
+(`retries`) while the rest of the batch is paid. A service whose cycle fails for any other
+reason is skipped until the next cycle; the other services and the expiry pass still run.
+The worker acts only on the indexer's projection, which holds confirmed blocks only.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,10 +34,18 @@ from service.chain.indexer import Indexer
 from service.chain.records import as_tuple
 from service.db import models as m
 from service.db.session import transaction
-from service.errors import ChainError
+from service.errors import ChainError, ServiceError
+from service.worker.bisect import send_bisected
+from service.worker.metrics import WorkerMetrics
+from service.worker.retries import EXPIRE, SETTLE, Retries
 
 log = logging.getLogger(__name__)
 EXPIRY_LEASE = "expiry"  # one replica expires policies at a time, like one per service settles
+STALE = "policy_mismatch"  # the chain holds a newer record than our projection
+
+
+class LeaseLost(ServiceError):
+    """Another replica holds the lease now: stop sending for it."""
 
 
 @dataclass
@@ -38,114 +55,223 @@ class CycleResult:
     transactions: int = 0
     skipped_services: list[str] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # settle refused for the policy alone: backoff
+    expire_failed: list[int] = field(default_factory=list)  # likewise for expire
+    deferred: list[int] = field(default_factory=list)  # projection was behind: next cycle
+    failed_services: list[str] = field(default_factory=list)  # cycle failed: retried next cycle
+    expiry_error: str | None = None  # the expiry pass failed as a whole
+
+
+@dataclass
+class _Job:
+    """One service's work this cycle: new outage versions and/or policies due for a retry."""
+
+    outages: list[tuple[int, int]] = field(default_factory=list)  # (outage id, version)
+    span: tuple[int, int] | None = None  # earliest start, latest end of the new windows
+    retry: list[int] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class PayoutWorker:
     def __init__(self, gateway: Gateway, factory: sessionmaker[Session], indexer: Indexer, *,
-                 batch: int = 50, lease_seconds: int = 120, name: str | None = None) -> None:
+                 batch: int = 50, lease_seconds: int = 120, name: str | None = None,
+                 retry_seconds: float = 30.0, retry_max_seconds: float = 3600.0,
+                 clock: Callable[[], datetime] = _utcnow, metrics: WorkerMetrics | None = None) -> None:
         self.gw = gateway
         self.factory = factory
         self.indexer = indexer
         self.batch = batch
         self.lease = timedelta(seconds=lease_seconds)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.clock = clock
+        self.retries = Retries(factory, clock, base=retry_seconds, cap=retry_max_seconds)
+        self.metrics = metrics or WorkerMetrics()
         self.stopping = threading.Event()
 
     # --- one cycle ------------------------------------------------------------------------
     def run_once(self) -> CycleResult:
         result = CycleResult()
         self.indexer.sync()
-        with self.factory() as s:
-            pending = s.scalars(select(m.Outage).where(m.Outage.version > m.Outage.handled_version)).all()
-            by_service: dict[str, list[tuple[int, int]]] = {}
-            spans: dict[str, tuple[int, int]] = {}  # earliest start, latest end of the new windows
-            for o in pending:
-                by_service.setdefault(o.service_id, []).append((o.id, o.version))
-                lo, hi = spans.get(o.service_id, (o.start, o.end))
-                spans[o.service_id] = (min(lo, o.start), max(hi, o.end))
-        for service_id, outages in by_service.items():
+        for service_id, job in self._jobs().items():
             if self.stopping.is_set():
                 break
             if not self._acquire(service_id):
                 result.skipped_services.append(service_id)
                 continue
             try:
-                self._settle_service(service_id, spans[service_id], result)
-                with transaction(self.factory) as s:
-                    for outage_id, version in outages:
-                        s.execute(update(m.Outage).where(m.Outage.id == outage_id, m.Outage.handled_version < version)
-                                  .values(handled_version=version))
-                result.outages += len(outages)
+                self._settle_service(service_id, job, result)
+                self._handled(job.outages)
+                result.outages += len(job.outages)
+            except Exception:
+                log.exception("settling service %s failed; it is retried next cycle", service_id)
+                result.failed_services.append(service_id)
+                self.metrics.service_failures.inc()
             finally:
                 self._release(service_id)
         if not self.stopping.is_set() and self._acquire(EXPIRY_LEASE):
             try:
                 self._expire(result)
+            except Exception as exc:
+                log.exception("the expiry pass failed; it is retried next cycle")
+                result.expiry_error = str(exc)
+                self.metrics.service_failures.inc()
             finally:
                 self._release(EXPIRY_LEASE)
         return result
 
-    def _expire(self, result: CycleResult) -> None:
-        """Returns the collateral of policies past cover end + grace (the book settles what is
-        left first). A policy with an open claim waits for the decision, so it is not sent."""
-        now = self.gw.now()
+    def _jobs(self) -> dict[str, _Job]:
+        jobs: dict[str, _Job] = {}
         with self.factory() as s:
-            rows = s.execute(
-                select(m.Policy, m.Product.grace_seconds).join(m.Product, m.Product.id == m.Policy.product_id)
-                .where(m.Policy.status == 0, m.Policy.open_claim == 0, m.Policy.cover_end < now)
-                .order_by(m.Policy.id)).all()
-        due = [p for p, grace in rows if p.cover_end + grace < now]
-        for i in range(0, len(due), self.batch):
-            chunk = due[i:i + self.batch]
-            self.gw.send(self.gw.book.functions.expire([p.id for p in chunk], [as_tuple(p) for p in chunk]))
-            result.transactions += 1
-            result.expired.extend(p.id for p in chunk)
-            self.indexer.sync()
+            pending = s.scalars(select(m.Outage).where(m.Outage.version > m.Outage.handled_version)
+                                .order_by(m.Outage.id)).all()
+        for o in pending:
+            job = jobs.setdefault(o.service_id, _Job())
+            job.outages.append((o.id, o.version))
+            lo, hi = job.span or (o.start, o.end)
+            job.span = (min(lo, o.start), max(hi, o.end))
+        for service_id, ids in self.retries.due(SETTLE).items():
+            jobs.setdefault(service_id, _Job()).retry = ids
+        return jobs
 
-    def _candidates(self, service_id: str, span: tuple[int, int]) -> list[m.Policy]:
+    def _handled(self, outages: list[tuple[int, int]]) -> None:
+        with transaction(self.factory) as s:
+            for outage_id, version in outages:
+                s.execute(update(m.Outage).where(m.Outage.id == outage_id, m.Outage.handled_version < version)
+                          .values(handled_version=version))
+
+    # --- settle ---------------------------------------------------------------------------
+    def _candidates(self, service_id: str, job: _Job) -> list[m.Policy]:
         """Active policies on the service whose cover overlaps the new windows (a superset of
-        the entitled ones: the chain applies waiting periods and thresholds)."""
+        the entitled ones: the chain applies waiting periods and thresholds), plus the
+        policies due for a retry; none that is waiting out a backoff."""
+        waiting = self.retries.waiting(SETTLE)
+        active = (m.Policy.status == 0)
         with self.factory() as s:
-            return list(s.scalars(
-                select(m.Policy).join(m.Product, m.Product.id == m.Policy.product_id)
-                .where(m.Product.service_id == service_id, m.Policy.status == 0,
-                       m.Policy.cover_start < span[1], m.Policy.cover_end > span[0])
-                .order_by(m.Policy.id)))
+            found: dict[int, m.Policy] = {}
+            if job.span is not None:
+                q = (select(m.Policy).join(m.Product, m.Product.id == m.Policy.product_id)
+                     .where(m.Product.service_id == service_id, active,
+                            m.Policy.cover_start < job.span[1], m.Policy.cover_end > job.span[0]))
+                found.update((p.id, p) for p in s.scalars(q))
+            if job.retry:
+                found.update((p.id, p) for p in s.scalars(select(m.Policy).where(m.Policy.id.in_(job.retry), active)))
+        return [found[i] for i in sorted(found) if i not in waiting]
+
+    def _read_at(self) -> Any:
+        """Entitlements are read at the block the projection reflects, so records match."""
+        return "latest" if self.indexer.confirmations == 0 else self.indexer.block()
 
     def _due(self, policies: list[m.Policy]) -> list[m.Policy]:
         """Only policies whose on-chain entitlement exceeds what was already settled."""
+        at = self._read_at()
         due = []
         for p in policies:
-            entitled = self.gw.book.functions.entitlementOf(as_tuple(p)).call()
+            entitled = self.gw.book.functions.entitlementOf(as_tuple(p)).call(block_identifier=at)
             if entitled > p.settled:
                 due.append(p)
         return due
 
-    def _settle_service(self, service_id: str, span: tuple[int, int], result: CycleResult) -> None:
-        due = self._due(self._candidates(service_id, span))
+    def _reload(self, ids: list[int]) -> list[m.Policy]:
+        with self.factory() as s:
+            return list(s.scalars(select(m.Policy).where(m.Policy.id.in_(ids), m.Policy.status == 0)
+                                  .order_by(m.Policy.id)))
+
+    def _settle_service(self, service_id: str, job: _Job, result: CycleResult) -> None:
+        due = self._due(self._candidates(service_id, job))
+        due_ids = {p.id for p in due}
+        self.retries.clear(SETTLE, [i for i in job.retry if i not in due_ids])  # nothing owed now
+
+        def send(chunk: list[m.Policy]) -> list[m.Policy]:
+            return self._send(service_id, "settle", chunk, refresh=lambda ids: self._due(self._reload(ids)))
+
         for i in range(0, len(due), self.batch):
-            chunk = due[i:i + self.batch]
-            fn = self.gw.book.functions.settle([p.id for p in chunk], [as_tuple(p) for p in chunk])
-            try:
-                self.gw.send(fn)
-            except ChainError as exc:
-                if exc.type != "policy_mismatch":
-                    raise
-                # Our projection was behind (another writer settled): catch up, retry once.
-                self.indexer.sync()
-                ids = {c.id for c in chunk}
-                fresh = self._due([p for p in self._candidates(service_id, span) if p.id in ids])
-                if not fresh:
-                    continue
-                self.gw.send(self.gw.book.functions.settle([p.id for p in fresh], [as_tuple(p) for p in fresh]))
-                chunk = fresh
-            result.transactions += 1
-            result.settled.extend(p.id for p in chunk)
+            split = send_bisected(due[i:i + self.batch], send)
+            for sent in split.sent:
+                result.transactions += 1
+                result.settled.extend(p.id for p in sent)
+                self.metrics.settled.inc(len(sent))
+                self.retries.clear(SETTLE, [p.id for p in sent])
+            for p, exc in split.failed:
+                self._failed(SETTLE, p.id, service_id, exc, result.failed, result.deferred)
+
+    def _send(self, lease: str, function: str, chunk: list[m.Policy],
+              refresh: Callable[[list[int]], list[m.Policy]]) -> list[m.Policy]:
+        """One settle/expire transaction. A stale record (another writer moved the policy on)
+        gets one catch-up of the projection and a resend of what is still owed."""
+        if not self._acquire(lease):  # renew: the lease must outlive every send made under it
+            raise LeaseLost(f"lease {lease} was taken over by another replica")
+        call = getattr(self.gw.book.functions, function)
+        try:
+            self.gw.send(call([p.id for p in chunk], [as_tuple(p) for p in chunk]))
+        except ChainError as exc:
+            if exc.type != STALE:
+                raise
             self.indexer.sync()
+            fresh = refresh([p.id for p in chunk])
+            if not fresh:
+                return []
+            self.gw.send(call([p.id for p in fresh], [as_tuple(p) for p in fresh]))
+            chunk = fresh
+        self.indexer.sync()
+        return chunk
+
+    def _failed(self, action: str, policy_id: int, service_id: str, exc: ChainError,
+                failed: list[int], deferred: list[int]) -> None:
+        if exc.type == STALE:
+            self.retries.deferred(action, policy_id, service_id, exc.detail)
+            deferred.append(policy_id)
+            return
+        row = self.retries.failed(action, policy_id, service_id, exc.detail)
+        failed.append(policy_id)
+        self.metrics.payout_failures.labels(action).inc()
+        log.warning("%s of policy %d refused on its own (attempt %d); the rest of its batch proceeds, "
+                    "it is retried at %s: %s", action, policy_id, row.attempts, row.next_attempt_at.isoformat(),
+                    exc.detail)
+
+    # --- expire ---------------------------------------------------------------------------
+    def _expirable(self, ids: list[int] | None = None) -> list[tuple[m.Policy, str]]:
+        """Active policies past cover end + grace, with their service. A policy with an open
+        claim waits for the decision, so it is not sent."""
+        now = self.gw.now()
+        q = (select(m.Policy, m.Product.grace_seconds, m.Product.service_id)
+             .join(m.Product, m.Product.id == m.Policy.product_id)
+             .where(m.Policy.status == 0, m.Policy.open_claim == 0, m.Policy.cover_end < now))
+        if ids is not None:
+            q = q.where(m.Policy.id.in_(ids))
+        with self.factory() as s:
+            rows = s.execute(q.order_by(m.Policy.id)).all()
+        return [(p, service) for p, grace, service in rows if p.cover_end + grace < now]
+
+    def _expire(self, result: CycleResult) -> None:
+        """Returns the collateral of policies past cover end + grace (the book settles what is
+        left first)."""
+        self.retries.prune()
+        waiting = self.retries.waiting(EXPIRE)
+        rows = [(p, service) for p, service in self._expirable() if p.id not in waiting]
+        services = {p.id: service for p, service in rows}
+        due = [p for p, _ in rows]
+
+        def send(chunk: list[m.Policy]) -> list[m.Policy]:
+            return self._send(EXPIRY_LEASE, "expire", chunk,
+                              refresh=lambda ids: [p for p, _ in self._expirable(ids)])
+
+        for i in range(0, len(due), self.batch):
+            split = send_bisected(due[i:i + self.batch], send)
+            for sent in split.sent:
+                result.transactions += 1
+                result.expired.extend(p.id for p in sent)
+                self.metrics.expired.inc(len(sent))
+                self.retries.clear(EXPIRE, [p.id for p in sent])
+            for p, exc in split.failed:
+                self._failed(EXPIRE, p.id, services[p.id], exc, result.expire_failed, result.deferred)
 
     # --- lease ----------------------------------------------------------------------------
     def _acquire(self, service_id: str) -> bool:
-        now = datetime.now(UTC)
+        """Takes the lease, or extends it when we hold it already."""
+        now = self.clock()
         try:
             with transaction(self.factory) as s:
                 moved = s.execute(update(m.ServiceLease).where(
@@ -172,15 +298,17 @@ class PayoutWorker:
         """SIGTERM/SIGINT stop new work; an in-flight transaction is awaited by `send`."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
-        cycles = paid = 0
+        cycles = paid = failed = 0
         while not self.stopping.is_set():
             try:
                 r = self.run_once()
                 cycles += 1
                 paid += len(r.settled)
+                failed += len(r.failed) + len(r.expire_failed)
                 for job in extra or []:
                     job.run_once()  # type: ignore[attr-defined]
             except Exception:
                 log.exception("payout cycle failed; retrying after the interval")
             self.stopping.wait(interval)
-        return f"payout worker stopped after {cycles} cycles, {paid} policies settled"
+        return (f"payout worker stopped after {cycles} cycles, {paid} policies settled, "
+                f"{failed} policy failures")

@@ -12,7 +12,7 @@ from contracts.policies import PolicyProjection
 from tests.chain import USD, Ledger, signer
 
 SERVICE = eip712.service_id("https://app.saas.example")
-REPORT = keccak(text="pre-underwriting report v1")
+REPORT = keccak(text="pre-underwriting report v1")  # report hashes; the book takes their anchor ids
 INCIDENT = keccak(text="incident report 1")
 HOUR = 3600
 FIXED, PER_UNIT = 0, 1
@@ -30,12 +30,15 @@ class BookEnv:
     proj: PolicyProjection
     fixed: int
     per_unit: int
+    report: bytes  # anchor id of REPORT (what PolicyTerms.reportHash carries)
+    incident: bytes  # anchor id of INCIDENT
 
     def terms(self, product: int, beneficiary: str | None = None, *, start: int = 0, days: int = 30,
-              limit: int = 500 * USD, premium: int = 10 * USD, report: bytes = REPORT, n: int = 0) -> tuple[Any, ...]:
+              limit: int = 500 * USD, premium: int = 10 * USD, report: bytes | None = None,
+              n: int = 0) -> tuple[Any, ...]:
         end = (start or self.led.now()) + days * 86400
         return (product, start, end, limit, premium, beneficiary or signer(f"b{n}").address,
-                keccak(text=f"salt|holder-{n}"), report)
+                keccak(text=f"salt|holder-{n}"), report or self.report)
 
     def issue(self, *terms: tuple[Any, ...], sender: str | None = None) -> list[int]:
         fn = (self.led.book.functions.issue(terms[0]) if len(terms) == 1
@@ -75,4 +78,4 @@ def make_env(led: Ledger) -> BookEnv:
     led.anchor(INCIDENT, score_bps=0, level=3, kind=2)
     led.send(led.book.functions.createProduct(product_tuple()), a.underwriter)
     led.send(led.book.functions.createProduct(product_tuple(kind=PER_UNIT, amount=50 * USD)), a.underwriter)
-    return BookEnv(led, PolicyProjection(), 1, 2)
+    return BookEnv(led, PolicyProjection(), 1, 2, led.anchor_id(REPORT), led.anchor_id(INCIDENT))

@@ -9,9 +9,7 @@ from contracts import artifacts
 from tests.chain import USD, events, expect_event, expect_revert, signer
 from tests.contracts.book_env import (
     HOUR,
-    INCIDENT,
     PER_UNIT,
-    REPORT,
     SERVICE,
     make_env,
     product_tuple,
@@ -74,7 +72,7 @@ def test_issue_takes_premium_and_locks_full_limit(env) -> None:
     assert env.proj.check(led.book, [1]) == []
     assert led.book.functions.policyCount().call() == 1
     rec = env.record(1)
-    assert rec.cover_start == led.now() and rec.beneficiary == led.a.alice and rec.report_hash == REPORT
+    assert rec.cover_start == led.now() and rec.beneficiary == led.a.alice and rec.report_hash == env.report
 
 
 def test_issue_validation_errors(env) -> None:
@@ -99,13 +97,13 @@ def test_issue_requires_live_underwritable_report(env) -> None:
     unknown = keccak(text="never anchored")
     expect_revert(led.book.functions.issue(env.terms(env.fixed, report=unknown)), d,
                   "PolicyBookReportNotUnderwritable", reportHash=unknown)
-    high = keccak(text="high risk")
-    led.anchor(high, score_bps=5500, level=3)
+    high = led.anchor_id(keccak(text="high risk"))
+    led.anchor(keccak(text="high risk"), score_bps=5500, level=3)
     expect_revert(led.book.functions.issue(env.terms(env.fixed, report=high)), d, "PolicyBookReportNotUnderwritable")
-    expect_revert(led.book.functions.issue(env.terms(env.fixed, report=INCIDENT)), d,
+    expect_revert(led.book.functions.issue(env.terms(env.fixed, report=env.incident)), d,
                   "PolicyBookReportNotUnderwritable")
-    newer = keccak(text="report v2")
-    led.anchor(newer, replaces=REPORT)
+    newer = led.anchor_id(keccak(text="report v2"))
+    led.anchor(keccak(text="report v2"), replaces=env.report)
     expect_revert(led.book.functions.issue(env.terms(env.fixed)), d, "PolicyBookReportNotUnderwritable")
     led.send(led.registry.functions.revoke(newer), led.a.assessor)
     expect_revert(led.book.functions.issue(env.terms(env.fixed, report=newer)), d, "PolicyBookReportNotUnderwritable")
@@ -229,16 +227,16 @@ def test_above_auto_pay_opens_claim_then_approval_pays(env) -> None:
     assert led.balance(led.a.alice) == 150 * USD
     assert tuple(led.book.functions.claim(claim_id).call()) == (pid, 50 * USD, 1)
     rec = env.record(pid).as_tuple()
-    expect_revert(led.book.functions.approveClaim(claim_id, pid, rec, INCIDENT), led.a.distributor,
+    expect_revert(led.book.functions.approveClaim(claim_id, pid, rec, env.incident), led.a.distributor,
                   "AccessControlUnauthorizedAccount")
-    expect_revert(led.book.functions.approveClaim(claim_id, pid, rec, REPORT), led.a.claims,
-                  "PolicyBookInvalidIncidentReport", reportHash=REPORT)
-    expect_revert(led.book.functions.approveClaim(claim_id, pid + 1, rec, INCIDENT), led.a.claims,
+    expect_revert(led.book.functions.approveClaim(claim_id, pid, rec, env.report), led.a.claims,
+                  "PolicyBookInvalidIncidentReport", reportHash=env.report)
+    expect_revert(led.book.functions.approveClaim(claim_id, pid + 1, rec, env.incident), led.a.claims,
                   "PolicyBookClaimPolicyMismatch", claimId=claim_id, policyId=pid + 1)
-    r = env.send_tracked(led.book.functions.approveClaim(claim_id, pid, rec, INCIDENT), led.a.claims)
-    expect_event(r, led.book, "ClaimApproved", claimId=claim_id, amount=50 * USD, incidentReport=INCIDENT)
+    r = env.send_tracked(led.book.functions.approveClaim(claim_id, pid, rec, env.incident), led.a.claims)
+    expect_event(r, led.book, "ClaimApproved", claimId=claim_id, amount=50 * USD, incidentReport=env.incident)
     assert led.balance(led.a.alice) == 200 * USD
-    expect_revert(led.book.functions.approveClaim(claim_id, pid, env.record(pid).as_tuple(), INCIDENT),
+    expect_revert(led.book.functions.approveClaim(claim_id, pid, env.record(pid).as_tuple(), env.incident),
                   led.a.claims, "PolicyBookClaimNotOpen", claimId=claim_id)
     env.settle(pid)
     assert led.balance(led.a.alice) == 200 * USD
@@ -256,7 +254,7 @@ def test_claim_grows_with_outage_and_rejection_is_final(env) -> None:
     led.verify_outage(SERVICE, start, start + 7 * HOUR)
     r = env.settle(pid)
     ev = expect_event(r, led.book, "ClaimIncreased", policyId=pid, amount=150 * USD, entitlement=300 * USD)
-    r = env.send_tracked(led.book.functions.rejectClaim(ev["claimId"], pid, env.record(pid).as_tuple(), INCIDENT),
+    r = env.send_tracked(led.book.functions.rejectClaim(ev["claimId"], pid, env.record(pid).as_tuple(), env.incident),
                          led.a.claims)
     expect_event(r, led.book, "ClaimRejected", amount=150 * USD)
     env.settle(pid)
@@ -272,7 +270,7 @@ def test_total_paid_never_exceeds_limit(env) -> None:
     env.settle(pid)
     rec = env.record(pid)
     assert rec.settled == 250 * USD and rec.paid == 150 * USD and rec.open_claim != 0
-    env.send_tracked(led.book.functions.approveClaim(rec.open_claim, pid, rec.as_tuple(), INCIDENT), led.a.claims)
+    env.send_tracked(led.book.functions.approveClaim(rec.open_claim, pid, rec.as_tuple(), env.incident), led.a.claims)
     _outage(env, 60, 2 * HOUR)
     env.settle(pid)
     assert led.balance(led.a.alice) == 250 * USD
@@ -335,7 +333,7 @@ def test_expire_pays_late_report_in_grace_and_waits_for_open_claim(env) -> None:
     expect_event(r, led.book, "PayoutSent", policyId=pid, amount=150 * USD)
     assert events(r, led.book, "PolicyExpired") == []  # open claim keeps it active
     claim = env.record(pid).open_claim
-    env.send_tracked(led.book.functions.rejectClaim(claim, pid, env.record(pid).as_tuple(), INCIDENT), led.a.claims)
+    env.send_tracked(led.book.functions.rejectClaim(claim, pid, env.record(pid).as_tuple(), env.incident), led.a.claims)
     r = env.expire(pid)
     expect_event(r, led.book, "PolicyExpired", released=350 * USD)
     assert led.pool.functions.lockedCapital().call() == 0

@@ -119,3 +119,13 @@ async def test_health_and_metrics(client: httpx.AsyncClient, node: OracleNode,
     assert 'outcome="target_failure"' in text and 'verdict="down"' in text
     clock.advance(60)  # no cycle for a minute: the node reports itself stalled
     assert (await client.get("/healthz")).status_code == 503
+
+
+async def test_finding7_refused_relay_key_makes_the_node_unhealthy(client: httpx.AsyncClient, node: OracleNode,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(node, "transmitter", SimpleNamespace(unauthorized="relay answered 401: unknown or revoked"))
+    health = await client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["status"] == "relay_key_refused" and "401" in health.json()["error"]

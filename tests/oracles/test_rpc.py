@@ -144,3 +144,43 @@ async def test_one_lying_node_can_neither_create_nor_stretch_a_window(ledger: Le
     all_starts = sorted(r.start for r in reports)
     all_ends = sorted((r.end for r in reports), reverse=True)
     assert (w[0], w[1]) == (all_starts[QUORUM - 1], all_ends[QUORUM - 1])
+
+
+async def test_late_older_window_is_not_given_up(ledger: Ledger) -> None:
+    """Finding 3 over RPC: a window older than the latest one on the chain is either recorded
+    (an oracle that inserts late windows in order) or refused with a retryable error — never
+    a final rejection that would drop it."""
+    from oracles.errors import SubmissionError
+
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, funded_account(ledger))
+    now = ledger.now()
+
+    def quorum(start: int, end: int) -> Submission:
+        return Submission(SERVICE, 1, tuple(sorted((signed(ledger, k, start, end, ongoing=False)
+                                                    for k in ORACLE_KEYS[:QUORUM]), key=lambda r: int(r.signer, 16))))
+
+    assert (await submitter.submit(quorum(now - 1200, now - 600))).status is SubmitStatus.SUBMITTED
+    try:
+        late = await submitter.submit(quorum(now - 7200, now - 6600))
+    except SubmissionRejected as exc:
+        pytest.fail(f"a late window was rejected for good: {exc}")
+    except SubmissionError as exc:
+        assert "OutageOracleWindowOutOfOrder" in str(exc)  # this oracle orders windows: retried
+    else:
+        assert late.status is SubmitStatus.SUBMITTED
+        assert ledger.oracle.functions.windowCount(SERVICE).call() == 2
+
+
+def test_refusal_table_matches_the_abi_and_the_relay() -> None:
+    """Drift: the final refusals are errors the OutageOracle can raise, and the relay's
+    `type` for each is the one the transmitter expects."""
+    from contracts.artifacts import abi
+    from contracts.reverts import ContractRevert
+    from oracles.transmit.refusals import ALREADY_COVERED, ALREADY_COVERED_TYPE, PERMANENT, relay_type
+    from service.chain.reverts import revert_error
+
+    errors = {e["name"] for e in abi("OutageOracle") if e["type"] == "error"}
+    assert PERMANENT | {ALREADY_COVERED} <= errors
+    for name in PERMANENT:
+        assert revert_error(ContractRevert(name)).type == relay_type(name)
+    assert revert_error(ContractRevert(ALREADY_COVERED)).type == ALREADY_COVERED_TYPE

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from oracles.clock import ManualClock
-from oracles.errors import SubmissionError, SubmissionRejected
+from oracles.errors import SubmissionError, SubmissionRejected, SubmissionUnauthorized
 from oracles.reports import SignedReport
 from oracles.transmit.submitters import RelaySubmitter, Submission, SubmitStatus
 from oracles.transmit.transmitter import Transmitter
@@ -41,10 +41,10 @@ def peer_app(reports: list[SignedReport], raw: list[dict[str, Any]] | None = Non
 
 def transmitter(relay_url: str, peers: tuple[str, ...], own: list[SignedReport],
                 quorum: int = 3, **kw: Any) -> Transmitter:
+    kw.setdefault("clock", ManualClock(T0 + 3600))
     return Transmitter(submitter=RelaySubmitter(relay_url), quorum=quorum, config_version=1,
                        chain_id=CHAIN_ID, oracle_address=ORACLE_ADDRESS, peers=peers,
-                       own_reports=lambda since: [r for r in own if r.end >= since],
-                       clock=ManualClock(T0 + 3600), **kw)
+                       own_reports=lambda since: [r for r in own if r.end >= since], **kw)
 
 
 async def test_relay_submitter_statuses() -> None:
@@ -64,9 +64,14 @@ async def test_relay_submitter_statuses() -> None:
         with pytest.raises(SubmissionError) as transient:
             await submitter.submit(sub)
         assert not isinstance(transient.value, SubmissionRejected)
-        relay.fail_with = 409  # a 409 of another type is a refusal, not success
-        with pytest.raises(SubmissionRejected):
+        relay.fail_with = 409  # a 409 of another type is not success, nor a final refusal
+        with pytest.raises(SubmissionError) as unknown:
             await submitter.submit(sub)
+        assert not isinstance(unknown.value, SubmissionRejected)
+        for final in ("stale_config", "invalid_signature", "quorum_not_met", "validation_error"):
+            relay.fail_with, relay.fail_type = 409 if final == "stale_config" else 400, final
+            with pytest.raises(SubmissionRejected):
+                await submitter.submit(sub)
         await submitter.aclose()
     with pytest.raises(SubmissionError, match="unreachable"):
         await RelaySubmitter(f"http://127.0.0.1:{free_port()}").submit(sub)
@@ -132,16 +137,22 @@ async def test_failed_submission_is_retried_rejected_one_is_not() -> None:
     own = [report(0, T0, T0 + 600)]
     async with serve_app(relay.app()) as relay_url, \
             serve_app(peer_app([report(1, T0, T0 + 600), report(2, T0, T0 + 600)])) as peer:
-        tx = transmitter(relay_url, (peer,), own)
+        clock = ManualClock(T0 + 3600)
+        tx = transmitter(relay_url, (peer,), own, clock=clock, retry_base=10, retry_max=60)
         [failed] = await tx.transmit_once()
         assert failed.result is None and "502" in (failed.error or "")
+        assert failed.retry_at == T0 + 3600 + 10
         relay.fail_with = None
+        assert await tx.transmit_once() == []  # backing off: not hammered
+        clock.advance(10)
         [ok] = await tx.transmit_once()  # transient failure: the same set is tried again
         assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED
         own.append(report(0, T0, T0 + 660, seq=2))
-        relay.fail_with = 400
-        assert len(await tx.transmit_once()) == 1
-        assert await tx.transmit_once() == []  # refused for good: not hammered
+        relay.fail_with, relay.fail_type = 400, "invalid_signature"
+        [refused] = await tx.transmit_once()
+        assert refused.result is None and refused.retry_at is None
+        clock.advance(3600)
+        assert await tx.transmit_once() == []  # refused for good: never sent again
         assert tx.failed == 2 and tx.submitted == 1
         await tx.aclose()
 
@@ -169,3 +180,75 @@ async def test_signer_filter_from_config_and_unreachable_rpc(tmp_path: Any) -> N
                                 Account.create())
     assert await check_chain_config(config, rpc, KEYS[0].address) == frozenset(
         k.address for k in KEYS[:3])
+
+
+async def test_finding7_refused_relay_key_is_an_error_not_a_quiet_retry() -> None:
+    relay = FakeRelay(api_key="cc_relay_key")
+    own = [report(0, T0, T0 + 600)]
+    async with serve_app(relay.app()) as relay_url, \
+            serve_app(peer_app([report(1, T0, T0 + 600), report(2, T0, T0 + 600)])) as peer:
+        clock = ManualClock(T0 + 3600)
+        tx = transmitter(relay_url, (peer,), own, clock=clock)
+        tx.submitter = RelaySubmitter(relay_url, api_key="cc_revoked")
+        [refused] = await tx.transmit_once()
+        assert refused.result is None and tx.failed == 1
+        assert tx.unauthorized is not None and "401" in tx.unauthorized
+        with pytest.raises(SubmissionUnauthorized):
+            await tx.submitter.submit(Submission(SERVICE, 1, tuple(report(i, T0, T0 + 600) for i in range(3))))
+        await tx.submitter.aclose()
+        tx.submitter = RelaySubmitter(relay_url, api_key="cc_relay_key")  # the key is fixed: retried, healthy
+        clock.advance(3600)  # past the retry backoff
+        [ok] = await tx.transmit_once()
+        assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED and tx.unauthorized is None
+
+
+def ordered_relay(windows: list[tuple[int, int]], accept_late: list[bool]) -> FastAPI:
+    """A relay in front of an oracle that, unless `accept_late[0]`, refuses a window older
+    than its latest with the chain's `WindowOutOfOrder` (as the contract once did)."""
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+
+    @app.post("/v1/oracle/reports")
+    async def submit(body: dict[str, Any]) -> Any:
+        window = (max(r["start"] for r in body["reports"]), min(r["end"] for r in body["reports"]))
+        if windows and window[1] <= max(s for s, _ in windows) and not accept_late[0]:
+            return JSONResponse({"type": "window_out_of_order", "detail": "OutageOracleWindowOutOfOrder"},
+                                status_code=409)
+        windows.append(window)
+        return {"tx_hash": "0x" + "cd" * 32}
+
+    return app
+
+
+async def test_finding3_late_window_is_retried_not_dropped() -> None:
+    """An older outage whose reports arrive after a later one was recorded: the out-of-order
+    refusal is not final. The set is retried with a backoff until the chain records it."""
+    older = [report(i, T0, T0 + 600) for i in range(3)]
+    newer = [report(i, T0 + 7200, T0 + 7800) for i in range(3)]
+    windows: list[tuple[int, int]] = []
+    accept_late = [False]
+    peer_reports: list[SignedReport] = []  # the peer holding the older reports is late
+    clock = ManualClock(T0 + 9000)
+    async with serve_app(ordered_relay(windows, accept_late)) as relay_url, \
+            serve_app(peer_app(peer_reports)) as peer:
+        tx = transmitter(relay_url, (peer,), newer, clock=clock, lookback=86_400, retry_base=30)
+        [first] = await tx.transmit_once()
+        assert first.result is not None and windows == [(T0 + 7200, T0 + 7800)]
+
+        peer_reports.extend(older)  # the older outage's reports turn up
+        [late] = await tx.transmit_once()
+        assert late.result is None and "window_out_of_order" in (late.error or "")
+        assert late.retry_at == T0 + 9000 + 30  # retryable, not given up
+        assert await tx.transmit_once() == []  # ...but not every round
+        clock.advance(30)
+        [again] = await tx.transmit_once()
+        assert again.result is None and again.retry_at == clock.time() + 60  # backoff doubles
+
+        accept_late[0] = True  # the oracle inserts late windows in order
+        clock.advance(60)
+        [landed] = await tx.transmit_once()
+        assert landed.result is not None and landed.result.status is SubmitStatus.SUBMITTED
+        assert sorted(windows) == [(T0, T0 + 600), (T0 + 7200, T0 + 7800)]
+        assert await tx.transmit_once() == []
+        await tx.aclose()

@@ -155,6 +155,7 @@ class FakeRelay:
     received: list[dict[str, Any]] = field(default_factory=list)
     covered: set[tuple[str, int, int]] = field(default_factory=set)
     fail_with: int | None = None
+    fail_type: str = "boom"  # the error type answered with `fail_with`
     delay: float = 0.0
     arrived: int = 0
     api_key: str | None = None  # when set, the relay requires it in X-API-Key
@@ -173,7 +174,7 @@ class FakeRelay:
             await asyncio.sleep(self.delay)  # a relay waiting for its receipt
             self.received.append(body)
             if self.fail_with is not None:
-                return JSONResponse({"type": "boom", "detail": "relay broken"},
+                return JSONResponse({"type": self.fail_type, "detail": "relay broken"},
                                     status_code=self.fail_with)
             window = (body["service_id"], min(r["start"] for r in body["reports"]),
                       max(r["end"] for r in body["reports"]))

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from web3 import EthereumTesterProvider, Web3
 
-from contracts import eip712
+from contracts import eip712, registry
 from contracts.deploy import Deployment, deploy
 from contracts.tx import send
 from service.assessment import ITEMS, assess
@@ -59,11 +59,21 @@ class Chain:
     def gateway(self) -> Gateway:
         return Gateway(self.w3, self.dep, Account(self.operator), Account(self.assessor), gas=TEST_GAS)
 
-    def anchor_incident(self, text: str) -> str:
+    def insured_subject(self, report_id: str) -> bytes:
+        """The full subject of an anchored report (ReportAnchored carries it; storage keeps 128 bits)."""
+        for log in self.registry.events.ReportAnchored.get_logs(from_block=0):
+            if "0x" + registry.anchor_id(log["args"]["assessor"], log["args"]["reportHash"]).hex() == report_id:
+                return bytes(log["args"]["subject"])
+        raise AssertionError(f"no anchor {report_id}")
+
+    def anchor_incident(self, text: str, policy: dict[str, Any], service: str) -> str:
+        """Anchors a §8 incident report on the policy's insured subject and covered service;
+        returns its anchor id (what a claim decision takes)."""
         h = keccak(text=text)
-        send(self.w3, self.registry.functions.anchor(h, 0, 3, 2, b"\x11" * 32, b"\x00" * 32), self.assessor,
+        subject = registry.incident_subject(self.insured_subject(policy["report_hash"]), eip712.service_id(service))
+        send(self.w3, self.registry.functions.anchor(h, 0, 3, subject, b"\x00" * 32, 2), self.assessor,
              gas=TEST_GAS)
-        return "0x" + h.hex()
+        return "0x" + registry.anchor_id(self.assessor, h).hex()
 
     def reports(self, service: str, start: int, end: int, *, ongoing: bool = False,
                 signers: list[Any] | None = None) -> dict[str, Any]:
@@ -80,8 +90,9 @@ class Chain:
         return {"service_id": "0x" + sid.hex(), "config_version": 1, "reports": out}
 
 
-def make_chain() -> Chain:
-    w3 = Web3(EthereumTesterProvider())
+def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain) -> Chain:
+    """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set."""
+    w3 = w3 or Web3(EthereumTesterProvider())
     owner, operator, assessor = w3.eth.accounts[:3]
     dep = deploy(w3, owner, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
                  underwriters=[operator], distributors=[operator], claims=[operator])
@@ -94,8 +105,8 @@ def make_chain() -> Chain:
                     (token.functions.mint(operator, 10**8 * USD), operator),
                     (token.functions.approve(pool.address, 2**256 - 1), operator)):
         send(w3, fn, who, gas=TEST_GAS)
-    return Chain(w3, dep, owner, operator, assessor, token, registry, dep.contract(w3, "OutageOracle"),
-                 dep.contract(w3, "PolicyBook"))
+    return cls(w3, dep, owner, operator, assessor, token, registry, dep.contract(w3, "OutageOracle"),
+               dep.contract(w3, "PolicyBook"))
 
 
 def unique_service() -> str:
@@ -145,6 +156,16 @@ class Api:
     def key(self, tenant_id: str, role: str) -> dict[str, str]:
         r = self.ok(self.c.post(f"/v1/tenants/{tenant_id}/keys", json={"role": role}, headers=self.admin), 201)
         return {"X-API-Key": r["key"]}
+
+    @property
+    def insurer(self) -> str:
+        """The insurer's own tenant (the bootstrap admin key's): only its staff act across tenants."""
+        tenants = self.ok(self.c.get("/v1/tenants", headers=self.admin))
+        return str(next(t["id"] for t in tenants if t["insurer"]))
+
+    def staff(self, role: str) -> dict[str, str]:
+        """A key of the insurer's staff (underwriter, claims, assessor, auditor, admin) or machines."""
+        return self.key(self.insurer, role)
 
     def anchored_assessment(self, tenant_id: str, level: str = "low") -> dict[str, Any]:
         a = self.ok(self.c.post("/v1/assessments", json=assessment_body(level, tenant_id=tenant_id),

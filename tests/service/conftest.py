@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from service.api.app import create_app
+from service.api.routes.webhooks import get_resolver
 from service.db.session import make_engine
 from service.settings import Settings
 from tests.service.api_env import ADMIN_KEY, Api, Chain, make_chain
@@ -47,9 +48,17 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def no_dns(host: str, port: int) -> list[str]:
+    """Tests send nothing beyond loopback, DNS queries included: webhook destinations are
+    checked against injected resolver answers (tests/service/test_service_webhooks.py)."""
+    raise OSError(f"tests do not resolve {host!r}")
+
+
 def build_app(chain: Chain, engine: Engine, tmp: Path) -> FastAPI:
     settings = Settings(data_dir=tmp, admin_key=SecretStr(ADMIN_KEY), database_url="sqlite://")
-    return create_app(settings, gateway=chain.gateway(), engine=engine)
+    app = create_app(settings, gateway=chain.gateway(), engine=engine)
+    app.dependency_overrides[get_resolver] = lambda: no_dns
+    return app
 
 
 @pytest.fixture(scope="session")

@@ -61,8 +61,8 @@ def test_distributor_sees_and_changes_only_its_own_covers(api: Api, distributor)
     r = api.c.post("/v1/policies", json={"quote_id": quote_id, "beneficiary": "0x" + "55" * 20, "holder_ref": "h"},
                    headers=other)
     assert r.status_code == 404 and r.json()["type"] == "not_found"
-    # Staff roles see every tenant.
-    auditor = api.key(api.tenant(), "auditor")
+    # The insurer's staff see every tenant.
+    auditor = api.staff("auditor")
     assert api.c.get(f"/v1/policies/{policy['id']}", headers=auditor).status_code == 200
 
 
@@ -108,7 +108,7 @@ def test_chain_reverts_become_typed_errors(api: Api) -> None:
 def test_health_and_metrics(api: Api) -> None:
     h = api.ok(api.c.get("/healthz"))
     assert h["status"] == "ok" and h["database"] == "ok" and h["chain_block"] > 0
-    text = api.c.get("/metrics").text
+    text = api.c.get("/metrics", headers=api.admin).text
     assert 'cybercover_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert api.c.get("/docs").status_code == 200
     assert "/v1/oracle/reports" in api.ok(api.c.get("/openapi.json"))["paths"]

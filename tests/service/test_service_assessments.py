@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from eth_utils import keccak
+
+from contracts import registry
+from contracts.tx import send
 from service.assessment import report_hash
+from tests.chain import TEST_GAS
 from tests.service.api_env import Api, assessment_body
 
 
 def test_assess_anchor_verify(api: Api) -> None:
-    assessor = api.key(api.tenant(), "assessor")
+    assessor = api.staff("assessor")
     created = api.ok(api.c.post("/v1/assessments", json=assessment_body("lower"), headers=assessor), 201)
     assert created["risk_level"] == "lower" and created["underwriting"] == "standard"
     assert created["anchored"] is False and created["subject_salt"].startswith("0x")
@@ -42,3 +47,36 @@ def test_quote_requires_anchored_report(api: Api, distributor) -> None:
     prod = api.product("https://unanchored.example")
     r = api.c.post("/v1/quotes", json={"product_id": prod["id"], "assessment_id": a["id"]}, headers=headers)
     assert r.status_code == 409 and r.json()["type"] == "report_not_underwritable"
+
+
+def test_verify_a_bare_hash_against_the_named_assessor(api: Api) -> None:
+    """Without the document on file, the route checks the anchor of `?assessor=` (default: the
+    service's assessor): the anchor id commits to the assessor."""
+    auditor = api.key(api.tenant(), "auditor")
+    h = keccak(text=f"report not on file {api.chain.now()}")
+    send(api.chain.w3, api.chain.registry.functions.anchor(h, 8000, 1, b"\x22" * 32, b"\x00" * 32, 0),
+         api.chain.assessor, gas=TEST_GAS)
+    v = api.ok(api.c.get(f"/v1/reports/0x{h.hex()}/verification", headers=auditor))
+    assert v["valid"] is True and v["assessor"] == api.chain.assessor and v["document_on_file"] is False
+    assert v["anchor_id"] == "0x" + registry.anchor_id(api.chain.assessor, h).hex()
+    named = api.ok(api.c.get(f"/v1/reports/0x{h.hex()}/verification", params={"assessor": api.chain.assessor},
+                             headers=auditor))
+    assert named == v
+    other = api.c.get(f"/v1/reports/0x{h.hex()}/verification", params={"assessor": api.chain.owner},
+                      headers=auditor)
+    assert other.status_code == 404 and other.json()["type"] == "not_found"
+
+
+def test_quote_refused_once_the_assessor_loses_accreditation(api: Api, distributor) -> None:
+    tenant, headers = distributor
+    a = api.anchored_assessment(tenant)
+    prod = api.product(f"https://accreditation-{api.chain.now()}.example")
+    body = {"product_id": prod["id"], "assessment_id": a["id"]}
+    set_assessor = api.chain.registry.functions.setAssessor
+    send(api.chain.w3, set_assessor(api.chain.assessor, 69), api.chain.owner, gas=TEST_GAS)
+    try:
+        r = api.c.post("/v1/quotes", json=body, headers=headers)
+        assert r.status_code == 409 and r.json()["type"] == "report_not_underwritable"
+    finally:
+        send(api.chain.w3, set_assessor(api.chain.assessor, 88), api.chain.owner, gas=TEST_GAS)
+    assert api.ok(api.c.post("/v1/quotes", json=body, headers=headers), 201)["decision"] == "offer"

@@ -26,7 +26,7 @@ def test_local_key_signs_and_manages_nonces(chain: Chain) -> None:
     assert chain.token.functions.balanceOf(account.address).call() == 15
     # A revert is decoded before anything is signed or sent, and typed by its error name.
     with pytest.raises(ChainError) as info:
-        sender.send(chain.registry.functions.anchor(keccak(text="x"), 9000, 0, 0, b"\x01" * 32, b"\x00" * 32),
+        sender.send(chain.registry.functions.anchor(keccak(text="x"), 9000, 0, b"\x01" * 32, b"\x00" * 32, 0),
                     account)
     assert info.value.status == 403 and info.value.type == "not_accredited"
     assert chain.w3.eth.get_transaction_count(account.address) == start + 3
@@ -41,3 +41,19 @@ def test_status_zero_is_raised_and_decoded(chain: Chain) -> None:
         sender._replay(fn, Account(chain.owner), {"blockNumber": chain.w3.eth.block_number + 1,
                                                    "transactionHash": b"\x00" * 32})
     assert info.value.type == "invalid_config" and info.value.status == 400
+
+
+def test_nonce_resumes_after_a_reorg_drops_a_mined_transaction(chain: Chain) -> None:
+    """A mined transaction of ours vanishes with a reorg: the next send reuses its nonce instead
+    of leaving a gap that would stall every later transaction."""
+    key = SecretStr("0x" + keccak(text="service-reorg-signer").hex())
+    account = Account.from_key(key)
+    chain.w3.eth.send_transaction({"from": chain.owner, "to": account.address, "value": 10**18})
+    sender = Sender(chain.w3, gas=200_000, timeout=5)
+    sender.send(chain.token.functions.mint(account.address, 1), account)
+    snapshot = chain.tester.take_snapshot()
+    sender.send(chain.token.functions.mint(account.address, 2), account)
+    chain.tester.revert_to_snapshot(snapshot)  # the second mint is gone, its nonce free again
+    receipt = sender.send(chain.token.functions.mint(account.address, 4), account)
+    assert receipt["status"] == 1
+    assert chain.token.functions.balanceOf(account.address).call() == 5

@@ -63,7 +63,7 @@ def test_claim_above_auto_pay_goes_to_review_then_approval_pays(api: Api, app: F
     [claim] = [c for c in claims if c["policy_id"] == policy["id"]]
     assert claim["amount"] == 50 * USD
 
-    reviewer = api.key(api.tenant(), "claims")
+    reviewer = api.staff("claims")
     not_incident = api.ok(api.c.get(f"/v1/assessments/{policy['report_hash']}", headers=api.admin), 404)
     assert not_incident["type"] == "not_found"
     bad = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": policy["report_hash"]},
@@ -73,7 +73,11 @@ def test_claim_above_auto_pay_goes_to_review_then_approval_pays(api: Api, app: F
                         headers=headers)
     assert denied.status_code == 403 and denied.json()["type"] == "forbidden"
 
-    incident = api.chain.anchor_incident(f"incident report for {service}")
+    # An incident report on another service of the same insured decides nothing here.
+    elsewhere = api.chain.anchor_incident(f"incident elsewhere {service}", policy, unique_service())
+    wrong = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": elsewhere}, headers=reviewer)
+    assert wrong.status_code == 400 and wrong.json()["type"] == "invalid_incident_report"
+    incident = api.chain.anchor_incident(f"incident report for {service}", policy, service)
     approved = api.ok(api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident},
                                  headers=reviewer))
     assert approved["status"] == "approved" and approved["incident_report"] == incident

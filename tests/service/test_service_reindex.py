@@ -22,7 +22,7 @@ TABLES: dict[type[m.Base], tuple[str, ...]] = {
     m.Outage: ("service_id", "index", "start", "end", "ongoing", "version"),
     m.Claim: ("id", "policy_id", "amount", "entitlement", "status", "incident_report"),
     m.Payout: ("policy_id", "amount", "entitlement", "block", "tx", "log_index"),
-    m.Anchor: ("report_hash", "assessor", "score_bps", "risk_level", "kind", "revoked"),
+    m.Anchor: ("anchor_id", "report_hash", "assessor", "subject", "score_bps", "risk_level", "kind", "revoked"),
 }
 
 
@@ -40,10 +40,10 @@ def test_reindex_restores_policies_outages_claims_payouts(api: Api, app: FastAPI
     _, paid_policy = issue(api, tenant, headers, service)
     outage(api, service, 5 * HOUR, headers)  # auto-pays 150 and opens a 50 claim
     worker(app).run_once()
-    reviewer = api.key(api.tenant(), "claims")
+    reviewer = api.staff("claims")
     [claim] = [c for c in api.ok(api.c.get("/v1/claims", params={"status": "open"}, headers=reviewer))
                if c["policy_id"] == paid_policy["id"]]
-    incident = api.chain.anchor_incident(f"incident {service}")
+    incident = api.chain.anchor_incident(f"incident {service}", paid_policy, service)
     api.ok(api.c.post(f"/v1/claims/{claim['id']}/reject", json={"incident_report": incident}, headers=reviewer))
     app.state.indexer.sync()
     before = snapshot(app.state.factory)

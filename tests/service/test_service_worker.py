@@ -3,9 +3,20 @@ transaction at all when nothing new is due."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 from eth_utils import keccak
 from fastapi import FastAPI
 
+from contracts import eip712
+from contracts.reverts import ContractRevert
+from service.chain.gateway import Gateway
+from service.chain.reverts import revert_error
+from service.db import models as m
+from service.errors import ChainError
+from service.worker.bisect import send_bisected
 from service.worker.payouts import PayoutWorker
 from tests.chain import USD
 from tests.service.api_env import HOUR, Api, outage, unique_service
@@ -97,6 +108,8 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     class LaggingIndexer:
         """Skips the cycle's first sync, as if this replica had not seen the block yet."""
 
+        confirmations = 0
+
         def __init__(self) -> None:
             self.calls = 0
 
@@ -108,4 +121,145 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     sent = state.gateway.sender.sent
     result = w.run_once()
     assert policy["id"] not in result.settled and state.gateway.sender.sent == sent
+    assert result.failed_services == [] and result.failed == []
     assert api.chain.balance(policy["beneficiary"]) == 100 * USD
+
+
+# --- finding 4: one payee that cannot receive blocks nobody else ------------------------------
+
+class RefusingGateway:
+    """The real chain, except that a settle or expire batch holding a refused payee's policy
+    reverts as a blacklisting token makes it revert; `down` services fail like a dead RPC."""
+
+    def __init__(self, inner: Gateway, refused: set[int], down: set[int] | None = None) -> None:
+        self.inner = inner
+        self.refused = refused
+        self.down = down or set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def send(self, fn: Any, account: Any = None) -> Any:
+        if fn.fn_name in ("settle", "expire"):
+            ids = set(fn.args[0])
+            if ids & self.down:
+                raise ConnectionError("connection refused")
+            if ids & self.refused:
+                raise revert_error(ContractRevert("Error", {"message": "ERC20: recipient is blocked"}))
+        return self.inner.send(fn, account)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def fixed_covers(api: Api, distributor: tuple[str, dict[str, str]], service: str, n: int,
+                 **body: Any) -> list[dict[str, Any]]:
+    tenant, headers = distributor
+    assessment = api.anchored_assessment(tenant)
+    prod = api.product(service, payout_kind="fixed", amount=20 * USD, **body.pop("product", {}))
+    quote = api.quote(prod["id"], assessment["id"], headers)
+    covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
+              for i in range(n)]
+    return list(api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers, **body},
+                                  headers=headers), 201)["policies"])
+
+
+def test_finding4_failing_payee_batch_is_bisected_others_paid(api: Api, app: FastAPI, distributor) -> None:
+    """One payee in a batch of 10 cannot receive: the batch is bisected down to that policy,
+    the nine others are paid in the same cycle, and the refused one is retried with a backoff
+    (not every cycle) until it can be paid."""
+    _, headers = distributor
+    service = unique_service()
+    policies = fixed_covers(api, distributor, service, 10)
+    blocked = policies[3]
+    outage(api, service, 2 * HOUR, headers)
+    state = app.state
+    gw = RefusingGateway(state.gateway, refused={blocked["id"]})
+    clock = Clock()
+    w = PayoutWorker(gw, state.factory, state.indexer, batch=50, clock=clock,  # type: ignore[arg-type]
+                     retry_seconds=60, retry_max_seconds=600)
+
+    first = w.run_once()
+    others = [p for p in policies if p is not blocked]
+    assert sorted(first.settled) == sorted(p["id"] for p in others)
+    assert first.failed == [blocked["id"]] and first.failed_services == []
+    assert first.transactions == 4  # halves of 10 → 5 paid; 5 → 2 paid + 3 → 1 paid + 2 → 1 paid + refused
+    assert all(api.chain.balance(p["beneficiary"]) == 20 * USD for p in others)
+    assert api.chain.balance(blocked["beneficiary"]) == 0
+    assert w.metrics.payout_failures.labels("settle")._value.get() == 1
+    with state.factory() as s:
+        row = s.get(m.PayoutRetry, (blocked["id"], "settle"))
+        assert row is not None and row.attempts == 1 and "recipient is blocked" in row.last_error
+        assert row.next_attempt_at == clock.now + timedelta(seconds=60)
+
+    sent = state.gateway.sender.sent
+    assert w.run_once().failed == [] and state.gateway.sender.sent == sent  # backing off: not retried
+    clock.advance(61)
+    assert w.run_once().failed == [blocked["id"]]  # retried once the backoff elapsed; doubled
+    with state.factory() as s:
+        row = s.get(m.PayoutRetry, (blocked["id"], "settle"))
+        assert row is not None and row.attempts == 2 and row.next_attempt_at == clock.now + timedelta(seconds=120)
+
+    gw.refused.clear()  # the payee can receive again
+    clock.advance(121)
+    last = w.run_once()
+    assert last.settled == [blocked["id"]] and last.failed == []
+    assert api.chain.balance(blocked["beneficiary"]) == 20 * USD
+    assert all(api.chain.balance(p["beneficiary"]) == 20 * USD for p in others)  # nobody paid twice
+    with state.factory() as s:
+        assert s.get(m.PayoutRetry, (blocked["id"], "settle")) is None
+
+
+def test_finding4_expiry_runs_despite_failing_service(api: Api, app: FastAPI, distributor) -> None:
+    """A service whose settlement fails outright (here its RPC calls die) is skipped for the
+    cycle: later services are still paid, and expiry still runs, with an expiring policy whose
+    payee cannot receive bisected out of its batch."""
+    _, headers = distributor
+    failing, healthy, short = unique_service(), unique_service(), unique_service()
+    [down] = fixed_covers(api, distributor, failing, 1)
+    [paid] = fixed_covers(api, distributor, healthy, 1)
+    expiring = fixed_covers(api, distributor, short, 3, cover_seconds=120, product={"grace_seconds": 60})
+    outage(api, failing, 2 * HOUR, headers)  # first in the cycle's order
+    outage(api, healthy, 2 * HOUR, headers)  # ...and both far past the short covers' grace
+    state = app.state
+    refused = expiring[1]
+    gw = RefusingGateway(state.gateway, refused={refused["id"]}, down={down["id"]})
+    locked = state.gateway.pool.functions.lockedCapital().call()
+    w = PayoutWorker(gw, state.factory, state.indexer, batch=50)  # type: ignore[arg-type]
+
+    result = w.run_once()
+    assert result.failed_services == ["0x" + eip712.service_id(failing).hex()]
+    assert paid["id"] in result.settled and down["id"] not in result.settled
+    assert api.chain.balance(paid["beneficiary"]) == 20 * USD and api.chain.balance(down["beneficiary"]) == 0
+    assert {expiring[0]["id"], expiring[2]["id"]} <= set(result.expired) and refused["id"] not in result.expired
+    assert result.expire_failed == [refused["id"]] and result.expiry_error is None
+    assert state.gateway.pool.functions.lockedCapital().call() <= locked - 2 * 500 * USD
+    # The failed service's outage was not marked handled: the next cycle settles it.
+    gw.down.clear()
+    again = w.run_once()
+    assert again.settled == [down["id"]] and api.chain.balance(down["beneficiary"]) == 20 * USD
+
+
+def test_bisection_isolates_each_failing_item() -> None:
+    bad = {3, 7, 8}
+    calls: list[list[int]] = []
+
+    def send(batch: list[int]) -> list[int]:
+        calls.append(batch)
+        if bad & set(batch):
+            raise ChainError("refused", type="error", status=400)
+        return batch
+
+    split = send_bisected(list(range(10)), send)
+    assert sorted(i for b in split.sent for i in b) == [i for i in range(10) if i not in bad]
+    assert [i for i, _ in split.failed] == [3, 7, 8]
+    with pytest.raises(ChainError):  # an unknown outcome is never bisected (it may be mined)
+        send_bisected([1, 2], lambda b: (_ for _ in ()).throw(ChainError("t", type="no_receipt")))

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from ..deps import NodeDep
+from .reports import MAX_TIME
 
 router = APIRouter(prefix="/v1", tags=["evidence"])
 
 
 @router.get("/evidence/{episode_id}")
 async def get_evidence(node: NodeDep, episode_id: str,
-                       seq: int | None = Query(default=None, ge=1)) -> dict[str, Any]:
+                       seq: int | None = Query(default=None, ge=1, le=MAX_TIME)) -> dict[str, Any]:
     return node.evidence_bundle(episode_id, seq)

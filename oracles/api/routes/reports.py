@@ -14,6 +14,7 @@ from ...errors import BadRequest
 from ..deps import NodeDep
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+MAX_TIME = 2**63 - 1  # SQLite's integer range; larger values used to overflow into a 500
 
 
 def parse_bytes32(value: str, name: str) -> bytes:
@@ -29,7 +30,7 @@ def parse_bytes32(value: str, name: str) -> bytes:
 async def list_reports(
     node: NodeDep,
     service_id: str | None = None,
-    since: int = Query(default=0, ge=0, description="only episodes ending at or after this"),
+    since: int = Query(default=0, ge=0, le=MAX_TIME, description="only episodes ending at or after this"),
 ) -> dict[str, Any]:
     sid = parse_bytes32(service_id, "service_id") if service_id is not None else None
     reports = node.state.latest_reports(service_id=sid, since=since)
@@ -38,6 +39,6 @@ async def list_reports(
 
 @router.get("/episodes")
 async def list_episodes(node: NodeDep, ongoing: bool | None = None,
-                        since: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                        since: int = Query(default=0, ge=0, le=MAX_TIME)) -> dict[str, Any]:
     episodes = node.state.episodes(ongoing=ongoing, since=since)
     return {"node": node.address, "episodes": [e.to_json() for e in episodes]}

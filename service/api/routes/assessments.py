@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from contracts.registry import anchor_id
 from service.api import idempotency
 from service.api.deps import (
     Anyone,
@@ -22,7 +23,7 @@ from service.api.deps import (
     SettingsDep,
     require,
 )
-from service.api.schemas import Hex32, Strict, Text, hx, unhex
+from service.api.schemas import Address, Hex32, Strict, Text, hx, unhex
 from service.assessment import (
     Assessor,
     Method,
@@ -57,7 +58,8 @@ class AssessmentIn(Strict):
     methods: list[Method] = Field(default=[Method.QUESTIONNAIRE], min_length=1, max_length=10)
     team: list[Text] = Field(default=["assessment desk"], min_length=1, max_length=20)
     disclosed_name: Text | None = None
-    tenant_id: str | None = Field(None, max_length=32, description="Client tenant (staff only); default: caller's")
+    tenant_id: str | None = Field(None, max_length=32, description="Client tenant (insurer staff only); default: "
+                                  "the caller's")
 
 
 class AssessmentOut(BaseModel):
@@ -92,8 +94,8 @@ def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.
 @router.post("/assessments", status_code=201, response_model=AssessmentCreated)
 def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
                       principal: Creator) -> dict[str, Any]:
-    tenant_id = principal.tenant_id if principal.scoped or body.tenant_id is None else body.tenant_id
-    if session.get(m.Tenant, tenant_id) is None:
+    tenant_id = body.tenant_id or principal.tenant_id
+    if session.get(m.Tenant, tenant_id) is None or not principal.can_see(tenant_id):
         raise NotFound(f"no tenant {tenant_id}")
     assessment = assess(body.answers, body.scenarios)
     commitment = commit_subject(body.org_identifier)
@@ -145,26 +147,32 @@ def anchor_assessment(assessment_id: str, request: Request, session: SessionDep,
             assert a is not None
             if a.anchor_tx is None:  # anchoring twice would only revert (AlreadyAnchored)
                 f = anchor_fields(a.report)
-                fn = gw.registry.functions.anchor(f["report_hash"], f["score_bps"], f["risk_level"], f["kind"],
-                                                  f["subject"], b"\x00" * 32)
+                fn = gw.registry.functions.anchor(f["report_hash"], f["score_bps"], f["risk_level"], f["subject"],
+                                                  b"\x00" * 32, f["kind"])
                 a.anchor_tx = hx(gw.send(fn, gw.assessor)["transactionHash"])
         indexer.sync()
         return 200, out(a)
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, None, work)
+    return idempotency.run(factory, principal, idempotency_key, request, None, work)
 
 
 @router.get("/reports/{report_hash}/verification")
-def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, _: Anyone) -> dict[str, Any]:
-    """Reads the registry. With the document on file, its hash is recomputed from its content."""
+def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, principal: Anyone,
+                  assessor: Annotated[Address | None, Query(description="Without the document on file: the "
+                                                            "assessor the report names (default: the "
+                                                            "service's assessor)")] = None) -> dict[str, Any]:
+    """Reads the registry. With the document on file, its hash is recomputed from its content and
+    checked against the anchor of the assessor it names; otherwise against `assessor`'s anchor."""
     a = session.scalar(select(m.AssessmentRecord).where(m.AssessmentRecord.report_hash == report_hash))
-    if a is not None:
+    if a is not None and principal.can_see(a.tenant_id):  # another tenant's document: the chain only
         return verify(gw.registry, a.report, from_block=gw.first_block)
-    v = gw.registry.functions.verify(unhex(report_hash)).call()
-    valid, assessor, capability, anchored_at, bps, level, kind, revoked, successor = v
+    by = assessor or gw.assessor.address
+    v = gw.registry.functions.verify(by, unhex(report_hash)).call()
+    valid, named, capability, anchored_at, bps, level, kind, subject, revoked, successor = v
     if anchored_at == 0:
-        raise NotFound(f"report {report_hash} is not anchored")
-    return {"valid": valid, "report_hash": report_hash, "assessor": assessor, "assessor_capability": capability,
+        raise NotFound(f"report {report_hash} is not anchored by {by}")
+    return {"valid": valid, "report_hash": report_hash, "anchor_id": hx(anchor_id(named, unhex(report_hash))),
+            "assessor": named, "assessor_capability": capability,
             "anchored_at": datetime.fromtimestamp(anchored_at, UTC).isoformat(), "score_bps": bps,
-            "risk_level": level, "kind": kind, "revoked": revoked,
+            "risk_level": level, "kind": kind, "subject_prefix": hx(subject), "revoked": revoked,
             "superseded_by": hx(successor) if any(successor) else None, "document_on_file": False}

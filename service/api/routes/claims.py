@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.registry import incident_subject
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Hex32, Strict, unhex
@@ -24,7 +25,8 @@ INCIDENT = 2  # AssessmentRegistry.ReportKind.Incident
 
 
 class Decision(Strict):
-    incident_report: Hex32
+    incident_report: Hex32 = Field(description="Anchor id of the §8 incident report, anchored for "
+                                               "keccak256(abi.encode(insured subject, service id))")
 
 
 class ClaimOut(BaseModel):
@@ -55,10 +57,9 @@ def claim_out(c: m.Claim) -> dict[str, Any]:
 
 
 def _scope(q: Any, principal: Principal, policy_col: Any) -> Any:
-    if principal.scoped:
-        q = q.join(m.PolicyOwner, m.PolicyOwner.policy_id == policy_col).where(
-            m.PolicyOwner.tenant_id == principal.tenant_id)
-    return q
+    """Claims and payouts belong to the tenant that issued their policy."""
+    return principal.scope(q.outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == policy_col),
+                           m.PolicyOwner.tenant_id)
 
 
 @router.get("/claims", response_model=list[ClaimOut])
@@ -79,6 +80,17 @@ def get_claim(claim_id: int, session: SessionDep, principal: Anyone) -> dict[str
     return claim_out(c)
 
 
+def incident_binding(session: Session, policy: m.Policy) -> bytes:
+    """The subject an incident report on this policy is anchored for: the insured subject (that of
+    the policy's underwriting report) bound to the covered service's id."""
+    underwriting = session.get(m.Anchor, policy.report_hash)
+    product = session.get(m.Product, policy.product_id)
+    if underwriting is None or product is None:
+        raise Conflict(f"policy {policy.id}: its underwriting report or product is not projected yet",
+                       type="projection_behind")
+    return incident_subject(unhex(underwriting.subject), unhex(product.service_id))
+
+
 def _decide(action: Literal["approve", "reject"]) -> Any:
     def decide(claim_id: int, body: Decision, request: Request, factory: FactoryDep, gw: GatewayDep,
                indexer: IndexerDep, principal: Reviewer,
@@ -94,10 +106,11 @@ def _decide(action: Literal["approve", "reject"]) -> Any:
                 policy = s.get(m.Policy, claim.policy_id)
                 assert policy is not None
                 record = as_tuple(policy)
-            anchor = gw.registry.functions.anchorOf(unhex(body.incident_report)).call()
-            if anchor[1] == 0 or anchor[4] != INCIDENT or anchor[5]:
-                raise BadRequest(f"{body.incident_report} is not anchored as a live incident report (standard §8)",
-                                 type="invalid_incident_report")
+                subject = incident_binding(s, policy)
+            live, _, kind = gw.registry.functions.underwritingStatus(unhex(body.incident_report), subject).call()
+            if not live or kind != INCIDENT:
+                raise BadRequest(f"{body.incident_report} is not the anchor id of a live incident report (standard "
+                                 f"§8) on this policy's subject and service", type="invalid_incident_report")
             fn = getattr(gw.book.functions, f"{action}Claim")(claim_id, claim.policy_id, record,
                                                                 unhex(body.incident_report))
             gw.send(fn)
@@ -107,7 +120,7 @@ def _decide(action: Literal["approve", "reject"]) -> Any:
                 assert decided is not None
                 return 200, claim_out(decided)
 
-        return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+        return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
     decide.__name__ = f"{action}_claim"
     return decide

@@ -1,13 +1,16 @@
-"""Liveness/readiness and Prometheus metrics."""
+"""Liveness/readiness (public) and Prometheus metrics (any valid API key, or the metrics token)."""
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from service.api.deps import SessionDep, SettingsDep, get_principal
 
 router = APIRouter(tags=["health"])
 
@@ -29,6 +32,16 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
 
 
-@router.get("/metrics", response_class=Response)
+def metrics_reader(request: Request, session: SessionDep, settings: SettingsDep,
+                   key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> None:
+    token = settings.metrics_token
+    if token is not None:
+        expected = f"Bearer {token.get_secret_value()}".encode()
+        if hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
+            return
+    get_principal(session, key)  # raises 401 unless the key is valid
+
+
+@router.get("/metrics", response_class=Response, dependencies=[Depends(metrics_reader)])
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -19,7 +19,8 @@ from service.errors import BadRequest, ChainError
 
 router = APIRouter(prefix="/v1", tags=["outages"])
 # Relaying is permissionless on-chain (signatures carry the authority); the read-only role may not.
-Relayer = Annotated[Principal, Depends(require("underwriter", "claims", "distributor", "assessor"))]
+# `relay` is the oracle transmitter's key: this route and nothing else.
+Relayer = Annotated[Principal, Depends(require("relay", "underwriter", "claims", "distributor", "assessor"))]
 
 
 class SignedReport(Strict):
@@ -61,6 +62,7 @@ def out(o: m.Outage) -> dict[str, Any]:
 @router.get("/outages", response_model=list[OutageOut])
 def list_outages(session: SessionDep, _: Anyone, service_id: Hex32 | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+    """Verified outage windows are public on-chain data: every person's key reads them all."""
     q = select(m.Outage)
     if service_id is not None:
         q = q.where(m.Outage.service_id == service_id)
@@ -96,4 +98,4 @@ def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: Gate
                      "ongoing": a["ongoing"], "config_version": a["configVersion"], "block": receipt["blockNumber"],
                      "tx_hash": hx(receipt["transactionHash"])}
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+    return idempotency.run(factory, principal, idempotency_key, request, body, work)

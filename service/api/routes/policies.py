@@ -16,7 +16,8 @@ from web3.logs import DISCARD
 
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
-from service.api.schemas import Address, Page, Strict, hx, unhex
+from service.api.schemas import Address, Page, Strict, hx
+from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -97,12 +98,16 @@ def issue(gw: Gateway, factory: Any, indexer: Any, quote: m.Quote, covers: list[
     A chunk that fails after earlier ones were issued ends the call with what was issued and
     the error (raising would hide money that moved); a failing first chunk raises."""
     end = gw.now() + cover_seconds
+    with factory() as s:  # the book takes the report's anchor id (it commits to the assessor)
+        record = s.get(m.AssessmentRecord, quote.assessment_id)
+        assert record is not None
+        report_id = report_anchor_id(record.report)
     issued: list[int] = []
     salts = [secrets.token_bytes(32) for _ in covers]
     error: BatchError | None = None
     for i in range(0, len(covers), chunk):
         terms = [(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary,
-                  keccak(salt + c.holder_ref.encode()), unhex(quote.report_hash))
+                  keccak(salt + c.holder_ref.encode()), report_id)
                  for c, salt in zip(covers[i:i + chunk], salts[i:i + chunk], strict=True)]
         fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)
         try:
@@ -134,7 +139,7 @@ def create_policy(body: PolicyIn, request: Request, session: SessionDep, factory
         cover = Cover(beneficiary=body.beneficiary, holder_ref=body.holder_ref)
         return 201, issue(gw, factory, indexer, quote, [cover], body.cover_seconds, 1)[0][0]
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+    return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
 @router.post("/batch", status_code=201, response_model=BatchOut)
@@ -146,7 +151,7 @@ def create_batch(body: BatchIn, request: Request, session: SessionDep, factory: 
         policies, error = issue(gw, factory, indexer, quote, body.covers, body.cover_seconds, settings.issue_batch)
         return 201, BatchOut(policies=policies, error=error)
 
-    return idempotency.run(factory, principal, idempotency_key, "POST", request.url.path, body, work)
+    return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
 @router.get("/{policy_id}", response_model=PolicyOut)
@@ -166,8 +171,7 @@ def list_policies(session: SessionDep, principal: Anyone,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
     q = select(m.Policy, m.PolicyOwner).outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
-    if principal.scoped:
-        q = q.where(m.PolicyOwner.tenant_id == principal.tenant_id)
+    q = principal.scope(q, m.PolicyOwner.tenant_id)
     if product_id is not None:
         q = q.where(m.Policy.product_id == product_id)
     if status is not None:

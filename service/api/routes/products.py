@@ -10,13 +10,16 @@ from sqlalchemy import select
 from web3.logs import DISCARD
 
 from contracts.eip712 import service_id
-from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
+from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Strict, Text, Uint96, hx
+from service.covered import CoveredService
 from service.db import models as m
 from service.errors import BadRequest, ChainError, NotFound
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
-Underwriter = Annotated[Principal, Depends(require("underwriter"))]
+Underwriter = Annotated[Principal, Depends(require("underwriter"))]  # the insurer's: products are insurer-wide
+# Products are offered to every tenant: anyone may read them, and the nodes' target-list key lists them.
+Reader = Annotated[Principal, Depends(require(*PEOPLE, "monitor"))]
 PositiveSeconds = Annotated[int, Field(ge=1, le=2**32 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=2**32 - 1)]
 KINDS = {"fixed": 0, "per_unit": 1}
@@ -32,7 +35,8 @@ class Rates(Strict):
 
 class ProductIn(Strict):
     name: Text
-    service: Text = Field(description="Covered service (its URL or name); the on-chain id is keccak256 of it")
+    service: CoveredService = Field(description="Covered service: an http(s)/tcp/tls URL the oracles probe, or a "
+                                    "plain name ([A-Za-z0-9._-], ≤ 64); the on-chain id is keccak256 of it")
     threshold_seconds: PositiveSeconds
     payout_kind: Literal["fixed", "per_unit"] = "fixed"
     amount: Annotated[int, Field(ge=1, le=2**96 - 1)]
@@ -122,7 +126,7 @@ def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: Gat
 
 
 @router.get("", response_model=list[ProductOut])
-def list_products(session: SessionDep, _: Anyone) -> list[dict[str, Any]]:
+def list_products(session: SessionDep, _: Reader) -> list[dict[str, Any]]:
     products = session.scalars(select(m.Product).order_by(m.Product.id))
     return [out(p, session.get(m.ProductTerms, p.id)) for p in products]
 

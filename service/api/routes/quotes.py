@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from contracts.eip712 import RISK_LEVELS
 from service.api.deps import Anyone, GatewayDep, Principal, SessionDep, require
 from service.api.routes.assessments import visible
-from service.api.schemas import Strict, unhex
+from service.api.schemas import Strict
+from service.assessment import anchor_fields
+from service.assessment.anchoring import report_anchor_id
 from service.db import models as m
 from service.errors import Conflict, NotFound
 
@@ -63,7 +65,8 @@ def create_quote(body: QuoteIn, session: SessionDep, gw: GatewayDep, principal: 
         raise NotFound(f"no product {body.product_id} with pricing")
     if not product.active:
         raise Conflict(f"product {product.id} is not active", type="product_inactive")
-    live, level_index, kind = gw.registry.functions.underwritingStatus(unhex(assessment.report_hash)).call()
+    live, level_index, kind = gw.registry.functions.underwritingStatus(
+        report_anchor_id(assessment.report), anchor_fields(assessment.report)["subject"]).call()
     if not live or kind != 0:
         raise Conflict("the assessment report is not anchored as a live pre-underwriting report: anchor it first",
                        type="report_not_underwritable")

@@ -1,24 +1,24 @@
-"""Tenants and API keys (admin only). A key is shown once; only its sha256 is stored."""
+"""Tenants (the insurer's admin) and API keys (a tenant's admin, for its own tenant; the
+insurer's admin, for any). A key is shown once; only its sha256 and first characters are stored."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from service.api.deps import Principal, SessionDep, hash_key, require
+from service import tenancy
+from service.api.deps import Principal, SessionDep, require
 from service.api.schemas import Strict, Text
 from service.db import models as m
-from service.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
-Admin = Annotated[Principal, Depends(require())]
-Role = Literal["admin", "underwriter", "claims", "distributor", "assessor", "auditor"]
+InsurerAdmin = Annotated[Principal, Depends(require())]
+TenantAdmin = Annotated[Principal, Depends(require("admin"))]  # its own tenant's keys (Principal.can_see)
+Role = Literal["admin", "underwriter", "claims", "distributor", "assessor", "auditor", "relay", "monitor"]
 
 
 class TenantIn(Strict):
@@ -28,61 +28,58 @@ class TenantIn(Strict):
 class TenantOut(BaseModel):
     id: str
     name: str
+    insurer: bool
     created_at: datetime
 
 
 class KeyIn(Strict):
-    role: Role
+    role: Role = Field(description="A client tenant holds admin, distributor and auditor keys only")
+    expires_at: AwareDatetime | None = Field(None, description="After this instant the key answers 401")
+
+
+class KeyInfo(BaseModel):
+    id: str
+    tenant_id: str
+    prefix: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Recorded at most once a minute")
+    expires_at: datetime | None
+    revoked: bool
 
 
 class KeyOut(BaseModel):
     id: str
     tenant_id: str
     role: str
-    key: str  # shown once
-
-
-def new_key(session: SessionDep, tenant_id: str, role: str) -> KeyOut:
-    key = "cc_" + secrets.token_urlsafe(32)
-    row = m.ApiKey(tenant_id=tenant_id, role=role, key_hash=hash_key(key), prefix=key[:10])
-    session.add(row)
-    session.flush()
-    return KeyOut(id=row.id, tenant_id=tenant_id, role=role, key=key)
+    prefix: str
+    expires_at: datetime | None
+    key: str = Field(description="The secret. Shown once.")
 
 
 @router.post("", status_code=201, response_model=TenantOut)
-def create_tenant(body: TenantIn, session: SessionDep, _: Admin) -> m.Tenant:
-    if session.scalar(select(m.Tenant).where(m.Tenant.name == body.name)) is not None:
-        raise Conflict(f"tenant {body.name!r} exists")
-    tenant = m.Tenant(name=body.name)
-    session.add(tenant)
-    try:
-        session.commit()
-    except IntegrityError:
-        raise Conflict(f"tenant {body.name!r} exists") from None
-    return tenant
+def create_tenant(body: TenantIn, session: SessionDep, _: InsurerAdmin) -> m.Tenant:
+    return tenancy.create_tenant(session, body.name)
 
 
 @router.get("", response_model=list[TenantOut])
-def list_tenants(session: SessionDep, _: Admin) -> list[m.Tenant]:
+def list_tenants(session: SessionDep, _: InsurerAdmin) -> list[m.Tenant]:
     return list(session.scalars(select(m.Tenant).order_by(m.Tenant.created_at)))
 
 
 @router.post("/{tenant_id}/keys", status_code=201, response_model=KeyOut)
-def create_key(tenant_id: str, body: KeyIn, session: SessionDep, _: Admin) -> KeyOut:
-    if session.get(m.Tenant, tenant_id) is None:
-        raise NotFound(f"no tenant {tenant_id}")
-    out = new_key(session, tenant_id, body.role)
-    session.commit()
-    return out
+def create_key(tenant_id: str, body: KeyIn, session: SessionDep, principal: TenantAdmin) -> KeyOut:
+    minted = tenancy.mint_key(session, principal, tenant_id, body.role, body.expires_at)
+    r = minted.row
+    return KeyOut(id=r.id, tenant_id=r.tenant_id, role=r.role, prefix=r.prefix, expires_at=r.expires_at,
+                  key=minted.key)
+
+
+@router.get("/{tenant_id}/keys", response_model=list[KeyInfo])
+def list_keys(tenant_id: str, session: SessionDep, principal: TenantAdmin) -> list[m.ApiKey]:
+    return tenancy.list_keys(session, principal, tenant_id)
 
 
 @router.delete("/{tenant_id}/keys/{key_id}", status_code=204)
-def revoke_key(tenant_id: str, key_id: str, session: SessionDep, principal: Admin) -> None:
-    row = session.get(m.ApiKey, key_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"no key {key_id} in tenant {tenant_id}")
-    if row.id == principal.key_id:
-        raise Conflict("a key cannot revoke itself", type="self_revocation")
-    row.revoked = True
-    session.commit()
+def revoke_key(tenant_id: str, key_id: str, session: SessionDep, principal: TenantAdmin) -> None:
+    tenancy.revoke_key(session, principal, tenant_id, key_id)

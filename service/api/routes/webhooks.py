@@ -1,26 +1,38 @@
-"""Webhook subscriptions of a tenant. The signing secret is shown once, at creation."""
+"""Webhook subscriptions of a tenant: create, list, show, pause, resume, rotate the secret,
+delete. The signing secret is shown once, at creation and at each rotation. A caller sees and
+changes only its own tenant's webhooks (another tenant's id is a 404)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import AnyHttpUrl, BaseModel, Field
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
 
-from service.api.deps import Principal, SessionDep, require
+from service.api.deps import Principal, SessionDep, SettingsDep, require
 from service.api.schemas import Strict
 from service.db import models as m
+from service.webhooks import registry
+from service.webhooks.destinations import MAX_URL_LENGTH, Resolver, system_resolver
+from service.webhooks.sealing import sealer_for
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Subscriber = Annotated[Principal, Depends(require("distributor"))]
 Event = Literal["payout.sent", "claim.opened", "claim.approved", "claim.rejected"]
 
 
+def get_resolver() -> Resolver:
+    """The DNS resolver for destination checks (tests override this dependency)."""
+    return system_resolver
+
+
+ResolverDep = Annotated[Resolver, Depends(get_resolver)]
+
+
 class WebhookIn(Strict):
-    url: AnyHttpUrl
+    url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://hooks.example.com/cybercover"],
+                     description="https URL whose host resolves to public addresses only")
     events: list[Event] = Field(min_length=1, max_length=4)
 
 
@@ -28,7 +40,7 @@ class WebhookOut(BaseModel):
     id: str
     url: str
     events: list[str]
-    active: bool
+    active: bool = Field(description="false while paused: deliveries are held until resumed")
     created_at: datetime
 
 
@@ -36,16 +48,57 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="HMAC-SHA256 key for the X-Cybercover-Signature header. Shown once.")
 
 
+def _out(hook: m.Webhook, secret: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": hook.id, "url": hook.url, "events": hook.events, "active": hook.active,
+                           "created_at": hook.created_at}
+    if secret is not None:
+        out["secret"] = secret
+    return out
+
+
+def _rules(settings: SettingsDep, resolver: ResolverDep) -> registry.Rules:
+    return registry.Rules(settings.webhook_max_per_tenant, settings.webhook_allow_loopback_http, resolver)
+
+
+RulesDep = Annotated[registry.Rules, Depends(_rules)]
+
+
 @router.post("", status_code=201, response_model=WebhookCreated)
-def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber) -> dict[str, Any]:
-    hook = m.Webhook(tenant_id=principal.tenant_id, url=str(body.url), events=sorted(set(body.events)),
-                     secret=secrets.token_hex(32), active=True)
-    session.add(hook)
-    session.commit()
-    return {"id": hook.id, "url": hook.url, "events": hook.events, "active": True, "created_at": hook.created_at,
-            "secret": hook.secret}
+def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber, settings: SettingsDep,
+                   rules: RulesDep) -> dict[str, Any]:
+    hook, secret = registry.create(session, principal.tenant_id, body.url, list(body.events), sealer_for(settings),
+                                   rules)
+    return _out(hook, secret)
 
 
 @router.get("", response_model=list[WebhookOut])
-def list_webhooks(session: SessionDep, principal: Subscriber) -> list[m.Webhook]:
-    return list(session.scalars(select(m.Webhook).where(m.Webhook.tenant_id == principal.tenant_id)))
+def list_webhooks(session: SessionDep, principal: Subscriber) -> list[dict[str, Any]]:
+    return [_out(h) for h in registry.list_for(session, principal.tenant_id)]
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut)
+def get_webhook(webhook_id: str, session: SessionDep, principal: Subscriber) -> dict[str, Any]:
+    return _out(registry.get(session, principal.tenant_id, webhook_id))
+
+
+@router.delete("/{webhook_id}", status_code=204, response_class=Response)
+def delete_webhook(webhook_id: str, session: SessionDep, principal: Subscriber) -> Response:
+    registry.remove(session, principal.tenant_id, webhook_id)
+    return Response(status_code=204)
+
+
+@router.post("/{webhook_id}/pause", response_model=WebhookOut)
+def pause_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
+    return _out(registry.set_active(session, principal.tenant_id, webhook_id, False, rules))
+
+
+@router.post("/{webhook_id}/resume", response_model=WebhookOut)
+def resume_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
+    return _out(registry.set_active(session, principal.tenant_id, webhook_id, True, rules))
+
+
+@router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
+def rotate_webhook_secret(webhook_id: str, session: SessionDep, principal: Subscriber,
+                          settings: SettingsDep) -> dict[str, Any]:
+    hook, secret = registry.rotate(session, principal.tenant_id, webhook_id, sealer_for(settings))
+    return _out(hook, secret)

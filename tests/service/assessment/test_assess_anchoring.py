@@ -9,15 +9,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eth_utils import keccak
 
+from contracts import registry
 from contracts.deploy import deploy
-from service.assessment import Assessor, Method, Overview, Subject, build_report, commit_subject, report_hash
-from service.assessment.anchoring import anchor, anchor_batch, anchor_by_signature, revoke, verify
+from service.assessment import (
+    Assessor,
+    Method,
+    Overview,
+    Subject,
+    anchor_fields,
+    build_report,
+    commit_subject,
+    report_hash,
+)
+from service.assessment.anchoring import (
+    NO_ASSESSOR,
+    AnchoringError,
+    anchor,
+    anchor_batch,
+    anchor_by_signature,
+    report_anchor_id,
+    revoke,
+    verify,
+)
 from tests.chain import signer
 from tests.service.assessment.assess_samples import ISSUED, ORG_ID, SALT, sample_assessment
 
 
-def report_by(address: str, report_id: str = "RA-2025-0001") -> dict[str, Any]:
+def report_by(address: str | None, report_id: str = "RA-2025-0001") -> dict[str, Any]:
     """A pre-underwriting report naming `address` as its assessor."""
     return build_report(
         kind="pre_underwriting", report_id=report_id, issued_at=ISSUED,
@@ -46,11 +66,13 @@ def test_anchor_verify_tamper_revoke_supersede(ledger) -> None:  # noqa: ANN001
     t = verify(reg, tampered)
     assert t["valid"] is False and "not anchored" in t["reason"] and t["assessor"] is None
 
-    # Superseded: still authentic, names its successor.
+    # Superseded: still authentic, names its successor's anchor id.
     newer = report_by(ledger.a.assessor, report_id="RA-2025-0002")
-    anchor(ledger.w3, reg, ledger.a.assessor, newer, replaces=report_hash(doc))
+    b = anchor(ledger.w3, reg, ledger.a.assessor, newer, replaces=a.anchor_id)
+    assert b.anchor_id == registry.anchor_id(ledger.a.assessor, report_hash(newer)) == report_anchor_id(newer)
     s = verify(reg, doc)
-    assert s["valid"] is True and s["superseded_by"] == "0x" + report_hash(newer).hex()
+    assert s["valid"] is True and s["superseded_by"] == "0x" + b.anchor_id.hex()
+    assert s["anchor_id"] == "0x" + a.anchor_id.hex()
 
     # Revoked: not valid.
     revoke(ledger.w3, reg, ledger.a.assessor, newer)
@@ -58,11 +80,54 @@ def test_anchor_verify_tamper_revoke_supersede(ledger) -> None:  # noqa: ANN001
     assert r["valid"] is False and r["revoked"] is True and r["reason"] == "revoked"
 
 
+def _raw_anchor(ledger, sender: str, doc: dict[str, Any], **override: Any) -> None:  # noqa: ANN001
+    f = {**anchor_fields(doc), **override}
+    ledger.send(ledger.registry.functions.anchor(f["report_hash"], f["score_bps"], f["risk_level"], f["subject"],
+                                                 b"\x00" * 32, f["kind"]), sender)
+
+
 def test_report_naming_another_assessor_is_not_valid(ledger) -> None:  # noqa: ANN001
-    doc = report_by("0x" + "ab" * 20)
-    anchor(ledger.w3, ledger.registry, ledger.a.assessor, doc)
+    named = "0x" + "ab" * 20
+    doc = report_by(named)
+    with pytest.raises(AnchoringError, match="names assessor"):
+        anchor(ledger.w3, ledger.registry, ledger.a.assessor, doc)
+    _raw_anchor(ledger, ledger.a.assessor, doc)  # anchored anyway, straight on the registry
     v = verify(ledger.registry, doc)
-    assert v["valid"] is False and "names" in v["reason"]
+    assert v["valid"] is False and "names" in v["reason"] and ledger.a.assessor in v["reason"]
+    assert v["assessor"] is None
+
+
+def test_front_running_assessor_cannot_take_a_report(ledger) -> None:  # noqa: ANN001
+    """Finding 9: another accredited assessor anchoring the hash first neither blocks the named
+    assessor nor makes the report valid under its name."""
+    hostile = ledger.a.alice
+    ledger.send(ledger.registry.functions.setAssessor(hostile, 100), ledger.a.owner)
+    doc = report_by(ledger.a.assessor)
+    _raw_anchor(ledger, hostile, doc, score_bps=10_000, risk_level=0)
+    early = verify(ledger.registry, doc)
+    assert early["valid"] is False and hostile in early["reason"]
+    a = anchor(ledger.w3, ledger.registry, ledger.a.assessor, doc)
+    v = verify(ledger.registry, doc)
+    assert v["valid"] is True and v["assessor"] == ledger.a.assessor and v["tx"] == a.tx
+
+
+def test_anchored_figures_must_be_the_documents(ledger) -> None:  # noqa: ANN001
+    doc = report_by(ledger.a.assessor)
+    _raw_anchor(ledger, ledger.a.assessor, doc, subject=keccak(text="someone else"))
+    v = verify(ledger.registry, doc)
+    assert v["valid"] is False and v["reason"] == "anchored with another subject than the document states"
+    other = report_by(ledger.a.assessor, report_id="RA-2025-0009")
+    _raw_anchor(ledger, ledger.a.assessor, other, score_bps=1, risk_level=3)
+    assert "score, risk level" in verify(ledger.registry, other)["reason"]
+
+
+def test_report_naming_no_assessor_address_is_not_valid(ledger) -> None:  # noqa: ANN001
+    doc = report_by(None)  # type: ignore[arg-type]
+    _raw_anchor(ledger, ledger.a.assessor, doc)
+    v = verify(ledger.registry, doc)
+    assert v["valid"] is False and v["reason"] == NO_ASSESSOR
+    with pytest.raises(AnchoringError):
+        report_anchor_id(doc)
 
 
 def test_relayed_anchor_with_assessor_signature(ledger) -> None:  # noqa: ANN001
@@ -82,7 +147,8 @@ def test_batch_anchor_and_bundle_verification(ledger) -> None:  # noqa: ANN001
     assert v["valid"] is True and v["batch"] == "0x" + b.root.hex() and v["block"] == b.block
     bundle["report"]["report_id"] = "RA-B-999"
     assert verify(ledger.registry, bundle)["valid"] is False
-    ledger.send(ledger.registry.functions.revokeBatch(b.root), ledger.a.assessor)
+    assert v["anchor_id"] == "0x" + b.batch_id.hex()
+    ledger.send(ledger.registry.functions.revokeBatch(b.batch_id), ledger.a.assessor)
     assert verify(ledger.registry, b.bundle(docs[0]))["revoked"] is True
 
 
@@ -110,8 +176,8 @@ def test_cli_verify_over_json_rpc(tmp_path) -> None:  # noqa: ANN001
         ok = run(path)
         assert ok.returncode == 0, ok.stderr
         out = json.loads(ok.stdout)
-        assert set(out) == {"valid", "report_hash", "assessor", "assessor_grade", "anchored_at", "block", "tx",
-                            "revoked", "superseded_by", "batch", "reason"}
+        assert set(out) == {"valid", "report_hash", "anchor_id", "assessor", "assessor_grade", "anchored_at",
+                            "block", "tx", "revoked", "superseded_by", "batch", "reason"}
         assert out["valid"] is True
         raw = path.read_bytes()
         i = raw.index(b"Production platform") + 5

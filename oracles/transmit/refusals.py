@@ -1,0 +1,40 @@
+"""Which refusals of a report set are final, and which are worth another try.
+
+A set is given up only when the chain refuses it for a reason that lies in the set itself and so
+recurs whatever happens on-chain meanwhile: its signatures, its signers against its config
+version (versions only grow, so a stale one stays stale), its windows. `AlreadyCovered` is not a
+refusal at all: the chain holds everything the set says. Every other revert is retried with a
+backoff — among them `WindowOutOfOrder` (a late, older window: it must not be dropped, the cover
+it triggers would get nothing), `WindowInFuture` (the chain's clock catches up), `NoConfig` and
+any revert this list does not know.
+"""
+
+from __future__ import annotations
+
+import re
+
+ALREADY_COVERED = "OutageOracleWindowAlreadyCovered"
+PERMANENT = frozenset({
+    "OutageOracleStaleConfig", "OutageOracleQuorumNotMet", "OutageOracleInvalidSignature",
+    "OutageOracleUnknownSigner", "OutageOracleDuplicateSigner", "OutageOracleInvalidWindow",
+    "OutageOracleReportsDisjoint",
+})
+
+
+def relay_type(error_name: str) -> str:
+    """The `type` the relay (the cybercover service) answers for a decoded revert."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", error_name.removeprefix("OutageOracle")).lower()
+
+
+# Refusals by the relay itself: a body it cannot parse, a signature it cannot recover.
+_RELAY_OWN = frozenset({"validation_error", "bad_signature"})
+PERMANENT_RELAY_TYPES = frozenset(relay_type(n) for n in PERMANENT) | _RELAY_OWN
+ALREADY_COVERED_TYPE = "already_covered"
+
+
+def is_permanent(error_name: str | None) -> bool:
+    return error_name in PERMANENT
+
+
+def is_permanent_relay(status: int, type_: object) -> bool:
+    return 400 <= status < 500 and type_ in PERMANENT_RELAY_TYPES

@@ -1,0 +1,400 @@
+"""Tenancy as one rule (issue 10, finding 2), route by route.
+
+The rule (service.api.deps.Principal): staff keys (admin, underwriter, claims, assessor, auditor)
+of the insurer's tenant act across tenants; every other key — any key of a client tenant, and the
+insurer's own distributor and machine keys — sees and changes only its own tenant's records. A
+client tenant holds admin, distributor and auditor keys only; its admin may do what those roles
+may do, in its own tenant, and manage its own tenant's keys. Products and verified outages are
+insurer-wide: everyone reads them, only the insurer's underwriters change products.
+
+The matrix: every route of the app (read from `app.routes`, so a new route without an entry
+fails) × every caller (the insurer's eight roles, two client tenants' three roles, no key),
+against records of client tenant A: B is the other tenant.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from service.api.deps import hash_key
+from service.api.routes.webhooks import get_resolver
+from service.db import models as m
+from tests.service.api_env import (
+    HOUR,
+    Api,
+    Chain,
+    assessment_body,
+    issue,
+    outage,
+    product_body,
+    unique_service,
+    worker,
+)
+
+CLIENT = ("admin", "distributor", "auditor")
+STAFF = ("admin", "underwriter", "claims", "assessor", "auditor")
+PEOPLE = ("admin", "underwriter", "claims", "distributor", "assessor", "auditor")
+MACHINE = ("relay", "monitor")
+HOOKS = "https://hooks.example.com/matrix-"  # never delivered to: deactivated at teardown
+_n = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: str  # "P" the insurer, "A" the client owning the records, "B" another client, "" no key
+    role: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.tenant}-{self.role}" if self.role else "anonymous"
+
+    @property
+    def scoped(self) -> bool:
+        return not (self.tenant == "P" and self.role in STAFF)
+
+    @property
+    def sees_a(self) -> bool:
+        return not self.scoped or self.tenant == "A"
+
+    def may(self, roles: tuple[str, ...]) -> bool:
+        if self.role in roles:
+            return True
+        return self.role == "admin" and (self.tenant == "P" or bool(set(roles) & set(CLIENT)))
+
+
+CALLERS = ([Caller("P", r) for r in (*PEOPLE, *MACHINE)] + [Caller(t, r) for t in "AB" for r in CLIENT]
+           + [Caller("", "")])
+
+
+@dataclass
+class World:
+    api: Api
+    tenants: dict[str, str]
+    keys: dict[str, dict[str, str]]
+    assessment: str
+    report_hash: str
+    product: int
+    quote: str
+    policy: int
+    claim: int
+    service_id: str
+    webhook: str
+
+    def headers(self, caller: Caller) -> dict[str, str]:
+        return self.keys[caller.name] if caller.role else {}
+
+
+Request = tuple[str, str, Any]  # method, url, JSON body
+
+
+@dataclass(frozen=True)
+class Case:
+    roles: tuple[str, ...] | None  # None: public; () the insurer's admin only (see Caller.may)
+    build: Callable[[World, Caller], Request]
+    ok: int = 200
+    owned: bool = False  # the request names a record of A: a caller who cannot see A gets 404
+    # List-like answers: whether A's record is in it, and who should find it there.
+    listed: Callable[[World, Any], bool] | None = None
+    finds_a: Callable[[Caller], bool] = field(default=lambda c: c.sees_a)
+    tenant_only: bool = False  # the record is A's own, hidden even from the insurer's staff
+
+
+def get(url: str | Callable[[World], str]) -> Callable[[World, Caller], Request]:
+    return lambda w, _c: ("GET", url(w) if callable(url) else url, None)
+
+
+def _victim(w: World, _c: Caller) -> Request:
+    key_id = w.api.ok(w.api.c.post(f"/v1/tenants/{w.tenants['A']}/keys", json={"role": "auditor"},
+                                   headers=w.api.admin), 201)["id"]
+    return "DELETE", f"/v1/tenants/{w.tenants['A']}/keys/{key_id}", None
+
+
+def _bad_relay(w: World, _c: Caller) -> Request:
+    body = w.api.chain.reports(unique_service(), 100, 200)
+    body["reports"][0]["signer"] = body["reports"][1]["signer"]  # refused before any transaction
+    return "POST", "/v1/oracle/reports", body
+
+
+def _cover(c: Caller) -> dict[str, str]:
+    return {"beneficiary": "0x" + "77" * 20, "holder_ref": f"matrix-{c.name}-{next(_n)}"}
+
+
+def _ids(items: Any, key: str = "id") -> set[Any]:
+    return {i[key] for i in items}
+
+
+CASES: dict[tuple[str, str], Case] = {
+    # Public: liveness, metrics and the API's own documentation.
+    ("GET", "/healthz"): Case(None, get("/healthz")),
+    ("GET", "/metrics"): Case((*PEOPLE, *MACHINE), get("/metrics")),  # any valid key (or the metrics token)
+    ("GET", "/openapi.json"): Case(None, get("/openapi.json")),
+    ("GET", "/docs"): Case(None, get("/docs")),
+    ("GET", "/docs/oauth2-redirect"): Case(None, get("/docs/oauth2-redirect")),
+    ("GET", "/redoc"): Case(None, get("/redoc")),
+    # Tenants: the insurer's admin; keys: a tenant's admin for its own tenant.
+    ("POST", "/v1/tenants"): Case((), lambda w, c: ("POST", "/v1/tenants", {"name": f"matrix-{c.name}-{next(_n)}"}),
+                                  ok=201),
+    ("GET", "/v1/tenants"): Case((), get("/v1/tenants")),
+    ("POST", "/v1/tenants/{tenant_id}/keys"): Case(
+        ("admin",), lambda w, c: ("POST", f"/v1/tenants/{w.tenants['A']}/keys", {"role": "auditor"}), ok=201,
+        owned=True),
+    ("GET", "/v1/tenants/{tenant_id}/keys"): Case(("admin",), get(lambda w: f"/v1/tenants/{w.tenants['A']}/keys"),
+                                                  owned=True),
+    ("DELETE", "/v1/tenants/{tenant_id}/keys/{key_id}"): Case(("admin",), _victim, ok=204, owned=True),
+    # Assessments and reports: A's, confidential.
+    ("POST", "/v1/assessments"): Case(
+        ("assessor", "distributor"),
+        lambda w, c: ("POST", "/v1/assessments", assessment_body(tenant_id=w.tenants["A"])), ok=201, owned=True),
+    ("GET", "/v1/assessments/{assessment_id}"): Case(PEOPLE, get(lambda w: f"/v1/assessments/{w.assessment}"),
+                                                     owned=True),
+    ("GET", "/v1/assessments/{assessment_id}/report"): Case(
+        PEOPLE, get(lambda w: f"/v1/assessments/{w.assessment}/report"), owned=True),
+    ("POST", "/v1/assessments/{assessment_id}/anchor"): Case(
+        ("assessor",), lambda w, c: ("POST", f"/v1/assessments/{w.assessment}/anchor", None), owned=True),
+    # Anyone may verify a hash against the chain; only who may see A reads it against A's document.
+    ("GET", "/v1/reports/{report_hash}/verification"): Case(
+        PEOPLE, get(lambda w: f"/v1/reports/{w.report_hash}/verification"),
+        listed=lambda w, body: "document_on_file" not in body),
+    # Products: insurer-wide; the nodes' monitor key lists them.
+    ("POST", "/v1/products"): Case(("underwriter",),
+                                   lambda w, c: ("POST", "/v1/products", product_body(unique_service())), ok=201),
+    ("GET", "/v1/products"): Case((*PEOPLE, "monitor"), get("/v1/products"),
+                                  listed=lambda w, body: w.product in _ids(body), finds_a=lambda c: True),
+    ("GET", "/v1/products/{product_id}"): Case(PEOPLE, get(lambda w: f"/v1/products/{w.product}")),
+    ("PATCH", "/v1/products/{product_id}"): Case(
+        ("underwriter",), lambda w, c: ("PATCH", f"/v1/products/{w.product}", {"active": True})),
+    # Quotes and policies: A's.
+    ("POST", "/v1/quotes"): Case(
+        ("underwriter", "distributor"),
+        lambda w, c: ("POST", "/v1/quotes", {"product_id": w.product, "assessment_id": w.assessment}), ok=201,
+        owned=True),
+    ("GET", "/v1/quotes/{quote_id}"): Case(PEOPLE, get(lambda w: f"/v1/quotes/{w.quote}"), owned=True),
+    ("POST", "/v1/policies"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/policies", {"quote_id": w.quote, **_cover(c)}), ok=201,
+        owned=True),
+    ("POST", "/v1/policies/batch"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/policies/batch", {"quote_id": w.quote, "covers": [_cover(c)]}),
+        ok=201, owned=True),
+    ("GET", "/v1/policies/{policy_id}"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}"), owned=True),
+    ("GET", "/v1/policies"): Case(PEOPLE, get(lambda w: f"/v1/policies?product_id={w.product}&limit=500"),
+                                  listed=lambda w, body: w.policy in _ids(body["items"])),
+    # Verified outages: public on-chain data. Relaying: the relay key and the roles that relay.
+    ("GET", "/v1/outages"): Case(PEOPLE, get(lambda w: f"/v1/outages?service_id={w.service_id}"),
+                                 listed=lambda w, body: w.service_id in _ids(body, "service_id"),
+                                 finds_a=lambda c: True),
+    ("POST", "/v1/oracle/reports"): Case(("relay", "underwriter", "claims", "distributor", "assessor"), _bad_relay,
+                                         ok=400),
+    # Claims and payouts: A's; decisions are the insurer's claims staff's (400: not an incident report).
+    ("GET", "/v1/claims"): Case(PEOPLE, get("/v1/claims?limit=500&status=open"),
+                                listed=lambda w, body: w.claim in _ids(body)),
+    ("GET", "/v1/claims/{claim_id}"): Case(PEOPLE, get(lambda w: f"/v1/claims/{w.claim}"), owned=True),
+    ("POST", "/v1/claims/{claim_id}/approve"): Case(
+        ("claims",), lambda w, c: ("POST", f"/v1/claims/{w.claim}/approve", {"incident_report": w.report_hash}),
+        ok=400),
+    ("POST", "/v1/claims/{claim_id}/reject"): Case(
+        ("claims",), lambda w, c: ("POST", f"/v1/claims/{w.claim}/reject", {"incident_report": w.report_hash}),
+        ok=400),
+    ("GET", "/v1/payouts"): Case(PEOPLE, get(lambda w: f"/v1/payouts?policy_id={w.policy}"),
+                                 listed=lambda w, body: w.policy in _ids(body, "policy_id")),
+    # Webhooks: each tenant's own subscriptions, the insurer's staff included.
+    ("POST", "/v1/webhooks"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/webhooks", {"url": f"{HOOKS}{c.name}-{next(_n)}",
+                                                                  "events": ["payout.sent"]}), ok=201),
+    ("GET", "/v1/webhooks"): Case(("distributor",), get("/v1/webhooks"),
+                                  listed=lambda w, body: w.webhook in _ids(body), finds_a=lambda c: c.tenant == "A"),
+    ("GET", "/v1/webhooks/{webhook_id}"): Case(("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}"),
+                                               tenant_only=True),
+    ("POST", "/v1/webhooks/{webhook_id}/pause"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/pause", None), tenant_only=True),
+    ("POST", "/v1/webhooks/{webhook_id}/resume"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/resume", None), tenant_only=True),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/rotate-secret", None), tenant_only=True),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case(
+        ("distributor",), lambda w, c: ("DELETE", f"/v1/webhooks/{_delete_victim(w, c)}", None), ok=204,
+        tenant_only=True),
+}
+
+_victim_hook: dict[str, str | None] = {"id": None}
+
+
+def _delete_victim(w: World, c: Caller) -> str:
+    """A hook of A's to delete: a fresh one whenever an allowed caller deleted the last."""
+    if _victim_hook["id"] is None:
+        hook = w.api.ok(w.api.c.post("/v1/webhooks", json={"url": f"{HOOKS}victim-{next(_n)}",
+                                                           "events": ["payout.sent"]},
+                                     headers=w.keys["A-distributor"]), 201)
+        _victim_hook["id"] = hook["id"]
+    hook_id = _victim_hook["id"]
+    if c.tenant == "A" and c.may(("distributor",)):
+        _victim_hook["id"] = None
+    return hook_id
+
+
+def expected(case: Case, caller: Caller) -> int:
+    if case.roles is None:
+        return case.ok
+    if not caller.role:
+        return 401
+    if not caller.may(case.roles):
+        return 403
+    if case.owned and not caller.sees_a:
+        return 404
+    if case.tenant_only and caller.tenant != "A":
+        return 404
+    return case.ok
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, included routers flattened."""
+    try:  # FastAPI >= 0.165 keeps included routers nested in app.routes
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: app.routes is already flat
+        routes: Any = app.routes
+    else:
+        routes = iter_route_contexts(app.routes)
+    return {(method, route.path) for route in routes for method in (route.methods or set()) - {"HEAD"}}
+
+
+@pytest.fixture(scope="module")
+def world(client: TestClient, chain: Chain, app: FastAPI) -> Iterator[World]:
+    # Registration checks each webhook destination: answer for the matrix's names with a
+    # public address (never connected to: the matrix's hooks never deliver).
+    previous = app.dependency_overrides[get_resolver]
+    def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"] if host == "hooks.example.com" else previous()(host, port)
+
+    app.dependency_overrides[get_resolver] = lambda: resolve
+    api = Api(client, chain)
+    tenants = {"P": api.insurer, "A": api.tenant(), "B": api.tenant()}
+    keys = {c.name: api.key(tenants[c.tenant], c.role) for c in CALLERS if c.role}
+    service = unique_service()
+    prod, policy = issue(api, tenants["A"], keys["A-distributor"], service)
+    outage(api, service, 5 * HOUR, api.admin)  # 200 due: 150 auto-paid, a 50 claim opened
+    worker(app).run_once()
+    [claim] = [c for c in api.ok(api.c.get("/v1/claims?limit=500", headers=api.admin))
+               if c["policy_id"] == policy["id"]]
+    with app.state.factory() as s:
+        owner = s.get(m.PolicyOwner, policy["id"])
+        quote = s.get(m.Quote, owner.quote_id)
+        assessment, report_hash = quote.assessment_id, quote.report_hash
+    hook = api.ok(api.c.post("/v1/webhooks", json={"url": f"{HOOKS}a-own", "events": ["payout.sent"]},
+                             headers=keys["A-distributor"]), 201)
+    yield World(api, tenants, keys, assessment, report_hash, prod["id"], quote.id, policy["id"], claim["id"],
+                prod["service_id"], hook["id"])
+    with app.state.factory.begin() as s:
+        s.execute(update(m.Webhook).where(m.Webhook.url.startswith(HOOKS)).values(active=False))
+    app.dependency_overrides[get_resolver] = previous
+
+
+def test_every_route_has_a_tenancy_entry(app: FastAPI) -> None:
+    """A new route fails here until CASES says who may call it."""
+    assert app_routes(app) == set(CASES)
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
+@pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_by_role_by_tenant(world: World, route: tuple[str, str], caller: Caller) -> None:
+    case = CASES[route]
+    method, url, body = case.build(world, caller)
+    r = world.api.c.request(method, url, json=body, headers=world.headers(caller))
+    want = expected(case, caller)
+    assert r.status_code == want, f"{caller.name} {method} {url}: {r.status_code} {r.text[:300]}"
+    if want in (401, 403, 404):
+        assert r.json()["type"] == {401: "unauthorized", 403: "forbidden", 404: "not_found"}[want]
+    elif case.listed is not None:
+        assert case.listed(world, r.json()) is case.finds_a(caller), f"{caller.name}: {r.text[:300]}"
+
+
+# --- regression tests of finding 2 ---------------------------------------------------------------
+
+
+def test_finding2_client_tenants_cannot_hold_insurer_staff_or_machine_roles(world: World) -> None:
+    api, a = world.api, world.tenants["A"]
+    for role in ("underwriter", "claims", "assessor", "relay", "monitor"):
+        for minter in (api.admin, world.keys["A-admin"]):
+            r = api.c.post(f"/v1/tenants/{a}/keys", json={"role": role}, headers=minter)
+            assert r.status_code == 400 and r.json()["type"] == "role_not_for_tenant", r.text
+    # A client admin may mint the client roles in its own tenant, and a client admin is still scoped.
+    for role in CLIENT:
+        api.ok(api.c.post(f"/v1/tenants/{a}/keys", json={"role": role}, headers=world.keys["A-admin"]), 201)
+
+
+def test_finding2_client_assessor_cannot_read_other_tenant_report(world: World, app: FastAPI) -> None:
+    """A client tenant's assessor minted before the rule (the finding's key) is void now."""
+    with app.state.factory.begin() as s:
+        s.add(m.ApiKey(tenant_id=world.tenants["B"], role="assessor", key_hash=hash_key("legacy-b-assessor"),
+                       prefix="legacy"))
+    legacy = {"X-API-Key": "legacy-b-assessor"}
+    for url in (f"/v1/assessments/{world.assessment}/report", f"/v1/assessments/{world.assessment}"):
+        r = world.api.c.get(url, headers=legacy)
+        assert r.status_code == 403 and "insurer's tenant" in r.json()["detail"]
+    r = world.api.c.post("/v1/assessments", json=assessment_body(tenant_id=world.tenants["A"]), headers=legacy)
+    assert r.status_code == 403
+
+
+def test_finding2_client_auditor_and_distributor_cannot_read_other_tenant_report(world: World) -> None:
+    for who in ("B-auditor", "B-distributor", "B-admin"):
+        r = world.api.c.get(f"/v1/assessments/{world.assessment}/report", headers=world.keys[who])
+        assert r.status_code == 404 and r.json()["type"] == "not_found"
+    assert world.api.c.get(f"/v1/assessments/{world.assessment}/report",
+                           headers=world.keys["A-auditor"]).status_code == 200
+
+
+def test_finding2_client_cannot_create_assessment_in_other_tenant(world: World) -> None:
+    for who in ("B-distributor", "B-admin"):
+        r = world.api.c.post("/v1/assessments", json=assessment_body(tenant_id=world.tenants["A"]),
+                             headers=world.keys[who])
+        assert r.status_code == 404 and r.json()["type"] == "not_found"
+        r = world.api.c.post("/v1/assessments", json=assessment_body(tenant_id=world.tenants["P"]),
+                             headers=world.keys[who])
+        assert r.status_code == 404
+    own = world.api.ok(world.api.c.post("/v1/assessments", json=assessment_body(), headers=world.keys["B-admin"]),
+                       201)
+    assert own["tenant_id"] == world.tenants["B"]
+
+
+def test_finding2_client_admin_cannot_list_or_create_tenants(world: World) -> None:
+    admin_b = world.keys["B-admin"]
+    assert world.api.c.get("/v1/tenants", headers=admin_b).status_code == 403
+    assert world.api.c.post("/v1/tenants", json={"name": "rogue"}, headers=admin_b).status_code == 403
+
+
+def test_finding2_client_admin_cannot_mint_keys_in_other_tenants(world: World) -> None:
+    admin_b = world.keys["B-admin"]
+    r = world.api.c.post(f"/v1/tenants/{world.tenants['P']}/keys", json={"role": "admin"}, headers=admin_b)
+    assert r.status_code == 404 and r.json()["type"] == "not_found"
+    r = world.api.c.post(f"/v1/tenants/{world.tenants['A']}/keys", json={"role": "distributor"}, headers=admin_b)
+    assert r.status_code == 404
+    assert world.api.c.get(f"/v1/tenants/{world.tenants['P']}/keys", headers=admin_b).status_code == 404
+
+
+def test_finding2_client_admin_cannot_revoke_insurer_keys(world: World, app: FastAPI) -> None:
+    api = world.api
+    victim = api.ok(api.c.post(f"/v1/tenants/{world.tenants['P']}/keys", json={"role": "auditor"},
+                               headers=api.admin), 201)
+    for tenant in ("P", "B"):  # naming the insurer's tenant, or its own with the insurer's key id
+        r = api.c.delete(f"/v1/tenants/{world.tenants[tenant]}/keys/{victim['id']}", headers=world.keys["B-admin"])
+        assert r.status_code == 404, r.text
+    with app.state.factory() as s:
+        assert s.scalar(select(m.ApiKey.revoked).where(m.ApiKey.id == victim["id"])) is False
+    assert api.c.get("/v1/products", headers={"X-API-Key": victim["key"]}).status_code == 200
+
+
+def test_finding2_client_admin_manages_its_own_keys(world: World) -> None:
+    api, b, admin_b = world.api, world.tenants["B"], world.keys["B-admin"]
+    minted = api.ok(api.c.post(f"/v1/tenants/{b}/keys", json={"role": "distributor"}, headers=admin_b), 201)
+    listed = api.ok(api.c.get(f"/v1/tenants/{b}/keys", headers=admin_b))
+    assert minted["id"] in _ids(listed) and {k["tenant_id"] for k in listed} == {b}
+    assert api.c.delete(f"/v1/tenants/{b}/keys/{minted['id']}", headers=admin_b).status_code == 204
+    assert api.c.get("/v1/policies", headers={"X-API-Key": minted["key"]}).status_code == 401
+    # Its admin key acts within the tenant: it sees B's records only.
+    assert world.policy not in _ids(api.ok(api.c.get("/v1/policies?limit=500", headers=admin_b))["items"])
