@@ -14,7 +14,7 @@ from contracts.compiler import BUILD_DIR
 from contracts.errors import ArtifactError
 
 # Contracts `deploy` puts on a chain, in deployment order.
-DEPLOYED = ("TestToken", "AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook")
+DEPLOYED = ("TestToken", "AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook", "Governance")
 
 
 @cache

@@ -20,6 +20,22 @@ from contracts import artifacts
 from contracts.errors import ArtifactError
 from contracts.tx import send
 
+ZERO_ADDRESS = "0x" + "00" * 20
+# Development chains (anvil/hardhat, ganache/geth --dev, eth-tester): anything else is a real
+# network, where `cybercover deploy` insists on a real payout asset, an oracle set and a timelock.
+LOCAL_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
+
+
+# Roles handed over with DEFAULT_ADMIN_ROLE (to the timelock on a governed deployment): list a
+# contract's new admin-like role here. TREASURER_ROLE goes to the insurer instead: withdrawing
+# free capital (never locked or owed) and sweeping surplus need no delay.
+DELAYED_ROLES = ("ACCREDITOR_ROLE",)
+DIRECT_ROLES = ("TREASURER_ROLE",)
+
+
+def is_local_chain(chain_id: int) -> bool:
+    return chain_id in LOCAL_CHAIN_IDS
+
 
 @dataclass
 class Deployed:
@@ -115,12 +131,23 @@ def deploy(
     merge_gap: int = DEFAULT_MERGE_GAP,
     finality_delay: int = DEFAULT_FINALITY_DELAY,
     manifest_path: Path | None = None,
+    governance_delay: int | None = None,
 ) -> Deployment:
     """Deploys registry, oracle, pool and book (and a TestToken when no `token` is given),
     grants the pool's BOOK_ROLE to the book, and optionally sets the oracle config and roles.
     `deployer` must be able to send (an unlocked node account or a signing middleware) and
     becomes admin unless `admin` is given (then roles are granted before handing over).
-    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds)."""
+    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds).
+
+    `governance_delay=None` keeps that direct admin (unit-test fixtures, local chains). An int
+    also deploys `Governance` (a TimelockController with that minimum delay in seconds; `admin`
+    is its proposer, canceller and executor; it administers itself), does the setup above
+    directly, then hands every admin role (DEFAULT_ADMIN_ROLE everywhere, ACCREDITOR_ROLE) to the
+    timelock and TREASURER_ROLE to `admin`, and renounces all of the deployer's roles. Changes
+    after that (role grants, `OutageOracle.setConfig`, `setAssessor`) go through the timelock:
+    `contracts.governance.schedule` / `execute` / `govern`."""
+    if governance_delay is not None and governance_delay < 0:
+        raise ValueError(f"governance_delay must be ≥ 0 seconds, not {governance_delay}")
     admin = admin or deployer
     dep = Deployment(chain_id=w3.eth.chain_id, deployer=deployer)
     if token is None:
@@ -145,21 +172,30 @@ def deploy(
         role_id = getattr(book.functions, role)().call()
         for member in members:
             send(w3, book.functions.grantRole(role_id, member), deployer)
-    if admin != deployer:
+    if governance_delay is not None:
+        timelock, dep.contracts["Governance"] = _deploy_one(
+            w3, "Governance", deployer, governance_delay, [admin], [admin], ZERO_ADDRESS
+        )
+        _hand_over(w3, deployer, timelock.address, registry, oracle, pool, book, treasurer=admin)
+    elif admin != deployer:
         _hand_over(w3, deployer, admin, registry, oracle, pool, book)
     if manifest_path is not None:
         dep.write(manifest_path)
     return dep
 
 
-def _hand_over(w3: Web3, deployer: str, admin: str, *contracts: Contract) -> None:
-    """Grants every admin role of the deployer to `admin`, then renounces the deployer's."""
+def _hand_over(w3: Web3, deployer: str, admin: str, *contracts: Contract, treasurer: str | None = None) -> None:
+    """Grants every admin role of the deployer to `admin` (TREASURER_ROLE to `treasurer` if
+    given), then renounces the deployer's; DEFAULT_ADMIN_ROLE goes last."""
     for c in contracts:
-        roles = [c.functions.DEFAULT_ADMIN_ROLE().call()]
-        for extra in ("ACCREDITOR_ROLE", "TREASURER_ROLE"):
+        holders = {}
+        named = [(r, admin) for r in DELAYED_ROLES] + [(r, treasurer or admin) for r in DIRECT_ROLES]
+        for extra, to in named:
             if any(i.get("name") == extra for i in c.abi):
-                roles.append(getattr(c.functions, extra)().call())
-        for role in roles[1:] + roles[:1]:
-            send(w3, c.functions.grantRole(role, admin), deployer)
-        for role in roles[1:] + roles[:1]:
+                holders[getattr(c.functions, extra)().call()] = to
+        holders[c.functions.DEFAULT_ADMIN_ROLE().call()] = admin
+        moving = [(role, to) for role, to in holders.items() if to.lower() != deployer.lower()]
+        for role, to in moving:
+            send(w3, c.functions.grantRole(role, to), deployer)
+        for role, _ in moving:
             send(w3, c.functions.renounceRole(role, deployer), deployer)

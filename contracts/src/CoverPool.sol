@@ -8,21 +8,28 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ICoverPool} from "./interfaces/ICoverPool.sol";
 
 /// @title CoverPool
-/// @notice Internal accounting (`_assets`) rather than `balanceOf`, so a token donation can never
-/// be mistaken for free capital and no one can manipulate solvency from outside.
+/// @notice Internal accounting rather than `balanceOf`, so a token donation can never be mistaken
+/// for capital. Every unit of capital is in exactly one part — free, locked or owed — and total
+/// assets are their sum, so `locked + owed ≤ assets` holds by construction; `assets ≤ balance`
+/// holds because capital is only ever credited with what arrived (balance delta) and debited with
+/// what left.
 contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice The policy book: locks, releases, collects premiums, pays out.
     bytes32 public constant BOOK_ROLE = keccak256("BOOK_ROLE");
-    /// @notice May withdraw free capital.
+    /// @notice May withdraw free capital and sweep surplus.
     bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
 
     IERC20 private immutable _asset;
 
-    // Both in one slot: issuance and settlement touch them together.
-    uint128 private _assets;
+    // Free and locked share one slot: issuance, expiry and settlement touch only them.
+    // Their sum is kept ≤ 2^128 − 1, so moving capital between them never overflows.
+    uint128 private _free;
     uint128 private _locked;
+    // Payouts whose transfer failed, held for their payees (pull payment); touched only then.
+    uint256 private _owed;
+    mapping(address payee => uint256 amount) private _claimable;
 
     constructor(IERC20 asset_, address admin) {
         if (address(asset_) == address(0) || admin == address(0)) revert CoverPoolZeroAddress();
@@ -32,20 +39,21 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICoverPool
-    function deposit(uint256 amount) external nonReentrant {
+    function deposit(uint256 amount) external nonReentrant returns (uint256 received) {
         if (amount == 0) revert CoverPoolZeroAmount();
-        _assets = _toU128(_assets + amount);
-        emit CapitalDeposited(msg.sender, amount);
-        _asset.safeTransferFrom(msg.sender, address(this), amount);
+        received = _pull(msg.sender, amount);
+        if (received == 0) revert CoverPoolTransferShortfall(amount, 0);
+        _free = _credit(received);
+        emit CapitalDeposited(msg.sender, received);
     }
 
     /// @inheritdoc ICoverPool
     function withdraw(address to, uint256 amount) external onlyRole(TREASURER_ROLE) nonReentrant {
         if (to == address(0)) revert CoverPoolZeroAddress();
         if (amount == 0) revert CoverPoolZeroAmount();
-        uint256 free = _assets - _locked;
+        uint256 free = _free;
         if (amount > free) revert CoverPoolInsufficientFreeCapital(amount, free);
-        _assets -= uint128(amount);
+        _free = uint128(free - amount);
         emit CapitalWithdrawn(to, amount);
         _asset.safeTransfer(to, amount);
     }
@@ -53,7 +61,7 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc ICoverPool
     function recoverSurplus(address to) external onlyRole(TREASURER_ROLE) nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert CoverPoolZeroAddress();
-        amount = _asset.balanceOf(address(this)) - _assets;
+        amount = _asset.balanceOf(address(this)) - _totalAssets();
         if (amount == 0) revert CoverPoolZeroAmount();
         emit SurplusRecovered(to, amount);
         _asset.safeTransfer(to, amount);
@@ -61,10 +69,12 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc ICoverPool
     function lock(uint256 amount) external onlyRole(BOOK_ROLE) {
-        uint256 free = _assets - _locked;
+        uint256 free = _free;
         if (amount > free) revert CoverPoolInsufficientFreeCapital(amount, free);
-        _locked += uint128(amount);
-        emit CollateralLocked(amount, _locked);
+        uint256 locked = _locked + amount;
+        _free = uint128(free - amount);
+        _locked = uint128(locked);
+        emit CollateralLocked(amount, locked);
     }
 
     /// @inheritdoc ICoverPool
@@ -72,15 +82,17 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
         uint256 locked = _locked;
         if (amount > locked) revert CoverPoolInsufficientLocked(amount, locked);
         _locked = uint128(locked - amount);
+        _free += uint128(amount);
         emit CollateralReleased(amount, locked - amount);
     }
 
     /// @inheritdoc ICoverPool
     function collectPremium(address payer, uint256 amount) external onlyRole(BOOK_ROLE) nonReentrant {
         if (amount == 0) return;
-        _assets = _toU128(_assets + amount);
-        emit PremiumCollected(payer, amount);
-        _asset.safeTransferFrom(payer, address(this), amount);
+        uint256 received = _pull(payer, amount);
+        if (received < amount) revert CoverPoolTransferShortfall(amount, received);
+        _free = _credit(received);
+        emit PremiumCollected(payer, received);
     }
 
     /// @inheritdoc ICoverPool
@@ -91,11 +103,33 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
         for (uint256 i = 0; i < n; ++i) total += amounts[i];
         uint256 locked = _locked;
         if (total > locked) revert CoverPoolInsufficientLocked(total, locked);
-        // Effects before interactions: collateral is consumed, then tokens move.
+        // Effects before interactions: the collateral is consumed, then tokens move. A transfer
+        // that fails cannot be known before it is tried, so its credit follows it; the guard
+        // keeps every entry point closed meanwhile.
         _locked = uint128(locked - total);
-        _assets -= uint128(total);
         emit CollateralPaidOut(total, n);
-        for (uint256 i = 0; i < n; ++i) _asset.safeTransfer(payees[i], amounts[i]);
+        uint256 credited;
+        for (uint256 i = 0; i < n; ++i) {
+            address payee = payees[i];
+            uint256 amount = amounts[i];
+            if (payee == address(0)) revert CoverPoolZeroAddress();
+            if (amount == 0 || _asset.trySafeTransfer(payee, amount)) continue;
+            _claimable[payee] += amount;
+            credited += amount;
+            emit PayoutCredited(payee, amount);
+        }
+        if (credited != 0) _owed += credited;
+    }
+
+    /// @inheritdoc ICoverPool
+    function claim(address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert CoverPoolZeroAddress();
+        amount = _claimable[msg.sender];
+        if (amount == 0) revert CoverPoolNothingOwed(msg.sender);
+        _claimable[msg.sender] = 0;
+        _owed -= amount;
+        emit PayoutClaimed(msg.sender, to, amount);
+        _asset.safeTransfer(to, amount);
     }
 
     /// @inheritdoc ICoverPool
@@ -105,7 +139,7 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc ICoverPool
     function totalAssets() external view returns (uint256) {
-        return _assets;
+        return _totalAssets();
     }
 
     /// @inheritdoc ICoverPool
@@ -115,11 +149,51 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc ICoverPool
     function freeCapital() external view returns (uint256) {
-        return _assets - _locked;
+        return _free;
     }
 
-    function _toU128(uint256 v) private pure returns (uint128) {
-        if (v > type(uint128).max) revert CoverPoolAmountTooLarge(v);
-        return uint128(v);
+    /// @inheritdoc ICoverPool
+    function owedCapital() external view returns (uint256) {
+        return _owed;
+    }
+
+    /// @inheritdoc ICoverPool
+    function claimableOf(address payee) external view returns (uint256) {
+        return _claimable[payee];
+    }
+
+    function _totalAssets() private view returns (uint256) {
+        return uint256(_free) + _locked + _owed;
+    }
+
+    /// @dev Pulls `amount` from `from` and returns what actually arrived (a fee-on-transfer token
+    /// delivers less). Callers hold the reentrancy guard, so the delta is theirs alone.
+    function _pull(address from, uint256 amount) private returns (uint256) {
+        uint256 before = _balance();
+        _asset.safeTransferFrom(from, address(this), amount);
+        return _balance() - before;
+    }
+
+    /// @dev `_asset.balanceOf(address(this))` in scratch space: ~180 gas less per call than the
+    /// high-level call, on the issuance path (twice per premium). Yul evaluates arguments right
+    /// to left, so `staticcall` runs before `returndatasize` is read.
+    function _balance() private view returns (uint256 bal) {
+        IERC20 token = _asset;
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231) // balanceOf(address)
+            mstore(0x20, address())
+            ok := and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20))
+            bal := mload(0x00)
+        }
+        if (!ok) revert SafeERC20.SafeERC20FailedOperation(address(token));
+    }
+
+    /// @dev The new free capital after crediting `amount`, keeping free + locked within 128 bits.
+    function _credit(uint256 amount) private view returns (uint128) {
+        uint256 free = _free;
+        uint256 committed = free + _locked + amount;
+        if (committed > type(uint128).max) revert CoverPoolAmountTooLarge(committed);
+        return uint128(free + amount);
     }
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
@@ -17,7 +19,7 @@ DEFAULT_DATA_DIR = Path(".cybercover")
 ANVIL_BIN = compiler.PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {redact(message)}", err=True)
     raise typer.Exit(code)
 
@@ -70,30 +72,148 @@ def wait_for_rpc(url: str, timeout: float = 30) -> None:
     _fail(f"no JSON-RPC node answered at {url} within {timeout:.0f}s")
 
 
-def ensure_deployed(rpc_url: str, manifest: Path) -> dict[str, object]:
-    """Deploys once; on restart the manifest is reused if its contracts are still on chain."""
+DEFAULT_GOVERNANCE_DELAY = 2 * 86_400  # seconds; a real network's admin actions wait this long
+
+
+class DeployInputError(ValueError):
+    """`cybercover deploy` arguments that cannot make a sound deployment (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    token: str | None  # None: deploy the TestToken (local chains, --local-test-token only)
+    oracle_signers: tuple[str, ...]
+    quorum: int
+    governance_delay: int | None  # None: the deployer stays direct admin (local chains only)
+    admin: str | None
+    operators: tuple[str, ...] | None  # None: the deployer (local chains)
+
+
+def _address(value: str, flag: str) -> str:
     from web3 import Web3
 
+    if not Web3.is_address(value):
+        raise DeployInputError(f"{flag} {value!r} is not an address")
+    checksummed = Web3.to_checksum_address(value)
+    if int(checksummed, 16) == 0:
+        raise DeployInputError(f"{flag} cannot be the zero address")
+    return checksummed
+
+
+def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signers: list[str],
+                      quorum: int | None, governance_delay: int | None, admin: str | None,
+                      operators: list[str]) -> DeployPlan:
+    """Checks that need no network: addresses, the oracle set and its quorum, the delay."""
+    if token is not None and local_test_token:
+        raise DeployInputError("--token and --local-test-token are exclusive: a real payout asset or the test token")
+    if token is None and not local_test_token:
+        raise DeployInputError("--token ADDRESS (the payout asset, e.g. a stablecoin) is required; "
+                               "--local-test-token deploys a mintable test token on a local chain instead")
+    signers = tuple(_address(s, "--oracle-signer") for s in oracle_signers)
+    if len({s.lower() for s in signers}) != len(signers):
+        raise DeployInputError("--oracle-signer given twice for the same address")
+    if signers and quorum is None:
+        raise DeployInputError("--quorum is required with --oracle-signer")
+    if quorum is not None and not signers:
+        raise DeployInputError("--quorum needs the oracle set: one --oracle-signer per node")
+    if signers and not (len(signers) // 2 < quorum <= len(signers)):
+        raise DeployInputError(f"--quorum {quorum} must be a strict majority of the {len(signers)} oracle signers "
+                               f"({len(signers) // 2 + 1}..{len(signers)})")
+    if governance_delay is not None and governance_delay < 0:
+        raise DeployInputError(f"--governance-delay must be ≥ 0 seconds, not {governance_delay}")
+    return DeployPlan(
+        token=_address(token, "--token") if token is not None else None,
+        oracle_signers=signers,
+        quorum=quorum or 0,
+        governance_delay=governance_delay,
+        admin=_address(admin, "--admin") if admin is not None else None,
+        operators=tuple(_address(o, "--operator") for o in operators) or None,
+    )
+
+
+def plan_for_chain(plan: DeployPlan, chain_id: int) -> DeployPlan:
+    """Network rules: a real network needs a real asset, an oracle set and a timelock."""
+    from contracts.deploy import is_local_chain
+
+    if is_local_chain(chain_id):
+        return plan
+    if plan.token is None:
+        raise DeployInputError(f"chain {chain_id} is not a local development chain: --local-test-token is refused; "
+                               "give the payout asset with --token ADDRESS")
+    if not plan.oracle_signers:
+        raise DeployInputError(f"chain {chain_id} is a real network: give the oracle set "
+                               "(--oracle-signer ADDRESS, once per node) and --quorum")
+    delay = DEFAULT_GOVERNANCE_DELAY if plan.governance_delay is None else plan.governance_delay
+    return replace(plan, governance_delay=delay, operators=plan.operators or ())
+
+
+def _connect(rpc_url: str) -> Any:
+    from web3 import Web3
+
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+
+
+def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[str, object], bool]:
+    """Deploys once (returns the manifest and True); a live manifest is reused (False)."""
     from contracts.deploy import deploy, live_deployment
 
-    w3 = Web3(Web3.HTTPProvider(rpc_url))
     live = live_deployment(w3, manifest)
     if live is not None:
-        return live.to_json()
+        return live.to_json(), False
+    if not w3.eth.accounts:
+        raise DeployInputError("the node has no unlocked account to deploy from")
     deployer = w3.eth.accounts[0]
-    dep = deploy(w3, deployer, underwriters=[deployer], claims=[deployer], manifest_path=manifest)
-    return dep.to_json()
+    if plan.token is not None and not w3.eth.get_code(plan.token):
+        raise DeployInputError(f"--token {plan.token}: no contract at that address on chain {w3.eth.chain_id}")
+    operators = [deployer] if plan.operators is None else list(plan.operators)
+    dep = deploy(w3, deployer, admin=plan.admin, token=plan.token, oracle_signers=list(plan.oracle_signers),
+                 quorum=plan.quorum, underwriters=operators, distributors=operators, claims=operators,
+                 governance_delay=plan.governance_delay, manifest_path=manifest)
+    return dep.to_json(), True
 
 
 def deploy_cmd(
     rpc_url: str = typer.Option("http://127.0.0.1:8545", help="JSON-RPC endpoint (unlocked deployer account)."),
     manifest: Path = typer.Option(DEFAULT_DATA_DIR / "deployment.json", help="Where to write the manifest."),
+    token: str | None = typer.Option(None, "--token", help="The payout asset (an ERC-20 such as a stablecoin)."),
+    local_test_token: bool = typer.Option(
+        False, "--local-test-token", help="Deploy a mintable test token as the payout asset (local chains only)."),
+    oracle_signer: list[str] = typer.Option(
+        [], "--oracle-signer", help="An oracle node's signing address; repeat once per node."),
+    quorum: int | None = typer.Option(None, "--quorum", help="Signatures needed: a strict majority of the set."),
+    governance_delay: int | None = typer.Option(
+        None, "--governance-delay", metavar="SECONDS",
+        help=f"Put every admin role behind a timelock with this delay (default on a real network: "
+             f"{DEFAULT_GOVERNANCE_DELAY} s; on a local chain: no timelock unless given)."),
+    admin: str | None = typer.Option(
+        None, "--admin", help="Governance account: timelock proposer/executor and treasurer (default: deployer)."),
+    operator: list[str] = typer.Option(
+        [], "--operator", help="Service account granted underwriter, distributor and claims roles; repeatable "
+                               "(default on a local chain: the deployer; on a real network: none)."),
 ) -> None:
-    """Deploy the contracts (once) and print the manifest."""
+    """Deploy the contracts (once) and print the manifest.
+
+    A real network (any chain but anvil 31337, geth-dev 1337, eth-tester)
+    needs the payout asset (--token) and the oracle set (--oracle-signer
+    per node, --quorum); its admin roles go behind a timelock
+    (--governance-delay, 2 days by default)."""
     try:
-        typer.echo(json.dumps(ensure_deployed(rpc_url, manifest), indent=2))
+        plan = parse_deploy_args(token=token, local_test_token=local_test_token, oracle_signers=oracle_signer,
+                                 quorum=quorum, governance_delay=governance_delay, admin=admin, operators=operator)
+        w3 = _connect(rpc_url)
+        try:
+            chain_id = w3.eth.chain_id
+        except Exception as exc:  # connection refused, timeout, not JSON-RPC
+            _fail(f"no JSON-RPC node answered at {rpc_url}: {exc}")
+        plan = plan_for_chain(plan, chain_id)
+        result, fresh = deploy_with_plan(w3, plan, manifest)
+    except DeployInputError as exc:
+        _fail(str(exc), 2)
     except ContractsError as exc:
         _fail(str(exc))
+    if not fresh:
+        typer.echo(f"already deployed on chain {result['chain_id']}: {manifest} reused, arguments ignored", err=True)
+    typer.echo(json.dumps(result, indent=2))
 
 
 def bytecode_cmd(

@@ -2,17 +2,29 @@
 pragma solidity ^0.8.24;
 
 /// @title ICoverPool
-/// @notice The insurer's capital in one ERC-20. Capital is either free or locked as collateral
-/// for live policies. Invariant: locked ≤ total assets ≤ token balance, always.
+/// @notice The insurer's capital in one ERC-20. Every unit of capital is in exactly one part:
+/// free (withdrawable, lockable), locked (collateral for live policies) or owed (a payout whose
+/// transfer failed, held for its payee until claimed). Total assets are their sum.
+/// Invariant, always: locked + owed ≤ total assets ≤ token balance.
+/// Capital is credited with what arrived (the pool's balance delta), never with what was asked,
+/// so a fee-on-transfer asset cannot break the invariant; tokens sent outside `deposit` are
+/// surplus, never capital.
 interface ICoverPool {
+    /// @notice `amount` is what the pool received and credited (after any transfer fee).
     event CapitalDeposited(address indexed from, uint256 amount);
     event CapitalWithdrawn(address indexed to, uint256 amount);
     event CollateralLocked(uint256 amount, uint256 locked);
     event CollateralReleased(uint256 amount, uint256 locked);
+    /// @notice `amount` is what the pool received (at least the premium asked).
     event PremiumCollected(address indexed payer, uint256 amount);
-    /// @notice Locked collateral left the pool as payouts (per-payee detail: the PolicyBook's
-    /// `PayoutSent` and the token's `Transfer`).
+    /// @notice Locked collateral was consumed by payouts: `amount` in all to `payees` entries,
+    /// each either transferred (the token's `Transfer`) or credited (`PayoutCredited`).
     event CollateralPaidOut(uint256 amount, uint256 payees);
+    /// @notice A payout transfer failed (reverted, returned false, or the payee is refused by the
+    /// token); `amount` moved from locked to owed capital, claimable by `payee` with `claim`.
+    event PayoutCredited(address indexed payee, uint256 amount);
+    /// @notice `payee` pulled its whole owed balance `amount` to `to`.
+    event PayoutClaimed(address indexed payee, address indexed to, uint256 amount);
     /// @notice Tokens sent to the pool outside `deposit` were swept out by the treasurer.
     event SurplusRecovered(address indexed to, uint256 amount);
 
@@ -21,16 +33,23 @@ interface ICoverPool {
     error CoverPoolInsufficientFreeCapital(uint256 requested, uint256 free);
     error CoverPoolInsufficientLocked(uint256 requested, uint256 locked);
     error CoverPoolLengthMismatch(uint256 payees, uint256 amounts);
+    /// @notice Free + locked capital would exceed 2^128 − 1; `amount` is the would-be sum.
     error CoverPoolAmountTooLarge(uint256 amount);
+    /// @notice The token delivered less than the transfer asked (a premium must arrive in full;
+    /// a deposit must deliver something).
+    error CoverPoolTransferShortfall(uint256 expected, uint256 received);
+    /// @notice `claim` by an account that is owed nothing.
+    error CoverPoolNothingOwed(address payee);
 
-    /// @notice Adds capital; anyone may (the insurer, a reinsurer). Pulls `amount` with transferFrom.
-    function deposit(uint256 amount) external;
+    /// @notice Adds capital; anyone may (the insurer, a reinsurer). Pulls `amount` with
+    /// transferFrom and credits what arrived, which it returns and emits.
+    function deposit(uint256 amount) external returns (uint256 received);
 
-    /// @notice Withdraws free capital only (the treasurer).
+    /// @notice Withdraws free capital only (the treasurer); never locked or owed capital.
     function withdraw(address to, uint256 amount) external;
 
-    /// @notice Sends tokens that reached the pool outside `deposit` (a plain transfer) to `to`;
-    /// they are never counted as capital, so this cannot touch free or locked capital.
+    /// @notice Sends tokens that reached the pool outside `deposit` (a plain transfer) to `to`:
+    /// the token balance minus total assets, so it cannot touch free, locked or owed capital.
     function recoverSurplus(address to) external returns (uint256 amount);
 
     /// @notice Locks free capital as collateral (the policy book, at issuance).
@@ -40,16 +59,34 @@ interface ICoverPool {
     function release(uint256 amount) external;
 
     /// @notice Pulls a premium from `payer` into free capital (the policy book, at issuance).
+    /// Reverts `CoverPoolTransferShortfall` unless at least `amount` arrives. Zero is a no-op.
     function collectPremium(address payer, uint256 amount) external;
 
     /// @notice Pays beneficiaries out of locked collateral (the policy book, at settlement).
+    /// Reverts only for the batch as a whole (length mismatch, total beyond locked, a zero
+    /// payee). A transfer that fails — reverts, returns false, or the token refuses the payee —
+    /// does not revert: its amount is credited to the payee's claimable balance
+    /// (`PayoutCredited`) and the batch proceeds. Zero amounts are skipped.
     function payOut(address[] calldata payees, uint256[] calldata amounts) external;
+
+    /// @notice The caller pulls everything it is owed to `to` (pull payment for failed payouts).
+    /// Reverts `CoverPoolNothingOwed` when nothing is owed; the transfer must succeed in full
+    /// or the claim reverts and stays owed (choose another `to`).
+    function claim(address to) external returns (uint256 amount);
 
     function asset() external view returns (address);
 
+    /// @notice Free + locked + owed capital.
     function totalAssets() external view returns (uint256);
 
     function lockedCapital() external view returns (uint256);
 
+    /// @notice Total assets − locked − owed: what can be withdrawn or locked.
     function freeCapital() external view returns (uint256);
+
+    /// @notice Payouts credited and not yet claimed, summed over all payees.
+    function owedCapital() external view returns (uint256);
+
+    /// @notice What `payee` can `claim`.
+    function claimableOf(address payee) external view returns (uint256);
 }
