@@ -70,7 +70,9 @@ class Chain:
         """Anchors a §8 incident report on the policy's insured subject and covered service;
         returns its anchor id (what a claim decision takes)."""
         h = keccak(text=text)
-        subject = registry.incident_subject(self.insured_subject(policy["report_hash"]), eip712.service_id(service))
+        insured = bytes.fromhex(policy["subject"][2:])
+        assert insured == self.insured_subject(policy["report_hash"])  # the report was anchored for it
+        subject = registry.incident_subject(insured, eip712.service_id(service))
         send(self.w3, self.registry.functions.anchor(h, 0, 3, subject, b"\x00" * 32, 2), self.assessor,
              gas=TEST_GAS)
         return "0x" + registry.anchor_id(self.assessor, h).hex()
@@ -200,8 +202,17 @@ def issue(api: Api, tenant: str, headers: dict[str, str], service: str, **produc
     return prod, policy
 
 
-def outage(api: Api, service: str, duration: int, headers: dict[str, str]) -> dict:
+def finality(chain: Chain) -> int:
+    return int(chain.oracle.functions.finalityDelay().call())
+
+
+def outage(api: Api, service: str, duration: int, headers: dict[str, str], *, final: bool = True) -> dict:
+    """Relays a verified outage [now + 60, now + 60 + duration) of `service`; with `final`, the
+    chain's clock then passes the oracle's finality delay, so the episode pays."""
     start = api.chain.now() + 60
     api.chain.travel(60 + duration + 30)
     body = api.chain.reports(service, start, start + duration)
-    return dict(api.ok(api.c.post("/v1/oracle/reports", json=body, headers=headers)))
+    verified = dict(api.ok(api.c.post("/v1/oracle/reports", json=body, headers=headers)))
+    if final:
+        api.chain.travel(finality(api.chain) + 1)
+    return verified
