@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from web3 import EthereumTesterProvider, Web3
 
-from contracts import eip712, registry
+from contracts import artifacts, eip712, registry
 from contracts.deploy import Deployment, deploy
 from contracts.tx import send
 from service.assessment import ITEMS, assess
@@ -92,13 +92,19 @@ class Chain:
         return {"service_id": "0x" + sid.hex(), "config_version": 1, "reports": out}
 
 
-def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain) -> Chain:
-    """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set."""
+def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain, token_artifact: str | None = None) -> Chain:
+    """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set. The
+    payout asset is a TestToken, or a fresh `token_artifact` (e.g. "BlacklistToken")."""
     w3 = w3 or Web3(EthereumTesterProvider())
     owner, operator, assessor = w3.eth.accounts[:3]
-    dep = deploy(w3, owner, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
+    asset = None
+    if token_artifact is not None:
+        asset = send(w3, artifacts.contract(w3, token_artifact).constructor(), owner,  # type: ignore[union-attr]
+                     gas=TEST_GAS)["contractAddress"]
+    dep = deploy(w3, owner, token=asset, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
                  underwriters=[operator], distributors=[operator], claims=[operator])
-    token, pool = dep.contract(w3, "TestToken"), dep.contract(w3, "CoverPool")
+    pool = dep.contract(w3, "CoverPool")
+    token = dep.contract(w3, "TestToken") if asset is None else artifacts.contract(w3, token_artifact, asset)
     registry = dep.contract(w3, "AssessmentRegistry")
     for fn, who in ((registry.functions.setAssessor(assessor, 88), owner),
                     (token.functions.mint(owner, 10**9 * USD), owner),
