@@ -7,7 +7,8 @@ affects all of them. Writes bench/e2e.json.
 Starts a private `cybercover up` (anvil mining every second, the API, the payout worker, three
 oracle nodes). Times come from block timestamps: `payout_all_seconds` runs from the block of the
 OutageVerified transaction that first made the window longer than the threshold to the block of
-the last PayoutSent; `payout_p95_seconds` is the 95th percentile of that delay per policy.
+the last PayoutSent (so it includes the oracle's finality delay, 20 s under `up`, before an
+outage's start pays); `payout_p95_seconds` is the 95th percentile of that delay per policy.
 """
 
 from __future__ import annotations

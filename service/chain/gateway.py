@@ -30,17 +30,30 @@ class Gateway:
         self.oracle = self.deployment.contract(self.w3, "OutageOracle")
         self.registry = self.deployment.contract(self.w3, "AssessmentRegistry")
         self.pool = self.deployment.contract(self.w3, "CoverPool")
+        self._episode_params: tuple[int, int] | None = None
 
     @property
     def contracts(self) -> dict[str, Contract]:
-        return {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry}
+        """The contracts whose events the indexer projects."""
+        return {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry,
+                "CoverPool": self.pool}
+
+    def episode_params(self) -> tuple[int, int]:
+        """OutageOracle's (mergeGap, finalityDelay): immutables, read once."""
+        if self._episode_params is None:
+            self._episode_params = (int(self.oracle.functions.mergeGap().call()),
+                                    int(self.oracle.functions.finalityDelay().call()))
+        return self._episode_params
+
+    def block_time(self, block: Any = "latest") -> int:
+        return int(self.w3.eth.get_block(block)["timestamp"])
 
     @property
     def first_block(self) -> int:
         return self.deployment.first_block
 
     def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        return self.block_time("latest")
 
     def send(self, fn: Any, account: Account | None = None) -> Any:
         return self.sender.send(fn, account or self.operator)

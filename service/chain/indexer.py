@@ -1,4 +1,4 @@
-"""Projects PolicyBook, OutageOracle and AssessmentRegistry events into the database.
+"""Projects PolicyBook, OutageOracle, AssessmentRegistry and CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
@@ -52,6 +52,16 @@ class Ctx:
     position: int = 0  # of this log among the indexed logs of its transaction
     replay: bool = False  # re-applying after a reorg: skip notifications already in the outbox
     gw: Gateway | None = None  # for state an event does not carry (the registry's anchor figures)
+    times: dict[int, int] | None = None  # block → timestamp, shared by one page of logs
+
+    def block_time(self) -> int:
+        """The timestamp of this log's block (what the contract saw as block.timestamp)."""
+        assert self.gw is not None
+        if self.times is None:
+            self.times = {}
+        if self.block not in self.times:
+            self.times[self.block] = self.gw.block_time(self.block)
+        return self.times[self.block]
 
 
 class _Raced(Exception):
@@ -147,6 +157,7 @@ class Indexer:
                                         "address": [c.address for c in self.gw.contracts.values()]})
         n = 0
         positions: dict[str, int] = {}
+        times: dict[int, int] = {}
         for raw in sorted(logs, key=lambda x: (x["blockNumber"], x["logIndex"])):
             entry = self._topics.get(bytes(raw["topics"][0])) if raw["topics"] else None
             if entry is None:
@@ -156,7 +167,7 @@ class Indexer:
             tx = hx(raw["transactionHash"])
             positions[tx] = position = positions.get(tx, -1) + 1
             HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], tx, raw["logIndex"], notify,
-                               position, replay, self.gw))
+                               position, replay, self.gw, times))
             s.flush()
             n += 1
         return n
@@ -177,7 +188,10 @@ def _product(c: Ctx) -> None:
         id=c.args["productId"], service_id=hx(p["serviceId"]), trigger_seconds=p["triggerSeconds"],
         payout_kind=p["payoutKind"], unit_seconds=p["unitSeconds"], waiting_seconds=p["waitingSeconds"],
         grace_seconds=p["graceSeconds"], active=p["active"], auto_pay_limit=p["autoPayLimit"],
-        payout_amount=p["payoutAmount"], policy_limit=p["policyLimit"], block=c.block))
+        payout_amount=p["payoutAmount"], policy_limit=p["policyLimit"], max_cover_seconds=p["maxCoverSeconds"],
+        max_start_delay=p["maxStartDelay"], min_premium=p["minPremium"], medium_limit=p["mediumLimit"],
+        min_rate_ppm=p["minRatePpm"], claim_seconds=p["claimSeconds"], exposure_cap=p["exposureCap"],
+        block=c.block))
 
 
 def _activation(c: Ctx) -> None:
@@ -189,8 +203,8 @@ def _activation(c: Ctx) -> None:
 def _issued(c: Ctx) -> None:
     r = PolicyRecord.from_event(c.args["policy"])
     c.session.add(m.Policy(
-        id=c.args["policyId"], product_id=r.product_id, issuer=c.args["issuer"], cover_start=r.cover_start,
-        cover_end=r.cover_end, limit=r.limit, beneficiary=r.beneficiary, holder=hx(r.holder),
+        id=c.args["policyId"], product_id=r.product_id, issuer=r.issuer, cover_start=r.cover_start,
+        cover_end=r.cover_end, limit=r.limit, beneficiary=r.beneficiary, holder=hx(r.holder), subject=hx(r.subject),
         report_hash=hx(r.report_hash), settled=r.settled, paid=r.paid, open_claim=r.open_claim, status=r.status,
         premium=c.args["premium"], block=c.block, tx=c.tx))
 
@@ -200,13 +214,33 @@ def _policy(c: Ctx) -> m.Policy | None:
 
 
 def _payout(c: Ctx) -> None:
-    if (p := _policy(c)) is not None:
+    p = _policy(c)
+    if p is not None:
         p.paid += c.args["amount"]
         p.settled = c.args["entitlement"]
-    c.session.add(m.Payout(policy_id=c.args["policyId"], amount=c.args["amount"], entitlement=c.args["entitlement"],
+    c.session.add(m.Payout(policy_id=c.args["policyId"], beneficiary=p.beneficiary if p is not None else "",
+                           amount=c.args["amount"], entitlement=c.args["entitlement"], status="sent",
                            block=c.block, tx=c.tx, log_index=c.log_index))
     _notify(c, "payout.sent", {"policy_id": c.args["policyId"], "amount": str(c.args["amount"]),
                                "entitlement": str(c.args["entitlement"])})
+
+
+def _credited(c: Ctx) -> None:
+    """CoverPool could not transfer a payout and credited it to the payee (claimable with
+    `claim(to)`). The pool pays a batch's entries in the order the book emitted PayoutSent, so
+    the credit belongs to the first payout of this transaction to that payee, of that amount,
+    not yet matched."""
+    payee, amount = c.args["payee"], c.args["amount"]
+    rows = c.session.scalars(select(m.Payout).where(
+        m.Payout.tx == c.tx, m.Payout.beneficiary == payee, m.Payout.status == "sent", m.Payout.log_index < c.log_index,
+    ).order_by(m.Payout.log_index))
+    row = next((r for r in rows if r.amount == amount), None)
+    if row is None:
+        log.warning("PayoutCredited(%s, %d) in %s matches no payout of this transaction", payee, amount, c.tx)
+        return
+    row.status = "credited"
+    _notify(c, "payout.credited", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee},
+            policy_id=row.policy_id)
 
 
 def _claim_opened(c: Ctx) -> None:
@@ -214,9 +248,10 @@ def _claim_opened(c: Ctx) -> None:
         p.open_claim = c.args["claimId"]
         p.settled = c.args["entitlement"]
     c.session.add(m.Claim(id=c.args["claimId"], policy_id=c.args["policyId"], amount=c.args["amount"],
-                          entitlement=c.args["entitlement"], status="open", block=c.block))
+                          entitlement=c.args["entitlement"], status="open", deadline=c.args["deadline"],
+                          block=c.block))
     _notify(c, "claim.opened", {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
-                                "amount": str(c.args["amount"])})
+                                "amount": str(c.args["amount"]), "deadline": c.args["deadline"]})
 
 
 def _claim_increased(c: Ctx) -> None:
@@ -228,14 +263,23 @@ def _claim_increased(c: Ctx) -> None:
 
 
 def _claim_decided(status: str) -> Callable[[Ctx], None]:
+    """ClaimApproved (amount approved and paid, incident report), ClaimRejected (the claim's
+    amount, reason hash), ClaimLapsed (deemed approved in full and paid)."""
     def apply(c: Ctx) -> None:
         if (p := _policy(c)) is not None:
             p.open_claim = 0
+        data: dict[str, Any] = {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
+                                "amount": str(c.args["amount"])}
         if (claim := c.session.get(m.Claim, c.args["claimId"])) is not None:
             claim.status = status
-            claim.incident_report = hx(c.args["incidentReport"])
-        _notify(c, f"claim.{status}", {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
-                                       "amount": str(c.args["amount"])})
+            if status == "approved":
+                claim.approved = c.args["amount"]
+                claim.incident_report = hx(c.args["incidentReport"])
+            elif status == "lapsed":
+                claim.approved = c.args["amount"]
+            else:
+                claim.reason_hash = data["reason_hash"] = hx(c.args["reason"])
+        _notify(c, f"claim.{status}", data)
     return apply
 
 
@@ -244,17 +288,48 @@ def _expired(c: Ctx) -> None:
         p.status = 1
 
 
+def _shift(s: Session, service_id: str, first: int, delta: int) -> None:
+    """Moves the windows at `first..` by `delta` places, in two steps through negative indices
+    so that no step ever holds two rows at one index (unique (service_id, index))."""
+    if delta == 0:
+        return
+    where = (m.Outage.service_id == service_id,)
+    s.execute(update(m.Outage).where(*where, m.Outage.index >= first)
+              .values(index=-(m.Outage.index + delta) - 1).execution_options(synchronize_session="fetch"))
+    s.execute(update(m.Outage).where(*where, m.Outage.index < 0)
+              .values(index=-m.Outage.index - 1).execution_options(synchronize_session="fetch"))
+
+
 def _outage(c: Ctx) -> None:
+    """OutageVerified: the window at `index` is now [start, end); it replaced the `replaced`
+    windows at `index ..` (0: inserted there). The same edit of the list the contract made, so
+    the rows are windowAt(service, i) for every i, `start_since` included (the contract keeps
+    the first replaced window's, unless the start moved earlier)."""
     a = c.args
-    sid = hx(a["serviceId"])
-    row = c.session.scalar(select(m.Outage).where(m.Outage.service_id == sid, m.Outage.index == a["index"]))
-    if row is None:
-        c.session.add(m.Outage(service_id=sid, index=a["index"], start=a["start"], end=a["end"], ongoing=a["ongoing"],
-                               config_version=a["configVersion"], version=1, handled_version=0, block=c.block))
-    else:
-        row.start, row.end, row.ongoing, row.config_version = a["start"], a["end"], a["ongoing"], a["configVersion"]
-        row.version += 1
-        row.block = c.block
+    sid, index, replaced = hx(a["serviceId"]), int(a["index"]), int(a["replaced"])
+    now = c.block_time()
+    old = list(c.session.scalars(select(m.Outage).where(
+        m.Outage.service_id == sid, m.Outage.index >= index, m.Outage.index < index + replaced)
+        .order_by(m.Outage.index)))
+    if replaced and len(old) != replaced:
+        log.error("outage projection of %s is missing windows %d..%d; run `cybercover reindex`",
+                  sid, index, index + replaced - 1)
+    if not old:
+        _shift(c.session, sid, index, 1)
+        c.session.add(m.Outage(service_id=sid, index=index, start=a["start"], end=a["end"], ongoing=a["ongoing"],
+                               config_version=a["configVersion"], verified_at=now, start_since=now, version=1,
+                               handled_version=0, block=c.block))
+        return
+    row, merged = old[0], old[1:]
+    row.start_since = now if a["start"] < row.start else row.start_since
+    row.start, row.end, row.ongoing, row.config_version = a["start"], a["end"], a["ongoing"], a["configVersion"]
+    row.verified_at = now
+    row.version += 1
+    row.block = c.block
+    for gone in merged:
+        c.session.delete(gone)
+    c.session.flush()
+    _shift(c.session, sid, index + len(old), 1 - len(old))
 
 
 def _anchored(c: Ctx) -> None:
@@ -274,10 +349,10 @@ def _revoked(c: Ctx) -> None:
         row.revoked = True
 
 
-def _notify(c: Ctx, event: str, data: dict[str, Any]) -> None:
+def _notify(c: Ctx, event: str, data: dict[str, Any], *, policy_id: int | None = None) -> None:
     if not c.notify:
         return
-    owner = c.session.get(m.PolicyOwner, c.args["policyId"])
+    owner = c.session.get(m.PolicyOwner, c.args["policyId"] if policy_id is None else policy_id)
     if owner is None:
         return
     hooks = c.session.scalars(select(m.Webhook).where(m.Webhook.tenant_id == owner.tenant_id, m.Webhook.active))
@@ -302,8 +377,10 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "ClaimIncreased": _claim_increased,
     "ClaimApproved": _claim_decided("approved"),
     "ClaimRejected": _claim_decided("rejected"),
+    "ClaimLapsed": _claim_decided("lapsed"),
     "PolicyExpired": _expired,
     "OutageVerified": _outage,
     "ReportAnchored": _anchored,
     "ReportRevoked": _revoked,
+    "PayoutCredited": _credited,
 }

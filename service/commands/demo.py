@@ -2,8 +2,10 @@
 
 An insurer product with a 60 s threshold; an assessed and anchored report; covers for a SaaS
 provider's customers issued in batches; a loopback HTTP service watched by the oracles and taken
-down past the threshold; the verified outage, the automatic payouts (each customer's balance),
-one larger claim sent to review and approved, and the auditor's check of the report. Exits 0
+down past the threshold; the verified outage and its start becoming final, the automatic payouts
+(each customer's balance), one larger claim sent to review and approved (the amount, against an
+incident report bound to the insured subject and the covered service), and the auditor's check
+of the report. Exits 0
 only when every check held.
 """
 
@@ -120,19 +122,28 @@ class Demo:
         self.check(f"{len(issued)} covers issued in {took:.1f} s", len(issued) == len(customers))
         enterprise = self.w3.eth.account.create().address
         q2 = self.call("POST", "/v1/quotes", json={"product_id": big["id"], "assessment_id": a["id"]})
-        self.call("POST", "/v1/policies", json={"quote_id": q2["id"], "beneficiary": enterprise,
-                                                "holder_ref": "enterprise-1", "cover_seconds": 86400})
+        enterprise_policy = self.call("POST", "/v1/policies", json={
+            "quote_id": q2["id"], "beneficiary": enterprise, "holder_ref": "enterprise-1", "cover_seconds": 86400})
 
         echo(f"4. {target.url} goes down; the oracles watch it")
         self.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 90)
         target.down()
         down_at = time.time()
-        outage = self.wait("a verified outage longer than the threshold", lambda: next(
-            (o for o in self.call("GET", "/v1/outages") if o["end"] - o["start"] > THRESHOLD), None), 420)
+        service_id = micro["service_id"]
+
+        def episode(final: bool = False) -> Any:
+            listed = self.call("GET", "/v1/outages", params={"service_id": service_id})
+            return next((e for e in listed["episodes"] if e["down_seconds"] > THRESHOLD and (e["final"] or not final)),
+                        None)
+
+        outage = self.wait("a verified outage longer than the threshold", episode, 420)
         self.timings["down_to_verified_seconds"] = time.time() - down_at
         target.up()
         self.check(f"outage verified: [{outage['start']}, {outage['end']}) after "
-                   f"{self.timings['down_to_verified_seconds']:.0f} s", True)
+                   f"{self.timings['down_to_verified_seconds']:.0f} s, {outage['down_seconds']} s down", True)
+        outage = self.wait("the outage's start to be final (it pays from then on)", lambda: episode(final=True), 180)
+        self.check(f"outage start final since {outage['final_at']} (unchanged for the oracle's finality delay): "
+                   "it pays", bool(outage["final"]))
 
         echo("5. automatic payouts, no claim filed")
         t1 = time.monotonic()
@@ -161,8 +172,14 @@ class Demo:
                    f"{claim['amount'] / USD:.0f} cUSD sent to review", self.balance(enterprise) == 100 * USD)
         report = self.call("GET", f"/v1/assessments/{a['id']}/report")
         insured = bytes.fromhex(report["subject"]["commitment"].removeprefix("0x"))
+        self.check("the policy is bound to the insured subject the report assessed",
+                   enterprise_policy["subject"] == "0x" + insured.hex())
         incident = self.anchor_incident(outage, insured)
-        self.call("POST", f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident})
+        approved = self.call("POST", f"/v1/claims/{claim['id']}/approve",
+                             json={"incident_report": incident, "amount": claim["amount"],
+                                   "reason": "verified outage beyond the threshold; incident report on file"})
+        self.check(f"claim approved: {approved['approved'] / USD:.0f} cUSD against incident report "
+                   f"{incident[:18]}…", approved["status"] == "approved" and approved["approved"] == claim["amount"])
         self.wait("the approved claim to be paid", lambda: self.balance(enterprise) == 500 * USD, 60)
         self.check("enterprise beneficiary holds 500 cUSD", self.balance(enterprise) == 500 * USD)
 
@@ -194,7 +211,8 @@ class Demo:
         started = datetime.fromtimestamp(outage["start"], UTC)
         ended = datetime.fromtimestamp(outage["end"], UTC)
         details = IncidentDetails(
-            incident_ref=f"INC-{outage['index']}", reported_at=ended, response_started_at=ended + timedelta(minutes=5),
+            incident_ref=f"INC-{outage['first_index']}", reported_at=ended,
+            response_started_at=ended + timedelta(minutes=5),
             timeline=(TimelineEvent(started, "service stopped answering"), TimelineEvent(ended, "service restored")),
             reconstruction="origin server process stopped; no attacker involvement found",
             currency="USD",

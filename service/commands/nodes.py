@@ -29,6 +29,14 @@ if TYPE_CHECKING:
 Report = Callable[[str], None]
 ORACLE_QUORUM = 2
 PROBE = {"interval": 5, "timeout": 3, "min_samples": 3, "open_after": 1, "close_after": 2}
+TRANSMIT_INTERVAL = 5  # seconds between the transmitter's rounds
+MINUTE = 60  # a node's verdict bucket (oracles.verdicts.BUCKET_SECONDS)
+# The OutageOracle parameters `up` deploys with, matched to these nodes. Merge gap: a node closes
+# an episode after `close_after` UP minutes, so two windows of one real outage are never further
+# apart than that (120 s). Finality delay: four transmit rounds (20 s) for the honest
+# transmitter to bridge a split a faulty signer opened, before an episode's start pays.
+MERGE_GAP = PROBE["close_after"] * MINUTE
+FINALITY_DELAY = 4 * TRANSMIT_INTERVAL
 
 
 @dataclass(frozen=True, order=True)
@@ -93,7 +101,7 @@ def node_config(i: int, data_dir: Path, ports: list[int], api: str, chain_id: in
             report(f"{t.url[:200]!r}: not watched: {exc.errors()[0]['msg']}")
     transmit = TransmitSection(
         enabled=True, submitter="relay", relay_url=api, quorum=ORACLE_QUORUM,
-        peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:]), signers=tuple(signers), interval=5,
+        peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:]), signers=tuple(signers), interval=TRANSMIT_INTERVAL,
     ) if i == 0 else TransmitSection()
     return NodeConfig(
         node=NodeSection(data_dir=data_dir / "oracles" / f"node-{i + 1}", listen_port=ports[i], config_version=1),

@@ -1,7 +1,8 @@
 """`cybercover up`: the whole system on one machine, from nothing.
 
 anvil (state persisted in the data directory) → contracts deployed once and bootstrapped (oracle
-set, roles, an accredited assessor, capital in the pool) → the API, the payout worker and local
+set, roles, an accredited assessor, capital in the pool; the OutageOracle's merge gap and finality
+delay matched to the local nodes, see service.commands.nodes) → the API, the payout worker and local
 oracle nodes as child processes. The nodes watch every covered service whose product names a
 URL (service.commands.nodes); when products change, their configs are rewritten and the nodes
 restarted (a restarted node resumes its episodes from its own evidence store). Everything in the
@@ -27,7 +28,15 @@ from contracts.redact import redact
 from contracts.runtime import private_dir, private_umask, restore_recursion_limit
 from service.commands.ledger import DEFAULT_DATA_DIR, start_anvil, wait_for_rpc
 from service.commands.node_access import TargetWatch, fetch_products, service_key
-from service.commands.nodes import ORACLE_QUORUM, Target, node_config, targets_from_products, write_node_config
+from service.commands.nodes import (
+    FINALITY_DELAY,
+    MERGE_GAP,
+    ORACLE_QUORUM,
+    Target,
+    node_config,
+    targets_from_products,
+    write_node_config,
+)
 
 BIN = Path(sys.executable).parent
 CAPITAL = 1_000_000 * 10**6  # cUSD the local insurer deposits
@@ -68,7 +77,8 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
     if live is not None:
         return {"deployment": live.to_json(), **roles}
     dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=ORACLE_QUORUM,
-                 underwriters=[operator], distributors=[operator], claims=[operator])
+                 underwriters=[operator], distributors=[operator], claims=[operator],
+                 merge_gap=MERGE_GAP, finality_delay=FINALITY_DELAY)
     registry, pool = dep.contract(w3, "AssessmentRegistry"), dep.contract(w3, "CoverPool")
     send(w3, registry.functions.setAssessor(assessor, 90), insurer)
     if "TestToken" in dep.contracts:
@@ -256,7 +266,8 @@ def up_cmd(
         typer.echo(f"  chain:     {redact(rpc_url)} (chain id {dep['chain_id']})")
         for name, info in sorted(dep["contracts"].items()):
             typer.echo(f"  {name:<19}{info['address']}")
-        typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} (quorum {ORACLE_QUORUM})")
+        typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} (quorum {ORACLE_QUORUM}; "
+                   f"merge gap {MERGE_GAP} s, finality delay {FINALITY_DELAY} s)")
         typer.echo(f"  logs:      {sup.logs}")
         sys.stdout.flush()
         while not stopping:

@@ -104,6 +104,7 @@ class Quote(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     premium: Mapped[int | None] = mapped_column(BigUint, nullable=True)
     limit: Mapped[int | None] = mapped_column(BigUint, nullable=True)
+    max_cover_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # premium floor / product
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
@@ -117,6 +118,20 @@ class ProductTerms(Base):
     service_name: Mapped[str] = mapped_column(String(500))
     rates: Mapped[dict[str, int]] = mapped_column(JSON)  # risk level → premium per policy
     medium_sub_limit_bps: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class ClaimNote(Base):
+    """The written reason behind a claim decision (only its keccak256 goes on-chain, as the
+    rejection's `reason`), and who decided. Off-chain: a reindex keeps it."""
+
+    __tablename__ = "claim_notes"
+    claim_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(10))  # approve | reject
+    reason: Mapped[str] = mapped_column(Text)
+    reason_hash: Mapped[str] = mapped_column(String(66))
+    amount: Mapped[int | None] = mapped_column(BigUint, nullable=True)  # approved amount
+    decided_by: Mapped[str] = mapped_column(String(32))  # API key id
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -219,6 +234,13 @@ class Product(Base):
     auto_pay_limit: Mapped[int] = mapped_column(BigUint)
     payout_amount: Mapped[int] = mapped_column(BigUint)
     policy_limit: Mapped[int] = mapped_column(BigUint)
+    max_cover_seconds: Mapped[int] = mapped_column(BigInteger)
+    max_start_delay: Mapped[int] = mapped_column(BigInteger)
+    min_premium: Mapped[int] = mapped_column(BigUint)
+    medium_limit: Mapped[int] = mapped_column(BigUint)  # 0: Medium-risk reports are declined
+    min_rate_ppm: Mapped[int] = mapped_column(BigInteger)
+    claim_seconds: Mapped[int] = mapped_column(BigInteger)
+    exposure_cap: Mapped[int] = mapped_column(BigUint)  # 0: no cap
     block: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -232,6 +254,7 @@ class Policy(Base):
     limit: Mapped[int] = mapped_column(BigUint)
     beneficiary: Mapped[str] = mapped_column(String(42), index=True)
     holder: Mapped[str] = mapped_column(String(66))
+    subject: Mapped[str] = mapped_column(String(66))  # the insured organisation's commitment
     report_hash: Mapped[str] = mapped_column(String(66))
     settled: Mapped[int] = mapped_column(BigUint)
     paid: Mapped[int] = mapped_column(BigUint)
@@ -248,24 +271,35 @@ class Claim(Base):
     policy_id: Mapped[int] = mapped_column(BigInteger, index=True)
     amount: Mapped[int] = mapped_column(BigUint)
     entitlement: Mapped[int] = mapped_column(BigUint)
-    status: Mapped[str] = mapped_column(String(10), index=True)  # open | approved | rejected
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open | approved | rejected | lapsed
+    deadline: Mapped[int] = mapped_column(BigInteger, index=True)  # undecided after this: lapses (paid)
+    approved: Mapped[int | None] = mapped_column(BigUint, nullable=True)  # paid on approval or lapse
     incident_report: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    reason_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)  # of a rejection
     block: Mapped[int] = mapped_column(BigInteger)
 
 
 class Payout(Base):
+    """A PayoutSent; `status` is `credited` when the pool could not transfer it and credited it
+    to the beneficiary instead (PayoutCredited in the same transaction), else `sent`."""
+
     __tablename__ = "payouts"
     __table_args__ = (UniqueConstraint("tx", "log_index"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     policy_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    beneficiary: Mapped[str] = mapped_column(String(42))
     amount: Mapped[int] = mapped_column(BigUint)
     entitlement: Mapped[int] = mapped_column(BigUint)
+    status: Mapped[str] = mapped_column(String(10), default="sent")  # sent | credited
     block: Mapped[int] = mapped_column(BigInteger)
     tx: Mapped[str] = mapped_column(String(66))
     log_index: Mapped[int] = mapped_column(Integer)
 
 
 class Outage(Base):
+    """A verified window, as OutageOracle.windowAt(service_id, index) has it: each OutageVerified
+    replaces the `replaced` windows at `index` by one (0: inserts it there), so indices shift."""
+
     __tablename__ = "outages"
     __table_args__ = (UniqueConstraint("service_id", "index"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -275,6 +309,8 @@ class Outage(Base):
     end: Mapped[int] = mapped_column(BigInteger)
     ongoing: Mapped[bool] = mapped_column(Boolean)
     config_version: Mapped[int] = mapped_column(Integer)
+    verified_at: Mapped[int] = mapped_column(BigInteger)  # block time of the last change
+    start_since: Mapped[int] = mapped_column(BigInteger)  # block time the start was last set
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every OutageVerified
     handled_version: Mapped[int] = mapped_column(Integer, default=0)  # settled by the worker up to
     block: Mapped[int] = mapped_column(BigInteger)

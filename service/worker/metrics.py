@@ -12,9 +12,12 @@ class WorkerMetrics:
                                registry=self.registry)
         self.expired = Counter("cybercover_worker_policies_expired", "Policies expired by the worker",
                                registry=self.registry)
+        self.lapsed = Counter("cybercover_worker_claims_lapsed",
+                              "Claims closed by the worker after their decision deadline (paid in full)",
+                              registry=self.registry)
         self.payout_failures = Counter(
             "cybercover_worker_payout_failures",
-            "Policies whose settle or expire was refused on their own (bisected out of a batch)",
+            "Policies whose settle, expire or lapsed-claim close was refused on their own (bisected out of a batch)",
             ["action"], registry=self.registry)
         self.service_failures = Counter(
             "cybercover_worker_service_failures",

@@ -6,6 +6,15 @@ prevent that: a lease per covered service in the database (one replica settles a
 time; renewed before every transaction), and an `entitlementOf` simulation that drops policies
 with nothing new due before any transaction is sent.
 
+Finality: an outage episode pays only once its start has been unchanged for the oracle's
+finality delay (`entitlementOf` is 0 before). A changed window is therefore left pending — not
+"handled" — until its episode's start is final at the block the worker reads; only then are its
+policies settled and the window marked handled. Nothing is simulated meanwhile.
+
+Claims end: an open claim past its decision deadline is closed (`closeLapsedClaim`, deemed
+approved in full and paid) in the expiry pass of every cycle, so collateral never waits for a
+human; expiry then releases the policy's collateral.
+
 Failures stay where they happen. A batch that is refused is bisected down to the policies that
 fail on their own (`bisect`); those are logged, counted and retried later with a backoff
 (`retries`) while the rest of the batch is paid. A service whose cycle fails for any other
@@ -29,6 +38,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.chain.episodes import group
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
 from service.chain.records import as_tuple
@@ -37,7 +47,7 @@ from service.db.session import transaction
 from service.errors import ChainError, ServiceError
 from service.worker.bisect import send_bisected
 from service.worker.metrics import WorkerMetrics
-from service.worker.retries import EXPIRE, SETTLE, Retries
+from service.worker.retries import EXPIRE, LAPSE, SETTLE, Retries
 
 log = logging.getLogger(__name__)
 EXPIRY_LEASE = "expiry"  # one replica expires policies at a time, like one per service settles
@@ -55,8 +65,11 @@ class CycleResult:
     transactions: int = 0
     skipped_services: list[str] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    lapsed: list[int] = field(default_factory=list)  # claims closed after their deadline (paid in full)
+    awaiting_finality: int = 0  # changed windows whose episode start is not final yet: next cycles
     failed: list[int] = field(default_factory=list)  # settle refused for the policy alone: backoff
     expire_failed: list[int] = field(default_factory=list)  # likewise for expire
+    lapse_failed: list[int] = field(default_factory=list)  # policies whose lapsed claim could not be closed: backoff
     deferred: list[int] = field(default_factory=list)  # projection was behind: next cycle
     failed_services: list[str] = field(default_factory=list)  # cycle failed: retried next cycle
     expiry_error: str | None = None  # the expiry pass failed as a whole
@@ -67,7 +80,7 @@ class _Job:
     """One service's work this cycle: new outage versions and/or policies due for a retry."""
 
     outages: list[tuple[int, int]] = field(default_factory=list)  # (outage id, version)
-    span: tuple[int, int] | None = None  # earliest start, latest end of the new windows
+    span: tuple[int, int] | None = None  # earliest episode start, latest end of the changed windows' episodes
     retry: list[int] = field(default_factory=list)
 
 
@@ -95,7 +108,7 @@ class PayoutWorker:
     def run_once(self) -> CycleResult:
         result = CycleResult()
         self.indexer.sync()
-        for service_id, job in self._jobs().items():
+        for service_id, job in self._jobs(result).items():
             if self.stopping.is_set():
                 break
             if not self._acquire(service_id):
@@ -113,6 +126,7 @@ class PayoutWorker:
                 self._release(service_id)
         if not self.stopping.is_set() and self._acquire(EXPIRY_LEASE):
             try:
+                self._close_lapsed(result)
                 self._expire(result)
             except Exception as exc:
                 log.exception("the expiry pass failed; it is retried next cycle")
@@ -122,16 +136,28 @@ class PayoutWorker:
                 self._release(EXPIRY_LEASE)
         return result
 
-    def _jobs(self) -> dict[str, _Job]:
+    def _jobs(self, result: CycleResult) -> dict[str, _Job]:
+        """Changed windows whose episode start is final at the read block, by service (the
+        others stay pending and are looked at again next cycle), and policies due for a retry."""
         jobs: dict[str, _Job] = {}
+        merge_gap, finality = self.gw.episode_params()
+        now = self._read_time()
         with self.factory() as s:
-            pending = s.scalars(select(m.Outage).where(m.Outage.version > m.Outage.handled_version)
-                                .order_by(m.Outage.id)).all()
-        for o in pending:
-            job = jobs.setdefault(o.service_id, _Job())
-            job.outages.append((o.id, o.version))
-            lo, hi = job.span or (o.start, o.end)
-            job.span = (min(lo, o.start), max(hi, o.end))
+            services = s.scalars(select(m.Outage.service_id).where(m.Outage.version > m.Outage.handled_version)
+                                 .distinct()).all()
+            windows = {sid: s.scalars(select(m.Outage).where(m.Outage.service_id == sid)).all() for sid in services}
+        for service_id in sorted(windows):
+            for episode in group(service_id, windows[service_id], merge_gap, finality):
+                changed = [w for w in episode.windows if w.version > w.handled_version]  # type: ignore[attr-defined]
+                if not changed:
+                    continue
+                if not episode.final(now):
+                    result.awaiting_finality += len(changed)
+                    continue
+                job = jobs.setdefault(service_id, _Job())
+                job.outages.extend((w.id, w.version) for w in changed)  # type: ignore[attr-defined]
+                lo, hi = job.span or (episode.start, episode.end)
+                job.span = (min(lo, episode.start), max(hi, episode.end))
         for service_id, ids in self.retries.due(SETTLE).items():
             jobs.setdefault(service_id, _Job()).retry = ids
         return jobs
@@ -163,6 +189,11 @@ class PayoutWorker:
     def _read_at(self) -> Any:
         """Entitlements are read at the block the projection reflects, so records match."""
         return "latest" if self.indexer.confirmations == 0 else self.indexer.block()
+
+    def _read_time(self) -> int:
+        """The chain time the worker's decisions are judged at: the read block's timestamp (a
+        call there, and any transaction mined later, sees at least this time)."""
+        return self.gw.block_time(self._read_at())
 
     def _due(self, policies: list[m.Policy]) -> list[m.Policy]:
         """Only policies whose on-chain entitlement exceeds what was already settled."""
@@ -198,14 +229,16 @@ class PayoutWorker:
                 self._failed(SETTLE, p.id, service_id, exc, result.failed, result.deferred)
 
     def _send(self, lease: str, function: str, chunk: list[m.Policy],
-              refresh: Callable[[list[int]], list[m.Policy]]) -> list[m.Policy]:
-        """One settle/expire transaction. A stale record (another writer moved the policy on)
-        gets one catch-up of the projection and a resend of what is still owed."""
+              refresh: Callable[[list[int]], list[m.Policy]],
+              args: Callable[[list[m.Policy]], tuple[Any, ...]] | None = None) -> list[m.Policy]:
+        """One settle/expire (or closeLapsedClaim) transaction. A stale record (another writer
+        moved the policy on) gets one catch-up of the projection and a resend of what is still owed."""
         if not self._acquire(lease):  # renew: the lease must outlive every send made under it
             raise LeaseLost(f"lease {lease} was taken over by another replica")
         call = getattr(self.gw.book.functions, function)
+        make = args or (lambda ps: ([p.id for p in ps], [as_tuple(p) for p in ps]))
         try:
-            self.gw.send(call([p.id for p in chunk], [as_tuple(p) for p in chunk]))
+            self.gw.send(call(*make(chunk)))
         except ChainError as exc:
             if exc.type != STALE:
                 raise
@@ -213,7 +246,7 @@ class PayoutWorker:
             fresh = refresh([p.id for p in chunk])
             if not fresh:
                 return []
-            self.gw.send(call([p.id for p in fresh], [as_tuple(p) for p in fresh]))
+            self.gw.send(call(*make(fresh)))
             chunk = fresh
         self.indexer.sync()
         return chunk
@@ -230,6 +263,41 @@ class PayoutWorker:
         log.warning("%s of policy %d refused on its own (attempt %d); the rest of its batch proceeds, "
                     "it is retried at %s: %s", action, policy_id, row.attempts, row.next_attempt_at.isoformat(),
                     exc.detail)
+
+    # --- lapsed claims ----------------------------------------------------------------------
+    def _close_lapsed(self, result: CycleResult) -> None:
+        """Closes every open claim past its decision deadline: deemed approved in full and paid
+        (anyone may; the worker does so nobody has to). One transaction per claim; a refusal is
+        logged, counted and retried with a backoff, and never stops the others or the expiry."""
+        now = self._read_time()
+        waiting = self.retries.waiting(LAPSE)
+        with self.factory() as s:
+            rows = s.execute(select(m.Claim.id, m.Policy, m.Product.service_id)
+                             .join(m.Policy, m.Policy.id == m.Claim.policy_id)
+                             .join(m.Product, m.Product.id == m.Policy.product_id)
+                             .where(m.Claim.status == "open", m.Claim.deadline < now, m.Policy.status == 0)
+                             .order_by(m.Claim.id)).all()
+        for claim_id, policy, service_id in rows:
+            if self.stopping.is_set():
+                break
+            if policy.id in waiting or policy.open_claim != claim_id:
+                continue
+
+            def send(chunk: list[m.Policy], claim_id: int = claim_id) -> list[m.Policy]:
+                fresh = lambda ids: [p for p in self._reload(ids) if p.open_claim == claim_id]  # noqa: E731
+                return self._send(EXPIRY_LEASE, "closeLapsedClaim", chunk, refresh=fresh,
+                                  args=lambda ps: (claim_id, ps[0].id, as_tuple(ps[0])))
+
+            try:
+                sent = send([policy])
+            except ChainError as exc:
+                self._failed(LAPSE, policy.id, service_id, exc, result.lapse_failed, result.deferred)
+                continue
+            if sent:
+                result.transactions += 1
+                result.lapsed.append(claim_id)
+                self.metrics.lapsed.inc()
+                self.retries.clear(LAPSE, [policy.id])
 
     # --- expire ---------------------------------------------------------------------------
     def _expirable(self, ids: list[int] | None = None) -> list[tuple[m.Policy, str]]:
@@ -303,8 +371,8 @@ class PayoutWorker:
             try:
                 r = self.run_once()
                 cycles += 1
-                paid += len(r.settled)
-                failed += len(r.failed) + len(r.expire_failed)
+                paid += len(r.settled) + len(r.lapsed)
+                failed += len(r.failed) + len(r.expire_failed) + len(r.lapse_failed)
                 for job in extra or []:
                     job.run_once()  # type: ignore[attr-defined]
             except Exception:

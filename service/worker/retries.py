@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db import models as m
 from service.db.session import transaction
 
-SETTLE, EXPIRE = "settle", "expire"
+SETTLE, EXPIRE, LAPSE = "settle", "expire", "lapse"
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from web3 import EthereumTesterProvider, Web3
 
-from contracts import eip712, registry
+from contracts import artifacts, eip712, registry
 from contracts.deploy import Deployment, deploy
 from contracts.tx import send
 from service.assessment import ITEMS, assess
@@ -70,7 +70,9 @@ class Chain:
         """Anchors a §8 incident report on the policy's insured subject and covered service;
         returns its anchor id (what a claim decision takes)."""
         h = keccak(text=text)
-        subject = registry.incident_subject(self.insured_subject(policy["report_hash"]), eip712.service_id(service))
+        insured = bytes.fromhex(policy["subject"][2:])
+        assert insured == self.insured_subject(policy["report_hash"])  # the report was anchored for it
+        subject = registry.incident_subject(insured, eip712.service_id(service))
         send(self.w3, self.registry.functions.anchor(h, 0, 3, subject, b"\x00" * 32, 2), self.assessor,
              gas=TEST_GAS)
         return "0x" + registry.anchor_id(self.assessor, h).hex()
@@ -90,13 +92,19 @@ class Chain:
         return {"service_id": "0x" + sid.hex(), "config_version": 1, "reports": out}
 
 
-def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain) -> Chain:
-    """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set."""
+def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain, token_artifact: str | None = None) -> Chain:
+    """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set. The
+    payout asset is a TestToken, or a fresh `token_artifact` (e.g. "BlacklistToken")."""
     w3 = w3 or Web3(EthereumTesterProvider())
     owner, operator, assessor = w3.eth.accounts[:3]
-    dep = deploy(w3, owner, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
+    asset = None
+    if token_artifact is not None:
+        asset = send(w3, artifacts.contract(w3, token_artifact).constructor(), owner,  # type: ignore[union-attr]
+                     gas=TEST_GAS)["contractAddress"]
+    dep = deploy(w3, owner, token=asset, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
                  underwriters=[operator], distributors=[operator], claims=[operator])
-    token, pool = dep.contract(w3, "TestToken"), dep.contract(w3, "CoverPool")
+    pool = dep.contract(w3, "CoverPool")
+    token = dep.contract(w3, "TestToken") if asset is None else artifacts.contract(w3, token_artifact, asset)
     registry = dep.contract(w3, "AssessmentRegistry")
     for fn, who in ((registry.functions.setAssessor(assessor, 88), owner),
                     (token.functions.mint(owner, 10**9 * USD), owner),
@@ -200,8 +208,17 @@ def issue(api: Api, tenant: str, headers: dict[str, str], service: str, **produc
     return prod, policy
 
 
-def outage(api: Api, service: str, duration: int, headers: dict[str, str]) -> dict:
+def finality(chain: Chain) -> int:
+    return int(chain.oracle.functions.finalityDelay().call())
+
+
+def outage(api: Api, service: str, duration: int, headers: dict[str, str], *, final: bool = True) -> dict:
+    """Relays a verified outage [now + 60, now + 60 + duration) of `service`; with `final`, the
+    chain's clock then passes the oracle's finality delay, so the episode pays."""
     start = api.chain.now() + 60
     api.chain.travel(60 + duration + 30)
     body = api.chain.reports(service, start, start + duration)
-    return dict(api.ok(api.c.post("/v1/oracle/reports", json=body, headers=headers)))
+    verified = dict(api.ok(api.c.post("/v1/oracle/reports", json=body, headers=headers)))
+    if final:
+        api.chain.travel(finality(api.chain) + 1)
+    return verified

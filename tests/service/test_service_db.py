@@ -39,7 +39,8 @@ def test_migrations_create_exactly_the_models(backend: str, tmp_path: Path) -> N
 def test_big_amounts_round_trip_exactly(app: FastAPI) -> None:
     big = 2**96 - 1
     with app.state.factory.begin() as s:
-        s.add(m.Payout(policy_id=2**62, amount=big, entitlement=big - 1, block=1, tx="0x" + "ee" * 32, log_index=0))
+        s.add(m.Payout(policy_id=2**62, beneficiary="0x" + "ee" * 20, amount=big, entitlement=big - 1, block=1,
+                       tx="0x" + "ee" * 32, log_index=0))
     with app.state.factory.begin() as s:
         row = s.scalars(select(m.Payout).where(m.Payout.policy_id == 2**62)).one()
         assert (row.amount, row.entitlement) == (big, big - 1)

@@ -22,7 +22,12 @@ def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> 
     verified = outage(api, service, 2 * HOUR + 1, headers)  # 2 started hours beyond the 1 h trigger
     assert verified["end"] - verified["start"] == 2 * HOUR + 1 and verified["tx_hash"].startswith("0x")
     listed = api.ok(api.c.get("/v1/outages", params={"service_id": verified["service_id"]}, headers=headers))
-    assert [o["index"] for o in listed] == [verified["index"]]
+    assert [o["index"] for o in listed["windows"]] == [verified["index"]] and verified["replaced"] == 0
+    [episode] = listed["episodes"]
+    assert (episode["start"], episode["down_seconds"], episode["windows"]) == (verified["start"], 2 * HOUR + 1, 1)
+    assert episode["final"] and episode["final_at"] <= listed["chain_time"]
+    assert [p["status"] for p in api.ok(api.c.get("/v1/payouts", params={"policy_id": policy["id"]},
+                                                  headers=headers))] == []
 
     result = worker(app).run_once()
     assert policy["id"] in result.settled
@@ -30,7 +35,7 @@ def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> 
     got = api.ok(api.c.get(f"/v1/policies/{policy['id']}", headers=headers))
     assert (got["paid"], got["settled"]) == (100 * USD, 100 * USD)
     payouts = api.ok(api.c.get("/v1/payouts", params={"policy_id": policy["id"]}, headers=headers))
-    assert [p["amount"] for p in payouts] == [100 * USD]
+    assert [(p["amount"], p["status"], p["beneficiary"]) for p in payouts] == [(100 * USD, "sent", ben)]
 
     # A second cycle settles nothing (nothing new due: no transaction at all) ...
     sent = app.state.gateway.sender.sent

@@ -16,12 +16,15 @@ from tests.service.api_env import HOUR, Api, issue, outage, unique_service, work
 from tests.service.conftest import fresh_engine
 
 TABLES: dict[type[m.Base], tuple[str, ...]] = {
-    m.Product: ("id", "service_id", "trigger_seconds", "payout_kind", "auto_pay_limit", "policy_limit", "active"),
-    m.Policy: ("id", "product_id", "beneficiary", "holder", "report_hash", "limit", "premium", "settled", "paid",
-               "open_claim", "status", "tx"),
-    m.Outage: ("service_id", "index", "start", "end", "ongoing", "version"),
-    m.Claim: ("id", "policy_id", "amount", "entitlement", "status", "incident_report"),
-    m.Payout: ("policy_id", "amount", "entitlement", "block", "tx", "log_index"),
+    m.Product: ("id", "service_id", "trigger_seconds", "payout_kind", "auto_pay_limit", "policy_limit", "active",
+                "grace_seconds", "max_cover_seconds", "max_start_delay", "min_premium", "medium_limit", "min_rate_ppm",
+                "claim_seconds", "exposure_cap"),
+    m.Policy: ("id", "product_id", "issuer", "beneficiary", "holder", "subject", "report_hash", "limit", "premium",
+               "settled", "paid", "open_claim", "status", "tx"),
+    m.Outage: ("service_id", "index", "start", "end", "ongoing", "version", "verified_at", "start_since"),
+    m.Claim: ("id", "policy_id", "amount", "entitlement", "status", "deadline", "approved", "incident_report",
+              "reason_hash"),
+    m.Payout: ("policy_id", "beneficiary", "amount", "entitlement", "status", "block", "tx", "log_index"),
     m.Anchor: ("anchor_id", "report_hash", "assessor", "subject", "score_bps", "risk_level", "kind", "revoked"),
 }
 
@@ -43,8 +46,8 @@ def test_reindex_restores_policies_outages_claims_payouts(api: Api, app: FastAPI
     reviewer = api.staff("claims")
     [claim] = [c for c in api.ok(api.c.get("/v1/claims", params={"status": "open"}, headers=reviewer))
                if c["policy_id"] == paid_policy["id"]]
-    incident = api.chain.anchor_incident(f"incident {service}", paid_policy, service)
-    api.ok(api.c.post(f"/v1/claims/{claim['id']}/reject", json={"incident_report": incident}, headers=reviewer))
+    api.ok(api.c.post(f"/v1/claims/{claim['id']}/reject", json={"reason": "outside the cover's terms"},
+                      headers=reviewer))
     app.state.indexer.sync()
     before = snapshot(app.state.factory)
     assert before["payouts"] and before["claims"] and before["outages"] and before["policies"]

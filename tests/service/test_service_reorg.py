@@ -21,7 +21,7 @@ from service.db.session import make_engine, make_sessionmaker
 from service.worker.payouts import PayoutWorker
 from tests.anvil import anvil
 from tests.chain import USD
-from tests.service.api_env import HOUR, Api, Chain, make_chain, outage, unique_service
+from tests.service.api_env import HOUR, Api, Chain, finality, make_chain, outage, unique_service
 from tests.service.conftest import build_app
 
 
@@ -136,8 +136,9 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
     [repaid_tx] = {tx for _, _, tx in chain_payouts(chain, {p["id"] for p in policies})}
     assert notified(app) == sorted([(p["id"], settle_tx) for p in policies] + [(p["id"], repaid_tx) for p in policies])
 
-    # 3. Outage and payout both dropped: the projection forgets them and nothing is owed...
-    chain.reorg(3)
+    # 3. Outage and payout both dropped (the payout, the block that made the outage final, the
+    #    empty block of step 2 and the submission): the projection forgets them, nothing is owed...
+    chain.reorg(4)
     gone = worker.run_once()
     assert gone.settled == [] and gone.failed == [] and gone.failed_services == []
     assert_converged(app, chain, policies, 0)
@@ -175,17 +176,20 @@ def test_confirmations_hold_back_indexing_and_payouts(stack: tuple[Api, FastAPI,
         worker = PayoutWorker(app.state.gateway, factory, indexer)
         assert worker.run_once().settled == []
 
-        outage(api, service, 2 * HOUR + 1, headers)  # verified in the newest block
+        outage(api, service, 2 * HOUR + 1, headers, final=False)  # verified in the newest block
         chain.reorg(1)  # ...which the chain drops again before it is confirmed
         chain.mine(2)
         assert worker.run_once().settled == [] and indexer.reorgs == 0
 
-        outage(api, service, 2 * HOUR + 1, headers)
+        outage(api, service, 2 * HOUR + 1, headers, final=False)
         assert worker.run_once().settled == []  # 0 confirmations
+        chain.travel(finality(chain) + 1)  # final now, at the newest block
+        assert worker.run_once().settled == []  # 1 confirmation
         chain.mine(1)
-        assert worker.run_once().settled == []  # 1
+        held = worker.run_once()  # 2: projected, but not final at the confirmed block
+        assert held.settled == [] and held.awaiting_finality == 1
         chain.mine(1)
-        paid = worker.run_once()  # 2: projected and paid
+        paid = worker.run_once()  # the block that made it final is confirmed: paid
         assert sorted(paid.settled) == sorted(p["id"] for p in policies)
         assert all(chain.balance(p["beneficiary"]) == 100 * USD for p in policies)
         # The worker's own payout is projected only once confirmed, and is not sent twice meanwhile.

@@ -188,7 +188,8 @@ CASES: dict[tuple[str, str], Case] = {
                                   listed=lambda w, body: w.policy in _ids(body["items"])),
     # Verified outages: public on-chain data. Relaying: the relay key and the roles that relay.
     ("GET", "/v1/outages"): Case(PEOPLE, get(lambda w: f"/v1/outages?service_id={w.service_id}"),
-                                 listed=lambda w, body: w.service_id in _ids(body, "service_id"),
+                                 listed=lambda w, body: w.service_id in _ids(body["windows"], "service_id")
+                                 and w.service_id in _ids(body["episodes"], "service_id"),
                                  finds_a=lambda c: True),
     ("POST", "/v1/oracle/reports"): Case(("relay", "underwriter", "claims", "distributor", "assessor"), _bad_relay,
                                          ok=400),
@@ -199,9 +200,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/claims/{claim_id}/approve"): Case(
         ("claims",), lambda w, c: ("POST", f"/v1/claims/{w.claim}/approve", {"incident_report": w.report_hash}),
         ok=400),
-    ("POST", "/v1/claims/{claim_id}/reject"): Case(
-        ("claims",), lambda w, c: ("POST", f"/v1/claims/{w.claim}/reject", {"incident_report": w.report_hash}),
-        ok=400),
+    ("POST", "/v1/claims/{claim_id}/reject"): Case(  # an optional incident report is checked like an approval's
+        ("claims",), lambda w, c: ("POST", f"/v1/claims/{w.claim}/reject",
+                                   {"reason": "matrix", "incident_report": w.report_hash}), ok=400),
     ("GET", "/v1/payouts"): Case(PEOPLE, get(lambda w: f"/v1/payouts?policy_id={w.policy}"),
                                  listed=lambda w, body: w.policy in _ids(body, "policy_id")),
     # Webhooks: each tenant's own subscriptions, the insurer's staff included.

@@ -1,7 +1,9 @@
-"""Verified outages (projection) and the relay of co-signed oracle reports to OutageOracle."""
+"""Verified outages (projection: windows and the episodes they form) and the relay of co-signed
+oracle reports to OutageOracle."""
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -14,6 +16,7 @@ from contracts import eip712
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Address, Hex32, Strict, Uint32, Uint64, hx, unhex
+from service.chain.episodes import Episode, group
 from service.db import models as m
 from service.errors import BadRequest, ChainError
 
@@ -40,7 +43,9 @@ class RelayIn(Strict):
     reports: list[SignedReport] = Field(min_length=1, max_length=32)
 
 
-class OutageOut(BaseModel):
+class WindowOut(BaseModel):
+    """A verified window, as OutageOracle.windowAt(service_id, index) returns it."""
+
     service_id: str
     index: int
     start: int
@@ -48,25 +53,78 @@ class OutageOut(BaseModel):
     ongoing: bool
     config_version: int
     block: int
+    verified_at: int = Field(description="Block time of the window's last change")
+    start_since: int = Field(description="Block time its start was last set (moved earlier or created)")
+    episode_start: int = Field(description="Start of the episode the window belongs to")
 
 
-class RelayOut(OutageOut):
+class EpisodeOut(BaseModel):
+    """Windows at most `merge_gap` apart: one outage, what a policy pays on (OutageOracle.episodesIn)."""
+
+    service_id: str
+    start: int
+    end: int
+    down_seconds: int = Field(description="Sum of the windows' lengths (gaps between them never count)")
+    ongoing: bool
+    final: bool = Field(description="Its start has been unchanged for the finality delay: it pays")
+    final_at: int = Field(description="When the start is (or was) final, unless it moves earlier again")
+    windows: int
+    first_index: int
+
+
+class OutagesOut(BaseModel):
+    episodes: list[EpisodeOut]
+    windows: list[WindowOut]
+    merge_gap: int
+    finality_delay: int
+    chain_time: int = Field(description="The latest block's time, which `final` is judged at")
+
+
+class RelayOut(BaseModel):
+    service_id: str
+    index: int
+    start: int
+    end: int
+    ongoing: bool
+    config_version: int
+    block: int
+    replaced: int = Field(description="Windows the new one replaced at `index` (merged); 0: inserted there")
     tx_hash: str  # the submit transaction
 
 
-def out(o: m.Outage) -> dict[str, Any]:
+def window_out(o: m.Outage, episode_start: int) -> dict[str, Any]:
     return {"service_id": o.service_id, "index": o.index, "start": o.start, "end": o.end, "ongoing": o.ongoing,
-            "config_version": o.config_version, "block": o.block}
+            "config_version": o.config_version, "block": o.block, "verified_at": o.verified_at,
+            "start_since": o.start_since, "episode_start": episode_start}
 
 
-@router.get("/outages", response_model=list[OutageOut])
-def list_outages(session: SessionDep, _: Anyone, service_id: Hex32 | None = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
-    """Verified outage windows are public on-chain data: every person's key reads them all."""
+def episode_out(e: Episode, now: int) -> dict[str, Any]:
+    return {"service_id": e.service_id, "start": e.start, "end": e.end, "down_seconds": e.down_seconds,
+            "ongoing": e.ongoing, "final": e.final(now), "final_at": e.final_at, "windows": len(e.windows),
+            "first_index": e.first_index}
+
+
+@router.get("/outages", response_model=OutagesOut)
+def list_outages(session: SessionDep, gw: GatewayDep, _: Anyone, service_id: Hex32 | None = None,
+                 limit: Annotated[int, Query(ge=1, le=500, description="episodes, newest first")] = 100,
+                 ) -> dict[str, Any]:
+    """Verified outages are public on-chain data: every person's key reads them all. Episodes
+    newest first, with the windows they are made of."""
     q = select(m.Outage)
     if service_id is not None:
         q = q.where(m.Outage.service_id == service_id)
-    return [out(o) for o in session.scalars(q.order_by(m.Outage.start.desc()).limit(limit))]
+    merge_gap, finality = gw.episode_params()
+    now = gw.now()
+    episodes: list[Episode] = []
+    for sid, windows in groupby(session.scalars(q.order_by(m.Outage.service_id, m.Outage.index)),
+                                key=lambda o: o.service_id):
+        episodes += group(sid, windows, merge_gap, finality)
+    episodes.sort(key=lambda e: (e.start, e.service_id), reverse=True)
+    shown = episodes[:limit]
+    windows_out = [window_out(w, e.start) for e in shown for w in e.windows]  # type: ignore[arg-type]
+    windows_out.sort(key=lambda w: (w["start"], w["service_id"]), reverse=True)
+    return {"episodes": [episode_out(e, now) for e in shown], "windows": windows_out, "merge_gap": merge_gap,
+            "finality_delay": finality, "chain_time": now}
 
 
 @router.post("/oracle/reports", response_model=RelayOut)
@@ -96,6 +154,6 @@ def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: Gate
         indexer.sync()
         return 200, {"service_id": hx(a["serviceId"]), "index": a["index"], "start": a["start"], "end": a["end"],
                      "ongoing": a["ongoing"], "config_version": a["configVersion"], "block": receipt["blockNumber"],
-                     "tx_hash": hx(receipt["transactionHash"])}
+                     "replaced": a["replaced"], "tx_hash": hx(receipt["transactionHash"])}
 
     return idempotency.run(factory, principal, idempotency_key, request, body, work)

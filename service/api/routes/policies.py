@@ -17,11 +17,12 @@ from web3.logs import DISCARD
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.schemas import Address, Page, Strict, hx
+from service.assessment import anchor_fields
 from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
-from service.errors import Conflict, NotFound, ServiceError
+from service.errors import BadRequest, Conflict, NotFound, ServiceError
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 Issuer = Annotated[Principal, Depends(require("distributor"))]
@@ -53,7 +54,9 @@ class PolicyOut(BaseModel):
     limit: int
     premium: int
     beneficiary: str
+    issuer: str
     holder: str
+    subject: str
     report_hash: str
     settled: int
     paid: int
@@ -66,8 +69,9 @@ class PolicyOut(BaseModel):
 
 def out(p: m.Policy, owner: m.PolicyOwner | None) -> dict[str, Any]:
     return {"id": p.id, "product_id": p.product_id, "cover_start": p.cover_start, "cover_end": p.cover_end,
-            "limit": p.limit, "premium": p.premium, "beneficiary": p.beneficiary, "holder": p.holder,
-            "report_hash": p.report_hash, "settled": p.settled, "paid": p.paid, "open_claim": p.open_claim,
+            "limit": p.limit, "premium": p.premium, "beneficiary": p.beneficiary, "issuer": p.issuer,
+            "holder": p.holder, "subject": p.subject, "report_hash": p.report_hash, "settled": p.settled,
+            "paid": p.paid, "open_claim": p.open_claim,
             "status": "active" if p.status == 0 else "expired", "tenant_id": owner.tenant_id if owner else None,
             "holder_ref": owner.holder_ref if owner else None, "tx": p.tx}
 
@@ -97,17 +101,22 @@ def issue(gw: Gateway, factory: Any, indexer: Any, quote: m.Quote, covers: list[
     """Sends the covers in chunks; records the owner of every issued id; returns the policies.
     A chunk that fails after earlier ones were issued ends the call with what was issued and
     the error (raising would hide money that moved); a failing first chunk raises."""
+    if quote.max_cover_seconds is not None and cover_seconds > quote.max_cover_seconds:
+        raise BadRequest(f"cover_seconds {cover_seconds} is longer than this quote allows "
+                         f"({quote.max_cover_seconds} s: the product's maximum cover, or its premium floor)",
+                         type="cover_too_long")
     end = gw.now() + cover_seconds
     with factory() as s:  # the book takes the report's anchor id (it commits to the assessor)
         record = s.get(m.AssessmentRecord, quote.assessment_id)
         assert record is not None
         report_id = report_anchor_id(record.report)
+        subject = anchor_fields(record.report)["subject"]  # the insured the report was anchored for
     issued: list[int] = []
     salts = [secrets.token_bytes(32) for _ in covers]
     error: BatchError | None = None
     for i in range(0, len(covers), chunk):
         terms = [(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary,
-                  keccak(salt + c.holder_ref.encode()), report_id)
+                  keccak(salt + c.holder_ref.encode()), subject, report_id)
                  for c, salt in zip(covers[i:i + chunk], salts[i:i + chunk], strict=True)]
         fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)
         try:

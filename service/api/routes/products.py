@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -12,10 +13,12 @@ from web3.logs import DISCARD
 from contracts.eip712 import service_id
 from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Strict, Text, Uint96, hx
+from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
 from service.errors import BadRequest, ChainError, NotFound
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/products", tags=["products"])
 Underwriter = Annotated[Principal, Depends(require("underwriter"))]  # the insurer's: products are insurer-wide
 # Products are offered to every tenant: anyone may read them, and the nodes' target-list key lists them.
@@ -33,6 +36,13 @@ class Rates(Strict):
     medium: Uint96 | None = None
 
 
+DAY = 86400
+DEFAULT_GRACE = 7 * DAY
+DEFAULT_MAX_COVER = 400 * DAY
+DEFAULT_MAX_START_DELAY = 30 * DAY
+DEFAULT_CLAIM_SECONDS = 14 * DAY
+
+
 class ProductIn(Strict):
     name: Text
     service: CoveredService = Field(description="Covered service: an http(s)/tcp/tls URL the oracles probe, or a "
@@ -44,9 +54,20 @@ class ProductIn(Strict):
     policy_limit: Annotated[int, Field(ge=1, le=2**96 - 1)]
     auto_pay_limit: Uint96
     waiting_seconds: Seconds = 0
-    grace_seconds: Seconds = 7 * 86400
+    grace_seconds: Seconds | None = Field(None, description="After cover end, late reports still settle; at least "
+                                          "the oracle's finality delay (default: 7 days, or that delay if longer)")
     rates: Rates
-    medium_sub_limit_bps: Annotated[int, Field(ge=1, le=10_000)] = 5_000
+    medium_sub_limit_bps: Annotated[int, Field(ge=0, le=10_000)] = 5_000
+    medium_limit: Uint96 | None = Field(None, description="Limit cap for a Medium-risk report, enforced on-chain; "
+                                        "0 declines Medium (default: policy_limit × medium_sub_limit_bps / 10,000)")
+    max_cover_seconds: PositiveSeconds = Field(DEFAULT_MAX_COVER, description="Longest cover period (400 days)")
+    max_start_delay: Seconds = Field(DEFAULT_MAX_START_DELAY, description="Latest cover start after issuance (30 d)")
+    min_premium: Uint96 = Field(0, description="Premium floor per policy (token units)")
+    min_rate_ppm: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(
+        0, description="Premium floor per year of cover, in parts per million of the limit")
+    claim_seconds: PositiveSeconds = Field(DEFAULT_CLAIM_SECONDS, description="A claim not decided within this "
+                                           "is deemed approved and paid (14 days)")
+    exposure_cap: Uint96 = Field(0, description="Total limit of the product's active policies; 0: no cap")
 
     @model_validator(mode="after")
     def _limits(self) -> ProductIn:
@@ -54,7 +75,18 @@ class ProductIn(Strict):
             raise ValueError("auto_pay_limit must not exceed policy_limit")
         if self.amount > self.policy_limit:
             raise ValueError("amount must not exceed policy_limit")
+        if self.medium_limit is not None and self.medium_limit > self.policy_limit:
+            raise ValueError("medium_limit must not exceed policy_limit")
+        for level, premium in self.rates.model_dump().items():
+            if premium is not None and premium < self.min_premium:
+                raise ValueError(f"rates.{level} is below min_premium: no policy could be issued at it")
         return self
+
+    @property
+    def medium(self) -> int:
+        if self.medium_limit is not None:
+            return self.medium_limit
+        return self.policy_limit * self.medium_sub_limit_bps // 10_000
 
 
 class ProductOut(BaseModel):
@@ -73,15 +105,37 @@ class ProductOut(BaseModel):
     active: bool
     rates: dict[str, int] | None
     medium_sub_limit_bps: int | None
+    medium_limit: int
+    max_cover_seconds: int
+    max_start_delay: int
+    min_premium: int
+    min_rate_ppm: int
+    claim_seconds: int
+    exposure_cap: int
+    exposure: int | None = Field(description="Total limit of the product's active policies, on-chain "
+                                 "(productExposure); null when the chain could not be read")
 
 
-def out(p: m.Product, t: m.ProductTerms | None) -> dict[str, Any]:
+def _exposure(gw: Gateway | None, product_id: int) -> int | None:
+    if gw is None:
+        return None
+    try:
+        return int(gw.book.functions.productExposure(product_id).call())
+    except Exception:  # noqa: BLE001 - a read for display: the projection answers the rest
+        log.warning("productExposure(%d) could not be read", product_id, exc_info=True)
+        return None
+
+
+def out(p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> dict[str, Any]:
     return {"id": p.id, "name": t.name if t else None, "service": t.service_name if t else None,
             "service_id": p.service_id, "threshold_seconds": p.trigger_seconds,
             "payout_kind": "fixed" if p.payout_kind == 0 else "per_unit", "amount": p.payout_amount,
             "unit_seconds": p.unit_seconds, "policy_limit": p.policy_limit, "auto_pay_limit": p.auto_pay_limit,
             "waiting_seconds": p.waiting_seconds, "grace_seconds": p.grace_seconds, "active": p.active,
-            "rates": t.rates if t else None, "medium_sub_limit_bps": t.medium_sub_limit_bps if t else None}
+            "rates": t.rates if t else None, "medium_sub_limit_bps": t.medium_sub_limit_bps if t else None,
+            "medium_limit": p.medium_limit, "max_cover_seconds": p.max_cover_seconds,
+            "max_start_delay": p.max_start_delay, "min_premium": p.min_premium, "min_rate_ppm": p.min_rate_ppm,
+            "claim_seconds": p.claim_seconds, "exposure_cap": p.exposure_cap, "exposure": _exposure(gw, p.id)}
 
 
 @router.post("", status_code=201, response_model=ProductOut)
@@ -91,8 +145,15 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     if not rates:
         raise BadRequest("rates: at least one risk level needs a premium")
     sid = service_id(body.service)
+    finality = gw.episode_params()[1]
+    grace = max(DEFAULT_GRACE, finality) if body.grace_seconds is None else body.grace_seconds
+    if grace < finality:
+        raise BadRequest(f"grace_seconds {grace} is below the oracle's finality delay ({finality} s): an outage at "
+                         "the end of the cover could not become payable before expiry", type="grace_below_finality")
     terms = (sid, body.threshold_seconds, KINDS[body.payout_kind], body.unit_seconds, body.waiting_seconds,
-             body.grace_seconds, True, body.auto_pay_limit, body.amount, body.policy_limit)
+             grace, True, body.auto_pay_limit, body.amount, body.policy_limit, body.max_cover_seconds,
+             body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm, body.claim_seconds,
+             body.exposure_cap)
     receipt = gw.send(gw.book.functions.createProduct(terms))
     events = gw.book.events.ProductCreated().process_receipt(receipt, errors=DISCARD)
     if not events:
@@ -105,7 +166,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     session.expire_all()
     product = session.get(m.Product, product_id)
     assert product is not None and product.service_id == hx(sid)
-    return out(product, session.get(m.ProductTerms, product_id))
+    return out(product, session.get(m.ProductTerms, product_id), gw)
 
 
 class ActivationIn(Strict):
@@ -122,18 +183,18 @@ def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: Gat
     gw.send(gw.book.functions.setProductActive(product_id, body.active))
     indexer.sync()
     session.expire_all()
-    return get_product(product_id, session, _)
+    return get_product(product_id, session, gw, _)
 
 
 @router.get("", response_model=list[ProductOut])
-def list_products(session: SessionDep, _: Reader) -> list[dict[str, Any]]:
+def list_products(session: SessionDep, gw: GatewayDep, _: Reader) -> list[dict[str, Any]]:
     products = session.scalars(select(m.Product).order_by(m.Product.id))
-    return [out(p, session.get(m.ProductTerms, p.id)) for p in products]
+    return [out(p, session.get(m.ProductTerms, p.id), gw) for p in products]
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-def get_product(product_id: int, session: SessionDep, _: Anyone) -> dict[str, Any]:
+def get_product(product_id: int, session: SessionDep, gw: GatewayDep, _: Anyone) -> dict[str, Any]:
     p = session.get(m.Product, product_id) if 0 <= product_id < 2**32 else None
     if p is None:
         raise NotFound(f"no product {product_id}")
-    return out(p, session.get(m.ProductTerms, product_id))
+    return out(p, session.get(m.ProductTerms, product_id), gw)

@@ -37,8 +37,30 @@ class QuoteOut(BaseModel):
     reason: str | None
     premium: int | None
     limit: int | None
+    max_cover_seconds: int | None = Field(description="The longest cover a policy from this quote may have: the "
+                                          "product's maximum, or less where the premium would fall below the "
+                                          "product's premium floor (min_rate_ppm)")
     conditions: list[str]
     created_at: datetime
+
+
+YEAR = 365 * 86400
+MIN_COVER = 60  # the policies route's shortest cover
+
+
+def premium_floor(product: m.Product, limit: int, cover_seconds: int) -> int:
+    """PolicyBook's floor: min_premium, and min_rate_ppm a year on the limit pro rata (rounded up)."""
+    by_rate = -(-limit * product.min_rate_ppm * cover_seconds // (10**6 * YEAR))
+    return max(product.min_premium, by_rate)
+
+
+def longest_cover(product: m.Product, premium: int, limit: int) -> int:
+    """The longest cover whose premium floor `premium` meets (0: none)."""
+    if premium < product.min_premium:
+        return 0
+    if product.min_rate_ppm == 0:
+        return product.max_cover_seconds
+    return min(product.max_cover_seconds, premium * 10**6 * YEAR // (limit * product.min_rate_ppm))
 
 
 def decide(level: str, product: m.Product, terms: m.ProductTerms) -> dict[str, Any]:
@@ -47,13 +69,20 @@ def decide(level: str, product: m.Product, terms: m.ProductTerms) -> dict[str, A
     premium = terms.rates.get(level)
     if premium is None:
         return {"decision": "decline", "reason": f"the product has no rate for risk level {level}"}
+    conditions: list[str] = []
+    limit = product.policy_limit
     if level == "medium":
-        limit = max(1, product.policy_limit * terms.medium_sub_limit_bps // 10_000)
-        return {"decision": "offer", "premium": premium, "limit": limit, "conditions": [
-            f"sub-limit {limit} ({terms.medium_sub_limit_bps / 100:g}% of the product limit): medium risk",
-            "remediate the hardening list of the assessment report before renewal",
-        ]}
-    return {"decision": "offer", "premium": premium, "limit": product.policy_limit, "conditions": []}
+        if product.medium_limit == 0:
+            return {"decision": "decline", "reason": "the product declines medium-risk reports (medium_limit 0)"}
+        limit = product.medium_limit
+        conditions = [f"sub-limit {limit} ({limit * 100 / product.policy_limit:g}% of the product limit): "
+                      "medium risk", "remediate the hardening list of the assessment report before renewal"]
+    longest = longest_cover(product, premium, limit)
+    if longest < MIN_COVER:
+        return {"decision": "decline", "reason": f"the premium {premium} is below the product's premium floor "
+                f"for any cover of at least {MIN_COVER} s"}
+    return {"decision": "offer", "premium": premium, "limit": limit, "max_cover_seconds": longest,
+            "conditions": conditions}
 
 
 @router.post("", status_code=201, response_model=QuoteOut)
