@@ -25,7 +25,7 @@ from tests.anvil import anvil
 
 def test_episode_parameters_match_the_local_nodes(tmp_path: Path) -> None:
     assert MINUTE == BUCKET_SECONDS
-    assert MERGE_GAP == PROBE["close_after"] * BUCKET_SECONDS  # a node's longest UP gap inside one outage
+    assert PROBE["close_after"] * BUCKET_SECONDS == MERGE_GAP  # a node's longest UP gap inside one outage
     assert FINALITY_DELAY == 4 * TRANSMIT_INTERVAL
     signers = [Account.create().address for _ in range(3)]
     cfg = node_config(0, tmp_path, [9001, 9002, 9003], "http://127.0.0.1:9000", 31337, "0x" + "11" * 20, signers,
