@@ -153,8 +153,9 @@ class Indexer:
         return applied
 
     def _apply_range(self, s: Session, start: int, end: int, notify: bool, *, replay: bool = False) -> int:
-        logs = self.gw.w3.eth.get_logs({"fromBlock": start, "toBlock": end,
-                                        "address": [c.address for c in self.gw.contracts.values()]})
+        logs = self.gw.w3.eth.get_logs({"fromBlock": start, "toBlock": end,  # type: ignore[typeddict-item]
+                                        "address": [c.address for c in self.gw.contracts.values()],
+                                        "topics": [["0x" + t.hex() for t in self._topics]]})
         n = 0
         positions: dict[str, int] = {}
         times: dict[int, int] = {}

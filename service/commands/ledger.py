@@ -87,6 +87,8 @@ class DeployPlan:
     governance_delay: int | None  # None: the deployer stays direct admin (local chains only)
     admin: str | None
     operators: tuple[str, ...] | None  # None: the deployer (local chains)
+    merge_gap: int = 300  # OutageOracle: windows this close are one episode (contracts.deploy default)
+    finality_delay: int = 60  # OutageOracle: seconds an episode's start must stand before it pays
 
 
 def _address(value: str, flag: str) -> str:
@@ -102,7 +104,8 @@ def _address(value: str, flag: str) -> str:
 
 def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signers: list[str],
                       quorum: int | None, governance_delay: int | None, admin: str | None,
-                      operators: list[str]) -> DeployPlan:
+                      operators: list[str], merge_gap: int | None = None,
+                      finality_delay: int | None = None) -> DeployPlan:
     """Checks that need no network: addresses, the oracle set and its quorum, the delay."""
     if token is not None and local_test_token:
         raise DeployInputError("--token and --local-test-token are exclusive: a real payout asset or the test token")
@@ -121,6 +124,13 @@ def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signe
                                f"({len(signers) // 2 + 1}..{len(signers)})")
     if governance_delay is not None and governance_delay < 0:
         raise DeployInputError(f"--governance-delay must be ≥ 0 seconds, not {governance_delay}")
+    from contracts.deploy import DEFAULT_FINALITY_DELAY, DEFAULT_MERGE_GAP
+
+    merge_gap = DEFAULT_MERGE_GAP if merge_gap is None else merge_gap
+    finality_delay = DEFAULT_FINALITY_DELAY if finality_delay is None else finality_delay
+    for flag, value in (("--merge-gap", merge_gap), ("--finality-delay", finality_delay)):
+        if not 0 <= value < 2**32:
+            raise DeployInputError(f"{flag} must be 0..{2**32 - 1} seconds, not {value}")
     return DeployPlan(
         token=_address(token, "--token") if token is not None else None,
         oracle_signers=signers,
@@ -128,6 +138,8 @@ def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signe
         governance_delay=governance_delay,
         admin=_address(admin, "--admin") if admin is not None else None,
         operators=tuple(_address(o, "--operator") for o in operators) or None,
+        merge_gap=merge_gap,
+        finality_delay=finality_delay,
     )
 
 
@@ -168,7 +180,8 @@ def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[st
     operators = [deployer] if plan.operators is None else list(plan.operators)
     dep = deploy(w3, deployer, admin=plan.admin, token=plan.token, oracle_signers=list(plan.oracle_signers),
                  quorum=plan.quorum, underwriters=operators, distributors=operators, claims=operators,
-                 governance_delay=plan.governance_delay, manifest_path=manifest)
+                 governance_delay=plan.governance_delay, merge_gap=plan.merge_gap,
+                 finality_delay=plan.finality_delay, manifest_path=manifest)
     return dep.to_json(), True
 
 
@@ -190,6 +203,14 @@ def deploy_cmd(
     operator: list[str] = typer.Option(
         [], "--operator", help="Service account granted underwriter, distributor and claims roles; repeatable "
                                "(default on a local chain: the deployer; on a real network: none)."),
+    merge_gap: int | None = typer.Option(
+        None, "--merge-gap", metavar="SECONDS",
+        help="OutageOracle: verified windows at most this far apart are one outage episode (default 300; at "
+             "least the nodes' close-after time)."),
+    finality_delay: int | None = typer.Option(
+        None, "--finality-delay", metavar="SECONDS",
+        help="OutageOracle: an episode pays once its start has stood this long (default 60; several of the "
+             "transmitters' submission intervals). Products need a grace period at least this long."),
 ) -> None:
     """Deploy the contracts (once) and print the manifest.
 
@@ -199,7 +220,8 @@ def deploy_cmd(
     (--governance-delay, 2 days by default)."""
     try:
         plan = parse_deploy_args(token=token, local_test_token=local_test_token, oracle_signers=oracle_signer,
-                                 quorum=quorum, governance_delay=governance_delay, admin=admin, operators=operator)
+                                 quorum=quorum, governance_delay=governance_delay, admin=admin, operators=operator,
+                                 merge_gap=merge_gap, finality_delay=finality_delay)
         w3 = _connect(rpc_url)
         try:
             chain_id = w3.eth.chain_id

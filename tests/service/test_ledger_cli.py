@@ -90,6 +90,8 @@ BAD_INPUT = {
                    "--oracle-signer 'oracle-1' is not an address"),
     "negative delay": (["--local-test-token", "--governance-delay", "-5"], "--governance-delay must be ≥ 0"),
     "bad admin": (["--local-test-token", "--admin", "me"], "--admin 'me' is not an address"),
+    "negative merge gap": (["--local-test-token", "--merge-gap", "-1"], "--merge-gap must be 0.."),
+    "finality beyond uint32": (["--local-test-token", "--finality-delay", str(2**32)], "--finality-delay must be 0.."),
 }
 
 
@@ -169,6 +171,18 @@ def test_local_chain_test_token_and_direct_admin(app, chain, tmp_path) -> None:
     assert book.hasRole(ZERO32, deployer).call()
     for role in ("UNDERWRITER_ROLE", "DISTRIBUTOR_ROLE", "CLAIMS_ROLE"):
         assert book.hasRole(keccak(text=role), deployer).call()
+
+
+def test_episode_parameters(app, chain, tmp_path) -> None:
+    code, out, err = run(app, "--local-test-token", "--manifest", str(tmp_path / "m.json"))
+    assert code == 0, err
+    oracle = Deployment.from_json(json.loads(out)).contract(chain, "OutageOracle").functions
+    assert (oracle.mergeGap().call(), oracle.finalityDelay().call()) == (300, 60)
+    code, out, err = run(app, "--local-test-token", "--merge-gap", "120", "--finality-delay", "20",
+                         "--manifest", str(tmp_path / "n.json"))
+    assert code == 0, err
+    oracle = Deployment.from_json(json.loads(out)).contract(chain, "OutageOracle").functions
+    assert (oracle.mergeGap().call(), oracle.finalityDelay().call()) == (120, 20)
 
 
 def test_local_chain_with_a_short_governance_delay(app, chain, tmp_path) -> None:
