@@ -72,7 +72,7 @@ async def test_submit_records_the_window_and_is_idempotent(ledger: Ledger) -> No
                             for k in ORACLE_KEYS[:QUORUM]), key=lambda r: int(r.signer, 16)))
     assert (await submitter.submit(Submission(SERVICE, 1, closing))).status \
         is SubmitStatus.SUBMITTED
-    assert ledger.oracle.functions.windowAt(SERVICE, 0).call()[3] is False
+    assert ledger.oracle.functions.windowAt(SERVICE, 0).call()[4] is False
 
 
 async def test_permanent_reverts_are_rejections(ledger: Ledger) -> None:

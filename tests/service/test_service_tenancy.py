@@ -224,19 +224,19 @@ CASES: dict[tuple[str, str], Case] = {
         tenant_only=True),
 }
 
-_victim_hook: dict[str, str | None] = {"id": None}
+_victims: dict[int, str | None] = {}  # per world (one per database backend): A's hook to delete next
 
 
 def _delete_victim(w: World, c: Caller) -> str:
     """A hook of A's to delete: a fresh one whenever an allowed caller deleted the last."""
+    _victim_hook = {"id": _victims.get(id(w))}
     if _victim_hook["id"] is None:
         hook = w.api.ok(w.api.c.post("/v1/webhooks", json={"url": f"{HOOKS}victim-{next(_n)}",
                                                            "events": ["payout.sent"]},
                                      headers=w.keys["A-distributor"]), 201)
         _victim_hook["id"] = hook["id"]
     hook_id = _victim_hook["id"]
-    if c.tenant == "A" and c.may(("distributor",)):
-        _victim_hook["id"] = None
+    _victims[id(w)] = None if c.tenant == "A" and c.may(("distributor",)) else hook_id
     return hook_id
 
 
