@@ -122,6 +122,7 @@ class Indexer:
                     ).values(block=end, hash=end_hash))
                     if moved.rowcount != 1:  # type: ignore[attr-defined]
                         raise _Raced
+                attempts = 0  # the retry budget is per page: a long catch-up may lose many races
             except (_Raced, IntegrityError):
                 attempts += 1
                 if attempts > 20:

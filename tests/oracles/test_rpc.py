@@ -60,7 +60,7 @@ async def test_submit_records_the_window_and_is_idempotent(ledger: Ledger) -> No
     assert receipt["status"] == 1
     assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
     window = ledger.oracle.functions.windowAt(SERVICE, 0).call()
-    assert tuple(window[:2]) == (start, end) and window[3] is True
+    assert tuple(window[:2]) == (start, end) and window[4] is True
 
     # The same window again adds nothing: the contract's AlreadyCovered is a success.
     again = await submitter.submit(Submission(SERVICE, 1, reports))
