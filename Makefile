@@ -12,8 +12,11 @@ NPM_STAMP := node_modules/.installed
 run: setup
 	$(BIN)/cybercover up
 
+# Unit, contract and service tests on both cores (a file stays on one worker: module fixtures
+# are shared), then the end-to-end tests one at a time (real processes, timing-sensitive).
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
+	$(BIN)/pytest -m e2e
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 

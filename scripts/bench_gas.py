@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 from contracts import eip712, merkle  # noqa: E402
 from contracts.deploy import deploy  # noqa: E402
 from contracts.policies import PolicyProjection  # noqa: E402
-from tests.chain import ORACLES, USD, Actors, Ledger, signer  # noqa: E402
+from tests.chain import ORACLES, SUBJECT, USD, Actors, Ledger, signer  # noqa: E402
+from tests.contracts.book_env import product_tuple  # noqa: E402
 
 TARGETS = {
     "anchor_single": 50_000,
@@ -53,13 +54,14 @@ def setup() -> Ledger:
 
 
 def product(led: Ledger, service: bytes, auto_pay: int = 1_000 * USD) -> int:
-    p = (service, 60, 0, 0, 0, 3600, True, auto_pay, 100 * USD, 1_000 * USD)
+    p = product_tuple(service=service, trigger=60, kind=0, unit=0, waiting=0, grace=3600, auto=auto_pay,
+                      amount=100 * USD, limit=1_000 * USD, medium_limit=500 * USD)
     led.send(led.book.functions.createProduct(p), led.a.underwriter)
     return int(led.book.functions.productCount().call())
 
 
 def terms(pid: int, report: bytes, beneficiary: str, i: int, cover_end: int) -> tuple:
-    return (pid, 0, cover_end, 500 * USD, 5 * USD, beneficiary, keccak(text=f"holder-{i}"), report)
+    return (pid, 0, cover_end, 500 * USD, 5 * USD, beneficiary, keccak(text=f"holder-{i}"), SUBJECT, report)
 
 
 def main() -> None:
@@ -82,6 +84,13 @@ def main() -> None:
     g4 = gas(led.verify_outage(eip712.service_id("svc-4"), now - 7200, now - 100, signers=ORACLES[:4]))
     out["outage_3_sigs"] = g3
     out["outage_extra_sig"] = g4 - g3
+    # An ongoing outage re-reported as it grows: the newest window is extended in its slot.
+    led.travel(60)
+    out["outage_extend_3_sigs"] = gas(led.verify_outage(eip712.service_id("svc-3"), now - 7200, now - 30,
+                                                        signers=ORACLES[:3]))
+    # An older outage verified after a later one: inserted in order (one window moves).
+    out["outage_late_insert_3_sigs"] = gas(led.verify_outage(eip712.service_id("svc-3"), now - 20000, now - 15000,
+                                                             signers=ORACLES[:3]))
 
     report = led.anchor_id(keccak(text="report-1"))  # the book takes the anchor id
     service = eip712.service_id("https://app.saas.example")
@@ -104,6 +113,7 @@ def main() -> None:
     start = led.now() + 10
     led.travel(3 * 3600)
     led.verify_outage(service, start, start + 7200)
+    led.travel(led.oracle.functions.finalityDelay().call() + 1)  # the episode's start is final
     ids, records = proj.records(range(first, first + 50))
     out["settle_per_policy_50"] = gas(led.send(led.book.functions.settle(ids, records), a.relayer)) / 50
 

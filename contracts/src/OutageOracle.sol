@@ -83,10 +83,10 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         (Window memory verified, uint256 signerBits) = _verifyReports(serviceId, configVersion, reports, cfg);
         if (verified.end > block.timestamp) revert OutageOracleWindowInFuture(verified.end, block.timestamp);
 
-        (uint256 at, uint256 replaced, Window memory w) =
-            _record(serviceId, verified.start, verified.end, verified.ongoing);
-        index = at;
-        emit OutageVerified(serviceId, index, w.start, w.end, w.ongoing, configVersion, signerBits, replaced);
+        uint256 replaced;
+        (uint64 start, uint64 end, bool ongoing) = (verified.start, verified.end, verified.ongoing);
+        (index, replaced, start, end, ongoing) = _record(serviceId, start, end, ongoing);
+        emit OutageVerified(serviceId, index, start, end, ongoing, configVersion, signerBits, replaced);
     }
 
     /// @inheritdoc IOutageOracle
@@ -237,9 +237,10 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     /// inserts it in order. Appending (a new outage) and extending the newest window (an ongoing
     /// one) touch one slot; a merge or a late insertion rewrites the windows after it, paid by
     /// its submitter and bounded by how many real outages followed.
+    /// Returns the resulting window's index and bounds, and how many windows it replaced.
     function _record(bytes32 serviceId, uint64 vs, uint64 ve, bool ongoing)
         private
-        returns (uint256 index, uint256 replaced, Window memory w)
+        returns (uint256 index, uint256 replaced, uint64, uint64, bool)
     {
         Latest memory l = _latest[serviceId];
         uint256 n = l.count;
@@ -247,8 +248,9 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         if (n == 0 || vs > l.end) {
             if (n != 0) _archive[serviceId][n - 1] = Window(l.start, l.end, l.verifiedAt, l.startSince, l.ongoing);
             _latest[serviceId] = Latest(vs, ve, nowTime, nowTime, ongoing, uint32(n + 1));
-            return (n, 0, Window(vs, ve, nowTime, nowTime, ongoing));
+            return (n, 0, vs, ve, ongoing);
         }
+        Window memory w;
         index = _firstEndingFrom(serviceId, vs, l);
         Window memory first = _get(serviceId, index, l);
         if (ve < first.start) {
@@ -258,7 +260,7 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
                 _put(serviceId, j, n + 1, _get(serviceId, j - 1, l));
             }
             _put(serviceId, index, n + 1, w);
-            return (index, 0, w);
+            return (index, 0, vs, ve, ongoing);
         }
         uint256 hi = index;
         while (hi + 1 < n && _get(serviceId, hi + 1, l).start <= ve) ++hi;
@@ -284,6 +286,7 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         for (uint256 j = m - 1; j + 1 < n; ++j) {
             delete _archive[serviceId][j];
         }
+        return (index, replaced, w.start, w.end, w.ongoing);
     }
 
     /// @dev The window at `i`; the newest lives in the `Latest` slot read into `l`.

@@ -34,6 +34,10 @@ def fresh_engine(backend: str, tmp: Path, schema: str = PG_SCHEMA) -> Engine:
     if backend == "sqlite":
         return make_engine(f"sqlite:///{tmp / f'{schema}.db'}")
     assert PG_URL
+    # Parallel test workers (pytest-xdist) share the database: each gets its own schemas.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        schema = f"{schema}_{worker}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
