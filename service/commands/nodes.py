@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from oracles.config import NodeConfig, TargetConfig
 
 Report = Callable[[str], None]
-ORACLE_QUORUM = 2
 PROBE = {"interval": 5, "timeout": 3, "min_samples": 3, "open_after": 1, "close_after": 2}
 TRANSMIT_INTERVAL = 5  # seconds between the transmitter's rounds
 MINUTE = 60  # a node's verdict bucket (oracles.verdicts.BUCKET_SECONDS)
@@ -37,6 +36,11 @@ MINUTE = 60  # a node's verdict bucket (oracles.verdicts.BUCKET_SECONDS)
 # transmitter to bridge a split a faulty signer opened, before an episode's start pays.
 MERGE_GAP = PROBE["close_after"] * MINUTE
 FINALITY_DELAY = 4 * TRANSMIT_INTERVAL
+
+
+def oracle_quorum(nodes: int) -> int:
+    """The smallest strict majority of the local nodes (OutageOracle refuses any other): 2 of 3, 3 of 4."""
+    return nodes // 2 + 1
 
 
 @dataclass(frozen=True, order=True)
@@ -100,7 +104,7 @@ def node_config(i: int, data_dir: Path, ports: list[int], api: str, chain_id: in
         except ValidationError as exc:
             report(f"{t.url[:200]!r}: not watched: {exc.errors()[0]['msg']}")
     transmit = TransmitSection(
-        enabled=True, submitter="relay", relay_url=api, quorum=ORACLE_QUORUM,
+        enabled=True, submitter="relay", relay_url=api, quorum=oracle_quorum(len(signers)),
         peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:]), signers=tuple(signers), interval=TRANSMIT_INTERVAL,
     ) if i == 0 else TransmitSection()
     return NodeConfig(

@@ -31,9 +31,9 @@ from service.commands.node_access import TargetWatch, fetch_products, service_ke
 from service.commands.nodes import (
     FINALITY_DELAY,
     MERGE_GAP,
-    ORACLE_QUORUM,
     Target,
     node_config,
+    oracle_quorum,
     targets_from_products,
     write_node_config,
 )
@@ -76,7 +76,7 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
     live = live_deployment(w3, manifest)
     if live is not None:
         return {"deployment": live.to_json(), **roles}
-    dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=ORACLE_QUORUM,
+    dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=oracle_quorum(len(oracle_addresses)),
                  underwriters=[operator], distributors=[operator], claims=[operator],
                  merge_gap=MERGE_GAP, finality_delay=FINALITY_DELAY)
     registry, pool = dep.contract(w3, "AssessmentRegistry"), dep.contract(w3, "CoverPool")
@@ -266,8 +266,9 @@ def up_cmd(
         typer.echo(f"  chain:     {redact(rpc_url)} (chain id {dep['chain_id']})")
         for name, info in sorted(dep["contracts"].items()):
             typer.echo(f"  {name:<19}{info['address']}")
-        typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} (quorum {ORACLE_QUORUM}; "
-                   f"merge gap {MERGE_GAP} s, finality delay {FINALITY_DELAY} s)")
+        typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} "
+                   f"(quorum {oracle_quorum(len(signers))}; merge gap {MERGE_GAP} s, "
+                   f"finality delay {FINALITY_DELAY} s)")
         typer.echo(f"  logs:      {sup.logs}")
         sys.stdout.flush()
         while not stopping:
