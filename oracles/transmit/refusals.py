@@ -4,9 +4,9 @@ A set is given up only when the chain refuses it for a reason that lies in the s
 recurs whatever happens on-chain meanwhile: its signatures, its signers against its config
 version (versions only grow, so a stale one stays stale), its windows. `AlreadyCovered` is not a
 refusal at all: the chain holds everything the set says. Every other revert is retried with a
-backoff — among them `WindowOutOfOrder` (a late, older window: it must not be dropped, the cover
-it triggers would get nothing), `WindowInFuture` (the chain's clock catches up), `NoConfig` and
-any revert this list does not know.
+backoff — among them `WindowInFuture` (the chain's clock catches up), `NoConfig` and any revert
+this list does not know (an older oracle that refused late windows, say: a late window must not be
+dropped, the cover it triggers would get nothing; today's OutageOracle inserts it in order).
 """
 
 from __future__ import annotations
