@@ -124,7 +124,6 @@ def test_worker_pays_an_outage_only_once_its_start_is_final(api: Api, app: FastA
     ben = policy["beneficiary"]
     verified = outage(api, service, 2 * HOUR + 1, headers, final=False)
     book = api.chain.book.functions
-    gw = app.state.gateway
     with app.state.factory() as s:
         record = as_tuple(s.get(m.Policy, policy["id"]))
     assert book.entitlementOf(record).call() == 0  # not final yet
