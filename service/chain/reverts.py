@@ -1,7 +1,7 @@
 """Decoded contract reverts → typed service errors. Every custom error the contracts the service
 calls can raise is classified here, once: unauthorised → 403, wrong state (could succeed later,
 or after something else changes on-chain) → 409, bad argument (the request itself is wrong) →
-400. `tests/service/test_service_reverts.py` checks this table against the ABIs both ways, so a
+400. `tests/service/test_reverts.py` checks this table against the ABIs both ways, so a
 new or renamed contract error cannot slip through unclassified. A revert that is not a custom
 error (`Error(string)`, `Panic`, unknown data) is a 400."""
 

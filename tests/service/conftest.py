@@ -54,7 +54,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 def no_dns(host: str, port: int) -> list[str]:
     """Tests send nothing beyond loopback, DNS queries included: webhook destinations are
-    checked against injected resolver answers (tests/service/test_service_webhooks.py)."""
+    checked against injected resolver answers (tests/service/test_webhooks.py)."""
     raise OSError(f"tests do not resolve {host!r}")
 
 
