@@ -34,7 +34,7 @@ from service.assessment.anchoring import (
     verify,
 )
 from tests.chain import signer
-from tests.service.assessment.assess_samples import ISSUED, ORG_ID, SALT, sample_assessment
+from tests.service.assessment.helpers import ISSUED, ORG_ID, SALT, sample_assessment
 
 
 def report_by(address: str | None, report_id: str = "RA-2025-0001") -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from assess_samples import answers_for
+from tests.service.assessment.helpers import answers_for
 from typer.testing import CliRunner
 
 from service.assessment import ITEMS, Part

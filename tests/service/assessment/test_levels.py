@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from assess_samples import answers_for
+from tests.service.assessment.helpers import answers_for
 
 from service.assessment import Part, RiskLevel, Underwriting, assess, classify, hardening, plan_for
 from service.assessment.levels import RISK_LEVEL_INDEX, TABLE_6

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 import pytest
-from assess_samples import ISSUED, ORG_ID, SALT, answers_for, sample_assessment, sample_report
+from tests.service.assessment.helpers import ISSUED, ORG_ID, SALT, answers_for, sample_assessment, sample_report
 from eth_utils.crypto import keccak
 
 from service.assessment import (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 import pytest
-from assess_samples import ALL_SUBSETS, answers_for
+from tests.service.assessment.helpers import ALL_SUBSETS, answers_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
