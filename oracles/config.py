@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.eip712 import service_id as hash_service_name
+from contracts.runtime import write_private
 
 from . import tomlw
 from .errors import ConfigError
@@ -285,6 +286,12 @@ def dump_config(config: NodeConfig) -> str:
     if parse_config(tomllib.loads(text), source="generated config") != config:
         raise ConfigError("generated config does not read back as the same config")
     return text
+
+
+def write_config(path: Path, config: NodeConfig) -> None:
+    """`dump_config` to `path`, whole and private (0600): how `cybercover up` and the tests write
+    node configs."""
+    write_private(path, dump_config(config))
 
 
 def load_config(path: Path) -> NodeConfig:

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +25,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.commands.demo import THRESHOLD, USD, Demo, Target, _free_port, _reachable  # noqa: E402
+from service.commands.demo import THRESHOLD, USD, Demo, Target  # noqa: E402
+from service.stack.launch import private_up  # noqa: E402
 
 
 def main() -> None:
@@ -38,34 +36,14 @@ def main() -> None:
     ap.add_argument("--settle-batch", type=int, default=100, help="policies per settle transaction")
     args = ap.parse_args()
 
-    tmp = tempfile.TemporaryDirectory(prefix="cybercover-bench-")
-    data_dir = Path(tmp.name)
-    port, chain_port = _free_port(), _free_port()
-    api, rpc = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
-    env = {**os.environ, "CYBERCOVER_ISSUE_BATCH": str(args.issue_batch),
-           "CYBERCOVER_SETTLE_BATCH": str(args.settle_batch), "CYBERCOVER_RPC_URL": rpc}
-    up = subprocess.Popen([sys.executable, "-m", "service", "up", "--data-dir", str(data_dir), "--port", str(port),
-                           "--anvil-port", str(chain_port), "--oracle-base-port", str(_free_port())],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target = Target()
     target.up()
+    env = {"CYBERCOVER_ISSUE_BATCH": str(args.issue_batch), "CYBERCOVER_SETTLE_BATCH": str(args.settle_batch)}
     try:
-        deadline = time.monotonic() + 120
-        while not _reachable(api):
-            if up.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("cybercover up did not start")
-            time.sleep(0.5)
-        os.environ["CYBERCOVER_RPC_URL"] = rpc
-        d = Demo(api, data_dir, args.covers, print)
-        result = run(d, target, args.covers)
+        with tempfile.TemporaryDirectory(prefix="cybercover-bench-") as tmp, private_up(Path(tmp), env=env) as st:
+            result = run(Demo(st.api, st.data_dir, st.rpc, args.covers, print), target, args.covers)
     finally:
         target.down()
-        up.send_signal(signal.SIGTERM)
-        try:
-            up.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            up.kill()
-        tmp.cleanup()
     (ROOT / "bench").mkdir(exist_ok=True)
     (ROOT / "bench" / "e2e.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

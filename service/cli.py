@@ -10,12 +10,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="cybercover: 
 def _register() -> None:
     # Imported lazily so `cybercover --help` stays fast and one broken concern is visible.
     from service.assessment import cli as assess_cli
-    from service.commands import demo, ledger, report, service, up
+    from service.commands import demo, ledger, report, serve, up
 
     ledger.register(app)
     assess_cli.register(app)
     report.register(app)
-    service.register(app)
+    serve.register(app)
     up.register(app)
     demo.register(app)
 

@@ -11,22 +11,21 @@ only when every check held.
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import typer
 
+from contracts.procs import free_port, wait_http
 from contracts.redact import redact
-from service.commands.ledger import DEFAULT_DATA_DIR
+from service.commands.options import setting
+from service.stack.launch import StackError, private_up
 
 USD = 10**6
 THRESHOLD = 60
@@ -37,7 +36,7 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, api: str, data_dir: Path, customers: int, echo: Callable[[str], None]) -> None:
+    def __init__(self, api: str, data_dir: Path, rpc: str, customers: int, echo: Callable[[str], None]) -> None:
         from web3 import Web3
 
         from contracts.deploy import Deployment
@@ -46,7 +45,6 @@ class Demo:
         self.admin = {"X-API-Key": (data_dir / "admin.key").read_text().strip()}
         self.http = httpx.Client(base_url=api, timeout=120)
         self.dep = Deployment.load(data_dir / "deployment.json")
-        rpc = os.environ.get("CYBERCOVER_RPC_URL", "http://127.0.0.1:8545")
         self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
         self.token = self.dep.contract(self.w3, "TestToken")
         self.checks: list[tuple[str, bool]] = []
@@ -63,13 +61,13 @@ class Demo:
         self.checks.append((what, ok))
         self.echo(f"  [{'ok' if ok else 'FAIL'}] {what}")
 
-    def wait(self, what: str, probe: Callable[[], Any], timeout: float) -> Any:
+    def wait(self, what: str, probe: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = probe()
             if got:
                 return got
-            time.sleep(2)
+            time.sleep(every)
         raise DemoFailed(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def balance(self, who: str) -> int:
@@ -242,11 +240,7 @@ class Target:
     """The SaaS provider's service: a loopback HTTP server that can be taken down and back up."""
 
     def __init__(self) -> None:
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.hits = 0
         self._server: Any = None
 
@@ -282,66 +276,30 @@ class Target:
             self._server = None
 
 
-def _reachable(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/healthz", timeout=2).status_code < 500
-    except httpx.HTTPError:
-        return False
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def demo_cmd(
     api: str = typer.Option("http://127.0.0.1:8000", help="API of a running `cybercover up`."),
-    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Its data directory (admin key, manifest)."),
-    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="Its chain."),
+    data_dir: Path = setting("data_dir", "Its data directory (admin key, manifest)."),
+    rpc_url: str = setting("rpc_url", "Its chain."),
     customers: int = typer.Option(200, min=1, max=1000, help="SaaS customers to cover."),
 ) -> None:
     """Run the scripted scenario against a running `up`, or start a private one. Exit 0 iff every check held."""
-    own = None
-    tmp = None
-    if not _reachable(api):
-        tmp = tempfile.TemporaryDirectory(prefix="cybercover-demo-")
-        data_dir = Path(tmp.name)
-        port, chain_port = _free_port(), _free_port()
-        api, rpc_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
-        typer.echo(f"no API at the default address: starting a private `cybercover up` in {data_dir}")
-        own = subprocess.Popen(
-            [str(Path(sys.executable).parent / "cybercover"), "up", "--data-dir", str(data_dir), "--port", str(port),
-             "--anvil-port", str(chain_port), "--oracle-base-port", str(_free_port())],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not _reachable(api):
-            if own.poll() is not None or time.monotonic() > deadline:
-                typer.echo("error: the private `cybercover up` did not start", err=True)
-                raise typer.Exit(1)
-            time.sleep(0.5)
-    os.environ["CYBERCOVER_RPC_URL"] = rpc_url
     target = Target()
-    target.up()
     ok = False
     try:
-        demo = Demo(api, data_dir, customers, typer.echo)
-        ok = demo.run(target)
-        typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
-    except (DemoFailed, httpx.HTTPError, OSError) as exc:
+        with ExitStack() as own:
+            if not wait_http(f"{api}/healthz", 0):
+                tmp = Path(own.enter_context(tempfile.TemporaryDirectory(prefix="cybercover-demo-")))
+                typer.echo(f"no API at {api}: starting a private `cybercover up` in {tmp}")
+                st = own.enter_context(private_up(tmp))
+                api, data_dir, rpc_url = st.api, st.data_dir, st.rpc
+            target.up()
+            demo = Demo(api, data_dir, rpc_url, customers, typer.echo)
+            ok = demo.run(target)
+            typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
+    except (DemoFailed, StackError, httpx.HTTPError, OSError) as exc:
         typer.echo(f"error: {redact(str(exc))}", err=True)
     finally:
         target.down()
-        if own is not None:
-            own.send_signal(signal.SIGTERM)
-            try:
-                own.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                own.kill()
-        if tmp is not None:
-            tmp.cleanup()
     typer.echo("demo: every check held" if ok else "demo: FAILED")
     raise typer.Exit(0 if ok else 1)
 

@@ -1,10 +1,8 @@
-"""`cybercover compile`, `deploy` and `up`: the ledger side of the command line."""
+"""`cybercover compile`, `deploy` and `verify-bytecode`: the ledger side of the command line."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,9 +12,7 @@ import typer
 from contracts import compiler
 from contracts.errors import ContractsError
 from contracts.redact import redact
-
-DEFAULT_DATA_DIR = Path(".cybercover")
-ANVIL_BIN = compiler.PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+from service.commands.options import MANIFEST_HELP, manifest_path, setting
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -42,34 +38,6 @@ def compile_cmd(
         return
     written = compiler.write_artifacts(artifacts)
     typer.echo(f"wrote {len(written)} artifacts to {compiler.BUILD_DIR}")
-
-
-def start_anvil(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """anvil with its state persisted in the data directory (dumped on exit, loaded on start)."""
-    if not ANVIL_BIN.exists():
-        _fail(f"anvil not found at {ANVIL_BIN}: run `npm ci` (or `make setup`)", 2)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    state = data_dir / "anvil-state.json"
-    log = open(data_dir / "anvil.log", "ab")  # noqa: SIM115 - lives as long as the process
-    cmd = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--hardfork", "prague",
-           "--chain-id", "31337", "--state", str(state), "--state-interval", "5", "--silent",
-           # Mine every second, as a real chain does, so block time follows the wall clock.
-           "--block-time", "1"]
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for_rpc(url: str, timeout: float = 30) -> None:
-    from web3 import Web3
-
-    deadline = time.monotonic() + timeout
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
-    while time.monotonic() < deadline:
-        try:
-            if w3.eth.chain_id:
-                return
-        except Exception:
-            time.sleep(0.2)
-    _fail(f"no JSON-RPC node answered at {url} within {timeout:.0f}s")
 
 
 DEFAULT_GOVERNANCE_DELAY = 2 * 86_400  # seconds; a real network's admin actions wait this long
@@ -186,8 +154,9 @@ def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[st
 
 
 def deploy_cmd(
-    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="JSON-RPC endpoint (unlocked deployer account)."),
-    manifest: Path = typer.Option(DEFAULT_DATA_DIR / "deployment.json", help="Where to write the manifest."),
+    rpc_url: str = setting("rpc_url", "JSON-RPC endpoint (unlocked deployer account)."),
+    manifest: Path | None = setting("manifest", "Where to write the manifest (default: deployment.json in the "
+                                                "data directory, CYBERCOVER_DATA_DIR)."),
     token: str | None = typer.Option(None, "--token", help="The payout asset (an ERC-20 such as a stablecoin)."),
     local_test_token: bool = typer.Option(
         False, "--local-test-token", help="Deploy a mintable test token as the payout asset (local chains only)."),
@@ -218,6 +187,7 @@ def deploy_cmd(
     needs the payout asset (--token) and the oracle set (--oracle-signer
     per node, --quorum); its admin roles go behind a timelock
     (--governance-delay, 2 days by default)."""
+    manifest = manifest_path(manifest)
     try:
         plan = parse_deploy_args(token=token, local_test_token=local_test_token, oracle_signers=oracle_signer,
                                  quorum=quorum, governance_delay=governance_delay, admin=admin, operators=operator,
@@ -239,8 +209,8 @@ def deploy_cmd(
 
 
 def bytecode_cmd(
-    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="JSON-RPC endpoint of the chain."),
-    manifest: Path = typer.Option(DEFAULT_DATA_DIR / "deployment.json", help="Deployment manifest."),
+    rpc_url: str = setting("rpc_url", "JSON-RPC endpoint of the chain."),
+    manifest: Path | None = setting("manifest", MANIFEST_HELP),
 ) -> None:
     """Auditor: check that each deployed contract's code matches the committed artifacts (exit 1 if not)."""
     from web3 import Web3
@@ -249,7 +219,7 @@ def bytecode_cmd(
     from contracts.deploy import Deployment
 
     try:
-        dep = Deployment.load(manifest)
+        dep = Deployment.load(manifest_path(manifest))
         result = check(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10})), dep)
     except (ContractsError, OSError) as exc:
         _fail(str(exc), 2)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from contracts.redact import describe, redact
-from service.commands.ledger import DEFAULT_DATA_DIR
+from service.commands.options import MANIFEST_HELP, manifest_path, setting
 
 report_app = typer.Typer(no_args_is_help=True, help="Report provenance on-chain.")
 
@@ -16,8 +16,8 @@ report_app = typer.Typer(no_args_is_help=True, help="Report provenance on-chain.
 @report_app.command("verify")
 def verify_cmd(
     report: Path = typer.Argument(..., help="Report JSON, or a {report, batch: {root, proof}} bundle."),
-    rpc_url: str = typer.Option("http://127.0.0.1:8545", help="JSON-RPC endpoint of the chain."),
-    manifest: Path = typer.Option(DEFAULT_DATA_DIR / "deployment.json", help="Deployment manifest."),
+    rpc_url: str = setting("rpc_url", "JSON-RPC endpoint of the chain."),
+    manifest: Path | None = setting("manifest", MANIFEST_HELP),
 ) -> None:
     """Recompute the report hash and check it on AssessmentRegistry. Exit 0 valid, 1 not, 2 bad input."""
     from web3 import Web3
@@ -35,7 +35,7 @@ def verify_cmd(
         typer.echo(f"error: {report}: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        dep = Deployment.load(manifest)
+        dep = Deployment.load(manifest_path(manifest))
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         if w3.eth.chain_id != dep.chain_id:
             typer.echo(f"error: {redact(rpc_url)} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}",

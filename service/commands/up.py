@@ -1,12 +1,12 @@
 """`cybercover up`: the whole system on one machine, from nothing.
 
-anvil (state persisted in the data directory) → contracts deployed once and bootstrapped (oracle
-set, roles, an accredited assessor, capital in the pool; the OutageOracle's merge gap and finality
-delay matched to the local nodes, see service.commands.nodes) → the API, the payout worker and local
-oracle nodes as child processes. The nodes watch every covered service whose product names a
-URL (service.commands.nodes); when products change, their configs are rewritten and the nodes
-restarted (a restarted node resumes its episodes from its own evidence store). Everything in the
-data directory is private to its owner (0700 / 0600).
+anvil (state persisted in the data directory; contracts.anvil) → contracts deployed once and
+bootstrapped (oracle set, roles, an accredited assessor, capital in the pool; the OutageOracle's
+merge gap and finality delay matched to the local nodes, see service.stack.nodes) → the API, the
+payout worker and local oracle nodes as children of service.stack.supervisor. The nodes watch
+every covered service whose product names a URL; when products change, their configs are
+rewritten and the nodes restarted (a restarted node resumes its episodes from its own evidence
+store). Everything in the data directory is private to its owner (0700 / 0600).
 """
 
 from __future__ import annotations
@@ -14,21 +14,20 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 
+from contracts.anvil import mine_every, start_anvil, wait_for_rpc
+from contracts.procs import stop, wait_http
 from contracts.redact import redact
 from contracts.runtime import private_dir, private_umask, restore_recursion_limit
-from service.commands.ledger import DEFAULT_DATA_DIR, start_anvil, wait_for_rpc
-from service.commands.node_access import TargetWatch, fetch_products, service_key
-from service.commands.nodes import (
+from service.commands.options import setting
+from service.stack.node_access import TargetWatch, fetch_products, service_key
+from service.stack.nodes import (
     FINALITY_DELAY,
     MERGE_GAP,
     Target,
@@ -37,6 +36,7 @@ from service.commands.nodes import (
     targets_from_products,
     write_node_config,
 )
+from service.stack.supervisor import Supervisor
 
 BIN = Path(sys.executable).parent
 CAPITAL = 1_000_000 * 10**6  # cUSD the local insurer deposits
@@ -62,15 +62,12 @@ def admin_key(data_dir: Path) -> str:
     return _secret_file(data_dir / "admin.key", lambda: "cc_admin_" + secrets.token_urlsafe(32))
 
 
-def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict[str, Any]:
+def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str]) -> dict[str, Any]:
     """Deploys once and sets up a usable local ledger; reuses the manifest when it is still live."""
-    from web3 import Web3
-
     from contracts.deploy import deploy, live_deployment
     from contracts.tx import send
 
     manifest = data_dir / "deployment.json"
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     insurer, operator, assessor = w3.eth.accounts[:3]
     roles = {"insurer": insurer, "operator": operator, "assessor": assessor}
     live = live_deployment(w3, manifest)
@@ -91,107 +88,11 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
     return {"deployment": dep.to_json(), **roles}
 
 
-
-
-class Supervisor:
-    """Child processes with their logs in the data directory. A child that exits is reported and
-    restarted after a back-off that doubles with each quick failure (up to BACKOFF_MAX) and
-    resets once it has run for HEALTHY_AFTER seconds. No child ever stops the others: a node that
-    cannot start keeps being retried, visibly, while the rest of the stack runs. Stops them all,
-    newest first."""
-
-    BACKOFF_START = 1.0
-    BACKOFF_MAX = 60.0
-    HEALTHY_AFTER = 60.0
-
-    def __init__(self, data_dir: Path, report: Callable[[str], None] = print,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.logs = private_dir(data_dir / "logs")
-        self.report = report
-        self.clock = clock
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
-        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
-        self._started: dict[str, float] = {}
-        self._backoff: dict[str, float] = {}
-        self._due: dict[str, float] = {}  # name → when a dead child is restarted
-
-    def _log(self, name: str) -> int:
-        return os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        self._specs[name] = (cmd, env)
-        self._due.pop(name, None)
-        self._started[name] = self.clock()
-        log = self._log(name)
-        try:
-            self.children[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        except OSError as exc:  # not even started: handled like a child that exited at once
-            os.write(log, f"--- cybercover up could not start {name}: {exc}\n".encode())
-            self.children.pop(name, None)
-            self._schedule(name, f"could not start ({exc.strerror})")
-        finally:
-            os.close(log)  # the child holds its own descriptor
-
-    def stop(self, name: str, timeout: float = 20) -> None:
-        self._specs.pop(name, None)
-        self._due.pop(name, None)
-        self._backoff.pop(name, None)
-        proc = self.children.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-    def _schedule(self, name: str, why: str) -> None:
-        ran = self.clock() - self._started.get(name, self.clock())
-        delay = self.BACKOFF_START if ran >= self.HEALTHY_AFTER else self._backoff.get(name, 0.0)
-        delay = min(max(delay, self.BACKOFF_START), self.BACKOFF_MAX)
-        self._backoff[name] = min(delay * 2, self.BACKOFF_MAX)
-        self._due[name] = self.clock() + delay
-        self.report(f"{name} {why}; restarting in {delay:.0f} s (log: {self.logs / f'{name}.log'})")
-
-    def restart_dead(self) -> list[str]:
-        """Schedules exited children for a restart and restarts those whose back-off is over;
-        returns the names restarted."""
-        for name, proc in list(self.children.items()):
-            if proc.poll() is not None:
-                del self.children[name]
-                self._schedule(name, f"exited with code {proc.returncode}")
-        restarted = []
-        for name, due in list(self._due.items()):
-            if self.clock() >= due and name in self._specs:
-                log = self._log(name)
-                os.write(log, b"--- restarted by cybercover up\n")
-                os.close(log)
-                cmd, env = self._specs[name]
-                self.start(name, cmd, env)
-                restarted.append(name)
-        return restarted
-
-    def stop_all(self) -> None:
-        for name in reversed(list(self.children)):
-            self.stop(name)
-
-
-def _wait_http(url: str, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    return False
-
-
 def up_cmd(
-    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Data directory: chain state, manifest, keys, database."),
+    data_dir: Path = setting("data_dir", "Data directory: chain state, manifest, keys, database."),
     port: int = typer.Option(8000, help="API port."),
-    rpc_url: str = typer.Option(None, help="Use this EVM node instead of a local anvil (accounts 0-2 unlocked)."),
+    rpc_url: str | None = setting("rpc_url", "Use this EVM node instead of a local anvil (accounts 0-2 unlocked).",
+                                  default=None, show_default="a local anvil"),
     anvil_port: int = typer.Option(8545, help="Port of the local anvil."),
     oracles: int = typer.Option(3, min=2, max=16, help="Local oracle nodes."),
     oracle_base_port: int = typer.Option(8701, help="First oracle node port."),
@@ -216,15 +117,18 @@ def up_cmd(
     code = 0
     try:
         if rpc_url is None:
-            anvil = start_anvil(data_dir, anvil_port)
+            anvil = start_anvil(anvil_port, state=data_dir / "anvil-state.json",
+                                log=open(data_dir / "anvil.log", "ab"))  # noqa: SIM115 - anvil holds it
             rpc_url = f"http://127.0.0.1:{anvil_port}"
-        wait_for_rpc(rpc_url)
+        w3 = wait_for_rpc(rpc_url, proc=anvil)
         keys = node_keys(data_dir, oracles)
         from eth_account import Account
 
         restore_recursion_limit()  # after the chain libraries' imports
         signers = [Account.from_key(k).address for k in keys]
-        boot = bootstrap(rpc_url, data_dir, signers)
+        boot = bootstrap(w3, data_dir, signers)
+        if anvil is not None:
+            mine_every(w3)  # deployed at once; from now on blocks follow the clock (contracts.anvil)
         dep = boot["deployment"]
         api = f"http://127.0.0.1:{port}"
         key = admin_key(data_dir)
@@ -232,7 +136,7 @@ def up_cmd(
                "CYBERCOVER_ADMIN_KEY": key, "CYBERCOVER_OPERATOR_ADDRESS": boot["operator"],
                "CYBERCOVER_ASSESSOR_ADDRESS": boot["assessor"]}
         sup.start("api", [str(BIN / "cybercover"), "serve", "--port", str(port)], env)
-        if not _wait_http(f"{api}/healthz"):
+        if not wait_http(f"{api}/healthz", proc=sup.children.get("api")):
             raise RuntimeError(f"the API did not come up; see {sup.logs / 'api.log'}")
         sup.start("worker", [str(BIN / "cybercover"), "worker"], env)
         # The nodes get least-privilege keys of the insurer's tenant, never the admin key.
@@ -300,12 +204,7 @@ def up_cmd(
         code = 1
     finally:
         sup.stop_all()
-        if anvil is not None and anvil.poll() is None:
-            anvil.send_signal(signal.SIGTERM)  # anvil writes its state on exit
-            try:
-                anvil.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                anvil.kill()
+        stop(anvil)  # anvil writes its state on exit
         typer.echo("stopped")
     raise typer.Exit(code)
 

@@ -1,17 +1,17 @@
-"""Process helpers for end-to-end tests: oracle node processes (targets: `service.commands.demo.Target`)."""
+"""Oracle node processes for end-to-end tests, their configs built from the node's own model and
+written by its serializer (targets: `service.commands.demo.Target`)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from contracts.procs import stop, wait_http
+from oracles.config import CanaryConfig, ChainSection, NodeConfig, NodeSection, TargetConfig, TransmitSection
 
 BIN = Path(sys.executable).parent
 # anvil's well-known development keys (mnemonic "test test … junk"): funded on every anvil.
@@ -22,40 +22,20 @@ ANVIL_KEYS = [
 ]
 
 
-def node_toml(*, data_dir: Path, port: int, chain_id: int, oracle_address: str, target_url: str,
-              canary_url: str, service: str, threshold_seconds: int, transmit: str = "") -> str:
-    return f"""
-[node]
-data_dir = "{data_dir}"
-listen_port = {port}
-config_version = 1
-
-[chain]
-chain_id = {chain_id}
-oracle_address = "{oracle_address}"
-
-{transmit}
-
-[[canaries]]
-name = "canary"
-kind = "http"
-url = "{canary_url}"
-interval = 2
-timeout = 1
-
-[[targets]]
-name = "covered"
-service = "{service}"
-kind = "http"
-url = "{target_url}"
-interval = 2
-timeout = 1
-min_samples = 3
-threshold_fraction = 0.5
-open_after = 1
-close_after = 2
-threshold_seconds = {threshold_seconds}
-"""
+def node_config(*, data_dir: Path, port: int, chain_id: int, oracle_address: str, rpc_url: str, target_url: str,
+                canary_url: str, service: str, threshold_seconds: int,
+                transmit: TransmitSection | None = None) -> NodeConfig:
+    """A node probing one covered target and one canary every 2 s; an episode opens after one
+    DOWN minute and closes after two UP minutes."""
+    return NodeConfig(
+        node=NodeSection(data_dir=data_dir, listen_port=port, config_version=1),
+        chain=ChainSection(chain_id=chain_id, oracle_address=oracle_address, rpc_url=rpc_url),
+        transmit=transmit or TransmitSection(),
+        canaries=(CanaryConfig(name="canary", kind="http", url=canary_url, interval=2, timeout=1),),
+        targets=(TargetConfig(name="covered", service=service, kind="http", url=target_url, interval=2, timeout=1,
+                              min_samples=3, threshold_fraction=0.5, open_after=1, close_after=2,
+                              threshold_seconds=threshold_seconds),),
+    )
 
 
 @contextmanager
@@ -67,22 +47,9 @@ def oracle_node(config: Path, key: str, extra_env: dict[str, str] | None = None)
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
         log.close()
 
 
 def wait_healthy(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not become healthy")
+    assert wait_http(url + "/healthz", timeout, ready=lambda status: status == 200), f"{url} did not become healthy"

@@ -10,11 +10,14 @@ import pytest
 from eth_account import Account
 
 from contracts import eip712
+from contracts.anvil import mine_every
 from contracts.deploy import deploy
+from contracts.procs import free_port
+from oracles.config import TransmitSection, write_config
 from service.commands.demo import Target
-from tests.anvil import anvil, free_port
+from tests.anvil import anvil
 from tests.chain import signer
-from tests.e2e.procs import ANVIL_KEYS, node_toml, oracle_node, wait_healthy
+from tests.e2e.procs import ANVIL_KEYS, node_config, oracle_node, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 SERVICE = "https://e2e.covered.example"
@@ -26,23 +29,20 @@ def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
     target.up()
     canary.up()
     ports = [free_port() for _ in keys]
-    # Interval mining: block time must follow the wall clock, as on a real chain, or a window
-    # that just ended would still be "in the future" for the last block mined.
-    with anvil(block_time=1) as (url, w3):
+    with anvil() as (url, w3):
         dep = deploy(w3, w3.eth.accounts[0], oracle_signers=[k.address for k in keys], quorum=2)
+        mine_every(w3)  # deployed; from now on block time follows the wall clock (contracts.anvil)
         oracle = dep.contract(w3, "OutageOracle")
         configs = []
         for i, port in enumerate(ports):
-            transmit = ""
-            if i == 0:  # node 0 gathers from its peers and submits with its own key over JSON-RPC
-                peers = ", ".join(f'"http://127.0.0.1:{p}"' for p in ports[1:])
-                transmit = (f'[transmit]\nenabled = true\nsubmitter = "rpc"\nquorum = 2\n'
-                            f"peers = [{peers}]\ninterval = 3\n")
+            # Node 0 gathers from its peers and submits with its own key over JSON-RPC.
+            transmit = TransmitSection(enabled=True, submitter="rpc", quorum=2, interval=3,
+                                       peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:])) if i == 0 else None
             cfg = tmp_path / f"node{i}.toml"
-            cfg.write_text(node_toml(data_dir=tmp_path / f"data{i}", port=port, chain_id=dep.chain_id,
-                                     oracle_address=oracle.address, target_url=target.url,
-                                     canary_url=canary.url, service=SERVICE, threshold_seconds=60,
-                                     transmit=transmit).replace("[chain]\n", f'[chain]\nrpc_url = "{url}"\n'))
+            write_config(cfg, node_config(data_dir=tmp_path / f"data{i}", port=port, chain_id=dep.chain_id,
+                                          oracle_address=oracle.address, rpc_url=url, target_url=target.url,
+                                          canary_url=canary.url, service=SERVICE, threshold_seconds=60,
+                                          transmit=transmit))
             configs.append(cfg)
         tx_env = {"ORACLE_TX_PRIVATE_KEY": ANVIL_KEYS[1]}
         assert Account.from_key(ANVIL_KEYS[1]).address == w3.eth.accounts[1]
@@ -51,13 +51,16 @@ def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
                 oracle_node(configs[2], "0x" + keys[2].key.hex()):
             for port in ports:
                 wait_healthy(f"http://127.0.0.1:{port}")
-            time.sleep(4)  # a few UP probes first
+            hits, deadline = target.hits, time.monotonic() + 30
+            while target.hits < hits + 2 * len(ports):  # a few UP probes first
+                assert time.monotonic() < deadline, "the nodes do not probe the target"
+                time.sleep(0.2)
             went_down = int(time.time())
             target.down()
             deadline = time.monotonic() + 300
             events: list = []
             while time.monotonic() < deadline and not events:
-                time.sleep(3)
+                time.sleep(1)
                 events = list(oracle.events.OutageVerified.get_logs(from_block=0))
             target.up()
         logs = "\n".join(c.with_suffix(".log").read_text()[-2000:] for c in configs)

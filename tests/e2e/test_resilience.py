@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.commands.demo import THRESHOLD, USD, Target
-from tests.e2e.stack import stack
+from oracles.config import load_config
+from service.commands.demo import THRESHOLD, USD, Demo, Target
+from service.stack.launch import LocalStack, private_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 COVERS = 150
@@ -24,8 +25,9 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
     target.up()
     # Small settle batches stretch the payout over several transactions, so the kill lands mid-way.
     # A short lease: the killed worker's lease on the service must lapse before the restart takes over.
-    with stack(tmp_path, oracles=4, env={"CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "20"}) as st:
-        d = st.demo(COVERS)
+    with private_up(tmp_path / "data", oracles=4, log=tmp_path / "up.log",
+                    env={"CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "20"}) as st:
+        d = Demo(st.api, st.data_dir, st.rpc, COVERS, print)
         from service.assessment import ITEMS
 
         product = d.call("POST", "/v1/products", json={
@@ -46,7 +48,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
 
         d.wait("the oracle nodes to watch the service", lambda: target.hits > 8, 120)
         # One of four nodes goes dark (frozen, so the supervisor does not restart it).
-        frozen = st.child("node-4.toml")
+        frozen = st.pid("oracle-4")
         os.kill(frozen, signal.SIGSTOP)
         target.down()
         book = d.dep.contract(d.w3, "PolicyBook")
@@ -56,12 +58,12 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
             return list(book.events.PayoutSent.get_logs(from_block=first))
 
         d.wait("the first payouts", lambda: len(paid_events()) > 0, 420)
-        worker = st.child(" worker")
+        worker = st.pid("worker")
         os.kill(worker, signal.SIGKILL)  # mid-way through the settle batches
         killed_at = len(paid_events())
         assert killed_at < COVERS, "the worker finished before it could be killed; lower the batch size"
         d.wait("every policy to be paid after the worker restarts", lambda: len(paid_events()) >= COVERS, 300)
-        assert st.child(" worker") != worker  # the supervisor restarted it
+        assert st.pid("worker") != worker  # the supervisor restarted it
 
         # A replayed report set: the relay answers already_covered and nothing more is paid. The
         # quorum is 3 of 4 (a strict majority): the latest reports of the three live nodes, once
@@ -106,7 +108,5 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
     target.down()
 
 
-def _node_url(st, n: int) -> str:  # noqa: ANN001
-    text = (st.data_dir / "oracles" / f"node-{n}.toml").read_text()
-    port = next(line.split("=")[1].strip() for line in text.splitlines() if line.startswith("listen_port"))
-    return f"http://127.0.0.1:{port}"
+def _node_url(st: LocalStack, n: int) -> str:
+    return f"http://127.0.0.1:{load_config(st.data_dir / 'oracles' / f'node-{n}.toml').node.listen_port}"

@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 from fastapi import FastAPI, Header
 
 from contracts import eip712
+from contracts.procs import free_port  # noqa: F401 - this package's tests import it from here
 from oracles.clock import Clock, ManualClock
 from oracles.config import NodeConfig, parse_config
 from oracles.keys import NodeKey
@@ -45,12 +46,6 @@ def report(i: int, start: int, end: int, *, seq: int = 1, service: bytes = SHOP,
                        service_id=service, config_version=version, start=start, end=end,
                        ongoing=ongoing, evidence_root=bytes([i + 1]) * 32, seq=seq,
                        chain_id=CHAIN_ID, verifying_contract=ORACLE_ADDRESS, signed_at=end)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class FakeService:

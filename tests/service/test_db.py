@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from service.chain.indexer import Indexer
 from service.cli import _register
 from service.cli import app as cli_app
-from service.commands import service as service_cmds
+from service.commands import serve as serve_cmds
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker
@@ -70,7 +70,7 @@ def test_reindex_command(cli: CliRunner, app: FastAPI, tmp_path: Path, monkeypat
     upgrade(engine)
     factory = make_sessionmaker(engine)
     gw = app.state.gateway
-    monkeypatch.setattr(service_cmds, "_components", lambda: (gw, factory, Indexer(gw, factory)))
+    monkeypatch.setattr(serve_cmds, "_components", lambda: (gw, factory, Indexer(gw, factory)))
     result = cli.invoke(cli_app, ["reindex"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("reindexed ")

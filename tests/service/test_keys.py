@@ -14,12 +14,12 @@ from sqlalchemy import select, text, update
 
 from service.api.app import bootstrap_admin
 from service.api.deps import hash_key
-from service.commands.node_access import TargetListError, TargetWatch, fetch_products, service_key
-from service.commands.nodes import targets_from_products
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker
 from service.settings import Settings
+from service.stack.node_access import TargetListError, TargetWatch, fetch_products, service_key
+from service.stack.nodes import targets_from_products
 from tests.service.api_env import ADMIN_KEY, Api, product_body, unique_service
 
 BASE = "http://testserver"  # the TestClient's own base URL: nothing leaves the process

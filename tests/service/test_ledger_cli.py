@@ -6,8 +6,10 @@ swapped for it; a "real network" is the eth-tester chain with the local-chain li
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import click
 import pytest
 import typer
 from eth_utils import keccak
@@ -18,6 +20,7 @@ import contracts.deploy
 from contracts import artifacts
 from contracts.deploy import Deployment
 from service.commands import ledger as ledger_cmd
+from service.settings import Settings
 from tests.chain import ORACLES
 
 runner = CliRunner()
@@ -192,3 +195,43 @@ def test_local_chain_with_a_short_governance_delay(app, chain, tmp_path) -> None
     dep = Deployment.from_json(json.loads(out))
     assert dep.contract(chain, "Governance").functions.getMinDelay().call() == 60
     assert dep.contract(chain, "OutageOracle").functions.hasRole(ZERO32, dep.address("Governance")).call()
+
+
+# --- options that stand for a setting -------------------------------------------------------------
+
+def _commands(cmd: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    yield path, cmd
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_option_named_after_a_setting_reads_its_variable_and_says_so_in_help() -> None:
+    from service.cli import _register
+    from service.cli import app as cli
+
+    _register()
+    seen = set()
+    for path, cmd in _commands(typer.main.get_command(cli)):
+        for param in cmd.params:
+            if param.name in Settings.model_fields:
+                seen.add(param.name)
+                variable = f"CYBERCOVER_{param.name.upper()}"
+                assert param.envvar == variable, (path, param.name)
+                assert variable in runner.invoke(cli, [*path, "--help"], terminal_width=200).stdout, (path, variable)
+    assert seen == {"data_dir", "rpc_url", "manifest"}
+
+
+def test_deploy_reads_the_node_and_the_data_directory_from_the_environment(app, w3, tmp_path, monkeypatch) -> None:
+    asked = []
+    monkeypatch.setattr(ledger_cmd, "_connect", lambda rpc_url: asked.append(rpc_url) or w3)
+    result = runner.invoke(app, ["deploy", "--local-test-token"], env={
+        "CYBERCOVER_RPC_URL": "http://node.test:8545", "CYBERCOVER_DATA_DIR": str(tmp_path),
+        "CYBERCOVER_MANIFEST": None})
+    assert result.exit_code == 0, result.stderr
+    assert asked == ["http://node.test:8545"]
+    assert Deployment.load(tmp_path / "deployment.json").to_json() == json.loads(result.stdout)
+    # An explicit --manifest, or CYBERCOVER_MANIFEST, wins over the data directory.
+    result = runner.invoke(app, ["deploy", "--local-test-token"], env={
+        "CYBERCOVER_DATA_DIR": str(tmp_path / "unused"), "CYBERCOVER_MANIFEST": str(tmp_path / "m.json")})
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "m.json").exists() and not (tmp_path / "unused").exists()

@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from contracts.eip712 import service_id
 from service.api.idempotency import _fingerprint
 from service.chain.sender import Account, Sender
-from service.commands.nodes import node_config, targets_from_products
 from service.db import models as m
 from service.errors import ChainError
+from service.stack.nodes import node_config, targets_from_products
 from tests.service.api_env import Api, product_body, unique_service
 
 INJECTIONS = [

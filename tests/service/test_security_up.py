@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from contracts.eip712 import service_id
 from contracts.runtime import private_dir, private_umask
 from oracles.config import dump_config
-from service.commands.nodes import PROBE, Target, node_config, targets_from_products, write_node_config
-from service.commands.up import Supervisor, admin_key, node_keys
+from service.commands.up import admin_key, node_keys
 from service.covered import check_service
+from service.stack.nodes import PROBE, Target, node_config, targets_from_products, write_node_config
+from service.stack.supervisor import Supervisor, running
 
 API = "http://127.0.0.1:8000"
 ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -153,6 +154,9 @@ def test_finding1_a_node_that_keeps_failing_is_retried_with_backoff_and_never_st
             assert sup.restart_dead() == ["oracle-1"]
         assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
         assert sup.children["api"].poll() is None  # the rest of the stack runs on
+        # The pid file lists the running children, the restarted one under its new pid.
+        assert running(tmp_path) == {name: proc.pid for name, proc in sup.children.items()}
+        assert set(running(tmp_path)) == {"api", "oracle-1"}
         assert all("oracle-1 exited with code 3; restarting in" in n for n in notes)
         # A run longer than HEALTHY_AFTER resets the back-off.
         _wait_exited(sup, "oracle-1")
@@ -165,6 +169,7 @@ def test_finding1_a_node_that_keeps_failing_is_retried_with_backoff_and_never_st
         assert "--- restarted by cybercover up" in (sup.logs / "oracle-1.log").read_text()
     finally:
         sup.stop_all()
+    assert running(tmp_path) == {} and not sup.pid_file.exists()
 
 
 def _mode(path: Path) -> int:
@@ -204,7 +209,8 @@ def test_finding8_data_directory_and_everything_in_it_are_private(tmp_path: Path
     paths = [data, *data.rglob("*")]
     names = {p.relative_to(data).as_posix() for p in paths[1:]}
     assert {"keys/oracle-1.key", "admin.key", "deployment.json", "cybercover.db", "logs/api.log",
-            "oracles/node-1.toml", "oracles/node-1/evidence.sqlite3", "anvil-state.json", "child.out"} <= names
+            "oracles/node-1.toml", "oracles/node-1/evidence.sqlite3", "anvil-state.json", "child.out",
+            "pids.json"} <= names
     loose = {p.relative_to(tmp_path).as_posix(): oct(_mode(p)) for p in paths
              if _mode(p) != (0o700 if p.is_dir() else 0o600)}
     assert not loose

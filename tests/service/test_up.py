@@ -10,7 +10,8 @@ from eth_account import Account
 
 from contracts.deploy import Deployment
 from oracles.verdicts import BUCKET_SECONDS
-from service.commands.nodes import (
+from service.commands.up import bootstrap
+from service.stack.nodes import (
     FINALITY_DELAY,
     MERGE_GAP,
     MINUTE,
@@ -19,7 +20,6 @@ from service.commands.nodes import (
     Target,
     node_config,
 )
-from service.commands.up import bootstrap
 from tests.anvil import anvil
 
 
@@ -31,9 +31,9 @@ def test_episode_parameters_match_the_local_nodes(tmp_path: Path) -> None:
     cfg = node_config(0, tmp_path, [9001, 9002, 9003], "http://127.0.0.1:9000", 31337, "0x" + "11" * 20, signers,
                       [Target("https://covered.example/health", 60)], lambda _: None)
     assert cfg.transmit.interval == TRANSMIT_INTERVAL
-    with anvil() as (url, w3):
-        boot = bootstrap(url, tmp_path, signers)
+    with anvil() as (_, w3):
+        boot = bootstrap(w3, tmp_path, signers)
         dep = Deployment.from_json(boot["deployment"])
         oracle = dep.contract(w3, "OutageOracle").functions
         assert (oracle.mergeGap().call(), oracle.finalityDelay().call()) == (MERGE_GAP, FINALITY_DELAY) == (120, 20)
-        assert bootstrap(url, tmp_path, signers)["deployment"] == boot["deployment"]  # reused, not redeployed
+        assert bootstrap(w3, tmp_path, signers)["deployment"] == boot["deployment"]  # reused, not redeployed

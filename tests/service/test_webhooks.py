@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text, update
 
 from service.api.routes.webhooks import get_resolver
-from service.commands.service import run_worker
+from service.commands.serve import run_worker
 from service.db import models as m
 from service.db.migrate import alembic_config
 from service.db.session import make_engine

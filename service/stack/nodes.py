@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from contracts.eip712 import service_id
-from contracts.runtime import write_private
 from service.covered import NAME, check_service
 
 if TYPE_CHECKING:
@@ -117,12 +116,11 @@ def node_config(i: int, data_dir: Path, ports: list[int], api: str, chain_id: in
 
 
 def write_node_config(path: Path, config: NodeConfig) -> None:
-    """Mode 0600; ValueError if the config does not serialize to itself."""
-    from oracles.config import dump_config
+    """`oracles.config.write_config` (mode 0600); ValueError if the config does not serialize to itself."""
+    from oracles.config import write_config
     from oracles.errors import ConfigError
 
     try:
-        text = dump_config(config)
+        write_config(path, config)
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
-    write_private(path, text)
