@@ -1,12 +1,11 @@
 """`cybercover demo`: the whole cycle against a running `cybercover up` (or one it starts).
 
-An insurer product with a 60 s threshold; an assessed and anchored report; covers for a SaaS
-provider's customers issued in batches; a loopback HTTP service watched by the oracles and taken
-down past the threshold; the verified outage and its start becoming final, the automatic payouts
-(each customer's balance), one larger claim sent to review and approved (the amount, against an
-incident report bound to the insured subject and the covered service), and the auditor's check
-of the report. Exits 0
-only when every check held.
+An insurer product with a 30 s threshold (one DOWN minute exceeds it); an assessed and anchored
+report; covers for a SaaS provider's customers issued in batches; a loopback HTTP service watched
+by the oracles and taken down past the threshold; the verified outage and its start becoming
+final, the automatic payouts (each customer's balance), one larger claim sent to review and
+approved (the amount, against an incident report bound to the insured subject and the covered
+service), and the auditor's check of the report. Exits 0 only when every check held.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from service.commands.options import setting
 from service.stack.launch import StackError, private_up
 
 USD = 10**6
-THRESHOLD = 60
+THRESHOLD = 30  # seconds; the oracles judge whole minutes, so one DOWN minute pays
 
 
 class DemoFailed(Exception):

@@ -192,10 +192,10 @@ def up_cmd(
                 typer.echo(f"error: anvil exited (code {anvil.returncode}); see {data_dir / 'anvil.log'}", err=True)
                 code = 1
                 break
-            for _ in range(4):
+            for _ in range(4):  # a second between rounds, woken early by a stop
                 if stopping:
                     break
-                time.sleep(0.5)
+                time.sleep(0.25)
         if not watch.healthy:
             typer.echo(f"error: stopped while the oracle target list was failing: {watch.last_error}", err=True)
             code = 1

@@ -14,6 +14,8 @@ from contracts.procs import stop, wait_http
 from oracles.config import CanaryConfig, ChainSection, NodeConfig, NodeSection, TargetConfig, TransmitSection
 
 BIN = Path(sys.executable).parent
+# The payout worker's round every second instead of every 5 s: payouts follow finality sooner.
+FAST_STACK = {"CYBERCOVER_WORKER_INTERVAL": "1"}
 # anvil's well-known development keys (mnemonic "test test … junk"): funded on every anvil.
 ANVIL_KEYS = [
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
