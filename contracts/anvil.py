@@ -1,28 +1,23 @@
-"""A local anvil, the development chain of `cybercover up` and of the tests over real JSON-RPC.
-
-It starts mining on demand, so a deployment's transactions confirm at once; `mine_every` then
-switches it to interval mining before anything watches the clock: block time must follow the
-wall clock, as on a real chain, or a window that just ended would still be "in the future" for
-the last block mined (anvil never stamps a block ahead of the wall clock, so the fast start
-leaves the chain's time right).
-"""
+"""anvil, the development chain of `cybercover up` and of the tests over real JSON-RPC. It mines
+on demand, so a deployment confirms at once; `mine_every` then makes block time follow the wall
+clock, as on a real chain, before anything watches it (or a window that just ended would still be
+"in the future" for the last block mined). anvil never stamps a block ahead of the wall clock."""
 
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from contracts.compiler import PROJECT_ROOT
 from contracts.errors import ContractsError
+from contracts.procs import wait_until
 from contracts.redact import redact
 
 if TYPE_CHECKING:
     from web3 import Web3
 
 ANVIL_BIN = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-CHAIN_ID = 31337
 
 
 def start_anvil(port: int, *, state: Path | None = None, log: IO[bytes] | int = subprocess.DEVNULL
@@ -32,7 +27,7 @@ def start_anvil(port: int, *, state: Path | None = None, log: IO[bytes] | int = 
     if not ANVIL_BIN.exists():
         raise ContractsError(f"anvil not found at {ANVIL_BIN}: run `npm ci` (or `make setup`)")
     cmd = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--hardfork", "prague",
-           "--chain-id", str(CHAIN_ID), "--silent"]
+           "--chain-id", "31337", "--silent"]
     if state is not None:
         cmd += ["--state", str(state), "--state-interval", "5"]
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -44,13 +39,8 @@ def wait_for_rpc(url: str, timeout: float = 30, *, proc: subprocess.Popen[bytes]
     from web3 import Web3  # not at import: `cybercover --help` stays fast
 
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
-        try:
-            if w3.eth.chain_id:
-                return w3
-        except Exception:  # noqa: BLE001 - refused, timed out, not JSON-RPC yet
-            time.sleep(0.1)
+    if wait_until(lambda: bool(w3.eth.chain_id), timeout, proc):
+        return w3
     raise ContractsError(f"no JSON-RPC node answered at {redact(url)} within {timeout:.0f} s")
 
 

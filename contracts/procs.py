@@ -23,21 +23,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 60, *, ready: Callable[[int], bool] = lambda status: status < 500,
-              proc: subprocess.Popen[bytes] | None = None) -> bool:
-    """Polls `url` until its status is `ready` (default: anything but a server error); False after
-    `timeout` seconds (0: asks once), or at once when `proc` (the process meant to answer) has
-    exited."""
+def wait_until(ready: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Polls `ready` (a connection error counts as not ready) until it holds; False after `timeout`
+    seconds (0: asks once), or at once when `proc` (the process meant to answer) has exited."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if ready(httpx.get(url, timeout=2).status_code):
+            if ready():
                 return True
-        except httpx.HTTPError:
+        except (OSError, httpx.HTTPError):  # requests' errors (web3) are OSErrors
             pass
         if time.monotonic() >= deadline or (proc is not None and proc.poll() is not None):
             return False
         time.sleep(POLL)
+
+
+def wait_http(url: str, timeout: float = 60, *, ready: Callable[[int], bool] = lambda status: status < 500,
+              proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """`wait_until` `url` answers with a `ready` status (default: anything but a server error)."""
+    return wait_until(lambda: ready(httpx.get(url, timeout=2).status_code), timeout, proc)
 
 
 def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:

@@ -24,7 +24,7 @@ import typer
 from contracts.anvil import mine_every, start_anvil, wait_for_rpc
 from contracts.procs import stop, wait_http
 from contracts.redact import redact
-from contracts.runtime import private_dir, private_umask, restore_recursion_limit
+from contracts.runtime import private_dir, private_umask, restore_recursion_limit, write_private
 from service.commands.options import setting
 from service.stack.node_access import TargetWatch, fetch_products, service_key
 from service.stack.nodes import (
@@ -46,10 +46,7 @@ OPERATOR_FLOAT = 100_000 * 10**6  # cUSD the service's operator holds for premiu
 def _secret_file(path: Path, make: Any) -> str:
     """Reads a secret, creating it (mode 0600) on first use."""
     if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(make())
+        write_private(path, make())
     return path.read_text().strip()
 
 

@@ -1,13 +1,3 @@
-"""The local stack that `cybercover up` runs, one concern per module:
-
-- `supervisor`: child processes (API, worker, oracle nodes) with logs, back-off restarts and a pid
-  file in the data directory;
-- `nodes`: the oracle nodes' configs, built from `oracles.config`'s own model (the one place
-  service code imports `oracles`: `up` launches both halves);
-- `node_access`: the nodes' least-privilege API keys and their target list;
-- `launch`: a private `cybercover up` started and awaited (the demo, the end-to-end tests, the
-  benchmark).
-
-Ports, waiting and graceful stops are `contracts.procs`; the chain itself is `contracts.anvil`.
-The commands (`service.commands.up`, `.demo`) only wire these together.
-"""
+"""What `cybercover up` runs: the supervisor of its children (with a pid file), the oracle nodes'
+configs and API keys, and a private `up` for the demo, the tests and the benchmark. Ports, waiting
+and graceful stops are `contracts.procs`; the chain is `contracts.anvil`."""

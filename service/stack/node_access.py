@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from contracts.runtime import write_private
 
 TIMEOUT = 5.0
 
@@ -36,16 +37,6 @@ class TargetListError(Exception):
 
 def _client(client: httpx.Client | None) -> httpx.Client:
     return client or httpx.Client(timeout=TIMEOUT)
-
-
-def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
-    os.replace(tmp, path)
 
 
 def _ok(resp: httpx.Response, what: str) -> Any:
@@ -74,7 +65,7 @@ def service_key(api: str, admin_key: str, path: Path, role: str, *, client: http
     finally:
         if client is None:
             http.close()
-    _write_secret(path, minted["key"])
+    write_private(path, minted["key"])
     return str(minted["key"])
 
 

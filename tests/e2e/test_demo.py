@@ -1,24 +1,21 @@
-"""The README's demo, as a newcomer runs it: `cybercover demo` starts its own stack."""
+"""The README's demo, as a newcomer runs it: `cybercover demo` starts its own stack (started at the
+beginning of the e2e session, see conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
-
-from tests.e2e.procs import FAST_STACK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
-def test_demo_runs_the_whole_cycle_and_every_check_holds() -> None:
-    result = subprocess.run([sys.executable, "-m", "service", "demo", "--api", "http://127.0.0.1:9",
-                             "--customers", "200"], capture_output=True, text=True, timeout=840,
-                            env={**os.environ, **FAST_STACK})
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+def test_demo_runs_the_whole_cycle_and_every_check_holds(demo_run: tuple[subprocess.Popen[bytes], Path]) -> None:
+    proc, out_dir = demo_run
+    code = proc.wait(timeout=840)
+    out, err = (out_dir / "stdout").read_text(), (out_dir / "stderr").read_text()
+    assert code == 0, out + err
     assert "all 200 customers hold 20 cUSD" in out
     assert "enterprise beneficiary holds 500 cUSD" in out
     assert "demo: every check held" in out and "FAIL" not in out
