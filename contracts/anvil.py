@@ -22,28 +22,22 @@ ANVIL_BIN = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" 
 
 def start_anvil(port: int, *, state: Path | None = None, log: IO[bytes] | int = subprocess.DEVNULL
                 ) -> subprocess.Popen[bytes]:
-    """anvil on 127.0.0.1:`port`; with `state`, its chain persisted there (dumped every few
-    seconds and on exit, loaded on start)."""
+    """With `state`, the chain is dumped there every 5 s and on exit, and loaded on start."""
     if not ANVIL_BIN.exists():
         raise ContractsError(f"anvil not found at {ANVIL_BIN}: run `npm ci` (or `make setup`)")
-    cmd = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--hardfork", "prague",
-           "--chain-id", "31337", "--silent"]
-    if state is not None:
-        cmd += ["--state", str(state), "--state-interval", "5"]
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    persist = ["--state", str(state), "--state-interval", "5"] if state else []
+    return subprocess.Popen([str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--hardfork", "prague",
+                             "--chain-id", "31337", "--silent", *persist], stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_for_rpc(url: str, timeout: float = 30, *, proc: subprocess.Popen[bytes] | None = None) -> Web3:
-    """A Web3 on `url` once a node answers there; ContractsError after `timeout` seconds or when
-    `proc` (the node being started) has exited."""
-    from web3 import Web3  # not at import: `cybercover --help` stays fast
+    from web3 import Web3  # here, not at import: `cybercover --help` stays fast
 
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
-    if wait_until(lambda: bool(w3.eth.chain_id), timeout, proc):
-        return w3
-    raise ContractsError(f"no JSON-RPC node answered at {redact(url)} within {timeout:.0f} s")
+    if not wait_until(lambda: bool(w3.eth.chain_id), timeout, proc):
+        raise ContractsError(f"no JSON-RPC node answered at {redact(url)} within {timeout:.0f} s")
+    return w3
 
 
 def mine_every(w3: Web3, seconds: int = 1) -> None:
-    """Interval mining from now on: a block every `seconds`, as a real chain does."""
     w3.provider.make_request("evm_setIntervalMining", [seconds])  # type: ignore[arg-type]

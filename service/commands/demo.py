@@ -23,7 +23,7 @@ import typer
 
 from contracts.procs import free_port, wait_http
 from contracts.redact import redact
-from service.commands.options import setting
+from service.commands.common import setting
 from service.stack.launch import StackError, private_up
 
 USD = 10**6

@@ -5,19 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
 from contracts import compiler
 from contracts.errors import ContractsError
-from contracts.redact import redact
-from service.commands.options import MANIFEST_HELP, manifest_path, setting
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {redact(message)}", err=True)
-    raise typer.Exit(code)
+from service.commands.common import MANIFEST_HELP, fail, manifest_path, setting
 
 
 def compile_cmd(
@@ -27,7 +21,7 @@ def compile_cmd(
     try:
         artifacts = compiler.compile_sources()
     except ContractsError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     if check:
         problems = compiler.check_artifacts(artifacts)
         for p in problems:
@@ -196,13 +190,13 @@ def deploy_cmd(
         try:
             chain_id = w3.eth.chain_id
         except Exception as exc:  # connection refused, timeout, not JSON-RPC
-            _fail(f"no JSON-RPC node answered at {rpc_url}: {exc}")
+            fail(f"no JSON-RPC node answered at {rpc_url}: {exc}")
         plan = plan_for_chain(plan, chain_id)
         result, fresh = deploy_with_plan(w3, plan, manifest)
     except DeployInputError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except ContractsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not fresh:
         typer.echo(f"already deployed on chain {result['chain_id']}: {manifest} reused, arguments ignored", err=True)
     typer.echo(json.dumps(result, indent=2))
@@ -222,7 +216,7 @@ def bytecode_cmd(
         dep = Deployment.load(manifest_path(manifest))
         result = check(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10})), dep)
     except (ContractsError, OSError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     typer.echo(json.dumps(result, indent=2))
     raise typer.Exit(0 if all(r["match"] for r in result.values()) else 1)
 

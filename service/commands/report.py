@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from contracts.redact import describe, redact
-from service.commands.options import MANIFEST_HELP, manifest_path, setting
+from contracts.redact import describe
+from service.commands.common import MANIFEST_HELP, fail, manifest_path, setting
 
 report_app = typer.Typer(no_args_is_help=True, help="Report provenance on-chain.")
 
@@ -32,23 +32,18 @@ def verify_cmd(
         if not isinstance(document, dict):
             raise ValueError("top level must be a JSON object")
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: {report}: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(f"{report}: {exc}", 2)
     try:
         dep = Deployment.load(manifest_path(manifest))
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         if w3.eth.chain_id != dep.chain_id:
-            typer.echo(f"error: {redact(rpc_url)} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}",
-                       err=True)
-            raise typer.Exit(2)
+            fail(f"{rpc_url} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}", 2)
         registry = dep.contract(w3, "AssessmentRegistry")
         result = verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
     except (ContractsError, AssessmentError, KeyError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     except OSError as exc:  # connection refused and friends
-        typer.echo(f"error: cannot reach {redact(rpc_url)}: {describe(exc)}", err=True)
-        raise typer.Exit(2) from None
+        fail(f"cannot reach {rpc_url}: {describe(exc)}", 2)
     typer.echo(json.dumps(result, indent=2))
     raise typer.Exit(0 if result["valid"] else 1)
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from contracts.redact import redact
 from contracts.runtime import restore_recursion_limit
+from service.commands.common import fail
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -35,11 +35,6 @@ def _private(settings: Settings) -> None:
     private_umask()
     if settings.database_url is None:
         private_dir(settings.data_dir)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {redact(message)}", err=True)
-    raise typer.Exit(2)
 
 
 @db_app.command("upgrade")
@@ -69,7 +64,7 @@ def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(80
     try:
         app = create_app(get_settings())
     except (ServiceError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc), 2)
     restore_recursion_limit()  # after every import (see contracts.runtime)
     uvicorn.run(app, host=host, port=port, log_config=None)  # uvicorn's records go through _logging's handler
 

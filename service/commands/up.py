@@ -15,7 +15,7 @@ import os
 import secrets
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +25,9 @@ from contracts.anvil import mine_every, start_anvil, wait_for_rpc
 from contracts.procs import stop, wait_http
 from contracts.redact import redact
 from contracts.runtime import private_dir, private_umask, restore_recursion_limit, write_private
-from service.commands.options import setting
+from service.commands.common import setting
+from service.stack import nodes
 from service.stack.node_access import TargetWatch, fetch_products, service_key
-from service.stack.nodes import (
-    FINALITY_DELAY,
-    MERGE_GAP,
-    Target,
-    node_config,
-    oracle_quorum,
-    targets_from_products,
-    write_node_config,
-)
 from service.stack.supervisor import Supervisor
 
 BIN = Path(sys.executable).parent
@@ -70,9 +62,9 @@ def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str]) -> dict[str,
     live = live_deployment(w3, manifest)
     if live is not None:
         return {"deployment": live.to_json(), **roles}
-    dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=oracle_quorum(len(oracle_addresses)),
+    dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=nodes.oracle_quorum(len(oracle_addresses)),
                  underwriters=[operator], distributors=[operator], claims=[operator],
-                 merge_gap=MERGE_GAP, finality_delay=FINALITY_DELAY)
+                 merge_gap=nodes.MERGE_GAP, finality_delay=nodes.FINALITY_DELAY)
     registry, pool = dep.contract(w3, "AssessmentRegistry"), dep.contract(w3, "CoverPool")
     send(w3, registry.functions.setAssessor(assessor, 90), insurer)
     if "TestToken" in dep.contracts:
@@ -98,17 +90,13 @@ def up_cmd(
     data_dir = data_dir.resolve()
     private_umask()  # inherited by anvil, the API, the worker and the nodes
     private_dir(data_dir)
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+    stopping = threading.Event()
 
     def report(message: str) -> None:
         typer.echo(f"warning: {redact(message)}", err=True)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
     sup = Supervisor(data_dir, report)
     anvil = None
     code = 0
@@ -143,18 +131,19 @@ def up_cmd(
 
         ports = [oracle_base_port + i for i in range(oracles)]
         oracle_addr = dep["contracts"]["OutageOracle"]["address"]
-        targets: list[Target] | None = None
+        targets: list[nodes.Target] | None = None
         skipped: list[str] = []
 
-        def start_nodes(current: list[Target]) -> None:
+        def start_nodes(current: list[nodes.Target]) -> None:
             for i, k in enumerate(keys):
                 sup.stop(f"oracle-{i + 1}")
                 if not current:  # a node needs something to watch; it starts with the first product
                     continue
                 cfg = data_dir / "oracles" / f"node-{i + 1}.toml"
                 try:
-                    write_node_config(cfg, node_config(i, data_dir, ports, api, dep["chain_id"], oracle_addr,
-                                                       signers, current, report))
+                    config = nodes.node_config(i, data_dir, ports, api, dep["chain_id"], oracle_addr, signers,
+                                               current, report)
+                    nodes.write_node_config(cfg, config)
                 except ValueError as exc:  # pydantic's ValidationError is one
                     report(f"oracle-{i + 1} not started: no valid config ({str(exc)[:300]})")
                     continue
@@ -168,14 +157,14 @@ def up_cmd(
         for name, info in sorted(dep["contracts"].items()):
             typer.echo(f"  {name:<19}{info['address']}")
         typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} "
-                   f"(quorum {oracle_quorum(len(signers))}; merge gap {MERGE_GAP} s, "
-                   f"finality delay {FINALITY_DELAY} s)")
+                   f"(quorum {nodes.oracle_quorum(len(signers))}; merge gap {nodes.MERGE_GAP} s, "
+                   f"finality delay {nodes.FINALITY_DELAY} s)")
         typer.echo(f"  logs:      {sup.logs}")
         sys.stdout.flush()
-        while not stopping:
+        while not stopping.is_set():
             products = watch.poll()  # None: unreadable (reported); the nodes keep their targets
             notes: list[str] = []
-            current = targets if products is None else targets_from_products(products, notes.append)
+            current = targets if products is None else nodes.targets_from_products(products, notes.append)
             if products is not None and notes != skipped:  # each skipped product reported once
                 skipped = notes
                 for note in notes:
@@ -189,10 +178,7 @@ def up_cmd(
                 typer.echo(f"error: anvil exited (code {anvil.returncode}); see {data_dir / 'anvil.log'}", err=True)
                 code = 1
                 break
-            for _ in range(4):  # a second between rounds, woken early by a stop
-                if stopping:
-                    break
-                time.sleep(0.25)
+            stopping.wait(1)
         if not watch.healthy:
             typer.echo(f"error: stopped while the oracle target list was failing: {watch.last_error}", err=True)
             code = 1

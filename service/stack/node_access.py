@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,9 @@ class TargetListError(Exception):
         return self.status in (401, 403)
 
 
-def _client(client: httpx.Client | None) -> httpx.Client:
-    return client or httpx.Client(timeout=TIMEOUT)
+def _client(client: httpx.Client | None) -> AbstractContextManager[httpx.Client]:
+    """The caller's client, left open, or one of our own, closed after use."""
+    return nullcontext(client) if client is not None else httpx.Client(timeout=TIMEOUT)
 
 
 def _ok(resp: httpx.Response, what: str) -> Any:
@@ -48,9 +50,8 @@ def _ok(resp: httpx.Response, what: str) -> Any:
 def service_key(api: str, admin_key: str, path: Path, role: str, *, client: httpx.Client | None = None) -> str:
     """The key for `role` stored at `path` while it is live in the insurer's tenant; otherwise a
     new one, minted with the admin key and stored (0600) in its place."""
-    http = _client(client)
     admin = {"X-API-Key": admin_key}
-    try:
+    with _client(client) as http:
         tenants = _ok(http.get(f"{api}/v1/tenants", headers=admin), "listing tenants")
         insurer = next(t["id"] for t in tenants if t.get("insurer"))
         keys_url = f"{api}/v1/tenants/{insurer}/keys"
@@ -62,23 +63,17 @@ def service_key(api: str, admin_key: str, path: Path, role: str, *, client: http
                    and (k["expires_at"] is None or datetime.fromisoformat(k["expires_at"]) > now) for k in listed):
                 return old
         minted = _ok(http.post(keys_url, json={"role": role}, headers=admin), f"minting the {role} key")
-    finally:
-        if client is None:
-            http.close()
     write_private(path, minted["key"])
     return str(minted["key"])
 
 
 def fetch_products(api: str, key: str, *, client: httpx.Client | None = None) -> list[dict[str, Any]]:
     """GET /v1/products with the nodes' target-list key; any failure raises TargetListError."""
-    http = _client(client)
     try:
-        resp = http.get(f"{api}/v1/products", headers={"X-API-Key": key})
+        with _client(client) as http:
+            resp = http.get(f"{api}/v1/products", headers={"X-API-Key": key})
     except httpx.HTTPError as exc:
         raise TargetListError(f"the API is unreachable: {type(exc).__name__}") from None
-    finally:
-        if client is None:
-            http.close()
     if resp.status_code in (401, 403):
         raise TargetListError(f"the target-list key was refused ({resp.status_code}): {resp.text[:200]}",
                               status=resp.status_code)

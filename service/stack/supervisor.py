@@ -1,11 +1,7 @@
-"""The children of `cybercover up`, kept running.
-
-A child that exits is reported and restarted after a back-off that doubles with each quick
-failure (up to BACKOFF_MAX) and resets once it has run for HEALTHY_AFTER seconds. No child ever
-stops the others: a node that cannot start keeps being retried, visibly, while the rest of the
-stack runs. Logs go to `<data dir>/logs/<name>.log`; the running children's pids to
-`<data dir>/pids.json` (what tests and operators signal), removed once they are all stopped.
-"""
+"""The children of `cybercover up`. One that exits is reported and restarted after a back-off
+that doubles with each quick failure (up to BACKOFF_MAX) and resets once it has run for
+HEALTHY_AFTER seconds; none stops the others. Logs: `<data dir>/logs/<name>.log`; pids of the
+running ones: `<data dir>/pids.json` (what tests and operators signal)."""
 
 from __future__ import annotations
 
@@ -23,11 +19,9 @@ PID_FILE = "pids.json"
 
 
 def running(data_dir: Path) -> dict[str, int]:
-    """The pids of the children a supervisor runs in `data_dir`, by name; {} when none."""
-    try:
-        return {str(k): int(v) for k, v in json.loads((data_dir / PID_FILE).read_text()).items()}
-    except FileNotFoundError:
-        return {}
+    """Pids by child name; {} when none runs."""
+    path = data_dir / PID_FILE
+    return {str(k): int(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
 
 
 class Supervisor:
@@ -53,11 +47,12 @@ class Supervisor:
     def _write_pids(self) -> None:
         write_private(self.pid_file, json.dumps({n: p.pid for n, p in self.children.items()}))
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+    def start(self, name: str, cmd: list[str], env: dict[str, str], note: bytes = b"") -> None:
         self._specs[name] = (cmd, env)
         self._due.pop(name, None)
         self._started[name] = self.clock()
         log = self._log(name)
+        os.write(log, note)
         try:
             self.children[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         except OSError as exc:  # not even started: handled like a child that exited at once
@@ -94,11 +89,7 @@ class Supervisor:
         restarted = []
         for name, due in list(self._due.items()):
             if self.clock() >= due and name in self._specs:
-                log = self._log(name)
-                os.write(log, b"--- restarted by cybercover up\n")
-                os.close(log)
-                cmd, env = self._specs[name]
-                self.start(name, cmd, env)
+                self.start(name, *self._specs[name], note=b"--- restarted by cybercover up\n")
                 restarted.append(name)
         return restarted
 

@@ -15,6 +15,7 @@ import pytest
 from oracles.config import load_config
 from service.commands.demo import THRESHOLD, USD, Demo, Target
 from service.stack.launch import LocalStack, private_up
+from service.stack.supervisor import running
 from tests.e2e.procs import FAST_STACK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -49,7 +50,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
 
         d.wait("the oracle nodes to watch the service", lambda: target.hits > 8, 120)
         # One of four nodes goes dark (frozen, so the supervisor does not restart it).
-        frozen = st.pid("oracle-4")
+        frozen = running(st.data_dir)["oracle-4"]
         os.kill(frozen, signal.SIGSTOP)
         target.down()
         book = d.dep.contract(d.w3, "PolicyBook")
@@ -59,12 +60,12 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
             return list(book.events.PayoutSent.get_logs(from_block=first))
 
         d.wait("the first payouts", lambda: len(paid_events()) > 0, 420)
-        worker = st.pid("worker")
+        worker = running(st.data_dir)["worker"]
         os.kill(worker, signal.SIGKILL)  # mid-way through the settle batches
         killed_at = len(paid_events())
         assert killed_at < COVERS, "the worker finished before it could be killed; lower the batch size"
         d.wait("every policy to be paid after the worker restarts", lambda: len(paid_events()) >= COVERS, 300)
-        assert st.pid("worker") != worker  # the supervisor restarted it
+        assert running(st.data_dir)["worker"] != worker  # the supervisor restarted it
 
         # A replayed report set: the relay answers already_covered and nothing more is paid. The
         # quorum is 3 of 4 (a strict majority): the latest reports of the three live nodes, once
@@ -87,7 +88,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
                 body = {"service_id": latest[0]["service_id"], "config_version": latest[0]["config_version"],
                         "reports": [{k: r[k] for k in fields} for r in trio]}
             else:
-                time.sleep(2)
+                time.sleep(0.5)
         assert body is not None, "the live nodes' latest reports never fell inside a verified window"
         replay = httpx.post(st.api + "/v1/oracle/reports", json=body, headers=d.admin, timeout=60)
         assert replay.status_code == 409 and replay.json()["type"] == "already_covered", replay.text
