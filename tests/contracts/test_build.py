@@ -64,7 +64,8 @@ def test_artifacts_carry_compiler_settings() -> None:
     art = artifacts.load_artifact("PolicyBook")
     assert art["compiler"]["version"].startswith("0.8.37+commit.")
     assert art["compiler"]["settings"]["evmVersion"] == "prague"
-    assert art["deployedBytecode"].startswith("0x") and len(art["deployedBytecode"]) > 1000
+    assert art["deployedBytecode"].startswith("0x")
+    assert len(art["deployedBytecode"]) > 1000
 
 
 def _signature(entry: dict) -> str:
