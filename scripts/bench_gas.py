@@ -23,7 +23,7 @@ from contracts import eip712, merkle  # noqa: E402
 from contracts.deploy import deploy  # noqa: E402
 from contracts.policies import PolicyProjection  # noqa: E402
 from tests.chain import ORACLES, SUBJECT, USD, Actors, Ledger, signer  # noqa: E402
-from tests.contracts.book_env import product_tuple  # noqa: E402
+from tests.contracts.helpers import product_tuple  # noqa: E402
 
 TARGETS = {
     "anchor_single": 50_000,

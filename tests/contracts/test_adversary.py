@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 
 from contracts.reverts import ContractRevert
 from tests.chain import ORACLES, USD, Ledger
-from tests.contracts.book_env import SERVICE, make_env, product_tuple
+from tests.contracts.helpers import SERVICE, make_env, product_tuple, snapshot
 from tests.contracts.outage_model import FIXED, PER_UNIT, OutageModel, verified_window
-from tests.contracts.test_properties import snapshot
 
 HONEST, LIAR = ORACLES[:3], ORACLES[3]
 QUORUM = 3

@@ -9,7 +9,7 @@ import pytest
 from eth_utils import keccak
 
 from tests.chain import ORACLES, USD, events, expect_event, expect_revert
-from tests.contracts.book_env import DAY, HOUR, SERVICE, SUBJECT, make_env, product_tuple
+from tests.contracts.helpers import DAY, HOUR, SERVICE, SUBJECT, make_env, product_tuple
 
 HONEST, LIAR = ORACLES[:3], ORACLES[3]
 

@@ -7,7 +7,7 @@ from eth_utils import keccak
 
 from contracts import artifacts
 from tests.chain import USD, events, expect_event, expect_revert, signer
-from tests.contracts.book_env import (
+from tests.contracts.helpers import (
     HOUR,
     PER_UNIT,
     SERVICE,

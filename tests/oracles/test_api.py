@@ -13,7 +13,7 @@ from oracles.api import create_app
 from oracles.cli import app as cli
 from oracles.clock import ManualClock
 from oracles.node import OracleNode
-from tests.oracles.testkit import (
+from tests.oracles.helpers import (
     T0,
     FakeService,
     advance,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.oracles.testkit import FakeService, free_port
+from tests.oracles.helpers import FakeService, free_port
 
 pytestmark = pytest.mark.anyio
 BIN = Path(sys.executable).parent / "cybercover-oracle"
@@ -97,7 +97,7 @@ async def test_export_then_verify_and_check_the_local_log(tmp_path: Path, servic
     from oracles.config import load_config
     from oracles.keys import NodeKey
     from oracles.node import OracleNode
-    from tests.oracles.testkit import T0, advance, env
+    from tests.oracles.helpers import T0, advance, env
 
     secret = "cd" * 32
     path = tmp_path / "node.toml"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from oracles.cli import app
 from oracles.config import load_config, parse_config
 from oracles.errors import ConfigError
-from tests.oracles.testkit import config_dict, env, http_canary, http_target, node_key
+from tests.oracles.helpers import config_dict, env, http_canary, http_target, node_key
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "oracles" / "node.example.toml"
 KEY_HEX = "0x" + "11" * 32

@@ -22,7 +22,7 @@ from oracles.evidence.store import EvidenceLog
 from oracles.evidence.verify import verify_bundle
 from oracles.outcome import Outcome, ProbeResult
 from oracles.reports import episode_id, sign_report
-from tests.oracles.testkit import CHAIN_ID, ORACLE_ADDRESS, T0, node_key
+from tests.oracles.helpers import CHAIN_ID, ORACLE_ADDRESS, T0, node_key
 
 KEY = node_key("evidence")
 SERVICE = service_id("https://shop.example")

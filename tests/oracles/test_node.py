@@ -15,7 +15,7 @@ from oracles.evidence.verify import verify_bundle
 from oracles.node import OracleNode
 from oracles.reports import SignedReport
 from oracles.transmit.submitters import RelaySubmitter
-from tests.oracles.testkit import (
+from tests.oracles.helpers import (
     T0,
     FakeRelay,
     FakeService,
@@ -214,7 +214,7 @@ async def test_stop_lets_an_in_flight_submission_finish(
     from fastapi import FastAPI
 
     from oracles.clock import SystemClock
-    from tests.oracles.testkit import report
+    from tests.oracles.helpers import report
 
     t = int(SystemClock().time())
     signed = [report(i, t - 900, t - 300) for i in range(3)]

@@ -14,7 +14,7 @@ from oracles.clock import ManualClock, SystemClock
 from oracles.config import ProbeSpec
 from oracles.outcome import Outcome
 from oracles.probes import classify_exception, run_probe
-from tests.oracles.testkit import CertFiles, FakeService, free_port, server_context
+from tests.oracles.helpers import CertFiles, FakeService, free_port, server_context
 
 pytestmark = pytest.mark.anyio
 

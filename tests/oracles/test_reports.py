@@ -12,7 +12,7 @@ from contracts import eip712
 from oracles.errors import ReportFormatError
 from oracles.reports import SignedReport
 from oracles.transmit.selection import quorum_sets
-from tests.oracles.testkit import CHAIN_ID, KEYS, ORACLE_ADDRESS, SHOP, T0, report
+from tests.oracles.helpers import CHAIN_ID, KEYS, ORACLE_ADDRESS, SHOP, T0, report
 
 SERVICE = SHOP
 

@@ -28,8 +28,7 @@ from oracles.node import OracleNode
 from oracles.outcome import Outcome
 from oracles.probes.conditions import evaluate_http
 from oracles.transmit.submitters import RelaySubmitter, Submission
-from tests.oracles.test_transmit import peer_app, transmitter
-from tests.oracles.testkit import (
+from tests.oracles.helpers import (
     SHOP,
     T0,
     FakeRelay,
@@ -41,6 +40,7 @@ from tests.oracles.testkit import (
     report,
     serve_app,
 )
+from tests.oracles.test_transmit import peer_app, transmitter
 
 pytestmark = pytest.mark.anyio
 EXAMPLE = Path(__file__).resolve().parents[2] / "oracles" / "node.example.toml"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from oracles.reports import SignedReport
 from oracles.transmit.selection import quorum_sets, verified_window
-from tests.oracles.testkit import KEYS, SHOP, T0, report
+from tests.oracles.helpers import KEYS, SHOP, T0, report
 
 TEMPLATES = [report(i, T0, T0 + 60) for i in range(5)]  # signatures do not matter to selection
 MIN = 60
