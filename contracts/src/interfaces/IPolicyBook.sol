@@ -13,10 +13,10 @@ import {IOutageOracle} from "./IOutageOracle.sol";
 /// against the stored hash. This is what keeps issuance near one storage write per policy.
 ///
 /// Roles (OpenZeppelin AccessControl): `DEFAULT_ADMIN_ROLE` (the governance timelock in
-/// production) grants the others and sets issuer caps; `UNDERWRITER_ROLE` creates products and
-/// may issue; `DISTRIBUTOR_ROLE` may issue; `CLAIMS_ROLE` decides claims. Settlement, expiry and
-/// closing a lapsed claim are open to anyone. A call without its role reverts
-/// `AccessControlUnauthorizedAccount(caller, role)`.
+/// production) grants the others and sets issuer caps; `UNDERWRITER_ROLE` creates products, opens
+/// and closes them, and may issue; `DISTRIBUTOR_ROLE` may issue; `CLAIMS_ROLE` decides claims.
+/// Settlement, expiry and closing a lapsed claim are open to anyone. A call without its role
+/// reverts `AccessControlUnauthorizedAccount(caller, role)`.
 interface IPolicyBook {
     /// @notice `Fixed`: `payoutAmount` once per qualifying outage episode. `PerUnit`:
     /// `payoutAmount` per started `unitSeconds` (an hour in production) of downtime beyond the
