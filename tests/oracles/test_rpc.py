@@ -23,7 +23,7 @@ from oracles.transmit.selection import quorum_sets
 from oracles.transmit.submitters import Submission, SubmitStatus
 from oracles.transmit.transmitter import Transmitter
 from tests.chain import ORACLES, QUORUM, Ledger
-from tests.oracles.testkit import config_dict, http_target
+from tests.oracles.helpers import config_dict, http_target
 
 pytestmark = pytest.mark.anyio
 SERVICE = service_id("https://rpc-shop.example")
