@@ -1,5 +1,5 @@
 """The chain as the service sees it: a Web3, the deployment, the contracts, the service's
-accounts and its one sender."""
+accounts and its one sender, whose failures become service errors here."""
 
 from __future__ import annotations
 
@@ -10,8 +10,32 @@ from web3 import Web3
 from web3.contract import Contract
 
 from contracts.deploy import Deployment
-from service.chain.sender import Account, Sender
+from contracts.errors import CallRejected, ContractsError, NoReceipt, SendFailed, TransactionFailed
+from contracts.reverts import ContractRevert, Refusal
+from contracts.sender import Account, Sender
+from service.errors import ChainError
 from service.settings import Settings
+
+STATUS = {Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409, Refusal.PERMANENT: 400, Refusal.BAD_ARGUMENT: 400}
+# Final for a transmitter (config versions only grow), yet to an API client the oracle's config
+# moved on under it: answered as a conflict, as it always was.
+STATUS_OF = {"OutageOracleStaleConfig": 409}
+# Not a refusal by the contract: a malformed call is the client's (400); the rest is the chain's
+# (502; `no_receipt` tells the worker the outcome is unknown).
+FAILURES: dict[type[ContractsError], tuple[int, str]] = {
+    CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), NoReceipt: (502, "no_receipt"),
+    TransactionFailed: (502, "reverted"),
+}
+
+
+def chain_error(exc: ContractsError) -> ChainError:
+    """A failed send as the service answers it. A revert that is not a custom error (`Error`,
+    `Panic`, unknown data) is a 400."""
+    if isinstance(exc, ContractRevert):
+        status = STATUS_OF.get(exc.name) or (STATUS[exc.refusal] if exc.refusal else 400)
+        return ChainError(f"the chain refused: {exc}", type=exc.type, status=status)
+    status, type_ = FAILURES.get(type(exc), (502, "chain_error"))
+    return ChainError(str(exc), type=type_, status=status)
 
 
 @dataclass
@@ -56,7 +80,10 @@ class Gateway:
         return self.block_time("latest")
 
     def send(self, fn: Any, account: Account | None = None) -> Any:
-        return self.sender.send(fn, account or self.operator)
+        try:
+            return self.sender.send(fn, account or self.operator)
+        except ContractsError as exc:
+            raise chain_error(exc) from None
 
 
 def _account(address: str | None, key: Any, fallback: str) -> Account:

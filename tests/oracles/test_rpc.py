@@ -177,10 +177,10 @@ def test_refusal_table_matches_the_abi_and_the_relay() -> None:
     from contracts.artifacts import abi
     from contracts.reverts import ContractRevert
     from oracles.transmit.refusals import ALREADY_COVERED, ALREADY_COVERED_TYPE, PERMANENT, relay_type
-    from service.chain.reverts import revert_error
+    from service.chain.gateway import chain_error
 
     errors = {e["name"] for e in abi("OutageOracle") if e["type"] == "error"}
     assert PERMANENT | {ALREADY_COVERED} <= errors
     for name in PERMANENT:
-        assert revert_error(ContractRevert(name)).type == relay_type(name)
-    assert revert_error(ContractRevert(ALREADY_COVERED)).type == ALREADY_COVERED_TYPE
+        assert chain_error(ContractRevert(name)).type == relay_type(name)
+    assert chain_error(ContractRevert(ALREADY_COVERED)).type == ALREADY_COVERED_TYPE
