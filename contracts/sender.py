@@ -84,12 +84,13 @@ class Sender:
         return self.wait(self.broadcast(fn, account))
 
     def simulate(self, fn: Any, account: Account) -> None:
-        """Runs `fn` on the latest state; raises its decoded revert. A constructor cannot be
-        called: its gas estimate, always made, runs it instead."""
+        """Runs `fn` on the pending block (the next block's time; after our transactions still in
+        the pool); raises its decoded revert. A constructor cannot be called: its gas estimate,
+        always made, runs it instead."""
         if isinstance(fn, ContractConstructor):
             return
         try:
-            fn.call({"from": account.address})
+            fn.call({"from": account.address}, block_identifier="pending")
         except Exception as exc:
             revert = _revert(exc)
             if revert is not None:
