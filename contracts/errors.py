@@ -25,8 +25,7 @@ class SendFailed(ContractsError):
 
 
 class NoReceipt(ContractsError):
-    """Broadcast, but no receipt came in time. The outcome is unknown: it may still be mined, so
-    the same intent must not be sent as a new transaction — re-broadcast its `Pending` instead."""
+    """Broadcast, no receipt in time: it may still be mined, so re-broadcast it, never resend it."""
 
 
 class TransactionFailed(ContractsError):

@@ -1,16 +1,13 @@
-"""The one transaction sender: deploy, the scripts and tests, the service and its worker, and the
-oracle transmitter send through it.
+"""The one transaction sender (deploy, scripts, tests, the service, its worker, the transmitter).
 
-A call is simulated first (a revert is decoded and raised without spending gas). Nonces are
-assigned here, under a lock per account; gas is estimated or a fixed limit; the transaction is
-signed locally when the account has a key, else sent from an account the node holds unlocked.
-`broadcast` returns a `Pending` (nonce assigned, signed bytes kept) and `wait` its receipt,
-re-broadcasting the same signed bytes meanwhile; a status-0 receipt is replayed as a call to
-name the revert. `send` is both. A `Pending` whose receipt did not come can be re-broadcast and
-awaited again later: the same bytes, never a second transaction while the first may still land.
-
-Failures are typed (`contracts.errors`): a decoded `ContractRevert`, `CallRejected`, `SendFailed`
-(not broadcast), `NoReceipt` (outcome unknown) and `TransactionFailed` (status 0, reason unknown).
+A call is simulated first (a revert is decoded and raised without spending gas); nonces are
+assigned here under a lock per account; gas is estimated or fixed; the transaction is signed
+locally when the account has a key, else by the node. `broadcast` returns a `Pending` (nonce
+assigned, signed bytes kept), `wait` its receipt — re-broadcasting the same bytes meanwhile,
+checking the status, replaying a status-0 transaction as a call to name the revert — and `send`
+is both. A `Pending` without a receipt may be re-broadcast and awaited again later: the same
+bytes, never a second transaction while the first may still land. Failures: `ContractRevert`
+and the sender's own in `contracts.errors`.
 """
 
 from __future__ import annotations
@@ -133,7 +130,7 @@ class Sender:
         return max(ours, pending)
 
     def _gas(self, fn: Any, address: str) -> int:
-        if self.gas and not isinstance(fn, ContractConstructor):
+        if self.gas and not isinstance(fn, ContractConstructor):  # a constructor's estimate runs it
             return self.gas
         return int(fn.estimate_gas({"from": address}) * 1.2) + 10_000
 

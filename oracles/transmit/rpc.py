@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from web3 import Web3
 
 from contracts.artifacts import abi as artifact_abi
-from contracts.errors import ContractsError, NoReceipt
+from contracts.errors import ContractsError, NoReceipt, TransactionFailed
 from contracts.redact import describe
 from contracts.reverts import ContractRevert
 from contracts.sender import Account, Pending, Sender
@@ -101,7 +101,7 @@ class RpcSubmitter:
                 # Mined but reverted: most likely another transmitter covered the window first.
                 self._unconfirmed.pop(key, None)
                 return self._refused(exc, "submit reverted with", tx_hash)
-            except ContractsError as exc:
+            except TransactionFailed as exc:
                 self._unconfirmed.pop(key, None)
                 raise SubmissionError(str(exc)) from None
             self._unconfirmed.pop(key, None)

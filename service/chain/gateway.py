@@ -16,25 +16,19 @@ from contracts.sender import Account, Sender
 from service.errors import ChainError
 from service.settings import Settings
 
-STATUS = {Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409, Refusal.PERMANENT: 400, Refusal.BAD_ARGUMENT: 400}
-# Final for a transmitter (config versions only grow), yet to an API client the oracle's config
-# moved on under it: answered as a conflict, as it always was.
-STATUS_OF = {"OutageOracleStaleConfig": 409}
-# Not a refusal by the contract: a malformed call is the client's (400); the rest is the chain's
-# (502; `no_receipt` tells the worker the outcome is unknown).
-FAILURES: dict[type[ContractsError], tuple[int, str]] = {
-    CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), NoReceipt: (502, "no_receipt"),
-    TransactionFailed: (502, "reverted"),
-}
+# Forbidden 403, conflict 409, anything else the contract refuses 400. A stale oracle config is final
+# for a transmitter (versions only grow), yet to an API client the config moved on: 409, as always.
+_STATUS: dict[Refusal | None, int] = {Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409}
+_FAILURES = {CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), NoReceipt: (502, "no_receipt"),
+             TransactionFailed: (502, "reverted")}
 
 
 def chain_error(exc: ContractsError) -> ChainError:
-    """A failed send as the service answers it. A revert that is not a custom error (`Error`,
-    `Panic`, unknown data) is a 400."""
+    """A failed send as the service answers it (`no_receipt`: the outcome is unknown)."""
     if isinstance(exc, ContractRevert):
-        status = STATUS_OF.get(exc.name) or (STATUS[exc.refusal] if exc.refusal else 400)
+        status = 409 if exc.name == "OutageOracleStaleConfig" else _STATUS.get(exc.refusal, 400)
         return ChainError(f"the chain refused: {exc}", type=exc.type, status=status)
-    status, type_ = FAILURES.get(type(exc), (502, "chain_error"))
+    status, type_ = _FAILURES.get(type(exc), (502, "chain_error"))
     return ChainError(str(exc), type=type_, status=status)
 
 
