@@ -113,8 +113,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
 REFUSALS: dict[str, Refusal] = {name: refusal for refusal, names in _TABLE.items() for name in names}
 # Short types clients switch on; the others are the snake-cased error name without its contract.
 TYPES = {
-    "OutageOracleWindowAlreadyCovered": "already_covered",
-    "AccessControlUnauthorizedAccount": "chain_unauthorized",
+    "OutageOracleWindowAlreadyCovered": "already_covered", "AccessControlUnauthorizedAccount": "chain_unauthorized",
     "CoverPoolInsufficientFreeCapital": "insufficient_capital",
 }
 _PREFIX = re.compile(r"^(OutageOracle|AssessmentRegistry|PolicyBook|CoverPool)")

@@ -26,9 +26,5 @@ PERMANENT_RELAY_TYPES = frozenset(relay_type(n) for n in PERMANENT) | _RELAY_OWN
 ALREADY_COVERED_TYPE = "already_covered"
 
 
-def is_permanent(error_name: str | None) -> bool:
-    return error_name in PERMANENT
-
-
 def is_permanent_relay(status: int, type_: object) -> bool:
     return 400 <= status < 500 and type_ in PERMANENT_RELAY_TYPES

@@ -24,11 +24,11 @@ from web3 import Web3
 from contracts.artifacts import abi as artifact_abi
 from contracts.errors import ContractsError, NoReceipt, TransactionFailed
 from contracts.redact import describe
-from contracts.reverts import ContractRevert
+from contracts.reverts import ContractRevert, Refusal
 from contracts.sender import Account, Pending, Sender
 
 from ..errors import SubmissionError, SubmissionRejected
-from .refusals import ALREADY_COVERED, is_permanent
+from .refusals import ALREADY_COVERED
 from .submitters import Submission, SubmitResult, SubmitStatus
 
 
@@ -111,6 +111,6 @@ class RpcSubmitter:
     def _refused(revert: ContractRevert, what: str, tx_hash: str | None) -> SubmitResult:
         if revert.name == ALREADY_COVERED:
             return SubmitResult(SubmitStatus.ALREADY_COVERED, tx_hash)
-        if is_permanent(revert.name):
+        if revert.refusal is Refusal.PERMANENT:
             raise SubmissionRejected(f"{what} {revert.name}") from None
         raise SubmissionError(f"{what} {revert}") from None
