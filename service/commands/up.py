@@ -67,7 +67,7 @@ def bootstrap(rpc_url: str, data_dir: Path, oracle_addresses: list[str]) -> dict
     from web3 import Web3
 
     from contracts.deploy import deploy, live_deployment
-    from contracts.tx import send
+    from contracts.sender import send
 
     manifest = data_dir / "deployment.json"
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))

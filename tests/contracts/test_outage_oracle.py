@@ -152,7 +152,7 @@ def test_disjoint_reports_are_rejected(ledger) -> None:
 
 def test_no_config_reverts(w3, actors) -> None:
     from contracts import artifacts
-    from contracts.tx import send
+    from contracts.sender import send
 
     factory = artifacts.contract(w3, "OutageOracle")
     address = send(w3, factory.constructor(actors.owner, 300, 60), actors.owner)["contractAddress"]
