@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from contracts.registry import anchor_id
@@ -23,11 +23,15 @@ from service.api.deps import (
     SettingsDep,
     require,
 )
+from service.api.errors import responses
 from service.api.schemas import Address, Hex32, Strict, Text, hx, unhex
 from service.assessment import (
+    ITEMS,
+    Answer,
     Assessor,
     Method,
     Overview,
+    Part,
     ReportKind,
     Subject,
     anchor_fields,
@@ -37,6 +41,7 @@ from service.assessment import (
     render_html,
 )
 from service.assessment.anchoring import verify
+from service.assessment.template import SCENARIOS
 from service.db import models as m
 from service.db.session import transaction
 from service.errors import NotFound
@@ -46,10 +51,24 @@ Creator = Annotated[Principal, Depends(require("assessor", "distributor"))]
 AssessorRole = Annotated[Principal, Depends(require("assessor"))]
 
 
+def _items(part: Part) -> list[str]:
+    return [i.id for i in ITEMS if i.part is part]
+
+
 class AssessmentIn(Strict):
+    """Every item of the base part is answered, and every item of each listed scenario."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"required": ["scenarios"], "properties": {"scenarios": {"contains": {"const": s.value}}}},
+         "then": {"properties": {"answers": {"required": _items(s)}}}} for s in SCENARIOS]})
     org_identifier: Text = Field(description="The organisation's registration number; committed with a salt")
-    answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]]
-    scenarios: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=3)
+    answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]] = Field(
+        json_schema_extra={"properties": {i.id: {"enum": [a.value for a in Answer]} for i in ITEMS},
+                           "additionalProperties": False, "required": _items(Part.BASE)},
+        description="Item id → yes, partial or no (Appendix A)")
+    scenarios: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=3, json_schema_extra={"items": {"enum": [s.value for s in SCENARIOS]},
+                                                               "uniqueItems": True})
     industry: Text
     business_overview: Text
     key_assets: list[Text] = Field(min_length=1, max_length=50)
@@ -91,7 +110,7 @@ def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.
     return a
 
 
-@router.post("/assessments", status_code=201, response_model=AssessmentCreated)
+@router.post("/assessments", status_code=201, response_model=AssessmentCreated, responses=responses(404))
 def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
                       principal: Creator) -> dict[str, Any]:
     tenant_id = body.tenant_id or principal.tenant_id
@@ -135,7 +154,7 @@ def get_report(assessment_id: str, request: Request, session: SessionDep, princi
     return JSONResponse(a.report)
 
 
-@router.post("/assessments/{assessment_id}/anchor", response_model=AssessmentOut)
+@router.post("/assessments/{assessment_id}/anchor", response_model=AssessmentOut, responses=responses(400, 409, 502))
 def anchor_assessment(assessment_id: str, request: Request, session: SessionDep, factory: FactoryDep,
                       gw: GatewayDep, indexer: IndexerDep, principal: AssessorRole,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
