@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 RULE = "request_rule"  # the pydantic error type of rule() failures
+HTTP_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 DESCRIPTIONS = {
     400: "Well-formed, but refused: a rule the schema cannot state (a bound between two fields, a "
          "signature, a destination, a state on the chain), or a body that is not acceptable JSON",
@@ -73,11 +74,12 @@ def allowed_methods(request: Request) -> str | None:
     return None
 
 
-def http_error(request: Request, exc: HTTPException, type_: str) -> JSONResponse:
+def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's and FastAPI's own errors (no route, wrong method) in the shared shape."""
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-    return error(exc.status_code, type_, str(exc.detail), headers)
+    return error(exc.status_code, HTTP_TYPES.get(exc.status_code, "http_error"), str(exc.detail), headers)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -24,7 +24,6 @@ from service.errors import ServiceError
 
 __all__ = ["install", "responses"]
 log = logging.getLogger(__name__)
-HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
 
 
 def install(app: FastAPI) -> None:
@@ -42,7 +41,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return httperrors.http_error(request, exc, HTTP_TYPES.get(exc.status_code, "http_error"))
+        return httperrors.http_error(request, exc)
 
     @app.exception_handler(OSError)  # requests' connection errors: the node is unreachable
     async def unavailable(_: Request, exc: OSError) -> JSONResponse:
