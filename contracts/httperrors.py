@@ -66,12 +66,15 @@ def validation_error(exc: RequestValidationError) -> JSONResponse:
 
 def allowed_methods(request: Request) -> str | None:
     """The methods the OpenAPI document declares for the request's path (Starlette's own 405
-    names only the first route on it); None for a path the document does not list."""
-    for template, operations in request.app.openapi()["paths"].items():
-        if compile_path(template)[0].match(request.url.path):
-            methods = {m.upper() for m in operations} | ({"HEAD"} if "get" in operations else set())
-            return ", ".join(sorted(methods))
-    return None
+    names only the first route on it), a concrete path before a templated one; None for a path
+    the document does not list."""
+    paths = request.app.openapi()["paths"]
+    matching = [t for t in paths if compile_path(t)[0].match(request.url.path)]
+    if not matching:
+        return None
+    operations = paths[min(matching, key=lambda t: t.count("{"))]  # /v1/policies/batch before /{policy_id}
+    methods = {m.upper() for m in operations} | ({"HEAD"} if "get" in operations else set())
+    return ", ".join(sorted(methods))
 
 
 def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -113,11 +116,34 @@ def publish_schema(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        schema = generate()  # FastAPI's, cached: the addition below is made once
-        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ErrorBody.model_json_schema()
+        schema = generate()  # FastAPI's, cached: the changes below are made once
+        if "Error" not in schema.get("components", {}).get("schemas", {}):
+            schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ErrorBody.model_json_schema()
+            _exact_bounds(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _exact_bounds(node: Any) -> None:
+    """FastAPI's OpenAPI model holds bounds as floats: 2**96 - 1 comes out as 2.0**96, which a
+    client may send and be refused for. Integral bounds become integers again, and a maximum at
+    a power of two past 2**53 (every such bound here is 2**k - 1: a uint's) an exclusive one."""
+    if isinstance(node, list):
+        for item in node:
+            _exact_bounds(item)
+    if not isinstance(node, dict):
+        return
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        value = node.get(key)
+        if isinstance(value, float) and value.is_integer():
+            node[key] = int(value)
+    big = node.get("maximum")
+    if isinstance(big, int) and big > 2**53 and big & (big - 1) == 0:
+        del node["maximum"]
+        node["exclusiveMaximum"] = big
+    for child in node.values():
+        _exact_bounds(child)
 
 
 def _has_params(dependant: Any) -> bool:

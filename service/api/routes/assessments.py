@@ -3,14 +3,16 @@ by the service's accredited assessor account, and an auditor's verification from
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from contracts.httperrors import rule
 from contracts.registry import anchor_id
 from service.api import idempotency
 from service.api.deps import (
@@ -55,8 +57,15 @@ def _items(part: Part) -> list[str]:
     return [i.id for i in ITEMS if i.part is part]
 
 
+# The report refuses blank text (str.strip() leaves nothing); as a pattern: one character that is
+# not str.isspace() (spelled out: Python and JSON Schema disagree on \s).
+NON_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+Prose = Annotated[Text, Field(json_schema_extra={"pattern": NON_BLANK})]
+
+
 class AssessmentIn(Strict):
-    """Every item of the base part is answered, and every item of each listed scenario."""
+    """Every item of the base part is answered, and every item of each listed scenario. The
+    org identifier is one spelling: no surrounding whitespace, Unicode NFC (else 400)."""
 
     model_config = ConfigDict(json_schema_extra={"allOf": [
         {"if": {"required": ["scenarios"], "properties": {"scenarios": {"contains": {"const": s.value}}}},
@@ -69,16 +78,23 @@ class AssessmentIn(Strict):
     scenarios: list[Annotated[str, Field(max_length=40)]] = Field(
         default_factory=list, max_length=3, json_schema_extra={"items": {"enum": [s.value for s in SCENARIOS]},
                                                                "uniqueItems": True})
-    industry: Text
-    business_overview: Text
-    key_assets: list[Text] = Field(min_length=1, max_length=50)
-    objective: Text = "Pre-underwriting cyber risk assessment"
-    scope: Text = "Production services named in the cover"
+    industry: Prose
+    business_overview: Prose
+    key_assets: list[Prose] = Field(min_length=1, max_length=50)
+    objective: Prose = "Pre-underwriting cyber risk assessment"
+    scope: Prose = "Production services named in the cover"
     methods: list[Method] = Field(default=[Method.QUESTIONNAIRE], min_length=1, max_length=10)
-    team: list[Text] = Field(default=["assessment desk"], min_length=1, max_length=20)
-    disclosed_name: Text | None = None
+    team: list[Prose] = Field(default=["assessment desk"], min_length=1, max_length=20)
+    disclosed_name: Prose | None = None
     tenant_id: str | None = Field(None, max_length=32, description="Client tenant (insurer staff only); default: "
                                   "the caller's")
+
+    @field_validator("org_identifier")
+    @classmethod
+    def _one_spelling(cls, value: str) -> str:
+        if value != value.strip() or unicodedata.normalize("NFC", value) != value:
+            raise rule("org identifier must be non-empty without surrounding whitespace, in Unicode NFC form")
+        return value
 
 
 class AssessmentOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import select
 from web3.logs import DISCARD
 
@@ -30,7 +30,7 @@ Relayer = Annotated[Principal, Depends(require("relay", "underwriter", "claims",
 class SignedReport(Strict):
     start: Uint64
     end: Uint64
-    ongoing: bool
+    ongoing: StrictBool
     evidence_root: Hex32
     seq: Uint64
     r: Hex32

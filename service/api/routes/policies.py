@@ -164,7 +164,7 @@ def create_batch(body: BatchIn, request: Request, session: SessionDep, factory: 
     return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
-@router.get("/{policy_id}", response_model=PolicyOut)
+@router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422
 def get_policy(policy_id: int, session: SessionDep, principal: Anyone) -> dict[str, Any]:
     p = session.get(m.Policy, policy_id) if 0 <= policy_id < 2**63 else None
     owner = session.get(m.PolicyOwner, policy_id) if p is not None else None

@@ -6,7 +6,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from sqlalchemy import select
 from web3.logs import DISCARD
 
@@ -179,7 +179,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
 
 
 class ActivationIn(Strict):
-    active: bool
+    active: StrictBool  # 0 is not false: its schema says boolean
 
 
 @router.patch("/{product_id}", response_model=ProductOut, responses=responses(400, 409, 502))
