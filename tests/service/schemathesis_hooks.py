@@ -1,4 +1,4 @@
-"""Schemathesis hooks (schemathesis.toml): the generated requests behave like a client's.
+"""Schemathesis hooks (tests/service/schemathesis.toml): the generated requests behave like a client's.
 
 A client sends a fresh Idempotency-Key with every new request; the generator would reuse short
 keys across requests, which the service refuses by design (422 idempotency_key_reused, see

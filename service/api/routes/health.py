@@ -16,7 +16,7 @@ from service.api.errors import responses
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "Degraded: the database or the chain node does not answer"}})
 def healthz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
     ok = True
