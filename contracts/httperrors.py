@@ -5,7 +5,7 @@ every status a route can answer.
 Statuses: 422 when the request does not match the published schema (`validation_error`, the
 detail names each field); 400 when it matches but breaks a rule a schema cannot state (a
 bound between two fields, a signature, a destination that does not resolve); 405 with the
-`Allow` header of every route on the path.
+`Allow` header naming every method the document declares for the path.
 """
 
 from __future__ import annotations
