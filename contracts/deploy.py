@@ -18,7 +18,7 @@ from web3.contract import Contract
 
 from contracts import artifacts
 from contracts.errors import ArtifactError
-from contracts.tx import send
+from contracts.sender import send
 
 ZERO_ADDRESS = "0x" + "00" * 20
 # Development chains (anvil/hardhat, ganache/geth --dev, eth-tester): anything else is a real

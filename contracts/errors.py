@@ -1,4 +1,4 @@
-"""The `contracts` package's exception root and revert decoding."""
+"""The `contracts` package's exceptions (decoded reverts are `contracts.reverts.ContractRevert`)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,20 @@ class CompilerError(ContractsError):
 
 class ArtifactError(ContractsError):
     """A build artifact or deployment manifest is missing or malformed."""
+
+
+# Failures of `contracts.sender` other than a decoded revert (`contracts.reverts.ContractRevert`).
+class CallRejected(ContractsError):
+    """The node refused to simulate the call and gave no revert data (a malformed call)."""
+
+
+class SendFailed(ContractsError):
+    """The transaction could not be broadcast (its gas estimate or the node refused it)."""
+
+
+class NoReceipt(ContractsError):
+    """Broadcast, no receipt in time: it may still be mined, so re-broadcast it, never resend it."""
+
+
+class TransactionFailed(ContractsError):
+    """Mined with status 0, and replaying it as a call named no revert."""

@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from contracts.errors import ContractsError
-from contracts.tx import send
+from contracts.sender import send
 
 ZERO32 = b"\x00" * 32
 # Chains whose clock can be moved by RPC (anvil, hardhat); eth-tester is recognised by provider.

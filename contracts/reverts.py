@@ -1,7 +1,11 @@
-"""Turning revert data into a named error with decoded arguments.
+"""Revert data turned into a named error with decoded arguments, and the one revert table.
 
-Works on the raw bytes from eth-tester's `TransactionFailed`, from web3's
+Decoding works on the raw bytes from eth-tester's `TransactionFailed`, from web3's
 `ContractCustomError` / `ContractLogicError`, and from a JSON-RPC node's error `data`.
+
+The table classifies every custom error of every artifact in `contracts/build` exactly once
+(`tests/contracts/test_reverts.py` checks it against the ABIs both ways): the service derives its
+HTTP status from it, the oracle transmitter which refusals are final.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -37,6 +42,85 @@ class ContractRevert(ContractsError):
     def __str__(self) -> str:
         inner = ", ".join(f"{k}={_show(v)}" for k, v in self.params.items())
         return f"{self.name}({inner})"
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """None for a revert that is not a custom error (`Error`, `Panic`, `Unknown`)."""
+        return REFUSALS.get(self.name)
+
+    @property
+    def type(self) -> str:
+        """The short name clients switch on (`already_covered`, `premium_below_floor`...)."""
+        return revert_type(self.name)
+
+
+class Refusal(Enum):
+    FORBIDDEN = "forbidden"  # the caller lacks the role or accreditation
+    CONFLICT = "conflict"  # the chain's state refuses it now; it may succeed later
+    PERMANENT = "permanent"  # a report set the chain never accepts as sent, whatever happens on-chain
+    BAD_ARGUMENT = "bad_argument"  # the call's arguments break the contract's rules
+
+
+_TABLE: dict[Refusal, tuple[str, ...]] = {
+    Refusal.FORBIDDEN: (
+        "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation", "TimelockUnauthorizedCaller",
+        "AssessmentRegistryNotAccredited", "AssessmentRegistryNotReportAssessor",
+    ),
+    Refusal.CONFLICT: (
+        # OutageOracle: the chain already holds it, or its oracle set is not set yet.
+        "OutageOracleWindowAlreadyCovered", "OutageOracleNoConfig",
+        # AssessmentRegistry: the anchor's state.
+        "AssessmentRegistryAlreadyAnchored", "AssessmentRegistryAlreadyRevoked", "AssessmentRegistryAlreadySuperseded",
+        # PolicyBook: product, policy, claim and exposure state.
+        "PolicyBookProductInactive", "PolicyBookPolicyMismatch", "PolicyBookCoverNotEnded",
+        "PolicyBookClaimNotOpen", "PolicyBookClaimDeadlinePassed", "PolicyBookClaimDecisionPending",
+        "PolicyBookReportNotUnderwritable", "PolicyBookProductCapExceeded", "PolicyBookIssuerCapExceeded",
+        # CoverPool and the payout asset: capital, balances, allowances, a token that refuses.
+        "CoverPoolInsufficientFreeCapital", "CoverPoolInsufficientLocked", "CoverPoolNothingOwed",
+        "CoverPoolTransferShortfall", "ERC20InsufficientBalance", "ERC20InsufficientAllowance",
+        "SafeERC20FailedOperation", "BlacklistTokenBlacklisted", "ReentrancyGuardReentrantCall",
+        "SignerSetDeployFailed",
+        # Governance: the timelocked operation's state, or the call it made.
+        "TimelockUnexecutedPredecessor", "TimelockUnexpectedOperationState", "FailedCall",
+    ),
+    # Final for the transmitter: the refusal lies in the set itself (signatures, signers against
+    # a config version that only grows, windows). `WindowInFuture` is not: the chain's clock
+    # catches up.
+    Refusal.PERMANENT: (
+        "OutageOracleStaleConfig", "OutageOracleQuorumNotMet", "OutageOracleInvalidSignature",
+        "OutageOracleUnknownSigner", "OutageOracleDuplicateSigner", "OutageOracleInvalidWindow",
+        "OutageOracleReportsDisjoint",
+    ),
+    Refusal.BAD_ARGUMENT: (
+        "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
+        "AssessmentRegistryZeroAddress", "AssessmentRegistryInvalidCapability", "AssessmentRegistryZeroHash",
+        "AssessmentRegistryZeroSubject", "AssessmentRegistryInvalidScore", "AssessmentRegistryUnknownReport",
+        "AssessmentRegistryInPolicyNotSuccessor", "AssessmentRegistrySubjectMismatch", "AssessmentRegistryKindMismatch",
+        "AssessmentRegistrySignatureExpired", "AssessmentRegistryInvalidSignature", "AssessmentRegistryEmptyBatch",
+        "AssessmentRegistryUnknownBatch",
+        "PolicyBookZeroAddress", "PolicyBookInvalidProduct", "PolicyBookGraceBelowFinality", "PolicyBookUnknownProduct",
+        "PolicyBookInvalidCover", "PolicyBookCoverTooLong", "PolicyBookStartTooLate", "PolicyBookLimitAboveProduct",
+        "PolicyBookLimitAboveRiskLevel", "PolicyBookPremiumBelowFloor", "PolicyBookZeroBeneficiary",
+        "PolicyBookZeroReportHash", "PolicyBookEmptyBatch", "PolicyBookBatchTooLarge", "PolicyBookLengthMismatch",
+        "PolicyBookUnknownPolicy", "PolicyBookClaimPolicyMismatch", "PolicyBookInvalidApprovalAmount",
+        "PolicyBookInvalidIncidentReport",
+        "CoverPoolZeroAddress", "CoverPoolZeroAmount", "CoverPoolLengthMismatch", "CoverPoolAmountTooLarge",
+        "ERC20InvalidApprover", "ERC20InvalidReceiver", "ERC20InvalidSender", "ERC20InvalidSpender",
+        "FeeOnTransferTokenFeeTooHigh", "TimelockInsufficientDelay", "TimelockInvalidOperationLength",
+        "InvalidShortString", "StringTooLong",
+    ),
+}
+REFUSALS: dict[str, Refusal] = {name: refusal for refusal, names in _TABLE.items() for name in names}
+# Short types clients switch on; the others are the snake-cased error name without its contract.
+TYPES = {
+    "OutageOracleWindowAlreadyCovered": "already_covered", "AccessControlUnauthorizedAccount": "chain_unauthorized",
+    "CoverPoolInsufficientFreeCapital": "insufficient_capital",
+}
+_PREFIX = re.compile(r"^(OutageOracle|AssessmentRegistry|PolicyBook|CoverPool)")
+
+
+def revert_type(name: str) -> str:
+    return TYPES.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "_", _PREFIX.sub("", name)).lower()
 
 
 def _show(v: Any) -> str:

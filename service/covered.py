@@ -12,7 +12,7 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
@@ -46,4 +46,17 @@ def check_service(text: str) -> str:
     return text
 
 
-CoveredService = Annotated[str, AfterValidator(check_service)]
+def _ci(word: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" for c in word)  # JSON Schema patterns have no flags
+
+
+# check_service as a JSON Schema pattern, for clients: a plain name, an http(s) URL (a port is
+# optional), or tcp/tls://host:port. Bracketed IPv6 hosts, which check_service also takes, are left
+# out: a pattern accepting only valid ones would be long.
+_HOST = r"[A-Za-z0-9\-._~!$&'()*+,;=%]+"
+_PORT = r"0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_REST = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*"
+PATTERN = (rf"^({NAME.pattern}|({_ci('http')}|{_ci('https')})://{_HOST}(:({_PORT})?)?([/?#]{_REST})?"
+           rf"|({_ci('tcp')}|{_ci('tls')})://{_HOST}:{_PORT}/?\??#?)$")
+CoveredService = Annotated[str, AfterValidator(check_service),
+                           WithJsonSchema({"type": "string", "pattern": PATTERN, "maxLength": MAX_URL_LENGTH})]

@@ -13,7 +13,7 @@ from web3.logs import DISCARD
 from contracts import eip712, registry
 from contracts.deploy import Deployment
 from contracts.reverts import ContractRevert, decode_exception
-from contracts.tx import send
+from contracts.sender import send
 
 USD = 10**6  # TestToken has 6 decimals, like USDC
 TEST_GAS = 12_000_000
@@ -76,7 +76,7 @@ class Ledger:
     # --- transactions -------------------------------------------------------------------
     def send(self, fn: Any, sender: str, **kw: Any) -> Any:
         # Explicit gas skips py-evm's binary-search estimate (many executions per tx); a revert
-        # still surfaces: `send` replays a status-0 transaction as a call and decodes it.
+        # still surfaces: `send` simulates the call first and decodes its revert.
         kw.setdefault("gas", TEST_GAS)
         return send(self.w3, fn, sender, **kw)
 

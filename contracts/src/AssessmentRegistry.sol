@@ -12,16 +12,20 @@ import {IAssessmentRegistry} from "./interfaces/IAssessmentRegistry.sol";
 /// @notice Accredited assessors anchor report hashes, singly (bound to a subject) or as Merkle
 /// batches, each under an id that commits to the assessor. See IAssessmentRegistry for the rules.
 contract AssessmentRegistry is IAssessmentRegistry, AccessControl, EIP712 {
-    /// @notice May set assessor capability scores (the accreditation body).
+    /// @inheritdoc IAssessmentRegistry
     bytes32 public constant ACCREDITOR_ROLE = keccak256("ACCREDITOR_ROLE");
 
+    /// @inheritdoc IAssessmentRegistry
     uint8 public constant MIN_ACCREDITED = 70;
+    /// @inheritdoc IAssessmentRegistry
     uint8 public constant MIN_PREFERRED = 85;
     uint16 private constant _MAX_SCORE_BPS = 10_000;
 
+    /// @inheritdoc IAssessmentRegistry
     bytes32 public constant ANCHOR_TYPEHASH = keccak256(
         "Anchor(bytes32 reportHash,uint16 scoreBps,uint8 riskLevel,uint8 kind,bytes32 subject,bytes32 replaces,uint64 deadline)"
     );
+    /// @inheritdoc IAssessmentRegistry
     bytes32 public constant ANCHOR_BATCH_TYPEHASH =
         keccak256("AnchorBatch(bytes32 root,uint32 count,string uri,uint64 deadline)");
 
@@ -225,7 +229,7 @@ contract AssessmentRegistry is IAssessmentRegistry, AccessControl, EIP712 {
         return Hashes.efficientKeccak256(policySubject, serviceId);
     }
 
-    /// @notice The EIP-712 domain separator (chain id and this address are in it).
+    /// @inheritdoc IAssessmentRegistry
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }

@@ -16,9 +16,9 @@ import {ICoverPool} from "./interfaces/ICoverPool.sol";
 contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice The policy book: locks, releases, collects premiums, pays out.
+    /// @inheritdoc ICoverPool
     bytes32 public constant BOOK_ROLE = keccak256("BOOK_ROLE");
-    /// @notice May withdraw free capital and sweep surplus.
+    /// @inheritdoc ICoverPool
     bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
 
     IERC20 private immutable _asset;

@@ -9,10 +9,11 @@ import {SignerSet} from "./libraries/SignerSet.sol";
 /// @title OutageOracle
 /// @notice Quorum-verified outage windows per covered service.
 contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
+    /// @inheritdoc IOutageOracle
     bytes32 public constant OUTAGE_REPORT_TYPEHASH = keccak256(
         "OutageReport(bytes32 serviceId,uint32 configVersion,uint64 start,uint64 end,bool ongoing,bytes32 evidenceRoot,uint64 seq)"
     );
-    /// @dev A bitmap of signer indices fits one word.
+    /// @inheritdoc IOutageOracle
     uint256 public constant MAX_SIGNERS = 32;
 
     struct Config {
@@ -181,7 +182,7 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         return _hashTypedDataV4(_structHash(serviceId, configVersion, report));
     }
 
-    /// @notice The EIP-712 domain separator (chain id and this address are in it).
+    /// @inheritdoc IOutageOracle
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }

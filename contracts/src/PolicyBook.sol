@@ -12,12 +12,15 @@ import {Entitlement} from "./libraries/Entitlement.sol";
 /// @title PolicyBook
 /// @notice Products, policies, settlement against OutageOracle windows, claims review, expiry.
 contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
+    /// @inheritdoc IPolicyBook
     bytes32 public constant UNDERWRITER_ROLE = keccak256("UNDERWRITER_ROLE");
+    /// @inheritdoc IPolicyBook
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
+    /// @inheritdoc IPolicyBook
     bytes32 public constant CLAIMS_ROLE = keccak256("CLAIMS_ROLE");
+    /// @inheritdoc IPolicyBook
     uint256 public constant MAX_BATCH = 1000;
-    /// @notice Windows of a service read to settle one policy: bounds settlement and expiry gas
-    /// whatever the service's history. 64 windows are far more than real outages in a cover.
+    /// @inheritdoc IPolicyBook
     uint256 public constant MAX_EPISODE_WINDOWS = 64;
     uint256 private constant YEAR = 365 days;
 
@@ -245,14 +248,17 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         return _claims[claimId];
     }
 
+    /// @inheritdoc IPolicyBook
     function pool() external view returns (ICoverPool) {
         return _pool;
     }
 
+    /// @inheritdoc IPolicyBook
     function oracle() external view returns (IOutageOracle) {
         return _oracle;
     }
 
+    /// @inheritdoc IPolicyBook
     function registry() external view returns (IAssessmentRegistry) {
         return _registry;
     }

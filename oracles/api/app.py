@@ -1,13 +1,17 @@
-"""FastAPI application factory. Errors render as `{"type": ..., "detail": ...}`. Request bodies
-are bounded like the service's (contracts.asgilimits); operational endpoints are guarded (access)."""
+"""FastAPI application factory. Errors render as `{"type": ..., "detail": ...}` and validation
+errors are 422s, like the service's (contracts.httperrors). Request bodies are bounded like the
+service's (contracts.asgilimits); operational endpoints are guarded (access)."""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import SecretStr
+from starlette.exceptions import HTTPException
 
+from contracts import httperrors
 from contracts.asgilimits import BodyLimits
 
 from .. import __version__
@@ -28,19 +32,25 @@ def create_app(node: OracleNode, *, metrics_token: SecretStr | None = None) -> F
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    app.include_router(health.router)
-    app.include_router(reports.router)
-    app.include_router(evidence.router)
+    for router in (health.router, reports.router, evidence.router):
+        httperrors.declare(router, _guarded)
+        app.include_router(router)
+    httperrors.publish_schema(app)
 
     @app.exception_handler(OracleError)
     async def oracle_error(_: Request, exc: OracleError) -> JSONResponse:
-        return JSONResponse({"type": exc.type, "detail": str(exc)},
-                            status_code=exc.http_status)
+        return httperrors.error(exc.http_status, exc.type, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"type": "bad_request", "detail": detail}, status_code=400)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return httperrors.validation_error(exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return httperrors.http_error(request, exc)
 
     return app
+
+
+def _guarded(route: APIRoute) -> set[int]:
+    return {401, 403} if any(d.call is operator_only for d in route.dependant.dependencies) else set()

@@ -72,6 +72,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
-    for module in (health, tenants, assessments, products, quotes, policies, outages, claims, webhooks):
-        app.include_router(module.router)
+    errors.declare(app, (m.router for m in (health, tenants, assessments, products, quotes, policies, outages,
+                                            claims, webhooks)))
     return app

@@ -1,54 +1,81 @@
-"""One error shape for every error: `{"type": ..., "detail": ...}`."""
+"""One error shape for every error, `{"type": ..., "detail": ...}` (contracts.httperrors), and
+the statuses each route declares with it: its shape's (contracts.httperrors.declare), its
+caller's (a key: 401, 403), the chain's (503 when it reads it) and the Idempotency-Key's (409
+in progress, 422 reused); a route adds its own with `responses=responses(...)`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contracts import httperrors
+from contracts.httperrors import error, responses
 from contracts.redact import describe
+from service.api.deps import get_gateway, get_indexer, get_principal
 from service.assessment.errors import AssessmentError
 from service.errors import ServiceError
 
+__all__ = ["install", "responses"]
 log = logging.getLogger(__name__)
-HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-
-
-def _error(status: int, type_: str, detail: str) -> JSONResponse:
-    return JSONResponse({"type": type_, "detail": detail}, status_code=status)
-
-
-def _location(loc: tuple[object, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "request"
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return _error(exc.status, exc.type, exc.detail)
+        return error(exc.status, exc.type, exc.detail)
 
     @app.exception_handler(AssessmentError)
     async def assessment_error(_: Request, exc: AssessmentError) -> JSONResponse:
-        return _error(exc.http_status, "assessment_error", str(exc))
+        return error(exc.http_status, "assessment_error", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = "; ".join(f"{_location(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors())
-        return _error(422, "validation_error", detail or "invalid request")
+        return httperrors.validation_error(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, HTTP_TYPES.get(exc.status_code, "http_error"), str(exc.detail))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return httperrors.http_error(request, exc)
 
     @app.exception_handler(OSError)  # requests' connection errors: the node is unreachable
     async def unavailable(_: Request, exc: OSError) -> JSONResponse:
         log.warning("dependency unreachable: %s", describe(exc))
-        return _error(503, "unavailable", "the chain node or database is unreachable; retry later")
+        return error(503, "unavailable", "the chain node or database is unreachable; retry later")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _error(500, "internal_error", "internal error; see the service log")
+        return error(500, "internal_error", "internal error; see the service log")
+
+
+def _dependants(d: Dependant) -> Iterable[Dependant]:
+    yield d
+    for sub in d.dependencies:
+        yield from _dependants(sub)
+
+
+def implied(route: APIRoute) -> set[int]:
+    """The statuses a route's dependencies can answer."""
+    parts = list(_dependants(route.dependant))
+    calls = {d.call for d in parts}
+    statuses: set[int] = set()
+    if get_principal in calls:
+        statuses |= {401, 403}
+    if calls & {get_gateway, get_indexer}:
+        statuses.add(503)
+    if any(p.alias.lower() == "idempotency-key" for d in parts for p in d.header_params):
+        statuses |= {409, 422}
+    return statuses
+
+
+def declare(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    for router in routers:
+        httperrors.declare(router, implied)
+        app.include_router(router)
+    httperrors.publish_schema(app)

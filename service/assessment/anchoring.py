@@ -23,7 +23,7 @@ from web3.contract import Contract
 
 from contracts import eip712, merkle
 from contracts import registry as keys
-from contracts.tx import send
+from contracts.sender import send
 from service.assessment.canonical import report_hash
 from service.assessment.errors import AssessmentError, ReportError
 from service.assessment.provider import grade_for

@@ -1,5 +1,5 @@
 """The chain as the service sees it: a Web3, the deployment, the contracts, the service's
-accounts and its one sender."""
+accounts and its one sender, whose failures become service errors here."""
 
 from __future__ import annotations
 
@@ -10,8 +10,26 @@ from web3 import Web3
 from web3.contract import Contract
 
 from contracts.deploy import Deployment
-from service.chain.sender import Account, Sender
+from contracts.errors import CallRejected, ContractsError, NoReceipt, SendFailed, TransactionFailed
+from contracts.reverts import ContractRevert, Refusal
+from contracts.sender import Account, Sender
+from service.errors import ChainError
 from service.settings import Settings
+
+# Forbidden 403, conflict 409, anything else the contract refuses 400. A stale oracle config is final
+# for a transmitter (versions only grow), yet to an API client the config moved on: 409, as always.
+_STATUS: dict[Refusal | None, int] = {Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409}
+_FAILURES = {CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), NoReceipt: (502, "no_receipt"),
+             TransactionFailed: (502, "reverted")}
+
+
+def chain_error(exc: ContractsError) -> ChainError:
+    """A failed send as the service answers it (`no_receipt`: the outcome is unknown)."""
+    if isinstance(exc, ContractRevert):
+        status = 409 if exc.name == "OutageOracleStaleConfig" else _STATUS.get(exc.refusal, 400)
+        return ChainError(f"the chain refused: {exc}", type=exc.type, status=status)
+    status, type_ = _FAILURES.get(type(exc), (502, "chain_error"))
+    return ChainError(str(exc), type=type_, status=status)
 
 
 @dataclass
@@ -56,7 +74,10 @@ class Gateway:
         return self.block_time("latest")
 
     def send(self, fn: Any, account: Account | None = None) -> Any:
-        return self.sender.send(fn, account or self.operator)
+        try:
+            return self.sender.send(fn, account or self.operator)
+        except ContractsError as exc:
+            raise chain_error(exc) from None
 
 
 def _account(address: str | None, key: Any, fallback: str) -> Account:

@@ -54,7 +54,7 @@ def admin_key(data_dir: Path) -> str:
 def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str]) -> dict[str, Any]:
     """Deploys once and sets up a usable local ledger; reuses the manifest when it is still live."""
     from contracts.deploy import deploy, live_deployment
-    from contracts.tx import send
+    from contracts.sender import send
 
     manifest = data_dir / "deployment.json"
     insurer, operator, assessor = w3.eth.accounts[:3]

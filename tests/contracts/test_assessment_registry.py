@@ -230,7 +230,9 @@ def test_domain_separator_matches_python(ledger) -> None:
         ledger.registry.functions.eip712Domain().call()
     assert fields == b"\x0f"  # name, version, chainId, verifyingContract
     assert (name, version, cid) == ("CyberCover AssessmentRegistry", "1", chain_id)
-    assert contract == address and salt == ZERO32 and extensions == []
+    assert contract == address
+    assert salt == ZERO32
+    assert extensions == []
 
 
 def test_role_management(ledger) -> None:
@@ -291,7 +293,8 @@ def test_set_assessor_event_and_preferred_flag(ledger, capability, preferred, in
     index = 2 if indexed else 0  # the session's assessor holds index 1
     ev = expect_event(r, ledger.registry, "AssessorAccredited", assessor=ledger.a.alice, index=index,
                       capability=capability, preferred=preferred)
-    assert len(events(r, ledger.registry, "AssessorAccredited")) == 1 and ev
+    assert len(events(r, ledger.registry, "AssessorAccredited")) == 1
+    assert ev
     assert ledger.registry.functions.capabilityOf(ledger.a.alice).call() == capability
     assert ledger.registry.functions.assessorIndexOf(ledger.a.alice).call() == index
 
@@ -300,9 +303,11 @@ def test_assessor_index_is_given_once_at_first_accreditation(ledger) -> None:
     reg = ledger.registry.functions
     assert (reg.assessorCount().call(), reg.assessorIndexOf(ledger.a.assessor).call()) == (1, 1)
     assert reg.assessorAt(1).call() == ledger.a.assessor
-    assert reg.assessorAt(0).call() == ZERO_ADDR and reg.assessorAt(2).call() == ZERO_ADDR
+    assert reg.assessorAt(0).call() == ZERO_ADDR
+    assert reg.assessorAt(2).call() == ZERO_ADDR
     accredit(ledger, ledger.a.alice, 50)  # not accredited: no index yet
-    assert reg.assessorIndexOf(ledger.a.alice).call() == 0 and reg.assessorCount().call() == 1
+    assert reg.assessorIndexOf(ledger.a.alice).call() == 0
+    assert reg.assessorCount().call() == 1
     accredit(ledger, ledger.a.alice, 75)
     accredit(ledger, ledger.a.bob, 90)
     assert [reg.assessorIndexOf(w).call() for w in (ledger.a.alice, ledger.a.bob)] == [2, 3]
@@ -310,7 +315,8 @@ def test_assessor_index_is_given_once_at_first_accreditation(ledger) -> None:
     r = accredit(ledger, ledger.a.alice, 0)
     expect_event(r, ledger.registry, "AssessorAccredited", assessor=ledger.a.alice, index=2, capability=0)
     accredit(ledger, ledger.a.alice, 99)
-    assert reg.assessorIndexOf(ledger.a.alice).call() == 2 and reg.assessorCount().call() == 3
+    assert reg.assessorIndexOf(ledger.a.alice).call() == 2
+    assert reg.assessorCount().call() == 3
     assert [reg.assessorAt(i).call() for i in (1, 2, 3)] == [ledger.a.assessor, ledger.a.alice, ledger.a.bob]
 
 
@@ -324,7 +330,9 @@ def test_set_assessor_overwrites_and_can_remove_accreditation(ledger) -> None:
                   assessor=ledger.a.alice, capability=10)
     # A report anchored while accredited stays authentic; the capability shown is the current one.
     v = verification(ledger, rh("before"), ledger.a.alice)
-    assert v["valid"] and v["assessor"] == ledger.a.alice and v["assessorCapability"] == 10
+    assert v["valid"]
+    assert v["assessor"] == ledger.a.alice
+    assert v["assessorCapability"] == 10
 
 
 # --- anchor ------------------------------------------------------------------------------------
@@ -369,7 +377,8 @@ def test_anchor_record_packs_into_one_storage_slot(ledger) -> None:
             words[base] = (key, word)
     assert len(words) == 1, words
     (key, word), = words.values()
-    assert word == expected and word < 2**248
+    assert word == expected
+    assert word < 2**248
     assert ledger.w3.eth.get_storage_at(ledger.registry.address, key + 1) == ZERO32
     # The word the contract writes in one SSTORE reads back as the struct through anchorOf.
     assert anchor_record(ledger, anchor_id) == (1, ts, 10_000, HIGH, INCIDENT, False, False, subject[:16])
@@ -492,7 +501,8 @@ def test_finding9_assessor_losing_accreditation_stops_underwriting(ledger) -> No
         assert status(ledger, report) == (live, LOWER, PRE), capability
         # The report stays authentic either way: provenance is not accreditation now.
         v = verification(ledger, rh("accredited-now"))
-        assert v["valid"] and v["assessorCapability"] == capability
+        assert v["valid"]
+        assert v["assessorCapability"] == capability
     # Another assessor's accreditation does not matter to this report.
     accredit(ledger, ledger.a.assessor, 88)
     accredit(ledger, ledger.a.alice, 0)
@@ -529,11 +539,13 @@ def test_finding9_in_policy_report_only_as_successor_of_same_subject(ledger) -> 
     expect_revert(anchor_fn(ledger, rh("ip-fork"), kind=IN_POLICY, replaces=pre), ledger.a.assessor,
                   "AssessmentRegistryAlreadySuperseded", previous=pre, successor=first)
     second = anchor(ledger, rh("ip-2"), kind=IN_POLICY, level=LOW, replaces=first)
-    assert status(ledger, first)[0] is False and status(ledger, second) == (True, LOW, IN_POLICY)
+    assert status(ledger, first)[0] is False
+    assert status(ledger, second) == (True, LOW, IN_POLICY)
     assert status(ledger, second, OTHER_SUBJECT)[0] is False
     # A renewal's pre-underwriting assessment may follow an in-policy one.
     renewal = anchor(ledger, rh("renewal"), kind=PRE, replaces=second)
-    assert status(ledger, renewal) == (True, LOWER, PRE) and status(ledger, second)[0] is False
+    assert status(ledger, renewal) == (True, LOWER, PRE)
+    assert status(ledger, second)[0] is False
 
 
 def test_finding9_incident_report_never_underwrites(ledger) -> None:
@@ -573,7 +585,9 @@ def test_finding9_front_running_anchor_cannot_take_a_report(ledger, x_accredited
     mine, theirs = aid(ledger, report, victim), aid(ledger, report, hostile)
     assert mine != theirs
     v = verification(ledger, report, victim)
-    assert v["valid"] and v["assessor"] == victim and (v["scoreBps"], v["riskLevel"]) == (6500, MEDIUM)
+    assert v["valid"]
+    assert v["assessor"] == victim
+    assert (v["scoreBps"], v["riskLevel"]) == (6500, MEDIUM)
     assert status(ledger, mine) == (True, MEDIUM, PRE)
     # The hostile anchor is its own: it names the hostile assessor and binds its subject only.
     assert verification(ledger, report, hostile)["assessor"] == hostile
@@ -668,7 +682,9 @@ def test_supersede_through_replaces(ledger) -> None:
     assert ledger.registry.functions.successorOf(new).call() == ZERO32
     v_old = verification(ledger, rh("v1"))
     # A superseded report is still authentic; it only names its successor.
-    assert v_old["valid"] and not v_old["revoked"] and v_old["supersededBy"] == new
+    assert v_old["valid"]
+    assert not v_old["revoked"]
+    assert v_old["supersededBy"] == new
     assert v_old["riskLevel"] == HIGH
     assert status(ledger, old) == (False, HIGH, PRE)
     assert status(ledger, new) == (True, LOWER, IN_POLICY)
@@ -744,8 +760,10 @@ def test_anchor_by_sig_relayed(ledger, x_accredited) -> None:
     expect_event(r, ledger.registry, "ReportAnchored", reportHash=rh("sig"),
                  assessor=x_accredited.address, subject=SUBJECT)
     v = verification(ledger, rh("sig"), x_accredited.address)
-    assert v["valid"] and v["assessor"] == x_accredited.address
-    assert v["assessorCapability"] == 90 and v["anchoredAt"] == block_time(ledger, r)
+    assert v["valid"]
+    assert v["assessor"] == x_accredited.address
+    assert v["assessorCapability"] == 90
+    assert v["anchoredAt"] == block_time(ledger, r)
     assert (v["scoreBps"], v["riskLevel"], v["kind"]) == (6100, HIGH, INCIDENT)
     # The relayer is neither accredited nor recorded.
     assert ledger.registry.functions.capabilityOf(ledger.a.relayer).call() == 0
@@ -951,7 +969,8 @@ def test_verify_in_batch_rejects_non_members_and_bad_proofs(ledger, batch) -> No
 def test_single_leaf_batch(ledger) -> None:
     only = rh("lonely")
     tree = merkle.MerkleTree([merkle.leaf_hash(only)])
-    assert tree.root == merkle.leaf_hash(only) and tree.proof(0) == []
+    assert tree.root == merkle.leaf_hash(only)
+    assert tree.proof(0) == []
     ledger.send(ledger.registry.functions.anchorBatch(tree.root, 1, ""), ledger.a.assessor)
     assert in_batch(ledger, only, [], tree.root)["valid"]
     assert in_batch(ledger, rh("other"), [], tree.root) == EMPTY_VERIFICATION
@@ -999,7 +1018,9 @@ def test_anchor_batch_by_sig(ledger, batch, x_accredited) -> None:
     assert tuple(ledger.registry.functions.batchOf(aid(ledger, tree.root, x)).call()) == (
         x, block_time(ledger, r), BATCH_SIZE, False)
     v = in_batch(ledger, reports[321], tree.proof(321), tree.root, x)
-    assert v["valid"] and v["assessor"] == x and v["assessorCapability"] == 90
+    assert v["valid"]
+    assert v["assessor"] == x
+    assert v["assessorCapability"] == 90
     expect_revert(fn, ledger.a.relayer, "AssessmentRegistryAlreadyAnchored", assessor=x, hash=tree.root)
 
 
@@ -1046,8 +1067,10 @@ def test_revoke_by_assessor_or_admin(ledger, by) -> None:
     r = ledger.send(ledger.registry.functions.revoke(report), revoker)
     expect_event(r, ledger.registry, "ReportRevoked", anchorId=report, by=revoker)
     v = verification(ledger, rh(f"rev-{by}"))
-    assert v["revoked"] and not v["valid"]
-    assert v["assessor"] == ledger.a.assessor and v["riskLevel"] == MEDIUM
+    assert v["revoked"]
+    assert not v["valid"]
+    assert v["assessor"] == ledger.a.assessor
+    assert v["riskLevel"] == MEDIUM
     assert anchor_record(ledger, report)[5] is True
     assert status(ledger, report) == (False, MEDIUM, INCIDENT)
     # Revocation is final: the assessor cannot anchor the hash again.
@@ -1081,7 +1104,9 @@ def test_revoke_a_superseded_report(ledger) -> None:
     new = anchor(ledger, rh("sr2"), replaces=old)
     ledger.send(ledger.registry.functions.revoke(old), ledger.a.owner)
     v = verification(ledger, rh("sr1"))
-    assert v["revoked"] and not v["valid"] and v["supersededBy"] == new
+    assert v["revoked"]
+    assert not v["valid"]
+    assert v["supersededBy"] == new
     assert status(ledger, new)[0] is True
 
 
@@ -1114,7 +1139,9 @@ def test_revoke_batch(ledger, batch, by) -> None:
     assert ledger.registry.functions.batchOf(batch_id).call()[3] is True
     for i in (0, 500, 999):
         v = in_batch(ledger, reports[i], tree.proof(i), tree.root)
-        assert v["revoked"] and not v["valid"] and v["assessor"] == ledger.a.assessor
+        assert v["revoked"]
+        assert not v["valid"]
+        assert v["assessor"] == ledger.a.assessor
         assert v["anchoredAt"] > 0
     # A wrong proof still yields nothing at all.
     assert in_batch(ledger, reports[0], tree.proof(1), tree.root) == EMPTY_VERIFICATION

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import pytest
+
 from contracts import artifacts, eip712
+
+# Each interface and the contract that implements it (with `@inheritdoc`).
+INTERFACES = {"IPolicyBook": "PolicyBook", "ICoverPool": "CoverPool", "IOutageOracle": "OutageOracle",
+              "IAssessmentRegistry": "AssessmentRegistry"}
+_DOC_KEYS = {"function": "methods", "event": "events", "error": "errors"}
 
 
 def test_compile_check_passes_on_committed_artifacts() -> None:
@@ -56,4 +64,34 @@ def test_artifacts_carry_compiler_settings() -> None:
     art = artifacts.load_artifact("PolicyBook")
     assert art["compiler"]["version"].startswith("0.8.37+commit.")
     assert art["compiler"]["settings"]["evmVersion"] == "prague"
-    assert art["deployedBytecode"].startswith("0x") and len(art["deployedBytecode"]) > 1000
+    assert art["deployedBytecode"].startswith("0x")
+    assert len(art["deployedBytecode"]) > 1000
+
+
+def _signature(entry: dict) -> str:
+    def canonical(param: dict) -> str:
+        if param["type"].startswith("tuple"):
+            return "(" + ",".join(canonical(c) for c in param["components"]) + ")" + param["type"][5:]
+        return param["type"]
+
+    return f"{entry['name']}({','.join(canonical(p) for p in entry['inputs'])})"
+
+
+def _notice(userdoc: dict, entry: dict) -> str:
+    doc = userdoc.get(_DOC_KEYS[entry["type"]], {}).get(_signature(entry))
+    if isinstance(doc, list):  # errors may be declared more than once; solc lists each
+        doc = doc[0] if doc else None
+    return (doc or {}).get("notice", "")
+
+
+@pytest.mark.parametrize(("interface", "implementation"), sorted(INTERFACES.items()))
+def test_interfaces_document_every_entry_and_contracts_inherit_it(interface: str, implementation: str) -> None:
+    """Every function, event and error of an interface has a @notice, and the contract's own
+    user docs carry the same text (the contract says `@inheritdoc`, not a second copy)."""
+    iface = artifacts.load_artifact(interface)
+    own = json.loads(iface["metadata"])["output"]["userdoc"]
+    inherited = json.loads(artifacts.load_artifact(implementation)["metadata"])["output"]["userdoc"]
+    undocumented = [_signature(e) for e in iface["abi"] if not _notice(own, e)]
+    assert undocumented == []
+    not_inherited = [_signature(e) for e in iface["abi"] if _notice(inherited, e) != _notice(own, e)]
+    assert not_inherited == []

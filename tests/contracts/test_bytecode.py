@@ -19,4 +19,5 @@ def test_a_swapped_address_does_not_match(ledger) -> None:  # noqa: ANN001
     contracts = dict(ledger.dep.contracts)
     contracts["PolicyBook"] = replace(contracts["PolicyBook"], address=contracts["CoverPool"].address)
     result = check(ledger.w3, replace(ledger.dep, contracts=contracts))
-    assert result["PolicyBook"]["match"] is False and result["CoverPool"]["match"] is True
+    assert result["PolicyBook"]["match"] is False
+    assert result["CoverPool"]["match"] is True

@@ -382,7 +382,8 @@ def test_pay_out_same_payee_twice_and_zero_amounts(ledger, capital, book) -> Non
     # A zero amount is skipped: no transfer, nothing credited.
     assert [t["value"] for t in events(r, ledger.token, "Transfer")] == [3 * USD, 4 * USD]
     assert events(r, ledger.pool, "PayoutCredited") == []
-    assert ledger.balance(PAYEES[0]) == 7 * USD and ledger.balance(PAYEES[1]) == 0
+    assert ledger.balance(PAYEES[0]) == 7 * USD
+    assert ledger.balance(PAYEES[1]) == 0
     assert snapshot(ledger)["locked"] == 3 * USD
 
 
@@ -428,7 +429,8 @@ def test_pay_out_to_zero_address_rolls_back(ledger, capital, book) -> None:
     for amounts in ([1 * USD, 1 * USD], [1 * USD, 0]):
         expect_revert(ledger.pool.functions.payOut([PAYEES[0], ZERO_ADDR], amounts), book,
                       "CoverPoolZeroAddress")
-    assert snapshot(ledger) == before and ledger.balance(PAYEES[0]) == 0
+    assert snapshot(ledger) == before
+    assert ledger.balance(PAYEES[0]) == 0
 
 
 # --- accounting vs. balance --------------------------------------------------------------------
@@ -700,11 +702,15 @@ def test_random_operations_keep_invariant_and_match_model(ledger, odd_pools, kin
         assert o[op, "ok"] > 0, (op, o)
     for op in ("deposit", "withdraw", "lock", "release", "payout", "claim"):
         assert o[op, "rejected"] + o[op, "zero"] > 0, (op, o)
-    assert o["deposit", "ok"] + o["deposit", "fee"] > 0 and o["payout", "ok"] > 0, o
+    assert o["deposit", "ok"] + o["deposit", "fee"] > 0, o
+    assert o["payout", "ok"] > 0, o
     if kind in REFUSING:
-        assert o["payout", "credited"] > 0 and o["claim", "ok"] > 0 and o["claim", "refused"] > 0, o
+        assert o["payout", "credited"] > 0, o
+        assert o["claim", "ok"] > 0, o
+        assert o["claim", "refused"] > 0, o
     if kind == "fee":
-        assert o["deposit", "fee"] > 0 and o["premium", "rejected"] > 0, o
+        assert o["deposit", "fee"] > 0, o
+        assert o["premium", "rejected"] > 0, o
 
 
 AMOUNTS = st.one_of(st.sampled_from([0, 1, 99, 100 * USD]), st.integers(0, 3_000 * USD))

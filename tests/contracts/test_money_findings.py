@@ -9,7 +9,7 @@ import pytest
 from eth_utils import keccak
 
 from tests.chain import ORACLES, USD, events, expect_event, expect_revert
-from tests.contracts.book_env import DAY, HOUR, SERVICE, SUBJECT, make_env, product_tuple
+from tests.contracts.helpers import DAY, HOUR, SERVICE, SUBJECT, make_env, product_tuple
 
 HONEST, LIAR = ORACLES[:3], ORACLES[3]
 
@@ -47,7 +47,8 @@ def test_finding1_liar_split_outage_pays_fixed_once_per_unit_in_full_and_nothing
         r = _submit(led, [(HONEST[0], t0, now, True), (HONEST[1], t0, now, True), (LIAR, now - 600, now, True)])
         assert events(r, led.oracle, "OutageVerified")[0]["replaced"] == 0  # a new window, for now
         env.settle(fixed, per_unit, late)  # before the honest transmitter bridges it: not final
-        assert led.balance(led.a.alice) == 100 * USD and led.balance(led.a.outsider) == 0
+        assert led.balance(led.a.alice) == 100 * USD
+        assert led.balance(led.a.outsider) == 0
         _submit(led, [(o, t0, led.now(), True) for o in HONEST])  # the honest transmitter's next round
         assert led.oracle.functions.windowCount(SERVICE).call() == 1
     led.travel(HOUR)
@@ -58,7 +59,8 @@ def test_finding1_liar_split_outage_pays_fixed_once_per_unit_in_full_and_nothing
     assert led.balance(led.a.outsider) == 0  # old code: 400 (a known loss)
     rec = env.record(per_unit)
     assert rec.settled == 5 * 50 * USD  # 6 h down, 5 started hours beyond the 1 h trigger
-    assert led.balance(led.a.bob) == 150 * USD and rec.open_claim != 0  # the rest is in review
+    assert led.balance(led.a.bob) == 150 * USD
+    assert rec.open_claim != 0  # the rest is in review
 
 
 def test_finding1_honest_node_offline_split_is_one_episode(env) -> None:
@@ -76,7 +78,8 @@ def test_finding1_honest_node_offline_split_is_one_episode(env) -> None:
     assert events(r, led.oracle, "OutageVerified")[0]["replaced"] == 0
     _final(led)
     eps, _ = led.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 64).call()
-    assert len(eps) == 1 and eps[0][2] == (first_end - t0) + (now - later_start)  # the gap is not downtime
+    assert len(eps) == 1
+    assert eps[0][2] == (first_end - t0) + (now - later_start)  # the gap is not downtime
     env.settle(fixed)
     assert led.balance(led.a.alice) == 100 * USD  # old code: 200
 
@@ -132,7 +135,8 @@ def test_finding3_older_outage_verified_late_is_recorded_in_order_and_paid(env) 
     _final(led)
     env.settle(pid)
     assert env.record(pid).settled == 200 * USD  # old code: 100 (the older one reverted)
-    assert led.balance(led.a.alice) == 150 * USD and env.record(pid).open_claim != 0  # auto-pay limit 150
+    assert led.balance(led.a.alice) == 150 * USD  # auto-pay limit 150
+    assert env.record(pid).open_claim != 0
 
 
 # --- finding 5: reportHash = 0 bypassed underwriting -----------------------------------------

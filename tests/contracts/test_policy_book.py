@@ -7,7 +7,7 @@ from eth_utils import keccak
 
 from contracts import artifacts
 from tests.chain import USD, events, expect_event, expect_revert, signer
-from tests.contracts.book_env import (
+from tests.contracts.helpers import (
     HOUR,
     PER_UNIT,
     SERVICE,
@@ -74,7 +74,9 @@ def test_issue_takes_premium_and_locks_full_limit(env) -> None:
     assert env.proj.check(led.book, [1]) == []
     assert led.book.functions.policyCount().call() == 1
     rec = env.record(1)
-    assert rec.cover_start == led.now() and rec.beneficiary == led.a.alice and rec.report_hash == env.report
+    assert rec.cover_start == led.now()
+    assert rec.beneficiary == led.a.alice
+    assert rec.report_hash == env.report
 
 
 def test_issue_validation_errors(env) -> None:
@@ -174,7 +176,8 @@ def test_no_payout_without_verified_trigger(env) -> None:
     assert events(r, led.book, "PayoutSent") == []
     _outage(env, 60, HOUR)  # exactly the threshold: not "longer than"
     r = env.settle(pid)
-    assert events(r, led.book, "PayoutSent") == [] and led.balance(led.a.alice) == 0
+    assert events(r, led.book, "PayoutSent") == []
+    assert led.balance(led.a.alice) == 0
     assert led.book.functions.entitlementOf(env.record(pid).as_tuple()).call() == 0
 
 
@@ -282,7 +285,9 @@ def test_total_paid_never_exceeds_limit(env) -> None:
         _outage(env, HOUR, 2 * HOUR)  # separate outages: an hour apart, more than the merge gap
     env.settle(pid)
     rec = env.record(pid)
-    assert rec.settled == 250 * USD and rec.paid == 150 * USD and rec.open_claim != 0
+    assert rec.settled == 250 * USD
+    assert rec.paid == 150 * USD
+    assert rec.open_claim != 0
     env.send_tracked(led.book.functions.approveClaim(rec.open_claim, pid, rec.as_tuple(), env.incident, 100 * USD),
                      led.a.claims)
     _outage(env, HOUR, 2 * HOUR)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
 from contracts.reverts import ContractRevert
 from tests.chain import ORACLES, USD, Ledger, signer
-from tests.contracts.book_env import HOUR, SERVICE, make_env
+from tests.contracts.helpers import HOUR, SERVICE, make_env, snapshot
 
 _SLOW_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 # Contract examples cost real transactions (~40 tx/s on eth-tester): few but meaningful ones,
@@ -20,15 +17,6 @@ _SLOW_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 PROPS = settings(max_examples=30, deadline=None, suppress_health_check=_SLOW_OK, phases=NO_SHRINK)
 QUORUM_PROPS = settings(max_examples=120, deadline=None, suppress_health_check=_SLOW_OK)
-
-
-@contextmanager
-def snapshot(led: Ledger) -> Iterator[None]:
-    snap = led.tester.take_snapshot()
-    try:
-        yield
-    finally:
-        led.tester.revert_to_snapshot(snap)
 
 
 # --- quorum rule ----------------------------------------------------------------------------

@@ -56,7 +56,8 @@ def test_finding9_redaction_keeps_only_scheme_host_and_port() -> None:
     out = redact(text)
     for secret in ("0123abcd", "s3cret", "user", "pw@"):
         assert secret not in out
-    assert "https://mainnet.example/[redacted]" in out and "http://127.0.0.1:8545" in out
+    assert "https://mainnet.example/[redacted]" in out
+    assert "http://127.0.0.1:8545" in out
     assert describe(ConnectionError("http://rpc.example/key-1 refused")) == \
         "ConnectionError: http://rpc.example/[redacted] refused"
     try:
@@ -65,4 +66,6 @@ def test_finding9_redaction_keeps_only_scheme_host_and_port() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed: %s", ("https://a.example/key-3",),
                                    sys.exc_info())
     line = RedactingFormatter("%(message)s").format(record)
-    assert "key-2" not in line and "key-3" not in line and "OSError" in line
+    assert "key-2" not in line
+    assert "key-3" not in line
+    assert "OSError" in line

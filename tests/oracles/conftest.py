@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from oracles.clock import ManualClock
-from tests.oracles.testkit import T0, CertFiles, FakeService, make_cert
+from tests.oracles.helpers import T0, CertFiles, FakeService, make_cert
 
 
 @pytest.fixture

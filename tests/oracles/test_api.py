@@ -13,7 +13,7 @@ from oracles.api import create_app
 from oracles.cli import app as cli
 from oracles.clock import ManualClock
 from oracles.node import OracleNode
-from tests.oracles.testkit import (
+from tests.oracles.helpers import (
     T0,
     FakeService,
     advance,
@@ -55,7 +55,8 @@ async def test_reports_endpoint(client: httpx.AsyncClient, node: OracleNode) -> 
     body = resp.json()
     assert body["node"] == node.address
     [report] = body["reports"]
-    assert report["ongoing"] is True and report["start"] == T0 + 60
+    assert report["ongoing"] is True
+    assert report["start"] == T0 + 60
     assert report["seq"] == 2  # threshold at T0+240, grew at T0+300
     assert {"r", "vs", "signer", "evidence_root", "config_version", "service_id",
             "chain_id", "verifying_contract"} <= set(report)
@@ -67,15 +68,17 @@ async def test_reports_endpoint(client: httpx.AsyncClient, node: OracleNode) -> 
         == []
     assert (await client.get("/v1/reports", params={"since": T0 + 10_000})).json()["reports"] \
         == []
-    bad = await client.get("/v1/reports", params={"service_id": "0x12"})
-    assert bad.status_code == 400 and bad.json()["type"] == "bad_request"
-    bad = await client.get("/v1/reports", params={"since": "yesterday"})
-    assert bad.status_code == 400 and bad.json()["type"] == "bad_request"
+    for params, field in (({"service_id": "0x12"}, "service_id"), ({"since": "yesterday"}, "since")):
+        bad = await client.get("/v1/reports", params=params)  # 422, like the service's validation errors
+        assert bad.status_code == 422, params
+        assert bad.json()["type"] == "validation_error", params
+        assert f"query.{field}" in bad.json()["detail"], params
 
 
 async def test_episodes_and_evidence(client: httpx.AsyncClient, tmp_path: Path) -> None:
     [episode] = (await client.get("/v1/episodes", params={"ongoing": True})).json()["episodes"]
-    assert episode["ongoing"] and episode["down_seconds"] == 240
+    assert episode["ongoing"]
+    assert episode["down_seconds"] == 240
     eid = episode["episode_id"]
     bundle = (await client.get(f"/v1/evidence/{eid}")).json()
     assert bundle["report"]["seq"] == 2
@@ -83,7 +86,8 @@ async def test_episodes_and_evidence(client: httpx.AsyncClient, tmp_path: Path) 
     assert first["window"]["end"] == T0 + 240 < bundle["window"]["end"]
     assert len(first["observations"]) < len(bundle["observations"])
     missing = await client.get("/v1/evidence/shop@1")
-    assert missing.status_code == 404 and missing.json()["type"] == "not_found"
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "not_found"
     assert (await client.get(f"/v1/evidence/{eid}", params={"seq": 9})).status_code == 404
     # The verifier CLI reads the served bundle as a file as well.
     path = tmp_path / "bundle.json"
@@ -108,7 +112,8 @@ async def test_verify_cli_reads_a_node_url(node: OracleNode) -> None:
 async def test_health_and_metrics(client: httpx.AsyncClient, node: OracleNode,
                                   clock: ManualClock) -> None:
     health = await client.get("/healthz")
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
     assert health.json()["open_episodes"] == 1
     text = (await client.get("/metrics")).text
     for name in ("oracle_probes_total", "oracle_probe_duration_seconds_bucket",
@@ -116,7 +121,8 @@ async def test_health_and_metrics(client: httpx.AsyncClient, node: OracleNode,
                  "oracle_reports_signed_total", "oracle_schedule_drift_seconds_bucket",
                  "oracle_evidence_observations_total"):
         assert name in text, name
-    assert 'outcome="target_failure"' in text and 'verdict="down"' in text
+    assert 'outcome="target_failure"' in text
+    assert 'verdict="down"' in text
     clock.advance(60)  # no cycle for a minute: the node reports itself stalled
     assert (await client.get("/healthz")).status_code == 503
 
@@ -129,3 +135,21 @@ async def test_finding7_refused_relay_key_makes_the_node_unhealthy(client: httpx
     health = await client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["status"] == "relay_key_refused" and "401" in health.json()["error"]
+
+
+async def test_errors_share_the_service_shape_and_are_declared(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/v1/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "not_found"
+    wrong = await client.post("/v1/reports")
+    assert wrong.status_code == 405
+    assert wrong.json()["type"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "GET, HEAD"
+    doc = (await client.get("/openapi.json")).json()  # the test client is on loopback
+    error = {"$ref": "#/components/schemas/Error"}
+    reports = doc["paths"]["/v1/reports"]["get"]["responses"]
+    assert reports["422"]["content"]["application/json"]["schema"] == error
+    assert doc["paths"]["/v1/evidence/{episode_id}"]["get"]["responses"]["404"]["content"]["application/json"][
+        "schema"] == error
+    assert set(doc["paths"]["/metrics"]["get"]["responses"]) == {"200", "401", "403"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.oracles.testkit import FakeService, free_port
+from tests.oracles.helpers import FakeService, free_port
 
 pytestmark = pytest.mark.anyio
 BIN = Path(sys.executable).parent / "cybercover-oracle"
@@ -78,9 +78,11 @@ min_samples = 1
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
     assert proc.returncode == 0, stderr.decode()
     [summary] = stdout.decode().strip().splitlines()
-    assert "stopped after" in summary and "probes" in summary
+    assert "stopped after" in summary
+    assert "probes" in summary
     lines = [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
-    assert lines and all({"ts", "level", "msg"} <= set(entry) for entry in lines)
+    assert lines
+    assert all({"ts", "level", "msg"} <= set(entry) for entry in lines)
     assert any(entry["msg"] == "listening" for entry in lines)
     assert secret not in stdout.decode() + stderr.decode()
     assert (tmp_path / "data" / "evidence.sqlite3").exists()
@@ -95,7 +97,7 @@ async def test_export_then_verify_and_check_the_local_log(tmp_path: Path, servic
     from oracles.config import load_config
     from oracles.keys import NodeKey
     from oracles.node import OracleNode
-    from tests.oracles.testkit import T0, advance, env
+    from tests.oracles.helpers import T0, advance, env
 
     secret = "cd" * 32
     path = tmp_path / "node.toml"
@@ -145,7 +147,8 @@ threshold_seconds = 120
         assert runner.invoke(app, ["evidence", "export", "shop@1", "--config",
                                    str(path)]).exit_code == 2
         check = runner.invoke(app, ["evidence", "check", "--config", str(path)])
-        assert check.exit_code == 0 and "intact" in check.output
+        assert check.exit_code == 0
+        assert "intact" in check.output
     verified = runner.invoke(app, ["evidence", "verify", str(out)])
     assert verified.exit_code == 0, verified.output
     assert json.loads(first.read_text())["report"]["seq"] == 1

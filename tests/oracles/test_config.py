@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from oracles.cli import app
 from oracles.config import load_config, parse_config
 from oracles.errors import ConfigError
-from tests.oracles.testkit import config_dict, env, http_canary, http_target, node_key
+from tests.oracles.helpers import config_dict, env, http_canary, http_target, node_key
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "oracles" / "node.example.toml"
 KEY_HEX = "0x" + "11" * 32
@@ -53,7 +53,9 @@ def test_good_config_and_defaults(tmp_path: Path) -> None:
     assert cfg.chain.oracle_address == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     t = cfg.targets[0]
     assert (t.threshold_fraction, t.min_samples, t.open_after, t.close_after) == (0.5, 2, 3, 3)
-    assert t.accepts(204) and t.accepts(301) and not t.accepts(500)
+    assert t.accepts(204)
+    assert t.accepts(301)
+    assert not t.accepts(500)
     assert len(t.service_id_bytes) == 32
     assert not cfg.transmit.enabled
 
@@ -113,9 +115,11 @@ def test_cli_bad_config_exits_2_with_clear_message(tmp_path: Path) -> None:
 
 def test_cli_unreadable_or_invalid_toml_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "check", "--config", str(tmp_path / "missing.toml")])
-    assert result.exit_code == 2 and "cannot read config file" in result.output
+    assert result.exit_code == 2
+    assert "cannot read config file" in result.output
     result = runner.invoke(app, ["run", "--config", str(write(tmp_path, "[node\n"))])
-    assert result.exit_code == 2 and "invalid TOML" in result.output
+    assert result.exit_code == 2
+    assert "invalid TOML" in result.output
 
 
 def test_cli_key_from_environment_never_printed(tmp_path: Path) -> None:
@@ -127,14 +131,16 @@ def test_cli_key_from_environment_never_printed(tmp_path: Path) -> None:
     assert "11" * 32 not in result.output
     with env(ORACLE_PRIVATE_KEY="not-hex"):
         result = runner.invoke(app, ["config", "check", "--config", str(path)])
-    assert result.exit_code == 2 and "not hex" in result.output
+    assert result.exit_code == 2
+    assert "not hex" in result.output
 
 
 def test_cli_missing_key_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ORACLE_PRIVATE_KEY", raising=False)
     with env():
         result = runner.invoke(app, ["run", "--config", str(write(tmp_path, GOOD))])
-    assert result.exit_code == 2 and "ORACLE_PRIVATE_KEY" in result.output
+    assert result.exit_code == 2
+    assert "ORACLE_PRIVATE_KEY" in result.output
 
 
 def test_keystore_key(tmp_path: Path) -> None:
@@ -147,10 +153,12 @@ def test_keystore_key(tmp_path: Path) -> None:
     assert result.output.strip() == Account.from_key(KEY_HEX).address
     with env(ORACLE_KEYSTORE_PASSWORD="wrong"):
         result = runner.invoke(app, ["address", "--config", str(path)])
-    assert result.exit_code == 2 and "wrong password" in result.output
+    assert result.exit_code == 2
+    assert "wrong password" in result.output
 
 
 def test_node_key_repr_hides_secret() -> None:
     key = node_key("x")
     assert key.address in repr(key)
-    assert "PrivateKey" not in repr(key) and len(repr(key)) < 60
+    assert "PrivateKey" not in repr(key)
+    assert len(repr(key)) < 60

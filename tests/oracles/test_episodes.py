@@ -49,7 +49,8 @@ def test_fewer_than_k_down_never_opens() -> None:
 
 def test_closes_after_m_up_with_end_at_first_up() -> None:
     assert closed(feed("DDDUUU")) == [(0, 3, 3)]
-    assert feed("DDDUU") and not closed(feed("DDDUU"))  # only 2 of M=3 UP minutes
+    assert feed("DDDUU")
+    assert not closed(feed("DDDUU"))  # only 2 of M=3 UP minutes
 
 
 def test_blip_shorter_than_m_does_not_split_or_count() -> None:
@@ -71,7 +72,8 @@ def test_unknown_neither_opens_nor_closes() -> None:
 def test_gap_in_buckets_counts_as_unknown() -> None:
     rule = EpisodeRule(2, 2)
     state, events = run([(B0, D), (B0 + 2, D)], rule)  # minute B0+1 missing
-    assert isinstance(state, Idle) and events == []
+    assert isinstance(state, Idle)
+    assert events == []
     state, events = run([(B0, D), (B0 + 1, D), (B0 + 5, U), (B0 + 9, U)], rule)
     assert closed(events) == [(0, 2, 2)]
 
@@ -131,7 +133,8 @@ def test_episode_invariants(seq: list[Verdict], rule: EpisodeRule) -> None:
     for e in events:
         s, end = e.start // 60 - B0, e.end // 60 - B0
         # Starts and ends on DOWN minutes; opened by K consecutive DOWNs.
-        assert seq[s] is D and seq[end - 1] is D
+        assert seq[s] is D
+        assert seq[end - 1] is D
         assert seq[s:s + rule.open_after] == [D] * rule.open_after
         assert 0 < e.down_seconds <= e.end - e.start
         assert e.down_seconds == 60 * sum(v is D for v in seq[s:end])

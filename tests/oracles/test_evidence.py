@@ -22,7 +22,7 @@ from oracles.evidence.store import EvidenceLog
 from oracles.evidence.verify import verify_bundle
 from oracles.outcome import Outcome, ProbeResult
 from oracles.reports import episode_id, sign_report
-from tests.oracles.testkit import CHAIN_ID, ORACLE_ADDRESS, T0, node_key
+from tests.oracles.helpers import CHAIN_ID, ORACLE_ADDRESS, T0, node_key
 
 KEY = node_key("evidence")
 SERVICE = service_id("https://shop.example")
@@ -70,14 +70,16 @@ def test_log_is_a_signed_hash_chain_per_stream(tmp_path: Path) -> None:
     for prev, cur in zip(shop, shop[1:], strict=False):
         assert cur.body["prev_hash"] == "0x" + prev.hash.hex()
     assert canonical(shop[3].body) == shop[3].canonical  # RFC 8785 round trip
-    assert log.check_stream("shop") == [] and log.check_stream("canary") == []
+    assert log.check_stream("shop") == []
+    assert log.check_stream("canary") == []
     log.close()
     # Reopening continues each chain where it stopped.
     log = EvidenceLog(tmp_path / "e.sqlite3", KEY)
     obs = log.append(stream="shop", kind="http", canary=False, service_id=SERVICE,
                      planned=T0 + 400, started=T0 + 400,
                      result=ProbeResult(Outcome.OK, "status 200", 1))
-    assert obs.index == 36 and obs.body["prev_hash"] == "0x" + shop[-1].hash.hex()
+    assert obs.index == 36
+    assert obs.body["prev_hash"] == "0x" + shop[-1].hash.hex()
     log.close()
 
 
@@ -108,7 +110,8 @@ def test_check_stream_finds_tampering_behind_sqlites_back(tmp_path: Path) -> Non
     db.close()
     log = EvidenceLog(path, KEY)
     problems = log.check_stream("shop")
-    assert problems and "chain broken" in problems[0]
+    assert problems
+    assert "chain broken" in problems[0]
     log.close()
 
 
@@ -206,7 +209,8 @@ def test_reordered_observations_are_detected(tmp_path: Path) -> None:
 
 def test_unsigned_root_is_noted(tmp_path: Path) -> None:
     result = verify_bundle(make_bundle(tmp_path, with_report=False))
-    assert result.ok and result.notes
+    assert result.ok
+    assert result.notes
 
 
 runner = CliRunner()
@@ -230,14 +234,16 @@ def test_cli_verify_exit_codes(tmp_path: Path) -> None:
     changed = tmp_path / "changed.json"
     changed.write_text(text[:pos] + "4" + text[pos + 1:])
     result = runner.invoke(app, ["evidence", "verify", str(changed)])
-    assert result.exit_code == 1 and "INVALID" in result.output
+    assert result.exit_code == 1
+    assert "INVALID" in result.output
 
     # One dropped observation.
     dropped = copy.deepcopy(bundle)
     del dropped["observations"][3]
     (tmp_path / "dropped.json").write_text(json.dumps(dropped))
     result = runner.invoke(app, ["evidence", "verify", str(tmp_path / "dropped.json")])
-    assert result.exit_code == 1 and "chain" in result.output
+    assert result.exit_code == 1
+    assert "chain" in result.output
 
     # Bad input.
     (tmp_path / "junk.json").write_text("{not json")

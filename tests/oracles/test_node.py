@@ -15,7 +15,7 @@ from oracles.evidence.verify import verify_bundle
 from oracles.node import OracleNode
 from oracles.reports import SignedReport
 from oracles.transmit.submitters import RelaySubmitter
-from tests.oracles.testkit import (
+from tests.oracles.helpers import (
     T0,
     FakeRelay,
     FakeService,
@@ -71,7 +71,8 @@ async def test_outage_longer_than_threshold_is_signed_by_every_node_and_transmit
                                                                       False)
             assert episode.down_seconds == 420
             [latest] = final_reports(node)
-            assert latest.signer == key.address and latest.is_authentic()
+            assert latest.signer == key.address
+            assert latest.is_authentic()
             assert (latest.start, latest.end, latest.ongoing) == (DOWN_FROM, DOWN_UNTIL, False)
             # Signed first at the 180 s threshold (while ongoing), then each minute it grew
             # (4 more), then once more on closing.
@@ -90,8 +91,10 @@ async def test_outage_longer_than_threshold_is_signed_by_every_node_and_transmit
         assert set(first_set["reports"][0]) == {"start", "end", "ongoing", "evidence_root",
                                                 "seq", "r", "vs", "signer"}
         last_set = relay.received[-1]
-        assert all(r["end"] == DOWN_UNTIL and not r["ongoing"] for r in last_set["reports"])
-        assert transmitter.transmitter is not None and transmitter.transmitter.failed == 0
+        assert all(r["end"] == DOWN_UNTIL for r in last_set["reports"])
+        assert all(not r["ongoing"] for r in last_set["reports"])
+        assert transmitter.transmitter is not None
+        assert transmitter.transmitter.failed == 0
 
         # A peer's evidence for the episode verifies and matches its signed root.
         eid = final_reports(peers_nodes[0])[0].episode_id
@@ -155,7 +158,8 @@ async def test_canary_failure_votes_unknown_not_down(
         canary.status = 500 if broken else 200
 
     await advance(clock, [node], T0 + 720, world=world)
-    assert node.state.episodes() == [] and final_reports(node) == []
+    assert node.state.episodes() == []
+    assert final_reports(node) == []
     samples = {s.labels["verdict"]: s.value
                for s in next(iter(node.metrics.verdicts.collect())).samples
                if s.name.endswith("_total")}
@@ -186,7 +190,8 @@ async def test_restart_mid_episode_continues_it(
     node = make_node(raw, key, clock)
     await advance(clock, [node], T0 + 370, world=world)
     [before] = final_reports(node)
-    assert before.ongoing and before.seq == 2  # threshold at T0+300, grew at T0+360
+    assert before.ongoing
+    assert before.seq == 2  # threshold at T0+300, grew at T0+360
     await node.aclose()
 
     clock.advance(20)  # down for a moment; the partial minute it restarts in is not judged
@@ -195,7 +200,8 @@ async def test_restart_mid_episode_continues_it(
     [episode] = node.state.episodes()
     assert (episode.start, episode.end, episode.ongoing) == (T0 + 120, T0 + 660, False)
     [after] = final_reports(node)
-    assert after.episode_id == before.episode_id and after.seq > before.seq
+    assert after.episode_id == before.episode_id
+    assert after.seq > before.seq
     # Evidence across the restart still chains and verifies.
     assert verify_bundle(node.evidence_bundle(after.episode_id)).ok
     await node.aclose()
@@ -208,7 +214,7 @@ async def test_stop_lets_an_in_flight_submission_finish(
     from fastapi import FastAPI
 
     from oracles.clock import SystemClock
-    from tests.oracles.testkit import report
+    from tests.oracles.helpers import report
 
     t = int(SystemClock().time())
     signed = [report(i, t - 900, t - 300) for i in range(3)]
@@ -234,7 +240,8 @@ async def test_stop_lets_an_in_flight_submission_finish(
         stop.set()
         summary = await asyncio.wait_for(running, timeout=10)
         assert len(relay.received) == 1
-        assert summary.sets_transmitted == 1 and summary.transmit_failures == 0
+        assert summary.sets_transmitted == 1
+        assert summary.transmit_failures == 0
         assert "1 sets transmitted" in summary.line()
         assert node.health()["status"] == "stopping"
         await node.aclose()

@@ -14,7 +14,7 @@ from oracles.clock import ManualClock, SystemClock
 from oracles.config import ProbeSpec
 from oracles.outcome import Outcome
 from oracles.probes import classify_exception, run_probe
-from tests.oracles.testkit import CertFiles, FakeService, free_port, server_context
+from tests.oracles.helpers import CertFiles, FakeService, free_port, server_context
 
 pytestmark = pytest.mark.anyio
 
@@ -73,10 +73,12 @@ async def test_http_json_path(service: FakeService) -> None:
     assert (await run_probe(wrong_type, SystemClock())).outcome is Outcome.TARGET_FAILURE
     missing = await run_probe(http(service.url, json_path="checks.1.db", json_equals="ok"),
                               SystemClock())
-    assert missing.outcome is Outcome.TARGET_FAILURE and "missing" in missing.detail
+    assert missing.outcome is Outcome.TARGET_FAILURE
+    assert "missing" in missing.detail
     service.body = b"<html>"
     not_json = await run_probe(ok, SystemClock())
-    assert not_json.outcome is Outcome.TARGET_FAILURE and "not JSON" in not_json.detail
+    assert not_json.outcome is Outcome.TARGET_FAILURE
+    assert "not JSON" in not_json.detail
 
 
 async def test_http_latency_ceiling(service: FakeService) -> None:
@@ -103,7 +105,8 @@ async def test_no_retry_and_fresh_connection_per_probe(service: FakeService) -> 
     spec = http(service.url)
     for _ in range(3):
         await run_probe(spec, SystemClock())
-    assert service.connections == 3 and service.requests == 3
+    assert service.connections == 3
+    assert service.requests == 3
     service.hang_up = True  # a failure is reported, not retried
     result = await run_probe(spec, SystemClock())
     assert result.outcome is Outcome.TARGET_FAILURE
@@ -162,16 +165,19 @@ async def test_tls_certificate_checks(certs: dict[str, CertFiles]) -> None:
         # Days left are counted on the node's clock: 85 days on, the same cert is near expiry.
         later = ManualClock(time.time() + 85 * 86_400)
         near = await run_probe(spec, later)
-        assert near.outcome is Outcome.TARGET_FAILURE and "expires in" in near.detail
+        assert near.outcome is Outcome.TARGET_FAILURE
+        assert "expires in" in near.detail
         # A certificate expiring tomorrow fails a 7-day minimum.
         short_spec = spec.model_copy(update={"address": f"localhost:{short.port}",
                                              "ca_file": certs["short"].cert})
         result = await run_probe(short_spec, SystemClock())
-        assert result.outcome is Outcome.TARGET_FAILURE and result.cert_days_left == 0
+        assert result.outcome is Outcome.TARGET_FAILURE
+        assert result.cert_days_left == 0
         # Not trusted (no CA configured): a verification failure is the target's failure.
         untrusted = spec.model_copy(update={"ca_file": None})
         bad = await run_probe(untrusted, SystemClock())
-        assert bad.outcome is Outcome.TARGET_FAILURE and "certificate" in bad.detail
+        assert bad.outcome is Outcome.TARGET_FAILURE
+        assert "certificate" in bad.detail
         # Wrong name: the certificate is for localhost, not shop.example.
         wrong = spec.model_copy(update={"server_name": "shop.example"})
         assert (await run_probe(wrong, SystemClock())).outcome is Outcome.TARGET_FAILURE

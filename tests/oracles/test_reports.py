@@ -12,14 +12,15 @@ from contracts import eip712
 from oracles.errors import ReportFormatError
 from oracles.reports import SignedReport
 from oracles.transmit.selection import quorum_sets
-from tests.oracles.testkit import CHAIN_ID, KEYS, ORACLE_ADDRESS, SHOP, T0, report
+from tests.oracles.helpers import CHAIN_ID, KEYS, ORACLE_ADDRESS, SHOP, T0, report
 
 SERVICE = SHOP
 
 
 def test_signature_recovers_with_shared_eip712_definitions() -> None:
     r = report(0, T0, T0 + 600)
-    assert r.is_authentic() and r.signer == KEYS[0].address
+    assert r.is_authentic()
+    assert r.signer == KEYS[0].address
     dom = eip712.oracle_domain(CHAIN_ID, ORACLE_ADDRESS)
     msg = eip712.outage_report_message(SERVICE, 1, T0, T0 + 600, True, b"\x01" * 32, 1)
     digest = eip712.digest(dom, "OutageReport", msg)

@@ -23,7 +23,7 @@ from oracles.transmit.selection import quorum_sets
 from oracles.transmit.submitters import Submission, SubmitStatus
 from oracles.transmit.transmitter import Transmitter
 from tests.chain import ORACLES, QUORUM, Ledger
-from tests.oracles.testkit import config_dict, http_target
+from tests.oracles.helpers import config_dict, http_target
 
 pytestmark = pytest.mark.anyio
 SERVICE = service_id("https://rpc-shop.example")
@@ -177,10 +177,43 @@ def test_refusal_table_matches_the_abi_and_the_relay() -> None:
     from contracts.artifacts import abi
     from contracts.reverts import ContractRevert
     from oracles.transmit.refusals import ALREADY_COVERED, ALREADY_COVERED_TYPE, PERMANENT, relay_type
-    from service.chain.reverts import revert_error
+    from service.chain.gateway import chain_error
 
     errors = {e["name"] for e in abi("OutageOracle") if e["type"] == "error"}
     assert PERMANENT | {ALREADY_COVERED} <= errors
     for name in PERMANENT:
-        assert revert_error(ContractRevert(name)).type == relay_type(name)
-    assert revert_error(ContractRevert(ALREADY_COVERED)).type == ALREADY_COVERED_TYPE
+        assert chain_error(ContractRevert(name)).type == relay_type(name)
+    assert chain_error(ContractRevert(ALREADY_COVERED)).type == ALREADY_COVERED_TYPE
+
+
+async def test_an_unconfirmed_submission_is_rebroadcast_then_forgotten(ledger: Ledger) -> None:
+    """No receipt in time: the next attempt re-broadcasts the same signed bytes (one transaction,
+    one nonce); unconfirmed twice, it is forgotten and the next attempt starts afresh."""
+    from oracles.errors import SubmissionError
+
+    account = funded_account(ledger)
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, account, receipt_timeout=0.2)
+    now = ledger.now()
+    reports = tuple(sorted((signed(ledger, k, now - 900, now - 60) for k in ORACLE_KEYS[:QUORUM]),
+                           key=lambda r: int(r.signer, 16)))
+    ledger.tester.disable_auto_mine_transactions()
+    try:
+        with pytest.raises(SubmissionError, match="no receipt"):
+            await submitter.submit(Submission(SERVICE, 1, reports))
+        ledger.tester.mine_blocks(1)
+        again = await submitter.submit(Submission(SERVICE, 1, reports))  # the same bytes: now mined
+        assert again.status is SubmitStatus.SUBMITTED and again.tx_hash
+        assert ledger.w3.eth.get_transaction_count(account.address) == 1
+        assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
+
+        later = tuple(sorted((signed(ledger, k, now - 900, now - 30, seq=2) for k in ORACLE_KEYS[:QUORUM]),
+                             key=lambda r: int(r.signer, 16)))
+        for _ in range(2):
+            with pytest.raises(SubmissionError, match="no receipt"):
+                await submitter.submit(Submission(SERVICE, 1, later))
+        ledger.tester.mine_blocks(1)
+    finally:
+        ledger.tester.enable_auto_mine_transactions()
+    # Forgotten: signed afresh, and the chain already holds what it says.
+    assert (await submitter.submit(Submission(SERVICE, 1, later))).status is SubmitStatus.ALREADY_COVERED
+    assert ledger.w3.eth.get_transaction_count(account.address) == 2

@@ -12,7 +12,7 @@ from oracles.metrics import NodeMetrics
 from oracles.outcome import ProbeResult
 from oracles.runner import ProbeRunner
 from oracles.schedule import Schedule, Slot, derive_phase
-from tests.oracles.testkit import T0, FakeService
+from tests.oracles.helpers import T0, FakeService
 
 NODE = "0x" + "ab" * 20
 

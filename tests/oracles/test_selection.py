@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from oracles.reports import SignedReport
 from oracles.transmit.selection import quorum_sets, verified_window
-from tests.oracles.testkit import KEYS, SHOP, T0, report
+from tests.oracles.helpers import KEYS, SHOP, T0, report
 
 TEMPLATES = [report(i, T0, T0 + 60) for i in range(5)]  # signatures do not matter to selection
 MIN = 60
@@ -65,13 +65,15 @@ def test_finding1_selection_prefers_bridging_set() -> None:
     # Had C's last report reached into D's window, one set of all four would bridge it all:
     # more reports only lower the q-th smallest start and raise the q-th largest end.
     [bridging] = select([a, b, r(2, 0, 20, seq=3), d])
-    assert len(bridging) == 4 and verified_window(bridging, 3) == (T0, T0 + 60 * MIN)
+    assert len(bridging) == 4
+    assert verified_window(bridging, 3) == (T0, T0 + 60 * MIN)
 
 
 def test_equal_spans_go_to_the_cheaper_set() -> None:
     reports = [r(0, 0, 30), r(1, 0, 30), r(2, 0, 30), r(3, 5, 20)]
     [chosen] = select(reports)
-    assert verified_window(chosen, 3) == (T0, T0 + 30 * MIN) and len(chosen) == 3
+    assert verified_window(chosen, 3) == (T0, T0 + 30 * MIN)
+    assert len(chosen) == 3
 
 
 # Any reports at all (faulty signers sign whatever they like): per signer up to 3 windows.
@@ -87,7 +89,8 @@ def test_selection_reaches_as_far_as_any_acceptable_set(items: list[tuple[int, i
     chosen = windows(sets, q)
     assert bool(sets) == bool(spans)
     for s in sets:
-        assert len(s) >= q and len({x.signer for x in s}) == len(s)
+        assert len(s) >= q
+        assert len({x.signer for x in s}) == len(s)
         assert max(x.start for x in s) < min(x.end for x in s)  # pairwise overlap
         assert [int(x.signer, 16) for x in s] == sorted(int(x.signer, 16) for x in s)
     if spans:

@@ -13,7 +13,7 @@ from oracles.errors import SubmissionError, SubmissionRejected, SubmissionUnauth
 from oracles.reports import SignedReport
 from oracles.transmit.submitters import RelaySubmitter, Submission, SubmitStatus
 from oracles.transmit.transmitter import Transmitter
-from tests.oracles.testkit import (
+from tests.oracles.helpers import (
     CHAIN_ID,
     KEYS,
     ORACLE_ADDRESS,
@@ -23,7 +23,7 @@ from tests.oracles.testkit import (
     report,
     serve_app,
 )
-from tests.oracles.testkit import SHOP as SERVICE
+from tests.oracles.helpers import SHOP as SERVICE
 
 pytestmark = pytest.mark.anyio
 
@@ -163,7 +163,7 @@ async def test_signer_filter_from_config_and_unreachable_rpc(tmp_path: Any) -> N
     from oracles.config import parse_config
     from oracles.transmit.factory import check_chain_config
     from oracles.transmit.rpc import RpcSubmitter
-    from tests.oracles.testkit import config_dict, http_target
+    from tests.oracles.helpers import config_dict, http_target
 
     addresses = [k.address.lower() for k in KEYS[:3]]
     raw = config_dict(tmp_path, targets=[http_target("http://127.0.0.1:1/")],

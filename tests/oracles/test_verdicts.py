@@ -37,7 +37,8 @@ def test_judge(samples: Counter[Outcome], verdict: Verdict) -> None:
 
 def test_unhealthy_node_never_votes_down() -> None:
     result = judge(c(target_failure=6), RULE, healthy=False)
-    assert result.verdict is Verdict.UNKNOWN and result.reason == "canary"
+    assert result.verdict is Verdict.UNKNOWN
+    assert result.reason == "canary"
 
 
 def test_decimal_thresholds_compare_exactly() -> None:

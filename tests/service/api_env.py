@@ -17,11 +17,10 @@ from web3 import EthereumTesterProvider, Web3
 
 from contracts import artifacts, eip712, registry
 from contracts.deploy import Deployment, deploy
-from contracts.tx import send
+from contracts.sender import Account, send
 from service.assessment import ITEMS, assess
 from service.assessment.template import Part
 from service.chain.gateway import Gateway
-from service.chain.sender import Account
 from service.worker.payouts import PayoutWorker
 from tests.chain import ORACLES, QUORUM, TEST_GAS, USD
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_utils import keccak
 
 from contracts import registry
-from contracts.tx import send
+from contracts.sender import send
 from service.assessment import report_hash
 from tests.chain import TEST_GAS
 from tests.service.api_env import Api, assessment_body

@@ -7,9 +7,18 @@ from eth_account import Account as EthAccount
 from eth_utils import keccak
 from pydantic import SecretStr
 
-from service.chain.sender import Account, Sender
+from contracts.errors import ContractsError
+from contracts.sender import Account, Pending, Sender
+from service.chain.gateway import chain_error
 from service.errors import ChainError
 from tests.service.api_env import Chain
+
+
+def _typed(sender: Sender, *args: object) -> ChainError:
+    """The service's error for a failing send (the gateway maps the sender's at its boundary)."""
+    with pytest.raises(ContractsError) as info:
+        sender.send(*args)  # type: ignore[arg-type]
+    return chain_error(info.value)
 
 
 def test_local_key_signs_and_manages_nonces(chain: Chain) -> None:
@@ -25,10 +34,9 @@ def test_local_key_signs_and_manages_nonces(chain: Chain) -> None:
     assert chain.w3.eth.get_transaction_count(account.address) == start + 3
     assert chain.token.functions.balanceOf(account.address).call() == 15
     # A revert is decoded before anything is signed or sent, and typed by its error name.
-    with pytest.raises(ChainError) as info:
-        sender.send(chain.registry.functions.anchor(keccak(text="x"), 9000, 0, b"\x01" * 32, b"\x00" * 32, 0),
-                    account)
-    assert info.value.status == 403 and info.value.type == "not_accredited"
+    err = _typed(sender, chain.registry.functions.anchor(keccak(text="x"), 9000, 0, b"\x01" * 32, b"\x00" * 32, 0),
+                 account)
+    assert err.status == 403 and err.type == "not_accredited"
     assert chain.w3.eth.get_transaction_count(account.address) == start + 3
     assert key.get_secret_value() not in repr(account)
 
@@ -37,10 +45,12 @@ def test_status_zero_is_raised_and_decoded(chain: Chain) -> None:
     """A transaction mined with status 0 (state changed between simulation and mining) raises."""
     sender = Sender(chain.w3, gas=500_000)
     fn = chain.oracle.functions.setConfig([], 1)
-    with pytest.raises(ChainError) as info:
-        sender._replay(fn, Account(chain.owner), {"blockNumber": chain.w3.eth.block_number + 1,
-                                                   "transactionHash": b"\x00" * 32})
-    assert info.value.type == "invalid_config" and info.value.status == 400
+    pending = Pending(fn, Account(chain.owner), 0, b"\x00" * 32, None)
+    with pytest.raises(ContractsError) as info:
+        sender._replay(pending, {"blockNumber": chain.w3.eth.block_number + 1,  # type: ignore[typeddict-item]
+                                 "transactionHash": b"\x00" * 32})
+    err = chain_error(info.value)
+    assert err.type == "invalid_config" and err.status == 400
 
 
 def test_nonce_resumes_after_a_reorg_drops_a_mined_transaction(chain: Chain) -> None:

@@ -12,7 +12,7 @@ from eth_utils import keccak
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from contracts.tx import send
+from contracts.sender import send
 from service.db.session import make_engine
 from tests.chain import TEST_GAS, USD
 from tests.service.api_env import HOUR, Api, make_chain, outage, unique_service, worker

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -51,3 +52,33 @@ def test_no_server_errors(fuzz_app: FastAPI, mode: GenerationMode) -> None:
         except Exception as exc:  # collect all operations' failures, report them together
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_every_error_is_declared_with_the_error_schema(fuzz_app: FastAPI) -> None:
+    doc = fuzz_app.openapi()
+    error = {"$ref": "#/components/schemas/Error"}
+    assert set(doc["components"]["schemas"]["Error"]["required"]) == {"type", "detail"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            codes = {int(c) for c in op["responses"]}
+            errors = {c for c in codes if c >= 400 and (path, c) != ("/healthz", 503)}
+            for code in errors:
+                assert op["responses"][str(code)]["content"]["application/json"]["schema"] == error, (method, path)
+            if path.startswith("/v1/"):
+                assert {401, 403} <= codes, (method, path)
+            if "{" in path:
+                assert 404 in codes, (method, path)
+    policies = doc["paths"]["/v1/policies"]["post"]["responses"]
+    assert {"400", "404", "409", "413", "422", "502", "503"} <= set(policies)
+
+
+def test_405_names_every_method_of_the_path(fuzz_app: FastAPI) -> None:
+    client = TestClient(fuzz_app)
+    headers = {"X-API-Key": ADMIN_KEY}
+    for path, allow in (("/v1/webhooks/x", "DELETE, GET, HEAD"), ("/v1/policies/batch", "POST"),
+                        ("/v1/products", "GET, HEAD, POST"), ("/healthz", "GET, HEAD")):
+        r = client.request("TRACE", path, headers=headers)
+        assert r.status_code == 405, path
+        assert r.json()["type"] == "method_not_allowed", path
+        assert r.headers["allow"] == allow, path

@@ -13,10 +13,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from contracts.eip712 import service_id
+from contracts.errors import ContractsError
+from contracts.sender import Account, Sender
 from service.api.idempotency import _fingerprint
-from service.chain.sender import Account, Sender
+from service.chain.gateway import chain_error
 from service.db import models as m
-from service.errors import ChainError
 from service.stack.nodes import node_config, targets_from_products
 from tests.service.api_env import Api, product_body, unique_service
 
@@ -136,10 +137,11 @@ class _Fn:
 
 def test_finding9_chain_errors_never_echo_the_rpc_url(api: Api) -> None:
     sender = Sender(api.chain.w3)
-    with pytest.raises(ChainError) as exc:
+    with pytest.raises(ContractsError) as info:
         sender.send(_Fn(), Account(api.chain.operator))
-    assert exc.value.detail.startswith("could not send the transaction: ConnectionError")
-    assert "PROVIDER-KEY" not in exc.value.detail and "PASS" not in exc.value.detail
+    err = chain_error(info.value)
+    assert err.detail.startswith("could not send the transaction: ConnectionError")
+    assert "PROVIDER-KEY" not in err.detail and "PASS" not in err.detail
 
 
 def test_finding9_idempotency_reservation_of_a_dead_process_expires(api: Api, app: FastAPI, distributor) -> None:

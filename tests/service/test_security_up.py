@@ -181,7 +181,7 @@ def test_finding8_data_directory_and_everything_in_it_are_private(tmp_path: Path
     from oracles.evidence.store import EvidenceLog
     from service.db.migrate import upgrade
     from service.db.session import make_engine
-    from tests.oracles.testkit import node_key
+    from tests.oracles.helpers import node_key
 
     data = tmp_path / "data"
     data.mkdir(mode=0o755)

@@ -255,14 +255,14 @@ def expected(case: Case, caller: Caller) -> int:
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path) of every route the app serves, included routers flattened."""
+    """(method, path template) of every route the app serves, included routers flattened."""
     try:  # FastAPI >= 0.165 keeps included routers nested in app.routes
         from fastapi.routing import iter_route_contexts
     except ImportError:  # pragma: no cover - older FastAPI: app.routes is already flat
         routes: Any = app.routes
     else:
         routes = iter_route_contexts(app.routes)
-    return {(method, route.path) for route in routes for method in (route.methods or set()) - {"HEAD"}}
+    return {(method, route.path_format) for route in routes for method in (route.methods or set()) - {"HEAD"}}
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from fastapi import FastAPI
 
 from contracts import eip712
 from contracts.reverts import ContractRevert
-from service.chain.gateway import Gateway
-from service.chain.reverts import revert_error
+from service.chain.gateway import Gateway, chain_error
 from service.db import models as m
 from service.errors import ChainError
 from service.worker.bisect import send_bisected
@@ -149,7 +148,7 @@ class RefusingGateway:
             if ids & self.down:
                 raise ConnectionError("connection refused")
             if ids & self.refused:
-                raise revert_error(ContractRevert("Error", {"message": "ERC20: recipient is blocked"}))
+                raise chain_error(ContractRevert("Error", {"message": "ERC20: recipient is blocked"}))
         return self.inner.send(fn, account)
 
 

@@ -29,6 +29,11 @@ pragma solidity ^0.8.24;
 /// pre-underwriting or in-policy report of the same subject and assessor, so an in-policy report
 /// the book sees is always a re-rating. An incident report may replace only an incident report; no
 /// report may replace one of another subject.
+///
+/// **Roles.** `DEFAULT_ADMIN_ROLE` (the governance timelock in production) grants roles and may
+/// revoke any report or batch; `ACCREDITOR_ROLE` sets assessor capabilities; an accredited
+/// assessor anchors, and revokes its own anchors; the `BySig` variants are open to any relayer.
+/// A call without its role reverts `AccessControlUnauthorizedAccount(caller, role)`.
 interface IAssessmentRegistry {
     /// @notice Risk level of standard §6.5 Table 6, in on-chain order.
     enum RiskLevel {
@@ -90,6 +95,7 @@ interface IAssessmentRegistry {
 
     /// @notice Assessor capability (Appendix B) set; `capability < 70` removes accreditation. `index`
     /// is the assessor's permanent index, given at its first accreditation (0: never accredited).
+    /// `preferred`: capability ≥ `MIN_PREFERRED`.
     event AssessorAccredited(address indexed assessor, uint32 indexed index, uint8 capability, bool preferred);
     /// @notice A report was anchored under `anchorIdOf(assessor, reportHash)`. `subject` is the full
     /// subject commitment (see the contract notes). The figures (score, level, kind) are in the
@@ -97,21 +103,35 @@ interface IAssessmentRegistry {
     event ReportAnchored(bytes32 indexed reportHash, address indexed assessor, bytes32 indexed subject);
     /// @notice Anchor `previous` was superseded by anchor `successor` (both anchor ids).
     event ReportSuperseded(bytes32 indexed previous, bytes32 indexed successor);
+    /// @notice Anchor `anchorId` was revoked by `by` (its assessor or an admin); for good.
     event ReportRevoked(bytes32 indexed anchorId, address indexed by);
+    /// @notice `assessor` anchored the Merkle `root` over `count` reports under
+    /// `anchorIdOf(assessor, root)`; `uri` says where the batch's documents are.
     event BatchAnchored(bytes32 indexed root, address indexed assessor, uint32 count, string uri);
+    /// @notice Batch `batchId` was revoked by `by` (its assessor or an admin); for good.
     event BatchRevoked(bytes32 indexed batchId, address indexed by);
 
+    /// @notice A zero address where an account is required (the admin or an assessor).
     error AssessmentRegistryZeroAddress();
+    /// @notice A capability above 100.
     error AssessmentRegistryInvalidCapability(uint8 capability);
+    /// @notice `assessor` (the caller or the signer) has capability below `MIN_ACCREDITED`.
     error AssessmentRegistryNotAccredited(address assessor, uint8 capability);
+    /// @notice A zero report hash or batch root.
     error AssessmentRegistryZeroHash();
+    /// @notice A single anchor with a zero subject.
     error AssessmentRegistryZeroSubject();
+    /// @notice A score above 10,000 basis points.
     error AssessmentRegistryInvalidScore(uint16 scoreBps);
     /// @notice `assessor` already anchored `hash` (a report hash or a batch root).
     error AssessmentRegistryAlreadyAnchored(address assessor, bytes32 hash);
+    /// @notice No report is anchored under `anchorId`.
     error AssessmentRegistryUnknownReport(bytes32 anchorId);
+    /// @notice `caller` is not the assessor of anchor or batch `id` (nor, to revoke, an admin).
     error AssessmentRegistryNotReportAssessor(bytes32 id, address caller);
+    /// @notice Anchor or batch `id` is revoked.
     error AssessmentRegistryAlreadyRevoked(bytes32 id);
+    /// @notice Anchor `previous` was already superseded by `successor`.
     error AssessmentRegistryAlreadySuperseded(bytes32 previous, bytes32 successor);
     /// @notice An in-policy report must name the report it re-rates in `replaces`.
     error AssessmentRegistryInPolicyNotSuccessor(bytes32 reportHash);
@@ -119,18 +139,38 @@ interface IAssessmentRegistry {
     error AssessmentRegistrySubjectMismatch(bytes32 previous);
     /// @notice Incident reports supersede only incident reports; underwriting kinds only underwriting kinds.
     error AssessmentRegistryKindMismatch(bytes32 previous, ReportKind previousKind, ReportKind kind);
+    /// @notice A relayed signature past its `deadline`.
     error AssessmentRegistrySignatureExpired(uint64 deadline, uint256 nowTime);
+    /// @notice A relayed signature that does not recover (malformed or malleable).
     error AssessmentRegistryInvalidSignature();
+    /// @notice A batch of zero reports.
     error AssessmentRegistryEmptyBatch();
+    /// @notice No batch is anchored under `batchId`.
     error AssessmentRegistryUnknownBatch(bytes32 batchId);
 
     /// @notice Sets an assessor's Appendix B capability score (0–100). ≥ 70 may anchor and keeps its
-    /// live reports usable for underwriting; ≥ 85 is preferred.
+    /// live reports usable for underwriting; ≥ 85 is preferred. Lowering it below 70 makes its
+    /// reports unusable for underwriting (not invalid: `verify` still authenticates them).
+    /// @dev Requirements: the caller has `ACCREDITOR_ROLE`. Emits {AssessorAccredited}. Reverts
+    /// `AssessmentRegistryZeroAddress`, `AssessmentRegistryInvalidCapability`.
     function setAssessor(address assessor, uint8 capability) external;
 
     /// @notice Anchors a report sent by its assessor; returns its anchor id. `replaces` (or zero) is
     /// the anchor id of the caller's report it supersedes; an in-policy report must name one.
     /// @dev Parameter order is chosen so the selector (0x0101e034) sorts first in the dispatcher.
+    /// Requirements: the caller is accredited (capability ≥ `MIN_ACCREDITED`). Emits
+    /// {ReportSuperseded} (when `replaces` is set), then {ReportAnchored}. Reverts
+    /// `AssessmentRegistryNotAccredited`, `AssessmentRegistryZeroHash`,
+    /// `AssessmentRegistryZeroSubject`, `AssessmentRegistryInvalidScore`,
+    /// `AssessmentRegistryAlreadyAnchored`, `AssessmentRegistryInPolicyNotSuccessor`; for
+    /// `replaces`: `AssessmentRegistryUnknownReport`, `AssessmentRegistryNotReportAssessor`,
+    /// `AssessmentRegistryAlreadyRevoked`, `AssessmentRegistryAlreadySuperseded`,
+    /// `AssessmentRegistrySubjectMismatch`, `AssessmentRegistryKindMismatch`.
+    /// @param reportHash keccak256 of the report's canonical JSON
+    /// @param scoreBps the report's score, 0–10,000 basis points
+    /// @param subject the subject commitment (see the contract notes)
+    /// @param replaces the anchor id this report supersedes, or zero
+    /// @return anchorId `anchorIdOf(msg.sender, reportHash)`
     function anchor(
         bytes32 reportHash,
         uint16 scoreBps,
@@ -143,6 +183,11 @@ interface IAssessmentRegistry {
     /// @notice Same as `anchor`, relayed by anyone with the assessor's EIP-712 `Anchor` signature.
     /// No nonce is needed: an assessor anchors a report hash once, so a signature cannot be replayed,
     /// and the id is the signer's, so a relayer cannot anchor it as anyone else.
+    /// @dev Anyone may call; the signer must be accredited. Emits and reverts as {anchor}, plus
+    /// `AssessmentRegistrySignatureExpired` and `AssessmentRegistryInvalidSignature`.
+    /// @param deadline last block timestamp at which the signature is accepted
+    /// @return assessor the signer
+    /// @return anchorId `anchorIdOf(assessor, reportHash)`
     function anchorBySig(
         bytes32 reportHash,
         uint16 scoreBps,
@@ -156,23 +201,39 @@ interface IAssessmentRegistry {
     ) external returns (address assessor, bytes32 anchorId);
 
     /// @notice Anchors a Merkle root over `count` report hashes (leaf = keccak256(keccak256(reportHash))).
+    /// @dev Requirements: the caller is accredited. Emits {BatchAnchored}. Reverts
+    /// `AssessmentRegistryNotAccredited`, `AssessmentRegistryZeroHash`,
+    /// `AssessmentRegistryEmptyBatch`, `AssessmentRegistryAlreadyAnchored`.
+    /// @return batchId `anchorIdOf(msg.sender, root)`
     function anchorBatch(bytes32 root, uint32 count, string calldata uri) external returns (bytes32 batchId);
 
     /// @notice Same as `anchorBatch`, relayed with the assessor's EIP-712 `AnchorBatch` signature.
+    /// @dev Anyone may call; the signer must be accredited. Emits and reverts as {anchorBatch},
+    /// plus `AssessmentRegistrySignatureExpired` and `AssessmentRegistryInvalidSignature`.
+    /// @return assessor the signer
+    /// @return batchId `anchorIdOf(assessor, root)`
     function anchorBatchBySig(bytes32 root, uint32 count, string calldata uri, uint64 deadline, bytes32 r, bytes32 vs)
         external
         returns (address assessor, bytes32 batchId);
 
-    /// @notice Revokes a singly anchored report; its assessor or an admin may.
+    /// @notice Revokes a singly anchored report, for good; its assessor or an admin may.
+    /// @dev Requirements: the caller is the report's assessor or has `DEFAULT_ADMIN_ROLE`. Emits
+    /// {ReportRevoked}. Reverts `AssessmentRegistryUnknownReport`,
+    /// `AssessmentRegistryNotReportAssessor`, `AssessmentRegistryAlreadyRevoked`.
     function revoke(bytes32 anchorId) external;
 
-    /// @notice Revokes a whole batch; its assessor or an admin may.
+    /// @notice Revokes a whole batch, for good; its assessor or an admin may.
+    /// @dev Requirements: the caller is the batch's assessor or has `DEFAULT_ADMIN_ROLE`. Emits
+    /// {BatchRevoked}. Reverts `AssessmentRegistryUnknownBatch`,
+    /// `AssessmentRegistryNotReportAssessor`, `AssessmentRegistryAlreadyRevoked`.
     function revokeBatch(bytes32 batchId) external;
 
-    /// @notice Is `reportHash` anchored by `assessor` (the assessor the document names)?
+    /// @notice Is `reportHash` anchored by `assessor` (the assessor the document names)? All
+    /// fields zero when it is not.
     function verify(address assessor, bytes32 reportHash) external view returns (Verification memory);
 
-    /// @notice Is `reportHash` a member of the batch `root` anchored by `assessor`?
+    /// @notice Is `reportHash` a member of the batch `root` anchored by `assessor`? All fields
+    /// zero when the batch is unknown or the proof fails.
     function verifyInBatch(address assessor, bytes32 reportHash, bytes32[] calldata proof, bytes32 root)
         external
         view
@@ -189,6 +250,7 @@ interface IAssessmentRegistry {
         view
         returns (bool live, RiskLevel riskLevel, ReportKind kind);
 
+    /// @notice The assessor's Appendix B capability score now (0: never set).
     function capabilityOf(address assessor) external view returns (uint8);
 
     /// @notice The assessor's permanent index (0: never accredited).
@@ -200,8 +262,10 @@ interface IAssessmentRegistry {
     /// @notice How many assessors have ever been accredited (indices are 1..assessorCount).
     function assessorCount() external view returns (uint32);
 
+    /// @notice The single anchor `anchorId` (all fields zero if there is none).
     function anchorOf(bytes32 anchorId) external view returns (Anchor memory);
 
+    /// @notice The batch `batchId` (all fields zero if there is none).
     function batchOf(bytes32 batchId) external view returns (Batch memory);
 
     /// @notice The anchor id of the report that superseded `anchorId` (zero if none).
@@ -214,4 +278,22 @@ interface IAssessmentRegistry {
     /// @notice `keccak256(abi.encode(policySubject, serviceId))`: the subject an incident report about
     /// an outage of `serviceId` for the insured `policySubject` is anchored for.
     function incidentSubjectOf(bytes32 policySubject, bytes32 serviceId) external pure returns (bytes32);
+
+    /// @notice The EIP-712 domain separator (chain id and this address are in it).
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice Role that sets assessor capabilities (the accreditation body).
+    function ACCREDITOR_ROLE() external view returns (bytes32);
+
+    /// @notice Capability at or above which an assessor is accredited (70).
+    function MIN_ACCREDITED() external view returns (uint8);
+
+    /// @notice Capability at or above which an assessor is preferred (85).
+    function MIN_PREFERRED() external view returns (uint8);
+
+    /// @notice The EIP-712 type hash of the `Anchor` message `anchorBySig` verifies.
+    function ANCHOR_TYPEHASH() external view returns (bytes32);
+
+    /// @notice The EIP-712 type hash of the `AnchorBatch` message `anchorBatchBySig` verifies.
+    function ANCHOR_BATCH_TYPEHASH() external view returns (bytes32);
 }

@@ -9,11 +9,21 @@ pragma solidity ^0.8.24;
 /// Capital is credited with what arrived (the pool's balance delta), never with what was asked,
 /// so a fee-on-transfer asset cannot break the invariant; tokens sent outside `deposit` are
 /// surplus, never capital.
+///
+/// Roles (OpenZeppelin AccessControl): `DEFAULT_ADMIN_ROLE` (the governance timelock in
+/// production) grants the others; `BOOK_ROLE` (the policy book) locks, releases, collects
+/// premiums and pays out; `TREASURER_ROLE` withdraws free capital and sweeps surplus. Deposits
+/// and claims of owed payouts are open to anyone. A call without its role reverts
+/// `AccessControlUnauthorizedAccount(caller, role)`. Token failures surface as the token's own
+/// revert or `SafeERC20FailedOperation(token)`.
 interface ICoverPool {
     /// @notice `amount` is what the pool received and credited (after any transfer fee).
     event CapitalDeposited(address indexed from, uint256 amount);
+    /// @notice `amount` of free capital was sent to `to`.
     event CapitalWithdrawn(address indexed to, uint256 amount);
+    /// @notice `amount` moved from free to locked capital; `locked` is the new locked total.
     event CollateralLocked(uint256 amount, uint256 locked);
+    /// @notice `amount` moved from locked back to free capital; `locked` is the new locked total.
     event CollateralReleased(uint256 amount, uint256 locked);
     /// @notice `amount` is what the pool received (at least the premium asked).
     event PremiumCollected(address indexed payer, uint256 amount);
@@ -28,10 +38,15 @@ interface ICoverPool {
     /// @notice Tokens sent to the pool outside `deposit` were swept out by the treasurer.
     event SurplusRecovered(address indexed to, uint256 amount);
 
+    /// @notice A zero address where an account is required (asset, admin, recipient or payee).
     error CoverPoolZeroAddress();
+    /// @notice A deposit or withdrawal of zero, or a surplus sweep with no surplus.
     error CoverPoolZeroAmount();
+    /// @notice `requested` is more than the free capital `free`.
     error CoverPoolInsufficientFreeCapital(uint256 requested, uint256 free);
+    /// @notice `requested` is more than the locked capital `locked`.
     error CoverPoolInsufficientLocked(uint256 requested, uint256 locked);
+    /// @notice `payOut` with `payees` and `amounts` of different lengths.
     error CoverPoolLengthMismatch(uint256 payees, uint256 amounts);
     /// @notice Free + locked capital would exceed 2^128 − 1; `amount` is the would-be sum.
     error CoverPoolAmountTooLarge(uint256 amount);
@@ -43,23 +58,38 @@ interface ICoverPool {
 
     /// @notice Adds capital; anyone may (the insurer, a reinsurer). Pulls `amount` with
     /// transferFrom and credits what arrived, which it returns and emits.
+    /// @dev Emits {CapitalDeposited}. Reverts `CoverPoolZeroAmount`, `CoverPoolTransferShortfall`
+    /// (nothing arrived), `CoverPoolAmountTooLarge`.
+    /// @return received what arrived and was credited to free capital
     function deposit(uint256 amount) external returns (uint256 received);
 
     /// @notice Withdraws free capital only (the treasurer); never locked or owed capital.
+    /// @dev Requirements: the caller has `TREASURER_ROLE`. Emits {CapitalWithdrawn}. Reverts
+    /// `CoverPoolZeroAddress`, `CoverPoolZeroAmount`, `CoverPoolInsufficientFreeCapital`.
     function withdraw(address to, uint256 amount) external;
 
     /// @notice Sends tokens that reached the pool outside `deposit` (a plain transfer) to `to`:
     /// the token balance minus total assets, so it cannot touch free, locked or owed capital.
+    /// @dev Requirements: the caller has `TREASURER_ROLE`. Emits {SurplusRecovered}. Reverts
+    /// `CoverPoolZeroAddress`, `CoverPoolZeroAmount` (no surplus).
+    /// @return amount the surplus sent
     function recoverSurplus(address to) external returns (uint256 amount);
 
     /// @notice Locks free capital as collateral (the policy book, at issuance).
+    /// @dev Requirements: the caller has `BOOK_ROLE`. Emits {CollateralLocked}. Reverts
+    /// `CoverPoolInsufficientFreeCapital`.
     function lock(uint256 amount) external;
 
     /// @notice Returns collateral to free capital (the policy book, at expiry).
+    /// @dev Requirements: the caller has `BOOK_ROLE`. Emits {CollateralReleased}. Reverts
+    /// `CoverPoolInsufficientLocked`.
     function release(uint256 amount) external;
 
     /// @notice Pulls a premium from `payer` into free capital (the policy book, at issuance).
-    /// Reverts `CoverPoolTransferShortfall` unless at least `amount` arrives. Zero is a no-op.
+    /// Zero is a no-op.
+    /// @dev Requirements: the caller has `BOOK_ROLE`; `payer` approved the pool for `amount`.
+    /// Emits {PremiumCollected}. Reverts `CoverPoolTransferShortfall` unless at least `amount`
+    /// arrives, `CoverPoolAmountTooLarge`.
     function collectPremium(address payer, uint256 amount) external;
 
     /// @notice Pays beneficiaries out of locked collateral (the policy book, at settlement).
@@ -67,18 +97,25 @@ interface ICoverPool {
     /// payee). A transfer that fails — reverts, returns false, or the token refuses the payee —
     /// does not revert: its amount is credited to the payee's claimable balance
     /// (`PayoutCredited`) and the batch proceeds. Zero amounts are skipped.
+    /// @dev Requirements: the caller has `BOOK_ROLE`. Emits {CollateralPaidOut}, and
+    /// {PayoutCredited} per failed transfer. Reverts `CoverPoolLengthMismatch`,
+    /// `CoverPoolInsufficientLocked`, `CoverPoolZeroAddress`.
     function payOut(address[] calldata payees, uint256[] calldata amounts) external;
 
     /// @notice The caller pulls everything it is owed to `to` (pull payment for failed payouts).
-    /// Reverts `CoverPoolNothingOwed` when nothing is owed; the transfer must succeed in full
-    /// or the claim reverts and stays owed (choose another `to`).
+    /// The transfer must succeed in full or the claim reverts and stays owed (choose another `to`).
+    /// @dev Any account that is owed may call. Emits {PayoutClaimed}. Reverts
+    /// `CoverPoolZeroAddress`, `CoverPoolNothingOwed`.
+    /// @return amount what was owed and sent
     function claim(address to) external returns (uint256 amount);
 
+    /// @notice The ERC-20 the pool holds.
     function asset() external view returns (address);
 
     /// @notice Free + locked + owed capital.
     function totalAssets() external view returns (uint256);
 
+    /// @notice Collateral locked for live policies.
     function lockedCapital() external view returns (uint256);
 
     /// @notice Total assets − locked − owed: what can be withdrawn or locked.
@@ -89,4 +126,10 @@ interface ICoverPool {
 
     /// @notice What `payee` can `claim`.
     function claimableOf(address payee) external view returns (uint256);
+
+    /// @notice Role of the policy book: locks, releases, collects premiums, pays out.
+    function BOOK_ROLE() external view returns (bytes32);
+
+    /// @notice Role that may withdraw free capital and sweep surplus.
+    function TREASURER_ROLE() external view returns (bytes32);
 }

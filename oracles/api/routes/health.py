@@ -13,7 +13,7 @@ from ..deps import NodeDep
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "The node stalled or stopped"}})
 async def healthz(node: NodeDep) -> JSONResponse:
     health = node.health()
     return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)

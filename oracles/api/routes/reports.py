@@ -10,29 +10,19 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from ...errors import BadRequest
 from ..deps import NodeDep
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 MAX_TIME = 2**63 - 1  # SQLite's integer range; larger values used to overflow into a 500
 
 
-def parse_bytes32(value: str, name: str) -> bytes:
-    if value.startswith("0x") and len(value) == 66:
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
-    raise BadRequest(f"{name} must be 0x-prefixed 32-byte hex")
-
-
 @router.get("/reports")
 async def list_reports(
     node: NodeDep,
-    service_id: str | None = None,
+    service_id: str | None = Query(default=None, pattern=r"^0x[0-9a-fA-F]{64}$"),
     since: int = Query(default=0, ge=0, le=MAX_TIME, description="only episodes ending at or after this"),
 ) -> dict[str, Any]:
-    sid = parse_bytes32(service_id, "service_id") if service_id is not None else None
+    sid = bytes.fromhex(service_id[2:]) if service_id is not None else None
     reports = node.state.latest_reports(service_id=sid, since=since)
     return {"node": node.address, "reports": [r.to_json() for r in reports]}
 

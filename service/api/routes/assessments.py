@@ -3,14 +3,16 @@ by the service's accredited assessor account, and an auditor's verification from
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from contracts.httperrors import rule
 from contracts.registry import anchor_id
 from service.api import idempotency
 from service.api.deps import (
@@ -23,11 +25,15 @@ from service.api.deps import (
     SettingsDep,
     require,
 )
+from service.api.errors import responses
 from service.api.schemas import Address, Hex32, Strict, Text, hx, unhex
 from service.assessment import (
+    ITEMS,
+    Answer,
     Assessor,
     Method,
     Overview,
+    Part,
     ReportKind,
     Subject,
     anchor_fields,
@@ -37,6 +43,7 @@ from service.assessment import (
     render_html,
 )
 from service.assessment.anchoring import verify
+from service.assessment.template import SCENARIOS
 from service.db import models as m
 from service.db.session import transaction
 from service.errors import NotFound
@@ -46,20 +53,48 @@ Creator = Annotated[Principal, Depends(require("assessor", "distributor"))]
 AssessorRole = Annotated[Principal, Depends(require("assessor"))]
 
 
+def _items(part: Part) -> list[str]:
+    return [i.id for i in ITEMS if i.part is part]
+
+
+# The report refuses blank text (str.strip() leaves nothing); as a pattern: one character that is
+# not str.isspace() (spelled out: Python and JSON Schema disagree on \s).
+NON_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+Prose = Annotated[Text, Field(json_schema_extra={"pattern": NON_BLANK})]
+
+
 class AssessmentIn(Strict):
+    """Every item of the base part is answered, and every item of each listed scenario. The
+    org identifier is one spelling: no surrounding whitespace, Unicode NFC (else 400)."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"required": ["scenarios"], "properties": {"scenarios": {"contains": {"const": s.value}}}},
+         "then": {"properties": {"answers": {"required": _items(s)}}}} for s in SCENARIOS]})
     org_identifier: Text = Field(description="The organisation's registration number; committed with a salt")
-    answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]]
-    scenarios: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=3)
-    industry: Text
-    business_overview: Text
-    key_assets: list[Text] = Field(min_length=1, max_length=50)
-    objective: Text = "Pre-underwriting cyber risk assessment"
-    scope: Text = "Production services named in the cover"
+    answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]] = Field(
+        json_schema_extra={"properties": {i.id: {"enum": [a.value for a in Answer]} for i in ITEMS},
+                           "additionalProperties": False, "required": _items(Part.BASE)},
+        description="Item id → yes, partial or no (Appendix A)")
+    scenarios: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=3, json_schema_extra={"items": {"enum": [s.value for s in SCENARIOS]},
+                                                               "uniqueItems": True})
+    industry: Prose
+    business_overview: Prose
+    key_assets: list[Prose] = Field(min_length=1, max_length=50)
+    objective: Prose = "Pre-underwriting cyber risk assessment"
+    scope: Prose = "Production services named in the cover"
     methods: list[Method] = Field(default=[Method.QUESTIONNAIRE], min_length=1, max_length=10)
-    team: list[Text] = Field(default=["assessment desk"], min_length=1, max_length=20)
-    disclosed_name: Text | None = None
+    team: list[Prose] = Field(default=["assessment desk"], min_length=1, max_length=20)
+    disclosed_name: Prose | None = None
     tenant_id: str | None = Field(None, max_length=32, description="Client tenant (insurer staff only); default: "
                                   "the caller's")
+
+    @field_validator("org_identifier")
+    @classmethod
+    def _one_spelling(cls, value: str) -> str:
+        if value != value.strip() or unicodedata.normalize("NFC", value) != value:
+            raise rule("org identifier must be non-empty without surrounding whitespace, in Unicode NFC form")
+        return value
 
 
 class AssessmentOut(BaseModel):
@@ -91,7 +126,7 @@ def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.
     return a
 
 
-@router.post("/assessments", status_code=201, response_model=AssessmentCreated)
+@router.post("/assessments", status_code=201, response_model=AssessmentCreated, responses=responses(404))
 def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
                       principal: Creator) -> dict[str, Any]:
     tenant_id = body.tenant_id or principal.tenant_id
@@ -135,7 +170,7 @@ def get_report(assessment_id: str, request: Request, session: SessionDep, princi
     return JSONResponse(a.report)
 
 
-@router.post("/assessments/{assessment_id}/anchor", response_model=AssessmentOut)
+@router.post("/assessments/{assessment_id}/anchor", response_model=AssessmentOut, responses=responses(400, 409, 502))
 def anchor_assessment(assessment_id: str, request: Request, session: SessionDep, factory: FactoryDep,
                       gw: GatewayDep, indexer: IndexerDep, principal: AssessorRole,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:

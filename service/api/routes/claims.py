@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from contracts.registry import incident_subject
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, require
+from service.api.errors import responses
 from service.api.schemas import Hex32, Strict, hx, unhex
 from service.chain.gateway import Gateway
 from service.chain.records import as_tuple
@@ -168,7 +169,7 @@ def _note(claim_id: int, action: str, reason: str | None, amount: int | None,
                        amount=amount, decided_by=principal.key_id)
 
 
-@router.post("/claims/{claim_id}/approve", response_model=ClaimOut)
+@router.post("/claims/{claim_id}/approve", response_model=ClaimOut, responses=responses(400, 409, 502))
 def approve_claim(claim_id: int, body: Approval, request: Request, factory: FactoryDep, gw: GatewayDep,
                   indexer: IndexerDep, principal: Reviewer,
                   idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
@@ -191,7 +192,7 @@ def approve_claim(claim_id: int, body: Approval, request: Request, factory: Fact
     return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
-@router.post("/claims/{claim_id}/reject", response_model=ClaimOut)
+@router.post("/claims/{claim_id}/reject", response_model=ClaimOut, responses=responses(400, 409, 502))
 def reject_claim(claim_id: int, body: Rejection, request: Request, factory: FactoryDep, gw: GatewayDep,
                  indexer: IndexerDep, principal: Reviewer,
                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:

@@ -11,11 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from service.api.deps import SessionDep, SettingsDep, get_principal
+from service.api.errors import responses
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "Degraded: the database or the chain node does not answer"}})
 def healthz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
     ok = True
@@ -42,6 +43,6 @@ def metrics_reader(request: Request, session: SessionDep, settings: SettingsDep,
     get_principal(session, key)  # raises 401 unless the key is valid
 
 
-@router.get("/metrics", response_class=Response, dependencies=[Depends(metrics_reader)])
+@router.get("/metrics", response_class=Response, dependencies=[Depends(metrics_reader)], responses=responses(401))
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import select
 from web3.logs import DISCARD
 
 from contracts import eip712
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, require
+from service.api.errors import responses
 from service.api.schemas import Address, Hex32, Strict, Uint32, Uint64, hx, unhex
 from service.chain.episodes import Episode, group
 from service.db import models as m
@@ -29,7 +30,7 @@ Relayer = Annotated[Principal, Depends(require("relay", "underwriter", "claims",
 class SignedReport(Strict):
     start: Uint64
     end: Uint64
-    ongoing: bool
+    ongoing: StrictBool
     evidence_root: Hex32
     seq: Uint64
     r: Hex32
@@ -127,7 +128,7 @@ def list_outages(session: SessionDep, gw: GatewayDep, _: Anyone, service_id: Hex
             "finality_delay": finality, "chain_time": now}
 
 
-@router.post("/oracle/reports", response_model=RelayOut)
+@router.post("/oracle/reports", response_model=RelayOut, responses=responses(400, 409, 502))
 def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: GatewayDep, indexer: IndexerDep,
                   principal: Relayer,
                   idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:

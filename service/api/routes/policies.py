@@ -16,6 +16,7 @@ from web3.logs import DISCARD
 
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
+from service.api.errors import responses
 from service.api.schemas import Address, Page, Strict, hx
 from service.assessment import anchor_fields
 from service.assessment.anchoring import report_anchor_id
@@ -139,7 +140,7 @@ def issue(gw: Gateway, factory: Any, indexer: Any, quote: m.Quote, covers: list[
         return [out(p, s.get(m.PolicyOwner, p.id)) for p in rows], error
 
 
-@router.post("", status_code=201, response_model=PolicyOut)
+@router.post("", status_code=201, response_model=PolicyOut, responses=responses(400, 404, 409, 502))
 def create_policy(body: PolicyIn, request: Request, session: SessionDep, factory: FactoryDep, gw: GatewayDep,
                   indexer: IndexerDep, principal: Issuer,
                   idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
@@ -151,7 +152,7 @@ def create_policy(body: PolicyIn, request: Request, session: SessionDep, factory
     return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
-@router.post("/batch", status_code=201, response_model=BatchOut)
+@router.post("/batch", status_code=201, response_model=BatchOut, responses=responses(400, 404, 409, 502))
 def create_batch(body: BatchIn, request: Request, session: SessionDep, factory: FactoryDep, gw: GatewayDep,
                  indexer: IndexerDep, settings: SettingsDep, principal: Issuer,
                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
@@ -163,7 +164,7 @@ def create_batch(body: BatchIn, request: Request, session: SessionDep, factory: 
     return idempotency.run(factory, principal, idempotency_key, request, body, work)
 
 
-@router.get("/{policy_id}", response_model=PolicyOut)
+@router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422
 def get_policy(policy_id: int, session: SessionDep, principal: Anyone) -> dict[str, Any]:
     p = session.get(m.Policy, policy_id) if 0 <= policy_id < 2**63 else None
     owner = session.get(m.PolicyOwner, policy_id) if p is not None else None

@@ -6,12 +6,14 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from sqlalchemy import select
 from web3.logs import DISCARD
 
 from contracts.eip712 import service_id
+from contracts.httperrors import rule
 from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
+from service.api.errors import responses
 from service.api.schemas import Strict, Text, Uint96, hx
 from service.chain.gateway import Gateway
 from service.covered import CoveredService
@@ -29,7 +31,11 @@ KINDS = {"fixed": 0, "per_unit": 1}
 
 
 class Rates(Strict):
-    """Premium per policy (token minor units) by risk level; a missing level is declined."""
+    """Premium per policy (token minor units) by risk level; a missing level is declined. At
+    least one level needs a premium."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": [level], "properties": {level: {
+        "type": "integer"}}} for level in ("low", "lower", "medium")]})
 
     low: Uint96 | None = None
     lower: Uint96 | None = None
@@ -44,6 +50,9 @@ DEFAULT_CLAIM_SECONDS = 14 * DAY
 
 
 class ProductIn(Strict):
+    """auto_pay_limit, amount and medium_limit are at most policy_limit, and every rate at least
+    min_premium: bounds between fields, which a schema cannot state, answered 400."""
+
     name: Text
     service: CoveredService = Field(description="Covered service: an http(s)/tcp/tls URL the oracles probe, or a "
                                     "plain name ([A-Za-z0-9._-], ≤ 64); the on-chain id is keccak256 of it")
@@ -72,14 +81,14 @@ class ProductIn(Strict):
     @model_validator(mode="after")
     def _limits(self) -> ProductIn:
         if self.auto_pay_limit > self.policy_limit:
-            raise ValueError("auto_pay_limit must not exceed policy_limit")
+            raise rule("auto_pay_limit must not exceed policy_limit")
         if self.amount > self.policy_limit:
-            raise ValueError("amount must not exceed policy_limit")
+            raise rule("amount must not exceed policy_limit")
         if self.medium_limit is not None and self.medium_limit > self.policy_limit:
-            raise ValueError("medium_limit must not exceed policy_limit")
+            raise rule("medium_limit must not exceed policy_limit")
         for level, premium in self.rates.model_dump().items():
             if premium is not None and premium < self.min_premium:
-                raise ValueError(f"rates.{level} is below min_premium: no policy could be issued at it")
+                raise rule(f"rates.{level} is below min_premium: no policy could be issued at it")
         return self
 
     @property
@@ -138,7 +147,7 @@ def out(p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> di
             "claim_seconds": p.claim_seconds, "exposure_cap": p.exposure_cap, "exposure": _exposure(gw, p.id)}
 
 
-@router.post("", status_code=201, response_model=ProductOut)
+@router.post("", status_code=201, response_model=ProductOut, responses=responses(400, 409, 502))
 def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
                    _: Underwriter) -> dict[str, Any]:
     rates = {k: v for k, v in body.rates.model_dump().items() if v is not None}
@@ -170,10 +179,10 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
 
 
 class ActivationIn(Strict):
-    active: bool
+    active: StrictBool  # 0 is not false: its schema says boolean
 
 
-@router.patch("/{product_id}", response_model=ProductOut)
+@router.patch("/{product_id}", response_model=ProductOut, responses=responses(400, 409, 502))
 def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
                _: Underwriter) -> dict[str, Any]:
     """Stops (or resumes) new issuance; live policies keep their cover."""

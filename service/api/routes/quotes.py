@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from contracts.eip712 import RISK_LEVELS
 from service.api.deps import Anyone, GatewayDep, Principal, SessionDep, require
+from service.api.errors import responses
 from service.api.routes.assessments import visible
 from service.api.schemas import Strict
 from service.assessment import anchor_fields
@@ -85,7 +86,7 @@ def decide(level: str, product: m.Product, terms: m.ProductTerms) -> dict[str, A
             "conditions": conditions}
 
 
-@router.post("", status_code=201, response_model=QuoteOut)
+@router.post("", status_code=201, response_model=QuoteOut, responses=responses(404, 409))
 def create_quote(body: QuoteIn, session: SessionDep, gw: GatewayDep, principal: Quoter) -> m.Quote:
     assessment = visible(session, principal, body.assessment_id)
     product = session.get(m.Product, body.product_id)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from service import tenancy
 from service.api.deps import Principal, SessionDep, require
+from service.api.errors import responses
 from service.api.schemas import Strict, Text
 from service.db import models as m
 
@@ -57,7 +58,7 @@ class KeyOut(BaseModel):
     key: str = Field(description="The secret. Shown once.")
 
 
-@router.post("", status_code=201, response_model=TenantOut)
+@router.post("", status_code=201, response_model=TenantOut, responses=responses(409))
 def create_tenant(body: TenantIn, session: SessionDep, _: InsurerAdmin) -> m.Tenant:
     return tenancy.create_tenant(session, body.name)
 
@@ -67,7 +68,7 @@ def list_tenants(session: SessionDep, _: InsurerAdmin) -> list[m.Tenant]:
     return list(session.scalars(select(m.Tenant).order_by(m.Tenant.created_at)))
 
 
-@router.post("/{tenant_id}/keys", status_code=201, response_model=KeyOut)
+@router.post("/{tenant_id}/keys", status_code=201, response_model=KeyOut, responses=responses(400))
 def create_key(tenant_id: str, body: KeyIn, session: SessionDep, principal: TenantAdmin) -> KeyOut:
     minted = tenancy.mint_key(session, principal, tenant_id, body.role, body.expires_at)
     r = minted.row
@@ -80,6 +81,6 @@ def list_keys(tenant_id: str, session: SessionDep, principal: TenantAdmin) -> li
     return tenancy.list_keys(session, principal, tenant_id)
 
 
-@router.delete("/{tenant_id}/keys/{key_id}", status_code=204)
+@router.delete("/{tenant_id}/keys/{key_id}", status_code=204, responses=responses(409))
 def revoke_key(tenant_id: str, key_id: str, session: SessionDep, principal: TenantAdmin) -> None:
     tenancy.revoke_key(session, principal, tenant_id, key_id)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from service.api.deps import Principal, SessionDep, SettingsDep, require
+from service.api.errors import responses
 from service.api.schemas import Strict
 from service.db import models as m
 from service.webhooks import registry
@@ -63,7 +64,7 @@ def _rules(settings: SettingsDep, resolver: ResolverDep) -> registry.Rules:
 RulesDep = Annotated[registry.Rules, Depends(_rules)]
 
 
-@router.post("", status_code=201, response_model=WebhookCreated)
+@router.post("", status_code=201, response_model=WebhookCreated, responses=responses(400, 409))
 def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber, settings: SettingsDep,
                    rules: RulesDep) -> dict[str, Any]:
     hook, secret = registry.create(session, principal.tenant_id, body.url, list(body.events), sealer_for(settings),
@@ -92,7 +93,7 @@ def pause_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, r
     return _out(registry.set_active(session, principal.tenant_id, webhook_id, False, rules))
 
 
-@router.post("/{webhook_id}/resume", response_model=WebhookOut)
+@router.post("/{webhook_id}/resume", response_model=WebhookOut, responses=responses(400))
 def resume_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
     return _out(registry.set_active(session, principal.tenant_id, webhook_id, True, rules))
 

@@ -161,7 +161,7 @@ def test_cli_verify_over_json_rpc(tmp_path) -> None:  # noqa: ANN001
         manifest = tmp_path / "deployment.json"
         dep = deploy(w3, owner, manifest_path=manifest)
         reg = dep.contract(w3, "AssessmentRegistry")
-        from contracts.tx import send
+        from contracts.sender import send
 
         send(w3, reg.functions.setAssessor(assessor, 90), owner)
         doc = report_by(assessor)

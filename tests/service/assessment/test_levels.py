@@ -5,11 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from tests.service.assessment.helpers import answers_for
 
 from service.assessment import Part, RiskLevel, Underwriting, assess, classify, hardening, plan_for
 from service.assessment.levels import RISK_LEVEL_INDEX, TABLE_6
 from service.assessment.plan import Tier
+from tests.service.assessment.helpers import answers_for
 
 
 @pytest.mark.parametrize(

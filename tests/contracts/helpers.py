@@ -1,7 +1,10 @@
-"""A ready-to-underwrite book: capital in the pool, an anchored report, products."""
+"""Helpers of the contract tests: a ready-to-underwrite book (capital in the pool, an anchored
+report, products) and chain snapshots."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,3 +93,13 @@ def make_env(led: Ledger) -> BookEnv:
     led.send(led.book.functions.createProduct(product_tuple()), a.underwriter)
     led.send(led.book.functions.createProduct(product_tuple(kind=PER_UNIT, amount=50 * USD)), a.underwriter)
     return BookEnv(led, PolicyProjection(), 1, 2, led.anchor_id(REPORT), led.anchor_id(INCIDENT))
+
+
+@contextmanager
+def snapshot(led: Ledger) -> Iterator[None]:
+    """Everything the block runs on the chain is undone when it ends."""
+    snap = led.tester.take_snapshot()
+    try:
+        yield
+    finally:
+        led.tester.revert_to_snapshot(snap)

@@ -1,0 +1,74 @@
+"""The one sender's split API: a `Pending` kept across waits is re-broadcast as the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eth_utils import keccak
+from pydantic import SecretStr
+
+from contracts import artifacts
+from contracts.errors import NoReceipt
+from contracts.reverts import ContractRevert
+from contracts.sender import Account, Sender, send
+from tests.anvil import anvil
+from tests.chain import Ledger
+
+
+@pytest.fixture
+def signer(ledger: Ledger) -> Account:
+    account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-test").hex()))
+    ledger.w3.eth.send_transaction({"from": ledger.a.owner, "to": account.address, "value": 10**18})
+    return account
+
+
+@pytest.fixture
+def no_auto_mine(ledger: Ledger) -> Iterator[None]:
+    ledger.tester.disable_auto_mine_transactions()
+    try:
+        yield
+    finally:
+        ledger.tester.enable_auto_mine_transactions()
+
+
+def test_an_unconfirmed_transaction_is_rebroadcast_not_resent(ledger: Ledger, signer: Account,
+                                                               no_auto_mine: None) -> None:
+    sender = Sender(ledger.w3, gas=200_000, timeout=0.2, every=0.05)
+    pending = sender.broadcast(ledger.token.functions.mint(signer.address, 7), signer)
+    assert pending.raw is not None and keccak(pending.raw) == pending.tx_hash
+    with pytest.raises(NoReceipt, match=pending.tx_hash.hex()):
+        sender.wait(pending)  # re-broadcast meanwhile, still unmined
+    sender.rebroadcast(pending)  # later: the same bytes again
+    ledger.tester.mine_blocks(1)
+    receipt = sender.wait(pending)
+    assert receipt["status"] == 1 and bytes(receipt["transactionHash"]) == pending.tx_hash
+    assert ledger.w3.eth.get_transaction_count(signer.address) == 1  # one transaction, one nonce
+    assert ledger.token.functions.balanceOf(signer.address).call() == 7
+    assert sender.sent == 1
+
+
+def test_nonces_are_assigned_before_the_receipts() -> None:
+    """Over JSON-RPC (anvil, mining paused): broadcasts need not wait for each other's receipts,
+    the next nonce is ours, not the node's count. (eth-tester pools one transaction per sender.)"""
+    with anvil() as (_, w3):
+        owner = w3.eth.accounts[0]
+        token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
+            "contractAddress"], abi=artifacts.abi("TestToken"))
+        account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-pipeline").hex()))
+        w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+        sender = Sender(w3, timeout=10)
+        w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        pendings = [sender.broadcast(token.functions.mint(account.address, n), account) for n in (1, 2, 4)]
+        assert [p.nonce for p in pendings] == [0, 1, 2]
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        assert [sender.wait(p)["status"] for p in pendings] == [1, 1, 1]
+        assert token.functions.balanceOf(account.address).call() == 7
+
+
+def test_a_revert_is_raised_before_anything_is_sent(ledger: Ledger, signer: Account) -> None:
+    sender = Sender(ledger.w3)
+    with pytest.raises(ContractRevert) as info:
+        sender.broadcast(ledger.oracle.functions.setConfig([], 1), signer)
+    assert info.value.name == "AccessControlUnauthorizedAccount"
+    assert ledger.w3.eth.get_transaction_count(signer.address) == 0 and sender.sent == 0
