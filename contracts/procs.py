@@ -1,5 +1,10 @@
-"""Local processes, for `cybercover up` and its supervisor, the demo, anvil and the end-to-end
-tests: free ports, waiting, graceful stops. In `contracts` because both halves import it."""
+"""Local processes, for `cybercover up` and its supervisor, the demo and the tests: free ports,
+waiting, graceful stops, and anvil, the development chain. In `contracts` because both halves use it.
+
+anvil mines on demand, so a deployment confirms at once; `mine_every` then makes block time follow
+the wall clock, as on a real chain, before anything watches it (or a window that just ended would
+still be "in the future" for the last block mined). anvil never stamps a block ahead of the clock.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,19 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import httpx
+
+from contracts.compiler import PROJECT_ROOT
+from contracts.errors import ContractsError
+from contracts.redact import redact
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+ANVIL_BIN = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
 def free_port() -> int:
@@ -47,3 +63,26 @@ def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def start_anvil(port: int, *, state: Path | None = None, log: IO[bytes] | int = subprocess.DEVNULL
+                ) -> subprocess.Popen[bytes]:
+    """With `state`, the chain is dumped there every 5 s and on exit, and loaded on start."""
+    if not ANVIL_BIN.exists():
+        raise ContractsError(f"anvil not found at {ANVIL_BIN}: run `npm ci` (or `make setup`)")
+    persist = ["--state", str(state), "--state-interval", "5"] if state else []
+    return subprocess.Popen([str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--hardfork", "prague",
+                             "--chain-id", "31337", "--silent", *persist], stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_for_rpc(url: str, timeout: float = 30, *, proc: subprocess.Popen[bytes] | None = None) -> Web3:
+    from web3 import Web3  # here, not at import: `cybercover --help` stays fast
+
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    if not wait_until(lambda: bool(w3.eth.chain_id), timeout, proc):
+        raise ContractsError(f"no JSON-RPC node answered at {redact(url)} within {timeout:.0f} s")
+    return w3
+
+
+def mine_every(w3: Web3, seconds: int = 1) -> None:
+    w3.provider.make_request("evm_setIntervalMining", [seconds])  # type: ignore[arg-type]

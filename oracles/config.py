@@ -289,8 +289,7 @@ def dump_config(config: NodeConfig) -> str:
 
 
 def write_config(path: Path, config: NodeConfig) -> None:
-    """`dump_config` to `path`, whole and private (0600): how `cybercover up` and the tests write
-    node configs."""
+    """`dump_config` to `path`, whole and private (0600): how `up` and the tests write node configs."""
     write_private(path, dump_config(config))
 
 

@@ -1,5 +1,5 @@
 """A throwaway anvil on a free loopback port, for tests over real JSON-RPC (it mines on demand;
-`contracts.anvil.mine_every` switches it to interval mining)."""
+`contracts.procs.mine_every` switches it to interval mining)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from contextlib import contextmanager
 
 from web3 import Web3
 
-from contracts.anvil import start_anvil, wait_for_rpc
-from contracts.procs import free_port, stop
+from contracts.procs import free_port, start_anvil, stop, wait_for_rpc
 
 
 @contextmanager

@@ -149,8 +149,7 @@ def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[st
 
 def deploy_cmd(
     rpc_url: str = setting("rpc_url", "JSON-RPC endpoint (unlocked deployer account)."),
-    manifest: Path | None = setting("manifest", "Where to write the manifest (default: deployment.json in the "
-                                                "data directory, CYBERCOVER_DATA_DIR)."),
+    manifest: Path | None = setting("manifest", MANIFEST_HELP),
     token: str | None = typer.Option(None, "--token", help="The payout asset (an ERC-20 such as a stablecoin)."),
     local_test_token: bool = typer.Option(
         False, "--local-test-token", help="Deploy a mintable test token as the payout asset (local chains only)."),
@@ -207,14 +206,12 @@ def bytecode_cmd(
     manifest: Path | None = setting("manifest", MANIFEST_HELP),
 ) -> None:
     """Auditor: check that each deployed contract's code matches the committed artifacts (exit 1 if not)."""
-    from web3 import Web3
-
     from contracts.bytecode import check
     from contracts.deploy import Deployment
 
     try:
         dep = Deployment.load(manifest_path(manifest))
-        result = check(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10})), dep)
+        result = check(_connect(rpc_url), dep)
     except (ContractsError, OSError) as exc:
         fail(str(exc), 2)
     typer.echo(json.dumps(result, indent=2))

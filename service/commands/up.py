@@ -1,6 +1,6 @@
 """`cybercover up`: the whole system on one machine, from nothing.
 
-anvil (state persisted in the data directory; contracts.anvil) → contracts deployed once and
+anvil (state persisted in the data directory; contracts.procs) → contracts deployed once and
 bootstrapped (oracle set, roles, an accredited assessor, capital in the pool; the OutageOracle's
 merge gap and finality delay matched to the local nodes, see service.stack.nodes) → the API, the
 payout worker and local oracle nodes as children of service.stack.supervisor. The nodes watch
@@ -21,8 +21,7 @@ from typing import Any
 
 import typer
 
-from contracts.anvil import mine_every, start_anvil, wait_for_rpc
-from contracts.procs import stop, wait_http
+from contracts.procs import mine_every, start_anvil, stop, wait_for_rpc, wait_http
 from contracts.redact import redact
 from contracts.runtime import private_dir, private_umask, restore_recursion_limit, write_private
 from service.commands.common import setting
@@ -113,7 +112,7 @@ def up_cmd(
         signers = [Account.from_key(k).address for k in keys]
         boot = bootstrap(w3, data_dir, signers)
         if anvil is not None:
-            mine_every(w3)  # deployed at once; from now on blocks follow the clock (contracts.anvil)
+            mine_every(w3)  # deployed at once; from now on blocks follow the clock (contracts.procs)
         dep = boot["deployment"]
         api = f"http://127.0.0.1:{port}"
         key = admin_key(data_dir)

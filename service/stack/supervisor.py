@@ -1,7 +1,6 @@
-"""The children of `cybercover up`. One that exits is reported and restarted after a back-off
-that doubles with each quick failure (up to BACKOFF_MAX) and resets once it has run for
-HEALTHY_AFTER seconds; none stops the others. Logs: `<data dir>/logs/<name>.log`; pids of the
-running ones: `<data dir>/pids.json` (what tests and operators signal)."""
+"""The children of `cybercover up`. One that exits is reported and restarted after a back-off that
+doubles with each quick failure (up to BACKOFF_MAX) and resets after HEALTHY_AFTER seconds of running;
+none stops the others. Logs in `<data dir>/logs/`, running children's pids in `<data dir>/pids.json`."""
 
 from __future__ import annotations
 
@@ -64,9 +63,8 @@ class Supervisor:
         self._write_pids()
 
     def stop(self, name: str, timeout: float = 20) -> None:
-        self._specs.pop(name, None)
-        self._due.pop(name, None)
-        self._backoff.pop(name, None)
+        for state in (self._specs, self._due, self._backoff):
+            state.pop(name, None)
         stop(self.children.pop(name, None), timeout)
         self._write_pids()
 

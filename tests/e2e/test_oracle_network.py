@@ -10,9 +10,8 @@ import pytest
 from eth_account import Account
 
 from contracts import eip712
-from contracts.anvil import mine_every
 from contracts.deploy import deploy
-from contracts.procs import free_port
+from contracts.procs import free_port, mine_every
 from oracles.config import TransmitSection, write_config
 from service.commands.demo import Target
 from tests.anvil import anvil
@@ -31,7 +30,7 @@ def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
     ports = [free_port() for _ in keys]
     with anvil() as (url, w3):
         dep = deploy(w3, w3.eth.accounts[0], oracle_signers=[k.address for k in keys], quorum=2)
-        mine_every(w3)  # deployed; from now on block time follows the wall clock (contracts.anvil)
+        mine_every(w3)  # deployed; from now on block time follows the wall clock (contracts.procs)
         oracle = dep.contract(w3, "OutageOracle")
         configs = []
         for i, port in enumerate(ports):
