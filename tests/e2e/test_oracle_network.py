@@ -1,10 +1,15 @@
 """Three oracle node processes, anvil, and a loopback HTTP service that goes down for longer
-than a short threshold: the nodes co-sign, one transmits, and OutageOracle records it."""
+than a short threshold: the nodes co-sign, one transmits, and OutageOracle records it. The
+scenario runs in the background from the start of the e2e session (conftest.py); the test checks
+what it recorded."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -22,7 +27,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 SERVICE = "https://e2e.covered.example"
 
 
-def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Outage:
+    went_down: int
+    events: list[Any]  # OutageVerified logs
+    logs: str  # the tails of the node logs
+
+
+def verify_an_outage(tmp_path: Path) -> Outage:
     keys = [signer(f"e2e-oracle-{i}") for i in range(3)]
     target, canary = Target(), Target()
     target.up()
@@ -62,12 +74,17 @@ def test_three_nodes_verify_an_outage_on_anvil(tmp_path: Path) -> None:
                 time.sleep(1)
                 events = list(oracle.events.OutageVerified.get_logs(from_block=0))
             target.up()
-        logs = "\n".join(c.with_suffix(".log").read_text()[-2000:] for c in configs)
-        assert events, f"no OutageVerified within 300 s; node logs:\n{logs}"
-        ev = events[0]["args"]
-        assert ev["serviceId"] == eip712.service_id(SERVICE)
-        # The window starts at a minute boundary at or after the outage began (the first DOWN
-        # minute) and lasts at least the threshold.
-        assert went_down - 60 <= ev["start"] and ev["start"] % 60 == 0
-        assert ev["end"] - ev["start"] >= 60
-        assert bin(ev["signers"]).count("1") >= 2
+    return Outage(went_down, events, "\n".join(c.with_suffix(".log").read_text()[-2000:] for c in configs))
+
+
+def test_three_nodes_verify_an_outage_on_anvil(network_outage: Future[Outage]) -> None:
+    outage = network_outage.result(timeout=400)
+    went_down, events = outage.went_down, outage.events
+    assert events, f"no OutageVerified within 300 s; node logs:\n{outage.logs}"
+    ev = events[0]["args"]
+    assert ev["serviceId"] == eip712.service_id(SERVICE)
+    # The window starts at a minute boundary at or after the outage began (the first DOWN
+    # minute) and lasts at least the threshold.
+    assert went_down - 60 <= ev["start"] and ev["start"] % 60 == 0
+    assert ev["end"] - ev["start"] >= 60
+    assert bin(ev["signers"]).count("1") >= 2
