@@ -28,21 +28,28 @@ if TYPE_CHECKING:
 ANVIL_BIN = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
+_handed_out: set[int] = set()  # a closed port is free again: never hand it out twice (threads, stacks)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_until(ready: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
-    """Polls `ready` (a connection error counts as not ready) every 0.1 s; False after `timeout`
-    seconds (0: asks once), or as soon as `proc`, the process meant to answer, has exited."""
+    """Polls `ready` every 0.1 s, an error counting as not ready; False after `timeout` seconds
+    (0: asks once), or as soon as `proc`, the process meant to answer, has exited."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             if ready():
                 return True
-        except (OSError, httpx.HTTPError):  # requests' errors (web3's) are OSErrors
+        except Exception:  # noqa: BLE001, S110 - not ready yet
             pass
         if time.monotonic() >= deadline or (proc is not None and proc.poll() is not None):
             return False
@@ -80,7 +87,8 @@ def wait_for_rpc(url: str, timeout: float = 30, *, proc: subprocess.Popen[bytes]
 
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
     if not wait_until(lambda: bool(w3.eth.chain_id), timeout, proc):
-        raise ContractsError(f"no JSON-RPC node answered at {redact(url)} within {timeout:.0f} s")
+        raise ContractsError(f"no JSON-RPC node answered at {redact(url)}"
+                             + (f" within {timeout:.0f} s" if timeout else ""))
     return w3
 
 

@@ -40,8 +40,8 @@ def main() -> None:
     target.up()
     env = {"CYBERCOVER_ISSUE_BATCH": str(args.issue_batch), "CYBERCOVER_SETTLE_BATCH": str(args.settle_batch)}
     try:
-        with tempfile.TemporaryDirectory(prefix="cybercover-bench-") as tmp, private_up(Path(tmp), env=env) as st:
-            result = run(Demo(st.api, st.data_dir, st.rpc, args.covers, print), target, args.covers)
+        with tempfile.TemporaryDirectory(prefix="cybercover-bench-") as tmp, private_up(Path(tmp), env=env) as urls:
+            result = run(Demo(urls[0], Path(tmp), urls[1], args.covers, print), target, args.covers)
     finally:
         target.down()
     (ROOT / "bench").mkdir(exist_ok=True)

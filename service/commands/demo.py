@@ -289,8 +289,7 @@ def demo_cmd(
             if not wait_http(f"{api}/healthz", 0):
                 tmp = Path(own.enter_context(tempfile.TemporaryDirectory(prefix="cybercover-demo-")))
                 typer.echo(f"no API at {api}: starting a private `cybercover up` in {tmp}")
-                st = own.enter_context(private_up(tmp))
-                api, data_dir, rpc_url = st.api, st.data_dir, st.rpc
+                (api, rpc_url), data_dir = own.enter_context(private_up(tmp)), tmp
             target.up()
             demo = Demo(api, data_dir, rpc_url, customers, typer.echo)
             ok = demo.run(target)

@@ -11,6 +11,7 @@ import typer
 
 from contracts import compiler
 from contracts.errors import ContractsError
+from contracts.procs import wait_for_rpc
 from service.commands.common import MANIFEST_HELP, fail, manifest_path, setting
 
 
@@ -122,9 +123,7 @@ def plan_for_chain(plan: DeployPlan, chain_id: int) -> DeployPlan:
 
 
 def _connect(rpc_url: str) -> Any:
-    from web3 import Web3
-
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    return wait_for_rpc(rpc_url, 0)  # asks once: ContractsError when no node answers
 
 
 def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[str, object], bool]:
@@ -186,11 +185,7 @@ def deploy_cmd(
                                  quorum=quorum, governance_delay=governance_delay, admin=admin, operators=operator,
                                  merge_gap=merge_gap, finality_delay=finality_delay)
         w3 = _connect(rpc_url)
-        try:
-            chain_id = w3.eth.chain_id
-        except Exception as exc:  # connection refused, timeout, not JSON-RPC
-            fail(f"no JSON-RPC node answered at {rpc_url}: {exc}")
-        plan = plan_for_chain(plan, chain_id)
+        plan = plan_for_chain(plan, w3.eth.chain_id)
         result, fresh = deploy_with_plan(w3, plan, manifest)
     except DeployInputError as exc:
         fail(str(exc), 2)

@@ -1,3 +1,1 @@
-"""What `cybercover up` runs: the supervisor of its children (with a pid file), the oracle nodes'
-configs and API keys, and a private `up` for the demo, the tests and the benchmark. Ports, waiting,
-graceful stops and the chain are `contracts.procs`."""
+"""What `cybercover up` runs (see the modules); ports, waiting, stops and anvil: `contracts.procs`."""

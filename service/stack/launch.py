@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.procs import free_port, stop, wait_http
@@ -18,17 +17,11 @@ class StackError(RuntimeError):
     """The private stack did not come up."""
 
 
-@dataclass(frozen=True)
-class LocalStack:
-    data_dir: Path
-    api: str
-    rpc: str
-
-
 @contextmanager
 def private_up(data_dir: Path, *, oracles: int = 3, env: dict[str, str] | None = None,
-               log: Path | None = None) -> Iterator[LocalStack]:
-    """Yields once the API answers; stops `up` (its children and anvil with it) on the way out."""
+               log: Path | None = None) -> Iterator[tuple[str, str]]:
+    """Yields the API's and the chain's URLs once the API answers; stops `up` (its children and
+    anvil with it) on the way out."""
     port, chain = free_port(), free_port()
     # An inherited CYBERCOVER_RPC_URL would make `up` use that node instead of its own anvil.
     child_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "CYBERCOVER_RPC_URL"}
@@ -41,6 +34,6 @@ def private_up(data_dir: Path, *, oracles: int = 3, env: dict[str, str] | None =
         if not wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc=proc):
             tail = log.read_text(errors="replace")[-3000:] if log else ""
             raise StackError(f"the private `cybercover up` did not come up (exit code {proc.poll()})\n{tail}")
-        yield LocalStack(data_dir, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain}")
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain}"
     finally:
         stop(proc, timeout=90)

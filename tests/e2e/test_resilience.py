@@ -14,7 +14,7 @@ import pytest
 
 from oracles.config import load_config
 from service.commands.demo import THRESHOLD, USD, Demo, Target
-from service.stack.launch import LocalStack, private_up
+from service.stack.launch import private_up
 from service.stack.supervisor import running
 from tests.e2e.procs import FAST_STACK
 
@@ -27,9 +27,10 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
     target.up()
     # Small settle batches stretch the payout over several transactions, so the kill lands mid-way.
     # A short lease: the killed worker's lease on the service must lapse before the restart takes over.
-    with private_up(tmp_path / "data", oracles=4, log=tmp_path / "up.log",
-                    env={**FAST_STACK, "CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "10"}) as st:
-        d = Demo(st.api, st.data_dir, st.rpc, COVERS, print)
+    data = tmp_path / "data"
+    env = {**FAST_STACK, "CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "10"}
+    with private_up(data, oracles=4, log=tmp_path / "up.log", env=env) as (api, rpc):
+        d = Demo(api, data, rpc, COVERS, print)
         from service.assessment import ITEMS
 
         product = d.call("POST", "/v1/products", json={
@@ -50,7 +51,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
 
         d.wait("the oracle nodes to watch the service", lambda: target.hits > 8, 120)
         # One of four nodes goes dark (frozen, so the supervisor does not restart it).
-        frozen = running(st.data_dir)["oracle-4"]
+        frozen = running(data)["oracle-4"]
         os.kill(frozen, signal.SIGSTOP)
         target.down()
         book = d.dep.contract(d.w3, "PolicyBook")
@@ -60,12 +61,12 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
             return list(book.events.PayoutSent.get_logs(from_block=first))
 
         d.wait("the first payouts", lambda: len(paid_events()) > 0, 420)
-        worker = running(st.data_dir)["worker"]
+        worker = running(data)["worker"]
         os.kill(worker, signal.SIGKILL)  # mid-way through the settle batches
         killed_at = len(paid_events())
         assert killed_at < COVERS, "the worker finished before it could be killed; lower the batch size"
         d.wait("every policy to be paid after the worker restarts", lambda: len(paid_events()) >= COVERS, 300)
-        assert running(st.data_dir)["worker"] != worker  # the supervisor restarted it
+        assert running(data)["worker"] != worker  # the supervisor restarted it
 
         # A replayed report set: the relay answers already_covered and nothing more is paid. The
         # quorum is 3 of 4 (a strict majority): the latest reports of the three live nodes, once
@@ -75,7 +76,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
         body = None
         deadline = time.monotonic() + 90
         while body is None and time.monotonic() < deadline:
-            latest = [max(httpx.get(_node_url(st, n) + "/v1/reports", timeout=10).json()["reports"],
+            latest = [max(httpx.get(_node_url(data, n) + "/v1/reports", timeout=10).json()["reports"],
                           key=lambda r: (r["end"], r["seq"])) for n in (1, 2, 3)]
             sid = bytes.fromhex(latest[0]["service_id"][2:])
             start, end = max(r["start"] for r in latest), min(r["end"] for r in latest)
@@ -90,7 +91,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
             else:
                 time.sleep(0.5)
         assert body is not None, "the live nodes' latest reports never fell inside a verified window"
-        replay = httpx.post(st.api + "/v1/oracle/reports", json=body, headers=d.admin, timeout=60)
+        replay = httpx.post(api + "/v1/oracle/reports", json=body, headers=d.admin, timeout=60)
         assert replay.status_code == 409 and replay.json()["type"] == "already_covered", replay.text
         time.sleep(3)  # three worker cycles (FAST_STACK): nothing more is paid
         target.up()
@@ -110,5 +111,5 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
     target.down()
 
 
-def _node_url(st: LocalStack, n: int) -> str:
-    return f"http://127.0.0.1:{load_config(st.data_dir / 'oracles' / f'node-{n}.toml').node.listen_port}"
+def _node_url(data: Path, n: int) -> str:
+    return f"http://127.0.0.1:{load_config(data / 'oracles' / f'node-{n}.toml').node.listen_port}"
