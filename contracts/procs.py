@@ -1,10 +1,7 @@
-"""Local processes, for `cybercover up` and its supervisor, the demo and the tests: free ports,
-waiting, graceful stops, and anvil, the development chain. In `contracts` because both halves use it.
-
-anvil mines on demand, so a deployment confirms at once; `mine_every` then makes block time follow
-the wall clock, as on a real chain, before anything watches it (or a window that just ended would
-still be "in the future" for the last block mined). anvil never stamps a block ahead of the clock.
-"""
+"""Local processes for `up`, its supervisor, the demo and the tests (in `contracts`: both halves
+use them): free ports, waiting, graceful stops, and anvil. anvil mines on demand, so a deployment
+confirms at once; `mine_every` then makes block time follow the wall clock before anything watches
+it (or a window that just ended would still be "in the future" for the last block mined)."""
 
 from __future__ import annotations
 

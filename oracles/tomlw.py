@@ -39,13 +39,9 @@ def _key(key: object) -> str:
     return key if _BARE_KEY.fullmatch(key) else _string(key)  # fullmatch: "$" would allow "k\n"
 
 
-def _is_table(value: object) -> bool:
-    return isinstance(value, Mapping)
-
-
 def _is_table_array(value: object) -> bool:
     return (isinstance(value, Sequence) and not isinstance(value, str) and bool(value)
-            and all(_is_table(v) for v in value))
+            and all(isinstance(v, Mapping) for v in value))
 
 
 def _value(value: Any) -> str:
@@ -72,11 +68,11 @@ def _value(value: Any) -> str:
 def _table(data: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) -> None:
     # Plain keys first: after a [header] every key belongs to that header's table.
     for k, v in data.items():
-        if not _is_table(v) and not _is_table_array(v):
+        if not isinstance(v, Mapping) and not _is_table_array(v):
             lines.append(f"{_key(k)} = {_value(v)}")
     for k, v in data.items():
         sub = (*path, _key(k))
-        if _is_table(v):
+        if isinstance(v, Mapping):
             lines += ["", f"[{'.'.join(sub)}]"]
             _table(v, sub, lines)
         elif _is_table_array(v):

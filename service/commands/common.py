@@ -1,6 +1,6 @@
-"""What the commands share: options that stand for a setting (the same CYBERCOVER_* variable and
-default as `service.settings.Settings`, both shown in `--help`, so a shell configured for the API
-and the worker configures every command alike) and the one-line error exit."""
+"""What the commands share: the one-line error exit, and options that stand for a setting (its
+CYBERCOVER_* variable and default, both shown in `--help`: a shell set up for the API and the
+worker sets up every command alike)."""
 
 from __future__ import annotations
 

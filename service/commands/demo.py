@@ -5,8 +5,7 @@ report; covers for a SaaS provider's customers issued in batches; a loopback HTT
 by the oracles and taken down past the threshold; the verified outage and its start becoming
 final, the automatic payouts (each customer's balance), one larger claim sent to review and
 approved (the amount, against an incident report bound to the insured subject and the covered
-service), and the auditor's check of the report. Exits 0 only when every check held.
-"""
+service), and the auditor's check of the report. Exits 0 only when every check held."""
 
 from __future__ import annotations
 
@@ -21,10 +20,11 @@ from typing import Any
 import httpx
 import typer
 
-from contracts.procs import free_port, wait_http
+from contracts.errors import ContractsError
+from contracts.procs import free_port, wait_for_rpc, wait_http
 from contracts.redact import redact
 from service.commands.common import setting
-from service.stack.launch import StackError, private_up
+from service.stack.launch import private_up
 
 USD = 10**6
 THRESHOLD = 30  # seconds; the oracles judge whole minutes, so one DOWN minute pays
@@ -36,15 +36,13 @@ class DemoFailed(Exception):
 
 class Demo:
     def __init__(self, api: str, data_dir: Path, rpc: str, customers: int, echo: Callable[[str], None]) -> None:
-        from web3 import Web3
-
         from contracts.deploy import Deployment
 
         self.api, self.echo, self.customers = api, echo, customers
         self.admin = {"X-API-Key": (data_dir / "admin.key").read_text().strip()}
         self.http = httpx.Client(base_url=api, timeout=120)
         self.dep = Deployment.load(data_dir / "deployment.json")
-        self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+        self.w3 = wait_for_rpc(rpc, 0)
         self.token = self.dep.contract(self.w3, "TestToken")
         self.checks: list[tuple[str, bool]] = []
         self.timings: dict[str, float] = {}
@@ -60,13 +58,13 @@ class Demo:
         self.checks.append((what, ok))
         self.echo(f"  [{'ok' if ok else 'FAIL'}] {what}")
 
-    def wait(self, what: str, probe: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    def wait(self, what: str, probe: Callable[[], Any], timeout: float) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = probe()
             if got:
                 return got
-            time.sleep(every)
+            time.sleep(0.5)
         raise DemoFailed(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def balance(self, who: str) -> int:
@@ -294,7 +292,7 @@ def demo_cmd(
             demo = Demo(api, data_dir, rpc_url, customers, typer.echo)
             ok = demo.run(target)
             typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
-    except (DemoFailed, StackError, httpx.HTTPError, OSError) as exc:
+    except (DemoFailed, RuntimeError, ContractsError, httpx.HTTPError, OSError) as exc:  # RuntimeError: no stack
         typer.echo(f"error: {redact(str(exc))}", err=True)
     finally:
         target.down()

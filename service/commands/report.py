@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from contracts.procs import wait_for_rpc
 from contracts.redact import describe
 from service.commands.common import MANIFEST_HELP, fail, manifest_path, setting
 
@@ -20,8 +21,6 @@ def verify_cmd(
     manifest: Path | None = setting("manifest", MANIFEST_HELP),
 ) -> None:
     """Recompute the report hash and check it on AssessmentRegistry. Exit 0 valid, 1 not, 2 bad input."""
-    from web3 import Web3
-
     from contracts.deploy import Deployment
     from contracts.errors import ContractsError
     from service.assessment.anchoring import verify
@@ -35,7 +34,7 @@ def verify_cmd(
         fail(f"{report}: {exc}", 2)
     try:
         dep = Deployment.load(manifest_path(manifest))
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+        w3 = wait_for_rpc(rpc_url, 0)
         if w3.eth.chain_id != dep.chain_id:
             fail(f"{rpc_url} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}", 2)
         registry = dep.contract(w3, "AssessmentRegistry")

@@ -6,8 +6,7 @@ merge gap and finality delay matched to the local nodes, see service.stack.nodes
 payout worker and local oracle nodes as children of service.stack.supervisor. The nodes watch
 every covered service whose product names a URL; when products change, their configs are
 rewritten and the nodes restarted (a restarted node resumes its episodes from its own evidence
-store). Everything in the data directory is private to its owner (0700 / 0600).
-"""
+store). Everything in the data directory is private to its owner (0700 / 0600)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A private `cybercover up` on free ports, with its own anvil: for the demo when no stack runs,
-the end-to-end tests and the benchmark."""
+"""A private `cybercover up` on free ports, with its own anvil (the demo, the e2e tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -11,10 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from contracts.procs import free_port, stop, wait_http
-
-
-class StackError(RuntimeError):
-    """The private stack did not come up."""
 
 
 @contextmanager
@@ -33,7 +28,7 @@ def private_up(data_dir: Path, *, oracles: int = 3, env: dict[str, str] | None =
     try:
         if not wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc=proc):
             tail = log.read_text(errors="replace")[-3000:] if log else ""
-            raise StackError(f"the private `cybercover up` did not come up (exit code {proc.poll()})\n{tail}")
+            raise RuntimeError(f"the private `cybercover up` did not come up (exit code {proc.poll()})\n{tail}")
         yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain}"
     finally:
         stop(proc, timeout=90)

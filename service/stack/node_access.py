@@ -37,7 +37,6 @@ class TargetListError(Exception):
 
 
 def _client(client: httpx.Client | None) -> AbstractContextManager[httpx.Client]:
-    """The caller's client, left open, or one of our own, closed after use."""
     return nullcontext(client) if client is not None else httpx.Client(timeout=TIMEOUT)
 
 
