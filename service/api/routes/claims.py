@@ -15,19 +15,19 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from contracts.enums import ReportKind
+from contracts.records import PolicyRecord, UnderwritingStatus
 from contracts.registry import incident_subject
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Hex32, Strict, hx, unhex
 from service.chain.gateway import Gateway
-from service.chain.records import as_tuple
 from service.db import models as m
 from service.db.session import transaction
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 Reviewer = Annotated[Principal, Depends(require("claims"))]
-INCIDENT = 2  # AssessmentRegistry.ReportKind.Incident
 Reason = Annotated[str, Field(min_length=1, max_length=5000)]
 ClaimStatus = Literal["open", "approved", "rejected", "lapsed"]
 
@@ -119,8 +119,8 @@ def incident_binding(session: Session, policy: m.Policy) -> bytes:
 
 
 def _check_incident(gw: Gateway, report: str, subject: bytes) -> None:
-    live, _, kind = gw.registry.functions.underwritingStatus(unhex(report), subject).call()
-    if not live or kind != INCIDENT:
+    status = UnderwritingStatus.decode(gw.registry.functions.underwritingStatus(unhex(report), subject).call())
+    if not status.live or status.kind is not ReportKind.INCIDENT:
         raise BadRequest(f"{report} is not the anchor id of a live incident report (standard §8) on this "
                          f"policy's subject and service", type="invalid_incident_report")
 
@@ -182,7 +182,7 @@ def approve_claim(claim_id: int, body: Approval, request: Request, factory: Fact
             if amount > claim.amount:
                 raise BadRequest(f"amount {amount} is more than the claim ({claim.amount})",
                                  type="invalid_approval_amount")
-            record, subject, policy_id = as_tuple(policy), incident_binding(s, policy), policy.id
+            record, subject, policy_id = PolicyRecord.of(policy).as_tuple(), incident_binding(s, policy), policy.id
         _check_incident(gw, body.incident_report, subject)
         fn = gw.book.functions.approveClaim(claim_id, policy_id, record, unhex(body.incident_report), amount)
         return _decide(factory, gw, indexer, principal, claim_id, fn,
@@ -201,7 +201,7 @@ def reject_claim(claim_id: int, body: Rejection, request: Request, factory: Fact
         indexer.sync()
         with factory() as s:
             claim, policy = _open_claim(s, gw, claim_id)
-            record, policy_id = as_tuple(policy), policy.id
+            record, policy_id = PolicyRecord.of(policy).as_tuple(), policy.id
             subject = incident_binding(s, policy) if body.incident_report is not None else b""
         if body.incident_report is not None:
             _check_incident(gw, body.incident_report, subject)

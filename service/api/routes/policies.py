@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
+from contracts.enums import PolicyStatus
 from service.api import idempotency
 from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.schemas import Address, Page, Strict, hx
@@ -72,7 +73,7 @@ def out(p: m.Policy, owner: m.PolicyOwner | None) -> dict[str, Any]:
             "limit": p.limit, "premium": p.premium, "beneficiary": p.beneficiary, "issuer": p.issuer,
             "holder": p.holder, "subject": p.subject, "report_hash": p.report_hash, "settled": p.settled,
             "paid": p.paid, "open_claim": p.open_claim,
-            "status": "active" if p.status == 0 else "expired", "tenant_id": owner.tenant_id if owner else None,
+            "status": PolicyStatus(p.status).label, "tenant_id": owner.tenant_id if owner else None,
             "holder_ref": owner.holder_ref if owner else None, "tx": p.tx}
 
 
@@ -184,7 +185,7 @@ def list_policies(session: SessionDep, principal: Anyone,
     if product_id is not None:
         q = q.where(m.Policy.product_id == product_id)
     if status is not None:
-        q = q.where(m.Policy.status == (0 if status == "active" else 1))
+        q = q.where(m.Policy.status == PolicyStatus.of(status))
     if beneficiary is not None:
         q = q.where(m.Policy.beneficiary == beneficiary)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0

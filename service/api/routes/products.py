@@ -11,6 +11,8 @@ from sqlalchemy import select
 from web3.logs import DISCARD
 
 from contracts.eip712 import service_id
+from contracts.enums import PayoutKind
+from contracts.records import Product
 from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.schemas import Strict, Text, Uint96, hx
 from service.chain.gateway import Gateway
@@ -25,7 +27,6 @@ Underwriter = Annotated[Principal, Depends(require("underwriter"))]  # the insur
 Reader = Annotated[Principal, Depends(require(*PEOPLE, "monitor"))]
 PositiveSeconds = Annotated[int, Field(ge=1, le=2**32 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=2**32 - 1)]
-KINDS = {"fixed": 0, "per_unit": 1}
 
 
 class Rates(Strict):
@@ -129,7 +130,7 @@ def _exposure(gw: Gateway | None, product_id: int) -> int | None:
 def out(p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> dict[str, Any]:
     return {"id": p.id, "name": t.name if t else None, "service": t.service_name if t else None,
             "service_id": p.service_id, "threshold_seconds": p.trigger_seconds,
-            "payout_kind": "fixed" if p.payout_kind == 0 else "per_unit", "amount": p.payout_amount,
+            "payout_kind": PayoutKind(p.payout_kind).label, "amount": p.payout_amount,
             "unit_seconds": p.unit_seconds, "policy_limit": p.policy_limit, "auto_pay_limit": p.auto_pay_limit,
             "waiting_seconds": p.waiting_seconds, "grace_seconds": p.grace_seconds, "active": p.active,
             "rates": t.rates if t else None, "medium_sub_limit_bps": t.medium_sub_limit_bps if t else None,
@@ -150,11 +151,11 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     if grace < finality:
         raise BadRequest(f"grace_seconds {grace} is below the oracle's finality delay ({finality} s): an outage at "
                          "the end of the cover could not become payable before expiry", type="grace_below_finality")
-    terms = (sid, body.threshold_seconds, KINDS[body.payout_kind], body.unit_seconds, body.waiting_seconds,
-             grace, True, body.auto_pay_limit, body.amount, body.policy_limit, body.max_cover_seconds,
-             body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm, body.claim_seconds,
-             body.exposure_cap)
-    receipt = gw.send(gw.book.functions.createProduct(terms))
+    terms = Product(sid, body.threshold_seconds, PayoutKind.of(body.payout_kind), body.unit_seconds,
+                    body.waiting_seconds, grace, True, body.auto_pay_limit, body.amount, body.policy_limit,
+                    body.max_cover_seconds, body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm,
+                    body.claim_seconds, body.exposure_cap)
+    receipt = gw.send(gw.book.functions.createProduct(terms.as_tuple()))
     events = gw.book.events.ProductCreated().process_receipt(receipt, errors=DISCARD)
     if not events:
         raise ChainError("createProduct mined without a ProductCreated event")

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from contracts.eip712 import RISK_LEVELS
+from contracts.enums import ReportKind
+from contracts.records import UnderwritingStatus
 from service.api.deps import Anyone, GatewayDep, Principal, SessionDep, require
 from service.api.routes.assessments import visible
 from service.api.schemas import Strict
@@ -94,12 +95,12 @@ def create_quote(body: QuoteIn, session: SessionDep, gw: GatewayDep, principal: 
         raise NotFound(f"no product {body.product_id} with pricing")
     if not product.active:
         raise Conflict(f"product {product.id} is not active", type="product_inactive")
-    live, level_index, kind = gw.registry.functions.underwritingStatus(
-        report_anchor_id(assessment.report), anchor_fields(assessment.report)["subject"]).call()
-    if not live or kind != 0:
+    status = UnderwritingStatus.decode(gw.registry.functions.underwritingStatus(
+        report_anchor_id(assessment.report), anchor_fields(assessment.report)["subject"]).call())
+    if not status.live or status.kind is not ReportKind.PRE_UNDERWRITING:
         raise Conflict("the assessment report is not anchored as a live pre-underwriting report: anchor it first",
                        type="report_not_underwritable")
-    level = RISK_LEVELS[level_index]
+    level = status.risk_level.label
     quote = m.Quote(tenant_id=assessment.tenant_id, product_id=product.id, assessment_id=assessment.id,
                     report_hash=assessment.report_hash, risk_level=level,
                     **{"conditions": [], **decide(level, product, terms)})
