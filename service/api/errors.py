@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.redact import describe
-from service.assessment.errors import AssessmentError
 from service.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -29,10 +28,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         return _error(exc.status, exc.type, exc.detail)
-
-    @app.exception_handler(AssessmentError)
-    async def assessment_error(_: Request, exc: AssessmentError) -> JSONResponse:
-        return _error(exc.http_status, "assessment_error", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
