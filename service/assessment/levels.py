@@ -64,7 +64,6 @@ TABLE_6: tuple[Band, ...] = (
          "may be offered."),
 )
 
-BAND_BY_LEVEL: dict[RiskLevel, Band] = {band.level: band for band in TABLE_6}
 
 
 def classify(score: Fraction) -> Band:

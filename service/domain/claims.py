@@ -21,10 +21,6 @@ from service.domain.anchoring import underwriting_status
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
 
 
-def _hex(b: bytes) -> str:
-    return "0x" + b.hex()
-
-
 def incident_binding(session: Session, policy: m.Policy) -> bytes:
     """The subject an incident report on this policy is anchored for: the policy's insured subject
     bound to the covered service's id."""
@@ -37,7 +33,7 @@ def incident_binding(session: Session, policy: m.Policy) -> bytes:
 def _check_incident(session: Session, gw: Gateway, policy: m.Policy, report: bytes) -> None:
     status = underwriting_status(gw, report, incident_binding(session, policy))
     if not status.live or status.kind is not ReportKind.INCIDENT:
-        raise BadRequest(f"{_hex(report)} is not the anchor id of a live incident report (standard §8) on this "
+        raise BadRequest(f"0x{report.hex()} is not the anchor id of a live incident report (standard §8) on this "
                          f"policy's subject and service", type="invalid_incident_report")
 
 
@@ -59,7 +55,7 @@ def _open_claim(session: Session, gw: Gateway, indexer: Indexer, claim_id: int) 
 def _note(claim_id: int, action: str, reason: str | None, amount: int | None, by: str) -> m.ClaimNote | None:
     if reason is None:
         return None
-    return m.ClaimNote(claim_id=claim_id, action=action, reason=reason, reason_hash=_hex(keccak(text=reason)),
+    return m.ClaimNote(claim_id=claim_id, action=action, reason=reason, reason_hash="0x" + keccak(text=reason).hex(),
                        amount=amount, decided_by=by)
 
 

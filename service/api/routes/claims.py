@@ -1,8 +1,5 @@
-"""Claims above the auto-pay limit: listed for review and decided before their deadline —
-approved (in full or in part) against an incident report anchored on-chain for the insured
-subject and the covered service, or rejected with a written reason — or, undecided past the
-deadline, lapsed (deemed approved in full and paid; the payout worker closes them). And the
-payouts ledger, with payouts the pool could not transfer shown as credited."""
+"""Claims above the auto-pay limit, listed for review and decided (service.domain.claims), and
+the payouts ledger, with payouts the pool could not transfer shown as credited."""
 
 from __future__ import annotations
 
@@ -98,7 +95,7 @@ def get_claim(claim_id: int, session: SessionDep, principal: Anyone) -> ClaimOut
     c = session.get(m.Claim, claim_id) if 0 <= claim_id < 2**63 else None
     if c is None or not _owned(session, principal, c.policy_id):
         raise NotFound(f"no claim {claim_id}")
-    return ClaimOut.of_claim(c, session.get(m.ClaimNote, claim_id))
+    return _answer(session, c)
 
 
 def _answer(session: Session, claim: m.Claim) -> ClaimOut:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from tests.service.assessment.helpers import answers_for
 from typer.testing import CliRunner
 
 from service.assessment import ITEMS, Part
 from service.assessment import cli as assess_cli
 from service.assessment.provider import APPENDIX_B
+from tests.service.assessment.helpers import answers_for
 
 runner = CliRunner()
 

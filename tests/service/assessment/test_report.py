@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 import pytest
-from tests.service.assessment.helpers import ISSUED, ORG_ID, SALT, answers_for, sample_assessment, sample_report
 from eth_utils.crypto import keccak
 
 from service.assessment import (
@@ -34,6 +33,7 @@ from service.assessment.incident import (
     TimelineEvent,
 )
 from service.assessment.plan import ChangeArea
+from tests.service.assessment.helpers import ISSUED, ORG_ID, SALT, answers_for, sample_assessment, sample_report
 
 
 def _walk(value: object) -> list[object]:

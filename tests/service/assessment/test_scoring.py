@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 import pytest
-from tests.service.assessment.helpers import ALL_SUBSETS, answers_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from service.assessment import (
     resolve_weights,
 )
 from service.assessment.scoring import TABLE_5, Answer
+from tests.service.assessment.helpers import ALL_SUBSETS, answers_for
 
 ALL = (Part.RANSOMWARE, Part.BUSINESS_INTERRUPTION, Part.DATA_SECURITY)
 
