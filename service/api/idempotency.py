@@ -1,4 +1,5 @@
-"""Idempotency-Key for money-moving POSTs.
+"""Idempotency-Key for money-moving POSTs: a route takes the `Idempotent` dependency and wraps
+its work in `run(body, work)`.
 
 The key is reserved (row with no response) before any work, so a concurrent repeat gets 409
 instead of moving money twice; the first response, success or refusal (4xx), is stored and

@@ -80,7 +80,7 @@ class VerificationOut(Out):
     anchor_id: str | None
     assessor: str | None
     assessor_grade: str | None
-    assessor_capability: int | None = Field(description="The assessor's Appendix B capability now")
+    assessor_capability: int | None = Field(None, description="The assessor's Appendix B capability now")
     anchored_at: str | None
     block: int | None
     tx: str | None
@@ -88,20 +88,19 @@ class VerificationOut(Out):
     superseded_by: str | None
     batch: str | None
     reason: str | None
-    score_bps: int | None
-    risk_level: str | None
-    kind: str | None
-    subject_prefix: str | None = Field(description="The first 128 bits of the subject commitment, as anchored")
+    score_bps: int | None = None
+    risk_level: str | None = None
+    kind: str | None = None
+    subject_prefix: str | None = Field(None, description="The first 128 bits of the subject commitment, as anchored")
     document_on_file: bool
 
     @classmethod
     def of_check(cls, check: anchoring.ReportCheck) -> VerificationOut:
-        a = check.anchor if check.anchor is not None and check.anchor.anchored_at else None
-        return cls.model_validate({
-            **check.summary, "document_on_file": check.document_on_file,
-            "assessor_capability": a.assessor_capability if a else None, "score_bps": a.score_bps if a else None,
-            "risk_level": a.risk_level.label if a else None, "kind": a.kind.label if a else None,
-            "subject_prefix": hx(a.subject) if a else None})
+        a = check.anchor
+        figures = {} if a is None or not a.anchored_at else {
+            "assessor_capability": a.assessor_capability, "score_bps": a.score_bps, "risk_level": a.risk_level.label,
+            "kind": a.kind.label, "subject_prefix": hx(a.subject)}
+        return cls(**check.summary, **figures, document_on_file=check.document_on_file)
 
 
 def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.AssessmentRecord:
