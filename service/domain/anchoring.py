@@ -56,13 +56,13 @@ class ReportCheck:
 
 
 def verification(session: Session, gw: Gateway, report_hash: bytes, assessor: str | None, *,
-                 may_read: Callable[[str], bool]) -> ReportCheck:
-    """With the document on file (and `may_read(tenant_id)`), its hash is recomputed from its
+                 may_see: Callable[[str | None], bool]) -> ReportCheck:
+    """With the document on file (and `may_see(tenant_id)`), its hash is recomputed from its
     content and checked against the anchor of the assessor it names; otherwise the hash is checked
     against `assessor`'s anchor (default: the service's assessor)."""
     hx = "0x" + report_hash.hex()
     a = session.scalar(select(m.AssessmentRecord).where(m.AssessmentRecord.report_hash == hx))
-    if a is not None and may_read(a.tenant_id):  # another tenant's document: the chain only
+    if a is not None and may_see(a.tenant_id):  # another tenant's document: the chain only
         return ReportCheck(*inspect(gw.registry, a.report, from_block=gw.first_block), document_on_file=True)
     by = assessor or gw.assessor.address
     summary, record = inspect_hash(gw.registry, by, report_hash, from_block=gw.first_block)

@@ -169,4 +169,4 @@ def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, princ
     """Reads the registry. With the document on file, its hash is recomputed from its content and
     checked against the anchor of the assessor it names; otherwise against `assessor`'s anchor."""
     return VerificationOut.of_check(anchoring.verification(session, gw, unhex(report_hash), assessor,
-                                                           may_read=principal.can_see))
+                                                           may_see=principal.can_see))
