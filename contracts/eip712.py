@@ -21,10 +21,6 @@ REGISTRY_DOMAIN_NAME = "CyberCover AssessmentRegistry"
 ORACLE_DOMAIN_NAME = "CyberCover OutageOracle"
 DOMAIN_VERSION = "1"
 
-# On-chain enum order. Index = the uint8 stored and signed.
-RISK_LEVELS: tuple[str, ...] = ("low", "lower", "medium", "high")
-REPORT_KINDS: tuple[str, ...] = ("pre_underwriting", "in_policy", "incident")
-
 ANCHOR_TYPES: dict[str, list[dict[str, str]]] = {
     "Anchor": [
         {"name": "reportHash", "type": "bytes32"},

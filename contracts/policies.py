@@ -8,41 +8,15 @@ decisions, and checks itself against `policyHash` when asked.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from web3.logs import DISCARD
 
-ACTIVE, EXPIRED = 0, 1
+from contracts.enums import PolicyStatus
+from contracts.records import PolicyRecord
+
 _DECISIONS = {"ClaimApproved": "approved", "ClaimRejected": "rejected", "ClaimLapsed": "lapsed"}
-
-
-@dataclass(frozen=True)
-class PolicyRecord:
-    product_id: int
-    cover_start: int
-    cover_end: int
-    limit: int
-    beneficiary: str
-    issuer: str
-    holder: bytes
-    subject: bytes
-    report_hash: bytes
-    settled: int = 0
-    paid: int = 0
-    open_claim: int = 0
-    status: int = ACTIVE
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ABI tuple for `Policy`, in field order."""
-        return astuple(self)
-
-    @classmethod
-    def from_event(cls, p: Any) -> PolicyRecord:
-        get = (lambda k, i: p[k]) if hasattr(p, "keys") else (lambda k, i: p[i])
-        keys = ("productId", "coverStart", "coverEnd", "limit", "beneficiary", "issuer", "holder", "subject",
-                "reportHash", "settled", "paid", "openClaim", "status")
-        return cls(*(get(k, i) for i, k in enumerate(keys)))
 
 
 class PolicyProjection:
@@ -65,7 +39,7 @@ class PolicyProjection:
 
     def apply(self, name: str, args: dict[str, Any]) -> None:
         if name == "PolicyIssued":
-            self.policies[args["policyId"]] = PolicyRecord.from_event(args["policy"])
+            self.policies[args["policyId"]] = PolicyRecord.decode(args["policy"])
             return
         pid = args.get("policyId")
         rec = self.policies.get(pid) if pid is not None else None
@@ -86,7 +60,7 @@ class PolicyProjection:
             if name == "ClaimApproved":
                 self.claims[args["claimId"]]["approved"] = args["amount"]
         elif name == "PolicyExpired":
-            rec = replace(rec, status=EXPIRED)
+            rec = replace(rec, status=PolicyStatus.EXPIRED)
         self.policies[pid] = rec
 
     def records(self, ids: Iterable[int]) -> tuple[list[int], list[tuple[Any, ...]]]:

@@ -19,7 +19,6 @@ from contracts import httperrors
 from contracts.httperrors import error, responses
 from contracts.redact import describe
 from service.api.deps import get_gateway, get_indexer, get_principal
-from service.assessment.errors import AssessmentError
 from service.errors import ServiceError
 
 __all__ = ["install", "responses"]
@@ -30,10 +29,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         return error(exc.status, exc.type, exc.detail)
-
-    @app.exception_handler(AssessmentError)
-    async def assessment_error(_: Request, exc: AssessmentError) -> JSONResponse:
-        return error(exc.http_status, "assessment_error", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Idempotency-Key for money-moving POSTs.
+"""Idempotency-Key for money-moving POSTs: a route takes the `Idempotent` dependency and wraps
+its work in `run(body, work)`.
 
 The key is reserved (row with no response) before any work, so a concurrent repeat gets 409
 instead of moving money twice; the first response, success or refusal (4xx), is stored and
@@ -13,17 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.api.deps import Principal
+from service.api.deps import FactoryDep, Principal, get_principal
 from service.db import models as m
 from service.db.models import now
 from service.db.session import transaction
@@ -35,34 +37,52 @@ def _fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def run(factory: sessionmaker[Session], principal: Principal, key: str | None, request: Request,
-        body: Any, work: Callable[[], tuple[int, Any]]) -> JSONResponse:
-    if key is None:
-        status, payload = work()
-        return JSONResponse(jsonable_encoder(payload), status_code=status)
-    fingerprint = _fingerprint(request.method, request.url.path, body)
-    ttl = timedelta(seconds=request.app.state.settings.idempotency_ttl_seconds)
-    with transaction(factory) as s:
-        existing = s.scalar(select(m.IdempotencyRecord).where(
-            m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
-        if existing is not None:
-            if existing.request_hash != fingerprint:
-                raise Unprocessable("this Idempotency-Key was used with a different request",
-                                    type="idempotency_key_reused")
-            if existing.status_code is not None:
-                return JSONResponse(existing.response, status_code=existing.status_code,
-                                    headers={"Idempotent-Replayed": "true"})
-            if not _take_over(s, existing, ttl):
-                raise Conflict("a request with this Idempotency-Key is still in progress",
-                               type="idempotency_in_progress")
-    if existing is None:
-        try:
-            with transaction(factory) as s:
-                s.add(m.IdempotencyRecord(tenant_id=principal.tenant_id, key=key, request_hash=fingerprint))
-        except IntegrityError:
-            raise Conflict("a request with this Idempotency-Key is in progress",
-                           type="idempotency_in_progress") from None
-    return _finish(factory, principal, key, work)
+@dataclass(frozen=True)
+class Idempotency:
+    """The request's Idempotency-Key (if any), for `run`."""
+
+    factory: sessionmaker[Session]
+    principal: Principal
+    key: str | None
+    request: Request
+
+    def run(self, body: Any, work: Callable[[], Any], status: int = 200) -> JSONResponse:
+        """`work()`'s answer (with `status`), or the recorded answer of an earlier request with
+        this key; `body` is what makes two requests the same one."""
+        factory, principal, key, request = self.factory, self.principal, self.key, self.request
+        if key is None:
+            return JSONResponse(jsonable_encoder(work()), status_code=status)
+        fingerprint = _fingerprint(request.method, request.url.path, body)
+        ttl = timedelta(seconds=request.app.state.settings.idempotency_ttl_seconds)
+        with transaction(factory) as s:
+            existing = s.scalar(select(m.IdempotencyRecord).where(
+                m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
+            if existing is not None:
+                if existing.request_hash != fingerprint:
+                    raise Unprocessable("this Idempotency-Key was used with a different request",
+                                        type="idempotency_key_reused")
+                if existing.status_code is not None:
+                    return JSONResponse(existing.response, status_code=existing.status_code,
+                                        headers={"Idempotent-Replayed": "true"})
+                if not _take_over(s, existing, ttl):
+                    raise Conflict("a request with this Idempotency-Key is still in progress",
+                                   type="idempotency_in_progress")
+        if existing is None:
+            try:
+                with transaction(factory) as s:
+                    s.add(m.IdempotencyRecord(tenant_id=principal.tenant_id, key=key, request_hash=fingerprint))
+            except IntegrityError:
+                raise Conflict("a request with this Idempotency-Key is in progress",
+                               type="idempotency_in_progress") from None
+        return _finish(factory, principal, key, lambda: (status, work()))
+
+
+def idempotency(request: Request, factory: FactoryDep, principal: Annotated[Principal, Depends(get_principal)],
+                idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Idempotency:
+    return Idempotency(factory, principal, idempotency_key, request)
+
+
+Idempotent = Annotated[Idempotency, Depends(idempotency)]
 
 
 def _take_over(s: Session, row: m.IdempotencyRecord, ttl: timedelta) -> bool:

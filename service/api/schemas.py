@@ -3,7 +3,7 @@ bad input is a 422 with a field name instead of an encoding error deep in web3."
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from eth_utils import to_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -22,6 +22,26 @@ T = TypeVar("T")
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    """A response model, built from a row and the fields the row does not carry (`of`)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
+    @classmethod
+    def of(cls, obj: Any, **extra: Any) -> Self:
+        return cls.model_validate(_With(obj, extra))
+
+
+class _With:
+    """`obj`'s attributes, overridden and completed by `extra` (what `from_attributes` reads)."""
+
+    def __init__(self, obj: Any, extra: dict[str, Any]) -> None:
+        self._obj, self._extra = obj, extra
+
+    def __getattr__(self, name: str) -> Any:
+        return self._extra[name] if name in self._extra else getattr(self._obj, name)
 
 
 class Page(BaseModel, Generic[T]):

@@ -14,12 +14,11 @@ from service.assessment.errors import (
     UnknownItemsError,
 )
 from service.assessment.hardening import hardening
-from service.assessment.levels import RISK_LEVEL_INDEX, RiskLevel, Underwriting, classify
+from service.assessment.levels import RiskLevel, Underwriting, classify
 from service.assessment.plan import plan_for
 from service.assessment.provider import ProviderGrade, ProviderScore, grade_for, score_provider
 from service.assessment.render import render_html
 from service.assessment.report import (
-    KIND_INDEX,
     AnchorFields,
     Assessor,
     Method,
@@ -34,7 +33,7 @@ from service.assessment.template import Category, Item, Part
 from service.assessment.weights import DEFAULT_WEIGHTS, resolve_weights
 
 __all__ = [
-    "DEFAULT_WEIGHTS", "ITEMS", "ITEMS_BY_ID", "KIND_INDEX", "RISK_LEVEL_INDEX", "STANDARD",
+    "DEFAULT_WEIGHTS", "ITEMS", "ITEMS_BY_ID", "STANDARD",
     "AnchorFields", "Answer", "Assessment", "AssessmentError", "Assessor", "Category", "Item",
     "Method", "MissingAnswersError", "Overview", "Part", "ProviderGrade", "ProviderScore",
     "ReportError", "ReportKind", "RiskLevel", "Subject", "SubjectCommitment", "Underwriting",

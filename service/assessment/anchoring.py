@@ -23,6 +23,7 @@ from web3.contract import Contract
 
 from contracts import eip712, merkle
 from contracts import registry as keys
+from contracts.records import Verification
 from contracts.sender import send
 from service.assessment.canonical import report_hash
 from service.assessment.errors import AssessmentError, ReportError
@@ -77,7 +78,8 @@ def report_anchor_id(report: Mapping[str, Any]) -> bytes:
     return keys.anchor_id(assessor, report_hash(report))
 
 
-def _args(report: Mapping[str, Any], assessor: str, replaces: bytes | None) -> tuple[Any, ...]:
+def anchor_args(report: Mapping[str, Any], assessor: str, replaces: bytes | None) -> tuple[Any, ...]:
+    """The arguments of `AssessmentRegistry.anchor` for `report`, sent by `assessor`."""
     named = named_assessor(report)
     if named is not None and named != to_checksum_address(assessor):
         raise AnchoringError(f"the report names assessor {named}; {to_checksum_address(assessor)} cannot anchor it")
@@ -89,7 +91,7 @@ def anchor(w3: Web3, registry: Contract, assessor: str, report: Mapping[str, Any
            replaces: bytes | None = None) -> Anchored:
     """Sent by the assessor's own account. `replaces` is the anchor id of an earlier report of
     theirs (of the same subject) that this one supersedes; an in-policy report needs one."""
-    args = _args(report, assessor, replaces)
+    args = anchor_args(report, assessor, replaces)
     r = send(w3, registry.functions.anchor(*args), assessor)
     return Anchored(args[0], keys.anchor_id(assessor, args[0]), r["blockNumber"], r["transactionHash"].to_0x_hex())
 
@@ -100,7 +102,7 @@ def anchor_by_signature(w3: Web3, registry: Contract, relayer: str, assessor_key
     """The assessor signs offline (EIP-712 `Anchor`); anyone relays. The deadline bounds how
     late a relayer can anchor it, so the anchored time cannot drift far from the signing."""
     assessor = Account.from_key(assessor_key).address
-    h, bps, level, subject, rep, kind = _args(report, assessor, replaces)
+    h, bps, level, subject, rep, kind = anchor_args(report, assessor, replaces)
     deadline = int(time.time()) + valid_for
     latest = int(w3.eth.get_block("latest")["timestamp"])
     deadline = max(deadline, latest + valid_for)
@@ -117,7 +119,7 @@ def anchor_batch(w3: Web3, registry: Contract, assessor: str, reports: Sequence[
     if not reports:
         raise AnchoringError("a batch needs at least one report")
     for rep in reports:
-        _args(rep, assessor, None)  # same validation as a single anchor
+        anchor_args(rep, assessor, None)  # same validation as a single anchor
     hashes = [report_hash(r) for r in reports]
     if len(set(hashes)) != len(hashes):
         raise AnchoringError("a batch holds the same report twice")
@@ -154,17 +156,41 @@ def _anchored_by(registry: Contract, h: bytes, from_block: int) -> list[str]:
     return sorted({to_checksum_address(lg["args"]["assessor"]) for lg in logs})
 
 
-def _figures_differ(report: Mapping[str, Any], anchored: tuple[Any, ...]) -> str | None:
+def _figures_differ(report: Mapping[str, Any], anchored: Verification) -> str | None:
     """Why the anchored score, level, kind or subject disagree with the document, if they do."""
-    bps, level, kind, subject = anchored
     try:
         f = anchor_fields(report)
     except ReportError as exc:
         return f"the anchored document is malformed: {exc}"
-    differ = [name for name, doc, chain in (("score", f["score_bps"], bps), ("risk level", f["risk_level"], level),
-                                            ("kind", f["kind"], kind), ("subject", f["subject"][:16], subject))
+    differ = [name for name, doc, chain in (("score", f["score_bps"], anchored.score_bps),
+                                            ("risk level", f["risk_level"], anchored.risk_level),
+                                            ("kind", f["kind"], anchored.kind),
+                                            ("subject", f["subject"][:16], anchored.subject))
               if doc != chain]
     return f"anchored with another {', '.join(differ)} than the document states" if differ else None
+
+
+def _blank(h: bytes) -> dict[str, Any]:
+    return {"valid": False, "report_hash": _hex(h), "anchor_id": None, "assessor": None, "assessor_grade": None,
+            "anchored_at": None, "block": None, "tx": None, "revoked": False, "superseded_by": None, "batch": None,
+            "reason": None}
+
+
+def _judge(out: dict[str, Any], registry: Contract, v: Verification, anchor_id: bytes,
+           where: tuple[str, dict[str, Any]], from_block: int, differ: str | None) -> None:
+    """Fills in an anchor found under the named assessor, and whether it is valid."""
+    out["block"], out["tx"] = _event_location(registry, *where, from_block)
+    out.update(anchor_id=_hex(anchor_id), assessor=to_checksum_address(v.assessor),
+               assessor_grade=grade_for(v.assessor_capability).value, anchored_at=_iso(v.anchored_at),
+               revoked=bool(v.revoked), superseded_by=_hex(v.superseded_by) if v.superseded_by != ZERO32 else None)
+    if v.revoked:
+        out["reason"] = "revoked"
+    elif differ:
+        out["reason"] = differ
+    else:
+        out["valid"] = bool(v.valid)
+        if out["superseded_by"]:
+            out["reason"] = "authentic but superseded by a newer report"
 
 
 def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int = 0) -> dict[str, Any]:
@@ -174,14 +200,18 @@ def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int =
     who was accredited at the time, it is not revoked, and (singly anchored) the anchored score,
     level, kind and subject are the document's.
     """
+    return inspect(registry, document, from_block=from_block)[0]
+
+
+def inspect(registry: Contract, document: Mapping[str, Any], *,
+            from_block: int = 0) -> tuple[dict[str, Any], Verification | None]:
+    """`verify`'s answer, and the registry's record it was judged on (None: nothing to read)."""
     batch = document.get("batch") if "report" in document else None
     report = document.get("report", document)
     if not isinstance(report, Mapping):
         raise AnchoringError("the report must be a JSON object")
     h = report_hash(report)
-    out: dict[str, Any] = {"valid": False, "report_hash": _hex(h), "anchor_id": None, "assessor": None,
-                           "assessor_grade": None, "anchored_at": None, "block": None, "tx": None, "revoked": False,
-                           "superseded_by": None, "batch": None, "reason": None}
+    out = _blank(h)
     named = named_assessor(report)
     if batch is not None:
         root = bytes.fromhex(str(batch["root"]).removeprefix("0x"))
@@ -189,32 +219,32 @@ def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int =
         out["batch"] = _hex(root)
     if named is None:
         out["reason"] = NO_ASSESSOR
-        return out
+        return out, None
     if batch is not None:
-        v = registry.functions.verifyInBatch(named, h, proof, root).call()
+        v = Verification.decode(registry.functions.verifyInBatch(named, h, proof, root).call())
         where = ("BatchAnchored", {"root": root, "assessor": named})
     else:
-        v = registry.functions.verify(named, h).call()
+        v = Verification.decode(registry.functions.verify(named, h).call())
         where = ("ReportAnchored", {"reportHash": h, "assessor": named})
-    valid, assessor, capability, anchored_at, bps, level, kind, subject, revoked, successor = v
-    if anchored_at == 0:
+    if v.anchored_at == 0:
         others = [] if batch is not None else _anchored_by(registry, h, from_block)
         out["reason"] = (NOT_IN_BATCH if batch is not None
                          else f"anchored by {', '.join(others)}, but the report names {named}" if others
                          else NOT_ANCHORED)
-        return out
-    out["block"], out["tx"] = _event_location(registry, *where, from_block)
-    out.update(anchor_id=_hex(keys.anchor_id(named, root if batch is not None else h)),
-               assessor=to_checksum_address(assessor), assessor_grade=grade_for(capability).value,
-               anchored_at=_iso(anchored_at), revoked=bool(revoked),
-               superseded_by=_hex(successor) if successor != ZERO32 else None)
-    differ = None if batch is not None else _figures_differ(report, (bps, level, kind, subject))
-    if revoked:
-        out["reason"] = "revoked"
-    elif differ:
-        out["reason"] = differ
+        return out, v
+    differ = None if batch is not None else _figures_differ(report, v)
+    _judge(out, registry, v, keys.anchor_id(named, root if batch is not None else h), where, from_block, differ)
+    return out, v
+
+
+def inspect_hash(registry: Contract, assessor: str, h: bytes, *,
+                 from_block: int = 0) -> tuple[dict[str, Any], Verification]:
+    """Like `inspect`, for a bare report hash (no document) against `assessor`'s anchor."""
+    out = _blank(h)
+    v = Verification.decode(registry.functions.verify(assessor, h).call())
+    if v.anchored_at == 0:
+        out["reason"] = NOT_ANCHORED
     else:
-        out["valid"] = bool(valid)
-        if out["superseded_by"]:
-            out["reason"] = "authentic but superseded by a newer report"
-    return out
+        _judge(out, registry, v, keys.anchor_id(assessor, h),
+               ("ReportAnchored", {"reportHash": h, "assessor": to_checksum_address(assessor)}), from_block, None)
+    return out, v

@@ -227,7 +227,6 @@ ITEMS: tuple[Item, ...] = tuple(
 )
 
 ITEMS_BY_ID: dict[str, Item] = {item.id: item for item in ITEMS}
-PART_INFO: dict[Part, PartInfo] = {info.part: info for info in PARTS}
 
 
 def items_of(part: Part) -> tuple[Item, ...]:

@@ -1,18 +1,20 @@
-"""The one exception root of the assessment engine.
+"""The assessment engine's errors, under the service's one root (ServiceError).
 
-Every error here means "the input cannot be scored or reported under the standard"; the
-service maps them to HTTP 422 and the CLI to exit code 2, so callers never see a silent zero.
+Every error here means "the input cannot be scored or reported under the standard": the API
+answers 422 `assessment_error`, the CLI exits with code 2, so callers never see a silent zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from service.errors import ServiceError
 
-class AssessmentError(ValueError):
+
+class AssessmentError(ServiceError):
     """Root: bad answers, weights, capability scores or report fields."""
 
-    http_status = 422
+    status, type = 422, "assessment_error"
 
 
 class MissingAnswersError(AssessmentError):

@@ -6,12 +6,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
+from contracts import enums
+
 
 class RiskLevel(StrEnum):
-    LOW = "low"  # 低等风险
-    LOWER = "lower"  # 较低风险
-    MEDIUM = "medium"  # 中风险
-    HIGH = "high"  # 高风险
+    """The levels as reports name them: the chain's enum (contracts.enums), by label."""
+
+    LOW = enums.RiskLevel.LOW.label  # 低等风险
+    LOWER = enums.RiskLevel.LOWER.label  # 较低风险
+    MEDIUM = enums.RiskLevel.MEDIUM.label  # 中风险
+    HIGH = enums.RiskLevel.HIGH.label  # 高风险
+
+    @property
+    def on_chain(self) -> enums.RiskLevel:
+        return enums.RiskLevel[self.name]
 
 
 class Underwriting(StrEnum):
@@ -19,12 +27,6 @@ class Underwriting(StrEnum):
     STANDARD = "standard"
     CONDITIONAL = "conditional"  # harden first, or cover with a sub-limit
     DECLINE = "decline"
-
-
-# Index order used on-chain by AssessmentRegistry (uint8 level).
-RISK_LEVEL_INDEX: tuple[RiskLevel, ...] = (
-    RiskLevel.LOW, RiskLevel.LOWER, RiskLevel.MEDIUM, RiskLevel.HIGH,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,6 @@ TABLE_6: tuple[Band, ...] = (
          "may be offered."),
 )
 
-BAND_BY_LEVEL: dict[RiskLevel, Band] = {band.level: band for band in TABLE_6}
 
 
 def classify(score: Fraction) -> Band:

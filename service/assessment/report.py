@@ -17,6 +17,7 @@ from typing import TypedDict
 
 from eth_utils.address import is_address, to_checksum_address
 
+from contracts import enums
 from service.assessment.appendix_a import STANDARD
 from service.assessment.canonical import report_hash
 from service.assessment.errors import ReportError
@@ -26,7 +27,7 @@ from service.assessment.hardening import hardening
 from service.assessment.in_policy import InPolicyDetails, in_policy_json
 from service.assessment.incident import IncidentDetails, incident_json
 from service.assessment.jsontypes import JSONObject, JSONValue
-from service.assessment.levels import RISK_LEVEL_INDEX, RiskLevel, classify
+from service.assessment.levels import RiskLevel, classify
 from service.assessment.numbers import format_2dp
 from service.assessment.scoring import Answer, Assessment
 from service.assessment.views import assessment_json, result_json
@@ -35,14 +36,17 @@ SCHEMA = "cybercover.assessment-report/1"
 
 
 class ReportKind(StrEnum):
-    PRE_UNDERWRITING = "pre_underwriting"  # §6 保前
-    IN_POLICY = "in_policy"  # §7 过程
-    INCIDENT = "incident"  # §8 事故
+    """The kinds as reports name them: the chain's enum (contracts.enums), by label."""
+
+    PRE_UNDERWRITING = enums.ReportKind.PRE_UNDERWRITING.label  # §6 保前
+    IN_POLICY = enums.ReportKind.IN_POLICY.label  # §7 过程
+    INCIDENT = enums.ReportKind.INCIDENT.label  # §8 事故
+
+    @property
+    def on_chain(self) -> enums.ReportKind:
+        return enums.ReportKind[self.name]
 
 
-KIND_INDEX: tuple[ReportKind, ...] = (
-    ReportKind.PRE_UNDERWRITING, ReportKind.IN_POLICY, ReportKind.INCIDENT,
-)
 KIND_ZH = {
     ReportKind.PRE_UNDERWRITING: "网络安全保险保前风险评估报告",
     ReportKind.IN_POLICY: "网络安全保险过程风险评估报告",
@@ -97,8 +101,8 @@ class Subject:
 class AnchorFields(TypedDict):
     report_hash: bytes
     score_bps: int
-    risk_level: int
-    kind: int
+    risk_level: enums.RiskLevel
+    kind: enums.ReportKind
     subject: bytes
 
 
@@ -208,7 +212,7 @@ def build_report(
     try:
         kind = ReportKind(kind)
     except ValueError:
-        raise ReportError(f"kind: {kind!r} is not one of {[k.value for k in KIND_INDEX]}") from None
+        raise ReportError(f"kind: {kind!r} is not one of {[k.value for k in ReportKind]}") from None
     if (in_policy is not None) != (kind is ReportKind.IN_POLICY):
         raise ReportError("in_policy details are required for, and only for, in_policy reports")
     if (incident is not None) != (kind is ReportKind.INCIDENT):
@@ -268,9 +272,9 @@ def anchor_fields(report: Mapping[str, object]) -> AnchorFields:
     kind = _field(report, "kind")
     level = _field(report, "result", "risk_level")
     bps = _field(report, "scores", "score_bps")
-    if kind not in {k.value for k in KIND_INDEX}:
+    if kind not in set(ReportKind):
         raise ReportError(f"report: unknown kind {kind!r}")
-    if level not in {lv.value for lv in RISK_LEVEL_INDEX}:
+    if level not in set(RiskLevel):
         raise ReportError(f"report: unknown risk level {level!r}")
     if isinstance(bps, bool) or not isinstance(bps, int) or not 0 <= bps <= 10_000:
         raise ReportError(f"report: score_bps {bps!r} outside 0..10000")
@@ -279,7 +283,7 @@ def anchor_fields(report: Mapping[str, object]) -> AnchorFields:
     return AnchorFields(
         report_hash=report_hash(report),
         score_bps=bps,
-        risk_level=RISK_LEVEL_INDEX.index(RiskLevel(str(level))),
-        kind=KIND_INDEX.index(ReportKind(str(kind))),
+        risk_level=RiskLevel(str(level)).on_chain,
+        kind=ReportKind(str(kind)).on_chain,
         subject=parse_hex32(_field(report, "subject", "commitment"), "subject.commitment"),
     )

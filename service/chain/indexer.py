@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from contracts import registry
-from contracts.policies import PolicyRecord
+from contracts.enums import PolicyStatus
+from contracts.records import Anchor, PolicyRecord, Product
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -190,15 +191,8 @@ class Indexer:
 # --- handlers -------------------------------------------------------------------------------
 
 def _product(c: Ctx) -> None:
-    p = c.args["product"]
-    c.session.merge(m.Product(
-        id=c.args["productId"], service_id=hx(p["serviceId"]), trigger_seconds=p["triggerSeconds"],
-        payout_kind=p["payoutKind"], unit_seconds=p["unitSeconds"], waiting_seconds=p["waitingSeconds"],
-        grace_seconds=p["graceSeconds"], active=p["active"], auto_pay_limit=p["autoPayLimit"],
-        payout_amount=p["payoutAmount"], policy_limit=p["policyLimit"], max_cover_seconds=p["maxCoverSeconds"],
-        max_start_delay=p["maxStartDelay"], min_premium=p["minPremium"], medium_limit=p["mediumLimit"],
-        min_rate_ppm=p["minRatePpm"], claim_seconds=p["claimSeconds"], exposure_cap=p["exposureCap"],
-        block=c.block))
+    p = Product.decode(c.args["product"])
+    c.session.merge(m.Product(**{**vars(p), "service_id": hx(p.service_id)}, id=c.args["productId"], block=c.block))
 
 
 def _activation(c: Ctx) -> None:
@@ -208,12 +202,10 @@ def _activation(c: Ctx) -> None:
 
 
 def _issued(c: Ctx) -> None:
-    r = PolicyRecord.from_event(c.args["policy"])
-    c.session.add(m.Policy(
-        id=c.args["policyId"], product_id=r.product_id, issuer=r.issuer, cover_start=r.cover_start,
-        cover_end=r.cover_end, limit=r.limit, beneficiary=r.beneficiary, holder=hx(r.holder), subject=hx(r.subject),
-        report_hash=hx(r.report_hash), settled=r.settled, paid=r.paid, open_claim=r.open_claim, status=r.status,
-        premium=c.args["premium"], block=c.block, tx=c.tx))
+    r = PolicyRecord.decode(c.args["policy"])
+    hexed = {k: hx(v) for k, v in vars(r).items() if isinstance(v, bytes)}
+    c.session.add(m.Policy(**{**vars(r), **hexed}, id=c.args["policyId"], premium=c.args["premium"],
+                           block=c.block, tx=c.tx))
 
 
 def _policy(c: Ctx) -> m.Policy | None:
@@ -292,7 +284,7 @@ def _claim_decided(status: str) -> Callable[[Ctx], None]:
 
 def _expired(c: Ctx) -> None:
     if (p := _policy(c)) is not None:
-        p.status = 1
+        p.status = PolicyStatus.EXPIRED
 
 
 def _shift(s: Session, service_id: str, first: int, delta: int) -> None:
@@ -345,10 +337,10 @@ def _anchored(c: Ctx) -> None:
     a = c.args
     anchor_id = registry.anchor_id(a["assessor"], a["reportHash"])
     assert c.gw is not None
-    rec = c.gw.registry.functions.anchorOf(anchor_id).call()
+    rec = Anchor.decode(c.gw.registry.functions.anchorOf(anchor_id).call())
     c.session.add(m.Anchor(anchor_id=hx(anchor_id), report_hash=hx(a["reportHash"]), assessor=a["assessor"],
-                           subject=hx(a["subject"]), score_bps=rec[2], risk_level=rec[3], kind=rec[4],
-                           revoked=False, block=c.block, tx=c.tx))
+                           subject=hx(a["subject"]), score_bps=rec.score_bps, risk_level=rec.risk_level,
+                           kind=rec.kind, revoked=False, block=c.block, tx=c.tx))
 
 
 def _revoked(c: Ctx) -> None:

@@ -38,10 +38,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from contracts.enums import PolicyStatus
+from contracts.records import PolicyRecord
 from service.chain.episodes import group
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
-from service.chain.records import as_tuple
 from service.db import models as m
 from service.db.session import transaction
 from service.errors import ChainError, ServiceError
@@ -52,6 +53,7 @@ from service.worker.retries import EXPIRE, LAPSE, SETTLE, Retries
 log = logging.getLogger(__name__)
 EXPIRY_LEASE = "expiry"  # one replica expires policies at a time, like one per service settles
 STALE = "policy_mismatch"  # the chain holds a newer record than our projection
+ACTIVE = m.Policy.status == PolicyStatus.ACTIVE
 
 
 class LeaseLost(ServiceError):
@@ -174,16 +176,15 @@ class PayoutWorker:
         the entitled ones: the chain applies waiting periods and thresholds), plus the
         policies due for a retry; none that is waiting out a backoff."""
         waiting = self.retries.waiting(SETTLE)
-        active = (m.Policy.status == 0)
         with self.factory() as s:
             found: dict[int, m.Policy] = {}
             if job.span is not None:
                 q = (select(m.Policy).join(m.Product, m.Product.id == m.Policy.product_id)
-                     .where(m.Product.service_id == service_id, active,
+                     .where(m.Product.service_id == service_id, ACTIVE,
                             m.Policy.cover_start < job.span[1], m.Policy.cover_end > job.span[0]))
                 found.update((p.id, p) for p in s.scalars(q))
             if job.retry:
-                found.update((p.id, p) for p in s.scalars(select(m.Policy).where(m.Policy.id.in_(job.retry), active)))
+                found.update((p.id, p) for p in s.scalars(select(m.Policy).where(m.Policy.id.in_(job.retry), ACTIVE)))
         return [found[i] for i in sorted(found) if i not in waiting]
 
     def _read_at(self) -> Any:
@@ -200,14 +201,14 @@ class PayoutWorker:
         at = self._read_at()
         due = []
         for p in policies:
-            entitled = self.gw.book.functions.entitlementOf(as_tuple(p)).call(block_identifier=at)
+            entitled = self.gw.book.functions.entitlementOf(PolicyRecord.of(p).as_tuple()).call(block_identifier=at)
             if entitled > p.settled:
                 due.append(p)
         return due
 
     def _reload(self, ids: list[int]) -> list[m.Policy]:
         with self.factory() as s:
-            return list(s.scalars(select(m.Policy).where(m.Policy.id.in_(ids), m.Policy.status == 0)
+            return list(s.scalars(select(m.Policy).where(m.Policy.id.in_(ids), ACTIVE)
                                   .order_by(m.Policy.id)))
 
     def _settle_service(self, service_id: str, job: _Job, result: CycleResult) -> None:
@@ -218,15 +219,22 @@ class PayoutWorker:
         def send(chunk: list[m.Policy]) -> list[m.Policy]:
             return self._send(service_id, "settle", chunk, refresh=lambda ids: self._due(self._reload(ids)))
 
+        self._batches(SETTLE, due, send, lambda _: service_id, result)
+
+    def _batches(self, action: str, due: list[m.Policy], send: Callable[[list[m.Policy]], list[m.Policy]],
+                 service_of: Callable[[int], str], result: CycleResult) -> None:
+        """Sends `due` in batches, bisecting a refused batch; books what was sent and what failed."""
+        done, failed, metric = ((result.settled, result.failed, self.metrics.settled) if action == SETTLE
+                                else (result.expired, result.expire_failed, self.metrics.expired))
         for i in range(0, len(due), self.batch):
             split = send_bisected(due[i:i + self.batch], send)
             for sent in split.sent:
                 result.transactions += 1
-                result.settled.extend(p.id for p in sent)
-                self.metrics.settled.inc(len(sent))
-                self.retries.clear(SETTLE, [p.id for p in sent])
+                done.extend(p.id for p in sent)
+                metric.inc(len(sent))
+                self.retries.clear(action, [p.id for p in sent])
             for p, exc in split.failed:
-                self._failed(SETTLE, p.id, service_id, exc, result.failed, result.deferred)
+                self._failed(action, p.id, service_of(p.id), exc, failed, result.deferred)
 
     def _send(self, lease: str, function: str, chunk: list[m.Policy],
               refresh: Callable[[list[int]], list[m.Policy]],
@@ -236,7 +244,7 @@ class PayoutWorker:
         if not self._acquire(lease):  # renew: the lease must outlive every send made under it
             raise LeaseLost(f"lease {lease} was taken over by another replica")
         call = getattr(self.gw.book.functions, function)
-        make = args or (lambda ps: ([p.id for p in ps], [as_tuple(p) for p in ps]))
+        make = args or (lambda ps: ([p.id for p in ps], [PolicyRecord.of(p).as_tuple() for p in ps]))
         try:
             self.gw.send(call(*make(chunk)))
         except ChainError as exc:
@@ -275,7 +283,7 @@ class PayoutWorker:
             rows = s.execute(select(m.Claim.id, m.Policy, m.Product.service_id)
                              .join(m.Policy, m.Policy.id == m.Claim.policy_id)
                              .join(m.Product, m.Product.id == m.Policy.product_id)
-                             .where(m.Claim.status == "open", m.Claim.deadline < now, m.Policy.status == 0)
+                             .where(m.Claim.status == "open", m.Claim.deadline < now, ACTIVE)
                              .order_by(m.Claim.id)).all()
         for claim_id, policy, service_id in rows:
             if self.stopping.is_set():
@@ -286,7 +294,7 @@ class PayoutWorker:
             def send(chunk: list[m.Policy], claim_id: int = claim_id) -> list[m.Policy]:
                 fresh = lambda ids: [p for p in self._reload(ids) if p.open_claim == claim_id]  # noqa: E731
                 return self._send(EXPIRY_LEASE, "closeLapsedClaim", chunk, refresh=fresh,
-                                  args=lambda ps: (claim_id, ps[0].id, as_tuple(ps[0])))
+                                  args=lambda ps: (claim_id, ps[0].id, PolicyRecord.of(ps[0]).as_tuple()))
 
             try:
                 sent = send([policy])
@@ -306,7 +314,7 @@ class PayoutWorker:
         now = self.gw.now()
         q = (select(m.Policy, m.Product.grace_seconds, m.Product.service_id)
              .join(m.Product, m.Product.id == m.Policy.product_id)
-             .where(m.Policy.status == 0, m.Policy.open_claim == 0, m.Policy.cover_end < now))
+             .where(ACTIVE, m.Policy.open_claim == 0, m.Policy.cover_end < now))
         if ids is not None:
             q = q.where(m.Policy.id.in_(ids))
         with self.factory() as s:
@@ -326,15 +334,7 @@ class PayoutWorker:
             return self._send(EXPIRY_LEASE, "expire", chunk,
                               refresh=lambda ids: [p for p, _ in self._expirable(ids)])
 
-        for i in range(0, len(due), self.batch):
-            split = send_bisected(due[i:i + self.batch], send)
-            for sent in split.sent:
-                result.transactions += 1
-                result.expired.extend(p.id for p in sent)
-                self.metrics.expired.inc(len(sent))
-                self.retries.clear(EXPIRE, [p.id for p in sent])
-            for p, exc in split.failed:
-                self._failed(EXPIRE, p.id, services[p.id], exc, result.expire_failed, result.deferred)
+        self._batches(EXPIRE, due, send, services.__getitem__, result)
 
     # --- lease ----------------------------------------------------------------------------
     def _acquire(self, service_id: str) -> bool:

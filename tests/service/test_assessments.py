@@ -35,6 +35,9 @@ def test_assess_anchor_verify(api: Api) -> None:
     assert again["anchor_tx"] == anchored["anchor_tx"]
     v = api.ok(api.c.get(f"/v1/reports/{created['report_hash']}/verification", headers=assessor))
     assert v["valid"] is True and v["assessor"] == api.chain.assessor and v["tx"] == anchored["anchor_tx"]
+    assert v["document_on_file"] is True
+    assert (v["risk_level"], v["kind"], v["score_bps"]) == ("lower", "pre_underwriting", created["score_bps"])
+    assert set(v) == set(missing.json())  # one shape, anchored or not
 
     unknown = api.c.get("/v1/reports/0x" + "12" * 32 + "/verification", headers=assessor)
     assert unknown.status_code == 404 and unknown.json()["type"] == "not_found"
@@ -62,6 +65,10 @@ def test_verify_a_bare_hash_against_the_named_assessor(api: Api) -> None:
     named = api.ok(api.c.get(f"/v1/reports/0x{h.hex()}/verification", params={"assessor": api.chain.assessor},
                              headers=auditor))
     assert named == v
+    assert (v["risk_level"], v["kind"], v["score_bps"], v["reason"]) == ("lower", "pre_underwriting", 8000, None)
+    on_file = api.c.get(f"/v1/reports/{api.anchored_assessment(api.tenant())['report_hash']}/verification",
+                        headers=api.admin)
+    assert set(v) == set(on_file.json())  # one shape, document on file or not
     other = api.c.get(f"/v1/reports/0x{h.hex()}/verification", params={"assessor": api.chain.owner},
                       headers=auditor)
     assert other.status_code == 404 and other.json()["type"] == "not_found"

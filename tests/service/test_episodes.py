@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from contracts import eip712
+from contracts.records import PolicyRecord
 from service.chain.indexer import Indexer
-from service.chain.records import as_tuple
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_sessionmaker
@@ -125,7 +125,7 @@ def test_worker_pays_an_outage_only_once_its_start_is_final(api: Api, app: FastA
     verified = outage(api, service, 2 * HOUR + 1, headers, final=False)
     book = api.chain.book.functions
     with app.state.factory() as s:
-        record = as_tuple(s.get(m.Policy, policy["id"]))
+        record = PolicyRecord.of(s.get(m.Policy, policy["id"])).as_tuple()
     assert book.entitlementOf(record).call() == 0  # not final yet
 
     early = worker(app).run_once()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from service.chain.records import as_tuple
+from contracts.records import PolicyRecord
 from service.db import models as m
 from tests.chain import TEST_GAS, USD
 from tests.service.api_env import HOUR, Api, issue, outage, unique_service, worker
@@ -43,7 +43,7 @@ def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> 
     assert policy["id"] not in again.settled and app.state.gateway.sender.sent == sent
     # ... and a second settle sent straight to the chain pays nothing.
     with app.state.factory() as s:
-        record = as_tuple(s.get(m.Policy, policy["id"]))
+        record = PolicyRecord.of(s.get(m.Policy, policy["id"])).as_tuple()
     book = api.chain.book
     book.functions.settle([policy["id"]], [record]).transact({"from": api.chain.owner, "gas": TEST_GAS})
     assert api.chain.balance(ben) == before + 100 * USD

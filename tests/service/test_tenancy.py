@@ -162,7 +162,7 @@ CASES: dict[tuple[str, str], Case] = {
     # Anyone may verify a hash against the chain; only who may see A reads it against A's document.
     ("GET", "/v1/reports/{report_hash}/verification"): Case(
         PEOPLE, get(lambda w: f"/v1/reports/{w.report_hash}/verification"),
-        listed=lambda w, body: "document_on_file" not in body),
+        listed=lambda w, body: body["document_on_file"]),
     # Products: insurer-wide; the nodes' monitor key lists them.
     ("POST", "/v1/products"): Case(("underwriter",),
                                    lambda w, c: ("POST", "/v1/products", product_body(unique_service())), ok=201),

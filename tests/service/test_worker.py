@@ -93,7 +93,7 @@ def test_expiry_returns_collateral_after_grace(api: Api, app: FastAPI, distribut
 def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> None:
     """Another party settled on-chain and our projection lags: the simulation refuses the stale
     record (PolicyMismatch) before anything is signed; the worker catches up and sends nothing."""
-    from service.chain.records import as_tuple
+    from contracts.records import PolicyRecord
     from service.db import models as m
     from tests.chain import TEST_GAS
     from tests.service.api_env import issue
@@ -105,7 +105,7 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     state = app.state
     with state.factory() as s:
         stale = s.get(m.Policy, policy["id"])
-    api.chain.book.functions.settle([policy["id"]], [as_tuple(stale)]).transact(
+    api.chain.book.functions.settle([policy["id"]], [PolicyRecord.of(stale).as_tuple()]).transact(
         {"from": api.chain.owner, "gas": TEST_GAS})  # someone else settles first
 
     class LaggingIndexer:

@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from pydantic import ConfigDict, Field, field_validator
 
 from contracts.httperrors import rule
-from contracts.registry import anchor_id
-from service.api import idempotency
-from service.api.deps import (
-    Anyone,
-    FactoryDep,
-    GatewayDep,
-    IndexerDep,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    require,
-)
+from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.errors import responses
-from service.api.schemas import Address, Hex32, Strict, Text, hx, unhex
+from service.api.idempotency import Idempotent
+from service.api.schemas import Address, Hex32, Out, Strict, Text, hx, unhex
 from service.assessment import (
     ITEMS,
     Answer,
@@ -42,10 +31,9 @@ from service.assessment import (
     commit_subject,
     render_html,
 )
-from service.assessment.anchoring import verify
 from service.assessment.template import SCENARIOS
 from service.db import models as m
-from service.db.session import transaction
+from service.domain import anchoring
 from service.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
@@ -97,7 +85,7 @@ class AssessmentIn(Strict):
         return value
 
 
-class AssessmentOut(BaseModel):
+class AssessmentOut(Out):
     id: str
     tenant_id: str
     report_hash: str
@@ -108,15 +96,46 @@ class AssessmentOut(BaseModel):
     anchor_tx: str | None
     created_at: datetime
 
+    @classmethod
+    def of_record(cls, a: m.AssessmentRecord) -> Self:
+        return cls.of(a, underwriting=a.report["result"]["underwriting"], anchored=a.anchor_tx is not None)
+
 
 class AssessmentCreated(AssessmentOut):
     subject_salt: str = Field(description="Secret: proves which organisation was assessed. Shown once.")
 
 
-def out(a: m.AssessmentRecord) -> dict[str, Any]:
-    return {"id": a.id, "tenant_id": a.tenant_id, "report_hash": a.report_hash, "score_bps": a.score_bps,
-            "risk_level": a.risk_level, "underwriting": a.report["result"]["underwriting"],
-            "anchored": a.anchor_tx is not None, "anchor_tx": a.anchor_tx, "created_at": a.created_at}
+class VerificationOut(Out):
+    """An auditor's answer for a report hash. With the document on file it is checked from its
+    content against the anchor of the assessor it names (`reason` says why it is not valid);
+    otherwise the hash against the given assessor's anchor. The anchored figures are the registry's."""
+
+    valid: bool
+    report_hash: str
+    anchor_id: str | None
+    assessor: str | None
+    assessor_grade: str | None
+    assessor_capability: int | None = Field(None, description="The assessor's Appendix B capability now")
+    anchored_at: str | None
+    block: int | None
+    tx: str | None
+    revoked: bool
+    superseded_by: str | None
+    batch: str | None
+    reason: str | None
+    score_bps: int | None = None
+    risk_level: str | None = None
+    kind: str | None = None
+    subject_prefix: str | None = Field(None, description="The first 128 bits of the subject commitment, as anchored")
+    document_on_file: bool
+
+    @classmethod
+    def of_check(cls, check: anchoring.ReportCheck) -> VerificationOut:
+        a = check.anchor
+        figures = {} if a is None or not a.anchored_at else {
+            "assessor_capability": a.assessor_capability, "score_bps": a.score_bps, "risk_level": a.risk_level.label,
+            "kind": a.kind.label, "subject_prefix": hx(a.subject)}
+        return cls(**check.summary, **figures, document_on_file=check.document_on_file)
 
 
 def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.AssessmentRecord:
@@ -128,7 +147,7 @@ def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.
 
 @router.post("/assessments", status_code=201, response_model=AssessmentCreated, responses=responses(404))
 def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
-                      principal: Creator) -> dict[str, Any]:
+                      principal: Creator) -> AssessmentCreated:
     tenant_id = body.tenant_id or principal.tenant_id
     if session.get(m.Tenant, tenant_id) is None or not principal.can_see(tenant_id):
         raise NotFound(f"no tenant {tenant_id}")
@@ -152,12 +171,12 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
     record.score_bps, record.risk_level = fields["score_bps"], assessment.risk_level.value
     session.add(record)
     session.commit()
-    return {**out(record), "subject_salt": record.subject_salt}
+    return AssessmentCreated.of_record(record)
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut)
-def get_assessment(assessment_id: str, session: SessionDep, principal: Anyone) -> dict[str, Any]:
-    return out(visible(session, principal, assessment_id))
+def get_assessment(assessment_id: str, session: SessionDep, principal: Anyone) -> AssessmentOut:
+    return AssessmentOut.of_record(visible(session, principal, assessment_id))
 
 
 @router.get("/assessments/{assessment_id}/report", responses={200: {"content": {"text/html": {}}}})
@@ -171,43 +190,18 @@ def get_report(assessment_id: str, request: Request, session: SessionDep, princi
 
 
 @router.post("/assessments/{assessment_id}/anchor", response_model=AssessmentOut, responses=responses(400, 409, 502))
-def anchor_assessment(assessment_id: str, request: Request, session: SessionDep, factory: FactoryDep,
-                      gw: GatewayDep, indexer: IndexerDep, principal: AssessorRole,
-                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def anchor_assessment(assessment_id: str, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
+                      principal: AssessorRole, idem: Idempotent) -> JSONResponse:
     visible(session, principal, assessment_id)
-
-    def work() -> tuple[int, Any]:
-        with transaction(factory) as s:
-            a = s.get(m.AssessmentRecord, assessment_id)
-            assert a is not None
-            if a.anchor_tx is None:  # anchoring twice would only revert (AlreadyAnchored)
-                f = anchor_fields(a.report)
-                fn = gw.registry.functions.anchor(f["report_hash"], f["score_bps"], f["risk_level"], f["subject"],
-                                                  b"\x00" * 32, f["kind"])
-                a.anchor_tx = hx(gw.send(fn, gw.assessor)["transactionHash"])
-        indexer.sync()
-        return 200, out(a)
-
-    return idempotency.run(factory, principal, idempotency_key, request, None, work)
+    return idem.run(None, lambda: AssessmentOut.of_record(anchoring.anchor(session, gw, indexer, assessment_id)))
 
 
-@router.get("/reports/{report_hash}/verification")
+@router.get("/reports/{report_hash}/verification", response_model=VerificationOut)
 def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, principal: Anyone,
                   assessor: Annotated[Address | None, Query(description="Without the document on file: the "
                                                             "assessor the report names (default: the "
-                                                            "service's assessor)")] = None) -> dict[str, Any]:
+                                                            "service's assessor)")] = None) -> VerificationOut:
     """Reads the registry. With the document on file, its hash is recomputed from its content and
     checked against the anchor of the assessor it names; otherwise against `assessor`'s anchor."""
-    a = session.scalar(select(m.AssessmentRecord).where(m.AssessmentRecord.report_hash == report_hash))
-    if a is not None and principal.can_see(a.tenant_id):  # another tenant's document: the chain only
-        return verify(gw.registry, a.report, from_block=gw.first_block)
-    by = assessor or gw.assessor.address
-    v = gw.registry.functions.verify(by, unhex(report_hash)).call()
-    valid, named, capability, anchored_at, bps, level, kind, subject, revoked, successor = v
-    if anchored_at == 0:
-        raise NotFound(f"report {report_hash} is not anchored by {by}")
-    return {"valid": valid, "report_hash": report_hash, "anchor_id": hx(anchor_id(named, unhex(report_hash))),
-            "assessor": named, "assessor_capability": capability,
-            "anchored_at": datetime.fromtimestamp(anchored_at, UTC).isoformat(), "score_bps": bps,
-            "risk_level": level, "kind": kind, "subject_prefix": hx(subject), "revoked": revoked,
-            "superseded_by": hx(successor) if any(successor) else None, "document_on_file": False}
+    return VerificationOut.of_check(anchoring.verification(session, gw, unhex(report_hash), assessor,
+                                                           may_see=principal.can_see))

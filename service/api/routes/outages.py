@@ -4,19 +4,19 @@ oracle reports to OutageOracle."""
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import select
 from web3.logs import DISCARD
 
 from contracts import eip712
-from service.api import idempotency
-from service.api.deps import Anyone, FactoryDep, GatewayDep, IndexerDep, Principal, SessionDep, require
+from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
-from service.api.schemas import Address, Hex32, Strict, Uint32, Uint64, hx, unhex
+from service.api.idempotency import Idempotent
+from service.api.schemas import Address, Hex32, Out, Strict, Uint32, Uint64, hx, unhex
 from service.chain.episodes import Episode, group
 from service.db import models as m
 from service.errors import BadRequest, ChainError
@@ -44,7 +44,7 @@ class RelayIn(Strict):
     reports: list[SignedReport] = Field(min_length=1, max_length=32)
 
 
-class WindowOut(BaseModel):
+class WindowOut(Out):
     """A verified window, as OutageOracle.windowAt(service_id, index) returns it."""
 
     service_id: str
@@ -59,7 +59,7 @@ class WindowOut(BaseModel):
     episode_start: int = Field(description="Start of the episode the window belongs to")
 
 
-class EpisodeOut(BaseModel):
+class EpisodeOut(Out):
     """Windows at most `merge_gap` apart: one outage, what a policy pays on (OutageOracle.episodesIn)."""
 
     service_id: str
@@ -72,6 +72,10 @@ class EpisodeOut(BaseModel):
     windows: int
     first_index: int
 
+    @classmethod
+    def of_episode(cls, e: Episode, now: int) -> EpisodeOut:
+        return cls.of(e, final=e.final(now), windows=len(e.windows))
+
 
 class OutagesOut(BaseModel):
     episodes: list[EpisodeOut]
@@ -81,7 +85,7 @@ class OutagesOut(BaseModel):
     chain_time: int = Field(description="The latest block's time, which `final` is judged at")
 
 
-class RelayOut(BaseModel):
+class RelayOut(Out):
     service_id: str
     index: int
     start: int
@@ -93,22 +97,10 @@ class RelayOut(BaseModel):
     tx_hash: str  # the submit transaction
 
 
-def window_out(o: m.Outage, episode_start: int) -> dict[str, Any]:
-    return {"service_id": o.service_id, "index": o.index, "start": o.start, "end": o.end, "ongoing": o.ongoing,
-            "config_version": o.config_version, "block": o.block, "verified_at": o.verified_at,
-            "start_since": o.start_since, "episode_start": episode_start}
-
-
-def episode_out(e: Episode, now: int) -> dict[str, Any]:
-    return {"service_id": e.service_id, "start": e.start, "end": e.end, "down_seconds": e.down_seconds,
-            "ongoing": e.ongoing, "final": e.final(now), "final_at": e.final_at, "windows": len(e.windows),
-            "first_index": e.first_index}
-
-
 @router.get("/outages", response_model=OutagesOut)
 def list_outages(session: SessionDep, gw: GatewayDep, _: Anyone, service_id: Hex32 | None = None,
                  limit: Annotated[int, Query(ge=1, le=500, description="episodes, newest first")] = 100,
-                 ) -> dict[str, Any]:
+                 ) -> OutagesOut:
     """Verified outages are public on-chain data: every person's key reads them all. Episodes
     newest first, with the windows they are made of."""
     q = select(m.Outage)
@@ -122,16 +114,14 @@ def list_outages(session: SessionDep, gw: GatewayDep, _: Anyone, service_id: Hex
         episodes += group(sid, windows, merge_gap, finality)
     episodes.sort(key=lambda e: (e.start, e.service_id), reverse=True)
     shown = episodes[:limit]
-    windows_out = [window_out(w, e.start) for e in shown for w in e.windows]  # type: ignore[arg-type]
-    windows_out.sort(key=lambda w: (w["start"], w["service_id"]), reverse=True)
-    return {"episodes": [episode_out(e, now) for e in shown], "windows": windows_out, "merge_gap": merge_gap,
-            "finality_delay": finality, "chain_time": now}
+    windows = [WindowOut.of(w, episode_start=e.start) for e in shown for w in e.windows]
+    windows.sort(key=lambda w: (w.start, w.service_id), reverse=True)
+    return OutagesOut(episodes=[EpisodeOut.of_episode(e, now) for e in shown], windows=windows,
+                      merge_gap=merge_gap, finality_delay=finality, chain_time=now)
 
 
 @router.post("/oracle/reports", response_model=RelayOut, responses=responses(400, 409, 502))
-def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: GatewayDep, indexer: IndexerDep,
-                  principal: Relayer,
-                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def relay_reports(body: RelayIn, gw: GatewayDep, indexer: IndexerDep, _: Relayer, idem: Idempotent) -> JSONResponse:
     sid = unhex(body.service_id)
     dom = eip712.oracle_domain(gw.w3.eth.chain_id, gw.oracle.address)
     for i, rep in enumerate(body.reports):
@@ -144,7 +134,7 @@ def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: Gate
         if recovered != rep.signer:
             raise BadRequest(f"reports[{i}]: the signature does not recover to {rep.signer}", type="bad_signature")
 
-    def work() -> tuple[int, Any]:
+    def work() -> RelayOut:
         reports = [(r.start, r.end, r.ongoing, unhex(r.evidence_root), r.seq, unhex(r.r), unhex(r.vs))
                    for r in body.reports]
         receipt = gw.send(gw.oracle.functions.submit(sid, body.config_version, reports))
@@ -153,8 +143,8 @@ def relay_reports(body: RelayIn, request: Request, factory: FactoryDep, gw: Gate
             raise ChainError("submit mined without an OutageVerified event")
         a = events[0]["args"]
         indexer.sync()
-        return 200, {"service_id": hx(a["serviceId"]), "index": a["index"], "start": a["start"], "end": a["end"],
-                     "ongoing": a["ongoing"], "config_version": a["configVersion"], "block": receipt["blockNumber"],
-                     "replaced": a["replaced"], "tx_hash": hx(receipt["transactionHash"])}
+        return RelayOut(service_id=hx(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
+                        ongoing=a["ongoing"], config_version=a["configVersion"], block=receipt["blockNumber"],
+                        replaced=a["replaced"], tx_hash=hx(receipt["transactionHash"]))
 
-    return idempotency.run(factory, principal, idempotency_key, request, body, work)
+    return idem.run(body, work)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 from sqlalchemy import select
 from web3.logs import DISCARD
 
 from contracts.eip712 import service_id
+from contracts.enums import PayoutKind
 from contracts.httperrors import rule
+from contracts.records import Product
 from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
-from service.api.schemas import Strict, Text, Uint96, hx
+from service.api.schemas import Out, Strict, Text, Uint96, hx
 from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
@@ -27,7 +29,6 @@ Underwriter = Annotated[Principal, Depends(require("underwriter"))]  # the insur
 Reader = Annotated[Principal, Depends(require(*PEOPLE, "monitor"))]
 PositiveSeconds = Annotated[int, Field(ge=1, le=2**32 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=2**32 - 1)]
-KINDS = {"fixed": 0, "per_unit": 1}
 
 
 class Rates(Strict):
@@ -98,7 +99,7 @@ class ProductIn(Strict):
         return self.policy_limit * self.medium_sub_limit_bps // 10_000
 
 
-class ProductOut(BaseModel):
+class ProductOut(Out):
     id: int
     name: str | None
     service: str | None
@@ -124,6 +125,13 @@ class ProductOut(BaseModel):
     exposure: int | None = Field(description="Total limit of the product's active policies, on-chain "
                                  "(productExposure); null when the chain could not be read")
 
+    @classmethod
+    def of_product(cls, p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> ProductOut:
+        return cls.of(p, name=t.name if t else None, service=t.service_name if t else None,
+                      threshold_seconds=p.trigger_seconds, payout_kind=PayoutKind(p.payout_kind).label,
+                      amount=p.payout_amount, rates=t.rates if t else None,
+                      medium_sub_limit_bps=t.medium_sub_limit_bps if t else None, exposure=_exposure(gw, p.id))
+
 
 def _exposure(gw: Gateway | None, product_id: int) -> int | None:
     if gw is None:
@@ -135,21 +143,9 @@ def _exposure(gw: Gateway | None, product_id: int) -> int | None:
         return None
 
 
-def out(p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> dict[str, Any]:
-    return {"id": p.id, "name": t.name if t else None, "service": t.service_name if t else None,
-            "service_id": p.service_id, "threshold_seconds": p.trigger_seconds,
-            "payout_kind": "fixed" if p.payout_kind == 0 else "per_unit", "amount": p.payout_amount,
-            "unit_seconds": p.unit_seconds, "policy_limit": p.policy_limit, "auto_pay_limit": p.auto_pay_limit,
-            "waiting_seconds": p.waiting_seconds, "grace_seconds": p.grace_seconds, "active": p.active,
-            "rates": t.rates if t else None, "medium_sub_limit_bps": t.medium_sub_limit_bps if t else None,
-            "medium_limit": p.medium_limit, "max_cover_seconds": p.max_cover_seconds,
-            "max_start_delay": p.max_start_delay, "min_premium": p.min_premium, "min_rate_ppm": p.min_rate_ppm,
-            "claim_seconds": p.claim_seconds, "exposure_cap": p.exposure_cap, "exposure": _exposure(gw, p.id)}
-
-
 @router.post("", status_code=201, response_model=ProductOut, responses=responses(400, 409, 502))
 def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
-                   _: Underwriter) -> dict[str, Any]:
+                   _: Underwriter) -> ProductOut:
     rates = {k: v for k, v in body.rates.model_dump().items() if v is not None}
     if not rates:
         raise BadRequest("rates: at least one risk level needs a premium")
@@ -159,11 +155,11 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     if grace < finality:
         raise BadRequest(f"grace_seconds {grace} is below the oracle's finality delay ({finality} s): an outage at "
                          "the end of the cover could not become payable before expiry", type="grace_below_finality")
-    terms = (sid, body.threshold_seconds, KINDS[body.payout_kind], body.unit_seconds, body.waiting_seconds,
-             grace, True, body.auto_pay_limit, body.amount, body.policy_limit, body.max_cover_seconds,
-             body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm, body.claim_seconds,
-             body.exposure_cap)
-    receipt = gw.send(gw.book.functions.createProduct(terms))
+    terms = Product(sid, body.threshold_seconds, PayoutKind.of(body.payout_kind), body.unit_seconds,
+                    body.waiting_seconds, grace, True, body.auto_pay_limit, body.amount, body.policy_limit,
+                    body.max_cover_seconds, body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm,
+                    body.claim_seconds, body.exposure_cap)
+    receipt = gw.send(gw.book.functions.createProduct(terms.as_tuple()))
     events = gw.book.events.ProductCreated().process_receipt(receipt, errors=DISCARD)
     if not events:
         raise ChainError("createProduct mined without a ProductCreated event")
@@ -175,7 +171,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     session.expire_all()
     product = session.get(m.Product, product_id)
     assert product is not None and product.service_id == hx(sid)
-    return out(product, session.get(m.ProductTerms, product_id), gw)
+    return ProductOut.of_product(product, session.get(m.ProductTerms, product_id), gw)
 
 
 class ActivationIn(Strict):
@@ -184,7 +180,7 @@ class ActivationIn(Strict):
 
 @router.patch("/{product_id}", response_model=ProductOut, responses=responses(400, 409, 502))
 def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
-               _: Underwriter) -> dict[str, Any]:
+               _: Underwriter) -> ProductOut:
     """Stops (or resumes) new issuance; live policies keep their cover."""
     product = session.get(m.Product, product_id) if 0 <= product_id < 2**32 else None
     if product is None:
@@ -196,14 +192,14 @@ def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: Gat
 
 
 @router.get("", response_model=list[ProductOut])
-def list_products(session: SessionDep, gw: GatewayDep, _: Reader) -> list[dict[str, Any]]:
+def list_products(session: SessionDep, gw: GatewayDep, _: Reader) -> list[ProductOut]:
     products = session.scalars(select(m.Product).order_by(m.Product.id))
-    return [out(p, session.get(m.ProductTerms, p.id), gw) for p in products]
+    return [ProductOut.of_product(p, session.get(m.ProductTerms, p.id), gw) for p in products]
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-def get_product(product_id: int, session: SessionDep, gw: GatewayDep, _: Anyone) -> dict[str, Any]:
+def get_product(product_id: int, session: SessionDep, gw: GatewayDep, _: Anyone) -> ProductOut:
     p = session.get(m.Product, product_id) if 0 <= product_id < 2**32 else None
     if p is None:
         raise NotFound(f"no product {product_id}")
-    return out(p, session.get(m.ProductTerms, product_id), gw)
+    return ProductOut.of_product(p, session.get(m.ProductTerms, product_id), gw)

@@ -5,15 +5,14 @@ changes only its own tenant's webhooks (another tenant's id is a 404)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from service.api.deps import Principal, SessionDep, SettingsDep, require
 from service.api.errors import responses
-from service.api.schemas import Strict
-from service.db import models as m
+from service.api.schemas import Out, Strict
 from service.webhooks import registry
 from service.webhooks.destinations import MAX_URL_LENGTH, Resolver, system_resolver
 from service.webhooks.sealing import sealer_for
@@ -37,7 +36,7 @@ class WebhookIn(Strict):
     events: list[Event] = Field(min_length=1, max_length=6)
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(Out):
     id: str
     url: str
     events: list[str]
@@ -49,14 +48,6 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="HMAC-SHA256 key for the X-Cybercover-Signature header. Shown once.")
 
 
-def _out(hook: m.Webhook, secret: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": hook.id, "url": hook.url, "events": hook.events, "active": hook.active,
-                           "created_at": hook.created_at}
-    if secret is not None:
-        out["secret"] = secret
-    return out
-
-
 def _rules(settings: SettingsDep, resolver: ResolverDep) -> registry.Rules:
     return registry.Rules(settings.webhook_max_per_tenant, settings.webhook_allow_loopback_http, resolver)
 
@@ -66,20 +57,20 @@ RulesDep = Annotated[registry.Rules, Depends(_rules)]
 
 @router.post("", status_code=201, response_model=WebhookCreated, responses=responses(400, 409))
 def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber, settings: SettingsDep,
-                   rules: RulesDep) -> dict[str, Any]:
+                   rules: RulesDep) -> WebhookCreated:
     hook, secret = registry.create(session, principal.tenant_id, body.url, list(body.events), sealer_for(settings),
                                    rules)
-    return _out(hook, secret)
+    return WebhookCreated.of(hook, secret=secret)
 
 
 @router.get("", response_model=list[WebhookOut])
-def list_webhooks(session: SessionDep, principal: Subscriber) -> list[dict[str, Any]]:
-    return [_out(h) for h in registry.list_for(session, principal.tenant_id)]
+def list_webhooks(session: SessionDep, principal: Subscriber) -> list[WebhookOut]:
+    return [WebhookOut.of(h) for h in registry.list_for(session, principal.tenant_id)]
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut)
-def get_webhook(webhook_id: str, session: SessionDep, principal: Subscriber) -> dict[str, Any]:
-    return _out(registry.get(session, principal.tenant_id, webhook_id))
+def get_webhook(webhook_id: str, session: SessionDep, principal: Subscriber) -> WebhookOut:
+    return WebhookOut.of(registry.get(session, principal.tenant_id, webhook_id))
 
 
 @router.delete("/{webhook_id}", status_code=204, response_class=Response)
@@ -89,17 +80,17 @@ def delete_webhook(webhook_id: str, session: SessionDep, principal: Subscriber) 
 
 
 @router.post("/{webhook_id}/pause", response_model=WebhookOut)
-def pause_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
-    return _out(registry.set_active(session, principal.tenant_id, webhook_id, False, rules))
+def pause_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> WebhookOut:
+    return WebhookOut.of(registry.set_active(session, principal.tenant_id, webhook_id, False, rules))
 
 
 @router.post("/{webhook_id}/resume", response_model=WebhookOut, responses=responses(400))
-def resume_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> dict[str, Any]:
-    return _out(registry.set_active(session, principal.tenant_id, webhook_id, True, rules))
+def resume_webhook(webhook_id: str, session: SessionDep, principal: Subscriber, rules: RulesDep) -> WebhookOut:
+    return WebhookOut.of(registry.set_active(session, principal.tenant_id, webhook_id, True, rules))
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
 def rotate_webhook_secret(webhook_id: str, session: SessionDep, principal: Subscriber,
-                          settings: SettingsDep) -> dict[str, Any]:
+                          settings: SettingsDep) -> WebhookCreated:
     hook, secret = registry.rotate(session, principal.tenant_id, webhook_id, sealer_for(settings))
-    return _out(hook, secret)
+    return WebhookCreated.of(hook, secret=secret)

@@ -6,8 +6,9 @@ from fractions import Fraction
 
 import pytest
 
+from contracts import enums
 from service.assessment import Part, RiskLevel, Underwriting, assess, classify, hardening, plan_for
-from service.assessment.levels import RISK_LEVEL_INDEX, TABLE_6
+from service.assessment.levels import TABLE_6
 from service.assessment.plan import Tier
 from tests.service.assessment.helpers import answers_for
 
@@ -38,7 +39,8 @@ def test_table_6_text_and_order() -> None:
         (Fraction(90), "较低风险", "建议正常承保"),
         (Fraction(100), "低等风险", "建议优惠承保"),
     ]
-    assert [lv.value for lv in RISK_LEVEL_INDEX] == ["low", "lower", "medium", "high"]
+    assert [lv.on_chain.label for lv in RiskLevel] == [lv.label for lv in enums.RiskLevel] == [
+        "low", "lower", "medium", "high"]
 
 
 @pytest.mark.parametrize("score", [Fraction(-1), Fraction(10001, 100)])

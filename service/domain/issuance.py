@@ -1,0 +1,96 @@
+"""Issuing policies from an accepted quote: one, or many chunked into issueBatch transactions.
+The holder goes on-chain only as a salted hash; the distributor's reference and the salt stay in
+the database, with the tenant that owns the policy."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from eth_utils import keccak
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3.logs import DISCARD
+
+from contracts.records import PolicyTerms
+from service.assessment import anchor_fields
+from service.assessment.anchoring import report_anchor_id
+from service.chain.gateway import Gateway
+from service.chain.indexer import Indexer
+from service.db import models as m
+from service.errors import BadRequest, Conflict, NotFound, ServiceError
+
+
+class Cover(Protocol):
+    beneficiary: str
+    holder_ref: str  # the distributor's customer reference
+
+
+@dataclass(frozen=True)
+class Unissued:
+    """A chunk the chain refused after earlier chunks were issued: covers from `not_issued_from` on."""
+
+    type: str
+    detail: str
+    not_issued_from: int  # index in `covers` of the first cover not issued
+
+
+@dataclass(frozen=True)
+class Issued:
+    policies: list[tuple[m.Policy, m.PolicyOwner]]
+    error: Unissued | None = None
+
+
+def _offer(session: Session, quote_id: str, may_see: Callable[[str | None], bool]) -> m.Quote:
+    q = session.get(m.Quote, quote_id)
+    if q is None or not may_see(q.tenant_id):
+        raise NotFound(f"no quote {quote_id}")
+    if q.decision != "offer":
+        raise Conflict(f"quote {quote_id} was declined: {q.reason}", type="quote_declined")
+    return q
+
+
+def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers: Sequence[Cover],
+          cover_seconds: int, chunk: int, *, may_see: Callable[[str | None], bool]) -> Issued:
+    """Issues `covers` on the offer `quote_id` (which the caller must see), in chunks of `chunk`,
+    and records the owner of every issued id. A chunk that fails after earlier ones were issued
+    ends the call with what was issued and the error (raising would hide money that moved); a
+    failing first chunk raises."""
+    quote = _offer(session, quote_id, may_see)
+    if quote.max_cover_seconds is not None and cover_seconds > quote.max_cover_seconds:
+        raise BadRequest(f"cover_seconds {cover_seconds} is longer than this quote allows "
+                         f"({quote.max_cover_seconds} s: the product's maximum cover, or its premium floor)",
+                         type="cover_too_long")
+    end = gw.now() + cover_seconds
+    record = session.get(m.AssessmentRecord, quote.assessment_id)
+    assert record is not None
+    report_id = report_anchor_id(record.report)  # the book takes the anchor id: it commits to the assessor
+    subject = anchor_fields(record.report)["subject"]  # the insured the report was anchored for
+    salts = [secrets.token_bytes(32) for _ in covers]
+    issued: list[int] = []
+    error: Unissued | None = None
+    for i in range(0, len(covers), chunk):
+        part = list(zip(covers[i:i + chunk], salts[i:i + chunk], strict=True))
+        terms = [PolicyTerms(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary,
+                             keccak(salt + c.holder_ref.encode()), subject, report_id).as_tuple() for c, salt in part]
+        fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)
+        try:
+            receipt = gw.send(fn)
+        except ServiceError as exc:
+            if not issued:
+                raise
+            error = Unissued(exc.type, exc.detail, i)
+            break
+        ids = [int(e["args"]["policyId"]) for e in gw.book.events.PolicyIssued().process_receipt(receipt,
+                                                                                               errors=DISCARD)]
+        for pid, (c, salt) in zip(ids, part, strict=True):
+            session.add(m.PolicyOwner(policy_id=pid, tenant_id=quote.tenant_id, quote_id=quote.id,
+                                      holder_ref=c.holder_ref, holder_salt="0x" + salt.hex()))
+        session.commit()  # owners are committed per chunk: that money has moved
+        issued.extend(ids)
+    indexer.sync()
+    rows = session.execute(select(m.Policy, m.PolicyOwner).join(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
+                           .where(m.Policy.id.in_(issued)).order_by(m.Policy.id)).all()
+    return Issued([(p, o) for p, o in rows], error)
