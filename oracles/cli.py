@@ -19,7 +19,7 @@ from contracts.redact import describe, redact
 from contracts.runtime import private_umask, restore_recursion_limit
 
 from .config import NodeConfig, get_settings, load_config
-from .errors import BundleFormatError, OracleError
+from .errors import BundleFormatError, NotFound, OracleError
 from .evidence.verify import verify_bundle
 from .httpjson import BUNDLE_MAX_BYTES, fetch_sync, loads
 from .keys import NodeKey, load_key
@@ -164,7 +164,7 @@ def evidence_export(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Write an episode's evidence bundle from the local log (the node may be running)."""
-    from .evidence.bundle import build_bundle
+    from .evidence.bundle import episode_bundle
     from .evidence.store import EvidenceLog
     from .state import NodeState
 
@@ -173,20 +173,10 @@ def evidence_export(
     state = NodeState(cfg.node.data_dir / "node.sqlite3")
     log = EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", key)
     try:
-        record = state.episode(episode)
-        if record is None:
-            _fail(f"no episode {episode!r}", 2)
-        stored = state.report(episode, seq)
-        if stored is None and seq is not None:
-            _fail(f"episode {episode!r} has no report with seq {seq}", 2)
-        start, end = (stored.report.start, stored.report.end) if stored else (record.start,
-                                                                             record.end)
-        streams = stored.streams if stored else tuple(
-            sorted({record.target, *(c.name for c in cfg.canaries)}))
-        bundle = build_bundle(node=key.address, episode=episode, target=record.target,
-                              service_id=record.service_id, start=start, end=end,
-                              observations=log.window(streams, start, end),
-                              report=stored.report if stored else None)
+        bundle = episode_bundle(state, log, node=key.address, canaries=[c.name for c in cfg.canaries],
+                                episode=episode, seq=seq)
+    except NotFound as exc:
+        _fail(str(exc), 2)
     except OracleError as exc:
         _fail(str(exc), 1)
     finally:

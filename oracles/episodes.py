@@ -17,7 +17,7 @@ Buckets are minute indices (`unix_seconds // 60`) and must be fed in increasing 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -105,19 +105,11 @@ def step(state: State, bucket: int, verdict: Verdict, rule: EpisodeRule
                      last_down_bucket=bucket, down_buckets=state.down_buckets + 1)
         return grown, _event(Change.GREW, grown)
     if verdict is Verdict.UNKNOWN:
-        return _replace_last(state, bucket), None
+        return replace(state, last_bucket=bucket), None
     up_run = state.up_run + 1
     if up_run >= rule.close_after:
         return Idle(last_bucket=bucket), _event(Change.CLOSED, state)
-    return Open(last_bucket=bucket, start_bucket=state.start_bucket,
-                last_down_bucket=state.last_down_bucket, down_buckets=state.down_buckets,
-                up_run=up_run), None
-
-
-def _replace_last(state: Open, bucket: int) -> Open:
-    return Open(last_bucket=bucket, start_bucket=state.start_bucket,
-                last_down_bucket=state.last_down_bucket, down_buckets=state.down_buckets,
-                up_run=state.up_run)
+    return replace(state, last_bucket=bucket, up_run=up_run), None
 
 
 def run(verdicts: list[tuple[int, Verdict]], rule: EpisodeRule, state: State | None = None

@@ -25,8 +25,7 @@ from contracts.runtime import private_dir
 from .clock import Clock, SystemClock
 from .config import NodeConfig, ProbeSpec, TargetConfig
 from .episodes import EpisodeEvent, EpisodeRule, Idle, Open, State, step
-from .errors import NotFound
-from .evidence.bundle import build_bundle
+from .evidence.bundle import episode_bundle
 from .evidence.store import EvidenceLog
 from .keys import NodeKey
 from .metrics import NodeMetrics
@@ -326,22 +325,8 @@ class OracleNode:
         }
 
     def evidence_bundle(self, episode: str, seq: int | None = None) -> dict[str, Any]:
-        record = self.state.episode(episode)
-        if record is None:
-            raise NotFound(f"no episode {episode!r}")
-        stored = self.state.report(episode, seq)
-        if stored is None and seq is not None:
-            raise NotFound(f"episode {episode!r} has no report with seq {seq}")
-        if stored is not None:
-            start, end, streams = stored.report.start, stored.report.end, stored.streams
-        else:
-            start, end = record.start, record.end
-            streams = tuple(sorted({record.target, *self._canaries}))
-        observations = self.evidence.window(streams, start, end)
-        return build_bundle(
-            node=self.address, episode=episode, target=record.target,
-            service_id=record.service_id, start=start, end=end, observations=observations,
-            report=stored.report if stored else None)
+        return episode_bundle(self.state, self.evidence, node=self.address,
+                              canaries=self._canaries, episode=episode, seq=seq)
 
     async def aclose(self) -> None:
         if self.transmitter is not None:

@@ -34,9 +34,6 @@ class Reporter:
         self._metrics = metrics
         self._canaries = tuple(c.name for c in config.canaries)
 
-    def streams(self, target: TargetConfig) -> tuple[str, ...]:
-        return tuple(sorted({target.name, *self._canaries}))
-
     def handle(self, target: TargetConfig, event: EpisodeEvent) -> SignedReport | None:
         """Record the episode change; sign if it is due. Call inside a state transaction."""
         eid = episode_id(target.name, event.start)
@@ -47,7 +44,7 @@ class Reporter:
         if event.down_seconds < target.threshold_seconds:
             return None
         previous = self._state.report(eid)
-        streams = self.streams(target)
+        streams = tuple(sorted({target.name, *self._canaries}))
         root = evidence_root(self._evidence.window(streams, event.start, event.end))
         report = sign_report(
             self._key, episode=eid, target=target.name, service_id=target.service_id_bytes,

@@ -13,8 +13,8 @@ Only the EIP-712 fields are signed; `episode_id`, `target` and `signed_at` are b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 from eth_utils.address import is_address, to_checksum_address
 
@@ -25,6 +25,7 @@ from .keys import NodeKey
 
 MAX_UINT32 = 2**32 - 1
 MAX_UINT64 = 2**64 - 1
+T = TypeVar("T")
 
 
 def episode_id(target: str, start: int) -> str:
@@ -80,23 +81,8 @@ class SignedReport:
                 self.vs)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "episode_id": self.episode_id,
-            "target": self.target,
-            "service_id": "0x" + self.service_id.hex(),
-            "config_version": self.config_version,
-            "start": self.start,
-            "end": self.end,
-            "ongoing": self.ongoing,
-            "evidence_root": "0x" + self.evidence_root.hex(),
-            "seq": self.seq,
-            "r": "0x" + self.r.hex(),
-            "vs": "0x" + self.vs.hex(),
-            "signer": self.signer,
-            "chain_id": self.chain_id,
-            "verifying_contract": self.verifying_contract,
-            "signed_at": self.signed_at,
-        }
+        """The fields in order, byte strings as 0x-hex."""
+        return {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: Any) -> SignedReport:
@@ -104,13 +90,13 @@ class SignedReport:
             raise ReportFormatError("a report is a JSON object")
         try:
             report = cls(
-                episode_id=_str(data, "episode_id"),
-                target=_str(data, "target"),
+                episode_id=_typed(data, "episode_id", str, "a string"),
+                target=_typed(data, "target", str, "a string"),
                 service_id=_b32(data, "service_id"),
                 config_version=_uint(data, "config_version", MAX_UINT32),
                 start=_uint(data, "start", MAX_UINT64),
                 end=_uint(data, "end", MAX_UINT64),
-                ongoing=_bool(data, "ongoing"),
+                ongoing=_typed(data, "ongoing", bool, "a boolean"),
                 evidence_root=_b32(data, "evidence_root"),
                 seq=_uint(data, "seq", MAX_UINT64),
                 r=_b32(data, "r"),
@@ -144,17 +130,10 @@ def sign_report(key: NodeKey, *, episode: str, target: str, service_id: bytes,
     )
 
 
-def _str(data: dict[str, Any], name: str) -> str:
+def _typed(data: dict[str, Any], name: str, kind: type[T], what: str) -> T:
     value = data[name]
-    if not isinstance(value, str):
-        raise ReportFormatError(f"report field {name!r} must be a string")
-    return value
-
-
-def _bool(data: dict[str, Any], name: str) -> bool:
-    value = data[name]
-    if not isinstance(value, bool):
-        raise ReportFormatError(f"report field {name!r} must be a boolean")
+    if not isinstance(value, kind):
+        raise ReportFormatError(f"report field {name!r} must be {what}")
     return value
 
 

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,7 @@ class EpisodeRecord:
     updated_at: int
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "episode_id": self.episode_id, "target": self.target,
-            "service_id": "0x" + self.service_id.hex(), "start": self.start, "end": self.end,
-            "down_seconds": self.down_seconds, "ongoing": self.ongoing,
-            "updated_at": self.updated_at,
-        }
+        return {**asdict(self), "service_id": "0x" + self.service_id.hex()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ from typing import Any
 
 from contracts.merkle import MerkleTree, leaf_hash
 
-from ..errors import EvidenceError
+from ..errors import EvidenceError, NotFound
 from ..reports import SignedReport
+from ..state import NodeState
 from .observation import SignedObservation, hex32
+from .store import EvidenceLog
 
 BUNDLE_FORMAT = "cybercover-evidence/1"
 
@@ -60,3 +62,24 @@ def build_bundle(*, node: str, episode: str, target: str, service_id: bytes, sta
         ],
         "report": report.to_json() if report is not None else None,
     }
+
+
+def episode_bundle(state: NodeState, log: EvidenceLog, *, node: str, canaries: Sequence[str],
+                   episode: str, seq: int | None = None) -> dict[str, Any]:
+    """The bundle for the episode's latest signed report (or report `seq`), or for the episode's
+    own window when nothing is signed yet. Raises NotFound for an unknown episode or seq."""
+    record = state.episode(episode)
+    if record is None:
+        raise NotFound(f"no episode {episode!r}")
+    stored = state.report(episode, seq)
+    if stored is None and seq is not None:
+        raise NotFound(f"episode {episode!r} has no report with seq {seq}")
+    if stored is not None:
+        start, end, streams = stored.report.start, stored.report.end, stored.streams
+    else:
+        start, end = record.start, record.end
+        streams = tuple(sorted({record.target, *canaries}))
+    return build_bundle(
+        node=node, episode=episode, target=record.target, service_id=record.service_id,
+        start=start, end=end, observations=log.window(streams, start, end),
+        report=stored.report if stored else None)

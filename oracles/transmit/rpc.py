@@ -75,6 +75,7 @@ class RpcSubmitter:
                     [r.as_call_tuple() for r in submission.reports]]
             key = keccak(hexstr=self._contract.encode_abi("submit", args=args))
             pending = self._unconfirmed.get(key)
+            rebroadcast = pending is not None
             if pending is None:
                 try:
                     pending = self._sender.broadcast(self._contract.functions.submit(*args),
@@ -84,27 +85,25 @@ class RpcSubmitter:
                 except ContractsError as exc:
                     raise SubmissionError(str(exc)) from None
                 self._unconfirmed[key] = pending
-                rebroadcast = False
             else:
                 self._sender.rebroadcast(pending)
-                rebroadcast = True
             tx_hash = "0x" + pending.tx_hash.hex()
+            keep = False  # whether the next attempt re-broadcasts these signed bytes
             try:
                 self._sender.wait(pending)
             except NoReceipt as exc:
-                if rebroadcast:
-                    # Twice unconfirmed: the nonce was probably taken by another transaction.
-                    # Forget it; the next attempt estimates and signs afresh.
-                    self._unconfirmed.pop(key, None)
+                # Twice unconfirmed: the nonce was probably taken by another transaction.
+                # Forget it; the next attempt estimates and signs afresh.
+                keep = not rebroadcast
                 raise SubmissionError(str(exc)) from None
             except ContractRevert as exc:
                 # Mined but reverted: most likely another transmitter covered the window first.
-                self._unconfirmed.pop(key, None)
                 return self._refused(exc, "submit reverted with", tx_hash)
             except TransactionFailed as exc:
-                self._unconfirmed.pop(key, None)
                 raise SubmissionError(str(exc)) from None
-            self._unconfirmed.pop(key, None)
+            finally:
+                if not keep:
+                    self._unconfirmed.pop(key, None)
             return SubmitResult(SubmitStatus.SUBMITTED, tx_hash)
 
     @staticmethod

@@ -167,12 +167,10 @@ class Transmitter:
                 if refused:  # our key, not the set: retried, and the node reports itself unhealthy
                     self.unauthorized = str(exc)
                 self._count("rejected" if rejected else "unauthorized" if refused else "failed")
-                retry_at = None
+                retry_at = None if rejected else self._backoff(sub)
                 if rejected:  # the same set would be refused again: do not hammer
                     self._done[_fingerprint(sub)] = max(r.end for r in sub.reports)
                     self._retry.pop(_fingerprint(sub), None)
-                else:
-                    retry_at = self._backoff(sub)
                 log.error("submission failed", extra={
                     "service_id": "0x" + sub.service_id.hex(), "error": str(exc),
                     "will_retry": not rejected, "retry_at": retry_at})

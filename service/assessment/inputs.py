@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from contracts.jsonguard import JsonLimitError, check_depth
 from service.assessment.errors import AssessmentError
 from service.assessment.provider import ProviderScore, score_provider
 from service.assessment.scoring import Assessment, assess
@@ -42,24 +43,10 @@ MAX_DEPTH = 32  # the documents here nest 3 deep; deep nesting only exhausts the
 
 def _check_depth(text: str) -> None:
     """Refuse deep nesting before json.loads recurses into it (it can crash, not just raise)."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise AssessmentError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
-        elif char in "]}":
-            depth -= 1
+    try:
+        check_depth(text.encode(), MAX_DEPTH)
+    except JsonLimitError:
+        raise AssessmentError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
 
 
 def parse_json(data: bytes | str) -> object:

@@ -54,14 +54,9 @@ class Breakers(Generic[K]):
     def closed_off(self, now: float) -> tuple[set[K], set[K]]:
         """A snapshot for a claim made elsewhere: (keys that may not start an attempt now, keys
         that may start exactly one trial). Keys in neither are closed: free to go."""
-        blocked: set[K] = set()
-        trial: set[K] = set()
-        for key in self._circuits:
-            state = self.state(key, now)
-            if state is State.OPEN or (state is State.HALF_OPEN and self._circuits[key].trial):
-                blocked.add(key)
-            elif state is State.HALF_OPEN:
-                trial.add(key)
+        blocked = {key for key in self._circuits if not self.allow(key, now)}
+        trial = {key for key in self._circuits
+                 if key not in blocked and self.state(key, now) is State.HALF_OPEN}
         return blocked, trial
 
     def started(self, key: K, now: float) -> None:

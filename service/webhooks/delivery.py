@@ -203,9 +203,7 @@ class WebhookDispatcher:
             return f"no complete answer within the {deadline:g} s deadline"
         except DestinationRefused as exc:
             return f"destination refused: {exc.detail}"
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
-        except OSError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
         return None if 200 <= status < 300 else f"HTTP {status}"
 

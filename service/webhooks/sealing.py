@@ -67,10 +67,6 @@ class Sealer:
             raise SealingError("webhook secret does not open with the configured key") from None
 
 
-def is_sealed(value: str) -> bool:
-    return value.startswith(PREFIX)
-
-
 def _key_file(data_dir: Path) -> bytes:
     path = data_dir / KEY_FILE
     try:

@@ -86,15 +86,11 @@ class _Job:
     retry: list[int] = field(default_factory=list)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class PayoutWorker:
     def __init__(self, gateway: Gateway, factory: sessionmaker[Session], indexer: Indexer, *,
                  batch: int = 50, lease_seconds: int = 120, name: str | None = None,
                  retry_seconds: float = 30.0, retry_max_seconds: float = 3600.0,
-                 clock: Callable[[], datetime] = _utcnow, metrics: WorkerMetrics | None = None) -> None:
+                 clock: Callable[[], datetime] = m.now, metrics: WorkerMetrics | None = None) -> None:
         self.gw = gateway
         self.factory = factory
         self.indexer = indexer

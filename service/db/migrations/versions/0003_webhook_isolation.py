@@ -31,31 +31,26 @@ def _sealer():  # type: ignore[no-untyped-def]
     return sealer_for(get_settings())
 
 
-def upgrade() -> None:
+def _convert(old: str, new: str, new_length: int, sealed: bool) -> None:
+    """Adds `new`, fills it from `old` (sealing, or opening when going back) and drops `old`."""
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('secret_sealed', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column(new, sa.String(length=new_length), nullable=True))
     conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, secret FROM webhooks")).all()
+    rows = conn.execute(sa.text(f"SELECT id, {old} FROM webhooks")).all()
     if rows:
         sealer = _sealer()
-        for hook_id, secret in rows:
-            conn.execute(sa.text("UPDATE webhooks SET secret_sealed = :sealed WHERE id = :id"),
-                         {"sealed": sealer.seal(secret, context=hook_id), "id": hook_id})
+        convert = sealer.seal if sealed else sealer.open
+        for hook_id, value in rows:
+            conn.execute(sa.text(f"UPDATE webhooks SET {new} = :value WHERE id = :id"),
+                         {"value": convert(value, context=hook_id), "id": hook_id})
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
-        batch_op.alter_column('secret_sealed', existing_type=sa.String(length=200), nullable=False)
-        batch_op.drop_column('secret')
+        batch_op.alter_column(new, existing_type=sa.String(length=new_length), nullable=False)
+        batch_op.drop_column(old)
+
+
+def upgrade() -> None:
+    _convert('secret', 'secret_sealed', 200, sealed=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('webhooks', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('secret', sa.String(length=64), nullable=True))
-    conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, secret_sealed FROM webhooks")).all()
-    if rows:
-        sealer = _sealer()
-        for hook_id, sealed in rows:
-            conn.execute(sa.text("UPDATE webhooks SET secret = :secret WHERE id = :id"),
-                         {"secret": sealer.open(sealed, context=hook_id), "id": hook_id})
-    with op.batch_alter_table('webhooks', schema=None) as batch_op:
-        batch_op.alter_column('secret', existing_type=sa.String(length=64), nullable=False)
-        batch_op.drop_column('secret_sealed')
+    _convert('secret_sealed', 'secret', 64, sealed=False)

@@ -21,21 +21,16 @@ def upgrade() -> None:
     op.create_table('payout_retries',
     sa.Column('policy_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('action', sa.String(length=10), nullable=False),
-    sa.Column('service_id', sa.String(length=66), nullable=False),
+    sa.Column('service_id', sa.String(length=66), nullable=False, index=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('policy_id', 'action')
     )
-    op.create_index(op.f('ix_payout_retries_next_attempt_at'), 'payout_retries', ['next_attempt_at'],
-                    unique=False)
-    op.create_index(op.f('ix_payout_retries_service_id'), 'payout_retries', ['service_id'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f('ix_payout_retries_service_id'), table_name='payout_retries')
-    op.drop_index(op.f('ix_payout_retries_next_attempt_at'), table_name='payout_retries')
-    op.drop_table('payout_retries')
+    op.drop_table('payout_retries')  # its indexes go with it
     with op.batch_alter_table('chain_cursor') as batch:
         batch.drop_column('hash')

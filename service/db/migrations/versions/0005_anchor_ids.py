@@ -11,8 +11,9 @@ Revises: 0004
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from service.db.migrations import frozen
 
 revision = '0005'
 down_revision = '0004'
@@ -22,35 +23,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.drop_table('anchors')
-    op.create_table('anchors',
-    sa.Column('anchor_id', sa.String(length=66), nullable=False),
-    sa.Column('report_hash', sa.String(length=66), nullable=False),
-    sa.Column('assessor', sa.String(length=42), nullable=False),
-    sa.Column('subject', sa.String(length=66), nullable=False),
-    sa.Column('score_bps', sa.Integer(), nullable=False),
-    sa.Column('risk_level', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Integer(), nullable=False),
-    sa.Column('revoked', sa.Boolean(), nullable=False),
-    sa.Column('block', sa.BigInteger(), nullable=False),
-    sa.Column('tx', sa.String(length=66), nullable=False),
-    sa.PrimaryKeyConstraint('anchor_id')
-    )
-    with op.batch_alter_table('anchors', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_anchors_report_hash'), ['report_hash'], unique=False)
+    op.create_table('anchors', *frozen.anchors('0005'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('anchors', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_anchors_report_hash'))
     op.drop_table('anchors')
-    op.create_table('anchors',
-    sa.Column('report_hash', sa.String(length=66), nullable=False),
-    sa.Column('assessor', sa.String(length=42), nullable=False),
-    sa.Column('score_bps', sa.Integer(), nullable=False),
-    sa.Column('risk_level', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Integer(), nullable=False),
-    sa.Column('revoked', sa.Boolean(), nullable=False),
-    sa.Column('block', sa.BigInteger(), nullable=False),
-    sa.Column('tx', sa.String(length=66), nullable=False),
-    sa.PrimaryKeyConstraint('report_hash')
-    )
+    op.create_table('anchors', *frozen.anchors('0001'))
