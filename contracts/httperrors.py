@@ -10,10 +10,11 @@ bound between two fields, a signature, a destination that does not resolve); 405
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
@@ -92,6 +93,13 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for s in statuses}
 
 
+def dependants(d: Dependant) -> Iterator[Dependant]:
+    """`d` and, recursively, its dependencies'."""
+    yield d
+    for sub in d.dependencies:
+        yield from dependants(sub)
+
+
 def declare(router: APIRouter, extra: Callable[[APIRoute], Iterable[int]] = lambda _: ()) -> None:
     """Declares on every route of `router` the errors its shape implies (a path parameter: 404;
     any parameter or a body: 422; a body: 400 and 413, the body limits) and `extra(route)`. A
@@ -100,13 +108,13 @@ def declare(router: APIRouter, extra: Callable[[APIRoute], Iterable[int]] = lamb
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
-        d = route.dependant
         implied = set(extra(route))
-        if d.path_params:
+        if route.dependant.path_params:
             implied.add(404)
         if route.body_field is not None:
             implied |= {400, 413, 422}
-        if _has_params(d):
+        if any(d.path_params or d.query_params or d.header_params or d.cookie_params
+               for d in dependants(route.dependant)):
             implied.add(422)
         route.responses = {**responses(*sorted(implied - set(route.responses))), **route.responses}
 
@@ -145,7 +153,3 @@ def _exact_bounds(node: Any) -> None:
     for child in node.values():
         _exact_bounds(child)
 
-
-def _has_params(dependant: Any) -> bool:
-    return bool(dependant.path_params or dependant.query_params or dependant.header_params
-                or dependant.cookie_params or any(_has_params(d) for d in dependant.dependencies))

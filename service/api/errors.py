@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
@@ -49,15 +48,9 @@ def install(app: FastAPI) -> None:
         return error(500, "internal_error", "internal error; see the service log")
 
 
-def _dependants(d: Dependant) -> Iterable[Dependant]:
-    yield d
-    for sub in d.dependencies:
-        yield from _dependants(sub)
-
-
 def implied(route: APIRoute) -> set[int]:
     """The statuses a route's dependencies can answer."""
-    parts = list(_dependants(route.dependant))
+    parts = list(httperrors.dependants(route.dependant))
     calls = {d.call for d in parts}
     statuses: set[int] = set()
     if get_principal in calls:

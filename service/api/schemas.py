@@ -49,11 +49,3 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
-
-
-def hx(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
-
-
-def unhex(s: str) -> bytes:
-    return bytes.fromhex(s[2:])
