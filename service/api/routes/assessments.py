@@ -154,11 +154,10 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
         raise NotFound(f"no tenant {tenant_id}")
     assessment = assess(body.answers, body.scenarios)
     commitment = commit_subject(body.org_identifier)
-    record = m.AssessmentRecord(id=m.new_id(), tenant_id=tenant_id, report={}, report_hash="", score_bps=0,
-                                risk_level="", subject_salt=encode_hex(commitment.salt))
+    record_id = m.new_id()
     issued = datetime.now(UTC).replace(microsecond=0)
     report = build_report(
-        kind=ReportKind.PRE_UNDERWRITING, report_id=f"RA-{record.id}", issued_at=issued,
+        kind=ReportKind.PRE_UNDERWRITING, report_id=f"RA-{record_id}", issued_at=issued,
         assessor=Assessor(settings.assessor_name, gw.assessor.address),
         overview=Overview(objective=body.objective, scope=body.scope, started_at=issued, ended_at=issued,
                           methods=tuple(body.methods), team=tuple(body.team)),
@@ -168,8 +167,9 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
         assessment=assessment,
     )
     fields = anchor_fields(report)
-    record.report, record.report_hash = report, encode_hex(fields["report_hash"])
-    record.score_bps, record.risk_level = fields["score_bps"], assessment.risk_level.value
+    record = m.AssessmentRecord(id=record_id, tenant_id=tenant_id, report=report,
+                                report_hash=encode_hex(fields["report_hash"]), score_bps=fields["score_bps"],
+                                risk_level=assessment.risk_level.value, subject_salt=encode_hex(commitment.salt))
     session.add(record)
     session.commit()
     return AssessmentCreated.of_record(record)

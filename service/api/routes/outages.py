@@ -45,9 +45,7 @@ class RelayIn(Strict):
     reports: list[SignedReport] = Field(min_length=1, max_length=32)
 
 
-class WindowOut(Out):
-    """A verified window, as OutageOracle.windowAt(service_id, index) returns it."""
-
+class _Window(Out):
     service_id: str
     index: int
     start: int
@@ -55,6 +53,11 @@ class WindowOut(Out):
     ongoing: bool
     config_version: int
     block: int
+
+
+class WindowOut(_Window):
+    """A verified window, as OutageOracle.windowAt(service_id, index) returns it."""
+
     verified_at: int = Field(description="Block time of the window's last change")
     start_since: int = Field(description="Block time its start was last set (moved earlier or created)")
     episode_start: int = Field(description="Start of the episode the window belongs to")
@@ -86,14 +89,7 @@ class OutagesOut(BaseModel):
     chain_time: int = Field(description="The latest block's time, which `final` is judged at")
 
 
-class RelayOut(Out):
-    service_id: str
-    index: int
-    start: int
-    end: int
-    ongoing: bool
-    config_version: int
-    block: int
+class RelayOut(_Window):
     replaced: int = Field(description="Windows the new one replaced at `index` (merged); 0: inserted there")
     tx_hash: str  # the submit transaction
 
