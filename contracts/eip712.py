@@ -101,24 +101,11 @@ def recover(msg_digest: bytes, r: bytes, vs: bytes) -> str:
     return sig.recover_public_key_from_msg_hash(msg_digest).to_checksum_address()
 
 
-def outage_report_message(
-    service_id: bytes,
-    config_version: int,
-    start: int,
-    end: int,
-    ongoing: bool,
-    evidence_root: bytes,
-    seq: int,
-) -> dict[str, Any]:
-    return {
-        "serviceId": service_id,
-        "configVersion": config_version,
-        "start": start,
-        "end": end,
-        "ongoing": ongoing,
-        "evidenceRoot": evidence_root,
-        "seq": seq,
-    }
+def outage_report_message(service_id: bytes, config_version: int, start: int, end: int, ongoing: bool,
+                          evidence_root: bytes, seq: int) -> dict[str, Any]:
+    """An OutageReport message: the arguments under the type's field names, in its order."""
+    values = (service_id, config_version, start, end, ongoing, evidence_root, seq)
+    return dict(zip((f["name"] for f in ALL_TYPES["OutageReport"]), values, strict=True))
 
 
 def sign_outage_report(
