@@ -56,7 +56,7 @@ def rule(detail: str) -> PydanticCustomError:
     return PydanticCustomError(RULE, detail)
 
 
-def validation_error(exc: RequestValidationError) -> JSONResponse:
+async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())) or 'request'}: {e.get('msg', 'invalid')}"
                        for e in errors) or "invalid request"
@@ -78,7 +78,7 @@ def allowed_methods(request: Request) -> str | None:
     return ", ".join(sorted(methods))
 
 
-def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Starlette's and FastAPI's own errors (no route, wrong method) in the shared shape."""
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
@@ -119,8 +119,11 @@ def declare(router: APIRouter, extra: Callable[[APIRoute], Iterable[int]] = lamb
         route.responses = {**responses(*sorted(implied - set(route.responses))), **route.responses}
 
 
-def publish_schema(app: FastAPI) -> None:
-    """Adds the `Error` schema the declared responses refer to to the app's OpenAPI document."""
+def install(app: FastAPI) -> None:
+    """Validation errors and Starlette's own (`http_error`) in the shared shape, and the `Error`
+    schema the declared responses refer to in the app's OpenAPI document."""
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
