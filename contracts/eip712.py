@@ -21,50 +21,23 @@ REGISTRY_DOMAIN_NAME = "CyberCover AssessmentRegistry"
 ORACLE_DOMAIN_NAME = "CyberCover OutageOracle"
 DOMAIN_VERSION = "1"
 
-ANCHOR_TYPES: dict[str, list[dict[str, str]]] = {
-    "Anchor": [
-        {"name": "reportHash", "type": "bytes32"},
-        {"name": "scoreBps", "type": "uint16"},
-        {"name": "riskLevel", "type": "uint8"},
-        {"name": "kind", "type": "uint8"},
-        {"name": "subject", "type": "bytes32"},
-        {"name": "replaces", "type": "bytes32"},
-        {"name": "deadline", "type": "uint64"},
-    ]
-}
-
-ANCHOR_BATCH_TYPES: dict[str, list[dict[str, str]]] = {
-    "AnchorBatch": [
-        {"name": "root", "type": "bytes32"},
-        {"name": "count", "type": "uint32"},
-        {"name": "uri", "type": "string"},
-        {"name": "deadline", "type": "uint64"},
-    ]
-}
-
-OUTAGE_REPORT_TYPES: dict[str, list[dict[str, str]]] = {
-    "OutageReport": [
-        {"name": "serviceId", "type": "bytes32"},
-        {"name": "configVersion", "type": "uint32"},
-        {"name": "start", "type": "uint64"},
-        {"name": "end", "type": "uint64"},
-        {"name": "ongoing", "type": "bool"},
-        {"name": "evidenceRoot", "type": "bytes32"},
-        {"name": "seq", "type": "uint64"},
-    ]
-}
-
-ALL_TYPES = {**ANCHOR_TYPES, **ANCHOR_BATCH_TYPES, **OUTAGE_REPORT_TYPES}
-
-
-def type_string(primary: str) -> str:
-    """`Name(type1 name1,...)` as EIP-712 hashes it (none of our types nest)."""
-    fields = ",".join(f"{f['type']} {f['name']}" for f in ALL_TYPES[primary])
-    return f"{primary}({fields})"
+# The types as EIP-712 hashes them (none nest): the Solidity typehash constants are keccak256 of these.
+TYPE_STRINGS = (
+    "Anchor(bytes32 reportHash,uint16 scoreBps,uint8 riskLevel,uint8 kind,bytes32 subject,bytes32 replaces,"
+    "uint64 deadline)",
+    "AnchorBatch(bytes32 root,uint32 count,string uri,uint64 deadline)",
+    "OutageReport(bytes32 serviceId,uint32 configVersion,uint64 start,uint64 end,bool ongoing,bytes32 evidenceRoot,"
+    "uint64 seq)",
+)
+_STRINGS = {t[:t.index("(")]: t for t in TYPE_STRINGS}
+# Primary type → its fields, as eth-account's encode_typed_data takes them.
+ALL_TYPES: dict[str, list[dict[str, str]]] = {
+    primary: [dict(zip(("type", "name"), f.split(), strict=True)) for f in t[len(primary) + 1:-1].split(",")]
+    for primary, t in _STRINGS.items()}
 
 
 def typehash(primary: str) -> bytes:
-    return keccak(text=type_string(primary))
+    return keccak(text=_STRINGS[primary])
 
 
 def domain(name: str, chain_id: int, verifying_contract: str) -> dict[str, Any]:
@@ -128,24 +101,11 @@ def recover(msg_digest: bytes, r: bytes, vs: bytes) -> str:
     return sig.recover_public_key_from_msg_hash(msg_digest).to_checksum_address()
 
 
-def outage_report_message(
-    service_id: bytes,
-    config_version: int,
-    start: int,
-    end: int,
-    ongoing: bool,
-    evidence_root: bytes,
-    seq: int,
-) -> dict[str, Any]:
-    return {
-        "serviceId": service_id,
-        "configVersion": config_version,
-        "start": start,
-        "end": end,
-        "ongoing": ongoing,
-        "evidenceRoot": evidence_root,
-        "seq": seq,
-    }
+def outage_report_message(service_id: bytes, config_version: int, start: int, end: int, ongoing: bool,
+                          evidence_root: bytes, seq: int) -> dict[str, Any]:
+    """An OutageReport message: the arguments under the type's field names, in its order."""
+    values = (service_id, config_version, start, end, ongoing, evidence_root, seq)
+    return dict(zip((f["name"] for f in ALL_TYPES["OutageReport"]), values, strict=True))
 
 
 def sign_outage_report(

@@ -61,15 +61,12 @@ def _encode(call: Any) -> tuple[str, bytes]:
     return str(target), bytes.fromhex(call._encode_transaction_data()[2:])
 
 
-def _fields(calls: Sequence[Any]) -> tuple[tuple[str, ...], tuple[int, ...], tuple[bytes, ...]]:
-    if not calls:
+def _fields(call: Any | Sequence[Any]) -> tuple[tuple[str, ...], tuple[int, ...], tuple[bytes, ...]]:
+    """One call or a list of them → the timelock's (targets, values, payloads)."""
+    encoded = [_encode(c) for c in (call if isinstance(call, list | tuple) else [call])]
+    if not encoded:
         raise GovernanceError("nothing to schedule")
-    encoded = [_encode(c) for c in calls]
-    return tuple(t for t, _ in encoded), tuple(0 for _ in encoded), tuple(d for _, d in encoded)
-
-
-def _calls(call: Any | Sequence[Any]) -> list[Any]:
-    return list(call) if isinstance(call, list | tuple) else [call]
+    return tuple(t for t, _ in encoded), (0,) * len(encoded), tuple(d for _, d in encoded)
 
 
 def operation_id(timelock: Any, targets: Sequence[str], values: Sequence[int], payloads: Sequence[bytes],
@@ -85,7 +82,7 @@ def schedule(w3: Web3, timelock: Any, call: Any | Sequence[Any], sender: str, *,
     """Schedules `call` (a bound contract function, or a list executed atomically) on the timelock;
     `sender` needs PROPOSER_ROLE. `delay` defaults to the timelock's minimum; `salt` defaults to a
     random one so that an identical call can be scheduled again later."""
-    targets, values, payloads = _fields(_calls(call))
+    targets, values, payloads = _fields(call)
     salt = os.urandom(32) if salt is None else salt
     delay = int(timelock.functions.getMinDelay().call()) if delay is None else delay
     f = timelock.functions

@@ -10,10 +10,11 @@ bound between two fields, a signature, a destination that does not resolve); 405
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
@@ -55,7 +56,7 @@ def rule(detail: str) -> PydanticCustomError:
     return PydanticCustomError(RULE, detail)
 
 
-def validation_error(exc: RequestValidationError) -> JSONResponse:
+async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())) or 'request'}: {e.get('msg', 'invalid')}"
                        for e in errors) or "invalid request"
@@ -77,7 +78,7 @@ def allowed_methods(request: Request) -> str | None:
     return ", ".join(sorted(methods))
 
 
-def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Starlette's and FastAPI's own errors (no route, wrong method) in the shared shape."""
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
@@ -92,6 +93,13 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for s in statuses}
 
 
+def dependants(d: Dependant) -> Iterator[Dependant]:
+    """`d` and, recursively, its dependencies'."""
+    yield d
+    for sub in d.dependencies:
+        yield from dependants(sub)
+
+
 def declare(router: APIRouter, extra: Callable[[APIRoute], Iterable[int]] = lambda _: ()) -> None:
     """Declares on every route of `router` the errors its shape implies (a path parameter: 404;
     any parameter or a body: 422; a body: 400 and 413, the body limits) and `extra(route)`. A
@@ -100,19 +108,22 @@ def declare(router: APIRouter, extra: Callable[[APIRoute], Iterable[int]] = lamb
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
-        d = route.dependant
         implied = set(extra(route))
-        if d.path_params:
+        if route.dependant.path_params:
             implied.add(404)
         if route.body_field is not None:
             implied |= {400, 413, 422}
-        if _has_params(d):
+        if any(d.path_params or d.query_params or d.header_params or d.cookie_params
+               for d in dependants(route.dependant)):
             implied.add(422)
         route.responses = {**responses(*sorted(implied - set(route.responses))), **route.responses}
 
 
-def publish_schema(app: FastAPI) -> None:
-    """Adds the `Error` schema the declared responses refer to to the app's OpenAPI document."""
+def install(app: FastAPI) -> None:
+    """Validation errors and Starlette's own (`http_error`) in the shared shape, and the `Error`
+    schema the declared responses refer to in the app's OpenAPI document."""
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -145,7 +156,3 @@ def _exact_bounds(node: Any) -> None:
     for child in node.values():
         _exact_bounds(child)
 
-
-def _has_params(dependant: Any) -> bool:
-    return bool(dependant.path_params or dependant.query_params or dependant.header_params
-                or dependant.cookie_params or any(_has_params(d) for d in dependant.dependencies))

@@ -30,11 +30,8 @@ class PolicyProjection:
         self.claims: dict[int, dict[str, Any]] = {}
 
     def apply_receipt(self, book: Any, receipt: Any) -> None:
-        logs = []
-        for name in self.EVENTS:
-            for ev in getattr(book.events, name)().process_receipt(receipt, errors=DISCARD):
-                logs.append(ev)
-        for ev in sorted(logs, key=lambda e: e["logIndex"]):
+        logs = [getattr(book.events, name)().process_receipt(receipt, errors=DISCARD) for name in self.EVENTS]
+        for ev in sorted((ev for found in logs for ev in found), key=lambda e: e["logIndex"]):
             self.apply(ev["event"], dict(ev["args"]))
 
     def apply(self, name: str, args: dict[str, Any]) -> None:

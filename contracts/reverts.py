@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector, to_bytes
+from eth_utils import abi_to_signature, function_signature_to_4byte_selector, get_abi_input_types, to_bytes
 
 from contracts.artifacts import abi, all_artifact_names
 from contracts.errors import ContractsError
@@ -127,28 +127,16 @@ def _show(v: Any) -> str:
     return "0x" + v.hex() if isinstance(v, bytes) else str(v)
 
 
-def _canonical_type(inp: dict[str, Any]) -> str:
-    t = inp["type"]
-    if t.startswith("tuple"):
-        return "(" + ",".join(_canonical_type(c) for c in inp["components"]) + ")" + t[5:]
-    return t
-
-
 @cache
 def error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector → (name, arg names, arg types), over every artifact (ours and inherited OZ)."""
     table: dict[bytes, tuple[str, list[str], list[str]]] = {}
     for name in all_artifact_names():
         for item in abi(name):
-            if item["type"] != "error":
-                continue
-            types = [_canonical_type(i) for i in item["inputs"]]
-            sig = f"{item['name']}({','.join(types)})"
-            table[function_signature_to_4byte_selector(sig)] = (
-                item["name"],
-                [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])],
-                types,
-            )
+            if item["type"] == "error":
+                table[function_signature_to_4byte_selector(abi_to_signature(item))] = (
+                    item["name"], [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])],
+                    get_abi_input_types(item))
     return table
 
 

@@ -5,11 +5,9 @@ service's (contracts.asgilimits); operational endpoints are guarded (access)."""
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import SecretStr
-from starlette.exceptions import HTTPException
 
 from contracts import httperrors
 from contracts.asgilimits import BodyLimits
@@ -35,19 +33,11 @@ def create_app(node: OracleNode, *, metrics_token: SecretStr | None = None) -> F
     for router in (health.router, reports.router, evidence.router):
         httperrors.declare(router, _guarded)
         app.include_router(router)
-    httperrors.publish_schema(app)
+    httperrors.install(app)
 
     @app.exception_handler(OracleError)
     async def oracle_error(_: Request, exc: OracleError) -> JSONResponse:
         return httperrors.error(exc.http_status, exc.type, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return httperrors.validation_error(exc)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return httperrors.http_error(request, exc)
 
     return app
 

@@ -9,11 +9,8 @@ import logging
 from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts import httperrors
 from contracts.httperrors import error, responses
@@ -26,17 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def install(app: FastAPI) -> None:
+    httperrors.install(app)
+
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         return error(exc.status, exc.type, exc.detail)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return httperrors.validation_error(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return httperrors.http_error(request, exc)
 
     @app.exception_handler(OSError)  # requests' connection errors: the node is unreachable
     async def unavailable(_: Request, exc: OSError) -> JSONResponse:
@@ -49,15 +40,9 @@ def install(app: FastAPI) -> None:
         return error(500, "internal_error", "internal error; see the service log")
 
 
-def _dependants(d: Dependant) -> Iterable[Dependant]:
-    yield d
-    for sub in d.dependencies:
-        yield from _dependants(sub)
-
-
 def implied(route: APIRoute) -> set[int]:
     """The statuses a route's dependencies can answer."""
-    parts = list(_dependants(route.dependant))
+    parts = list(httperrors.dependants(route.dependant))
     calls = {d.call for d in parts}
     statuses: set[int] = set()
     if get_principal in calls:
@@ -73,4 +58,3 @@ def declare(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     for router in routers:
         httperrors.declare(router, implied)
         app.include_router(router)
-    httperrors.publish_schema(app)

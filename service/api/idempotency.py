@@ -49,14 +49,12 @@ class Idempotency:
     def run(self, body: Any, work: Callable[[], Any], status: int = 200) -> JSONResponse:
         """`work()`'s answer (with `status`), or the recorded answer of an earlier request with
         this key; `body` is what makes two requests the same one."""
-        factory, principal, key, request = self.factory, self.principal, self.key, self.request
-        if key is None:
+        if self.key is None:
             return JSONResponse(jsonable_encoder(work()), status_code=status)
-        fingerprint = _fingerprint(request.method, request.url.path, body)
-        ttl = timedelta(seconds=request.app.state.settings.idempotency_ttl_seconds)
-        with transaction(factory) as s:
-            existing = s.scalar(select(m.IdempotencyRecord).where(
-                m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
+        fingerprint = _fingerprint(self.request.method, self.request.url.path, body)
+        ttl = timedelta(seconds=self.request.app.state.settings.idempotency_ttl_seconds)
+        with transaction(self.factory) as s:
+            existing = s.scalar(select(m.IdempotencyRecord).where(*self._record()))
             if existing is not None:
                 if existing.request_hash != fingerprint:
                     raise Unprocessable("this Idempotency-Key was used with a different request",
@@ -69,12 +67,36 @@ class Idempotency:
                                    type="idempotency_in_progress")
         if existing is None:
             try:
-                with transaction(factory) as s:
-                    s.add(m.IdempotencyRecord(tenant_id=principal.tenant_id, key=key, request_hash=fingerprint))
+                with transaction(self.factory) as s:
+                    s.add(m.IdempotencyRecord(tenant_id=self.principal.tenant_id, key=self.key,
+                                              request_hash=fingerprint))
             except IntegrityError:
                 raise Conflict("a request with this Idempotency-Key is in progress",
                                type="idempotency_in_progress") from None
-        return _finish(factory, principal, key, lambda: (status, work()))
+        # The reservation is ours: run the work and record its outcome.
+        try:
+            payload = work()
+        except ServiceError as exc:
+            if exc.status >= 500:
+                self._release()
+                raise
+            # A refusal is the outcome (the sender simulates before sending, so nothing moved): replay it.
+            status, payload = exc.status, {"type": exc.type, "detail": exc.detail}
+        except BaseException:
+            self._release()
+            raise
+        encoded = jsonable_encoder(payload)
+        with transaction(self.factory) as s:
+            s.execute(update(m.IdempotencyRecord).where(*self._record()).values(status_code=status, response=encoded))
+        return JSONResponse(encoded, status_code=status)
+
+    def _record(self) -> tuple[Any, ...]:
+        return m.IdempotencyRecord.tenant_id == self.principal.tenant_id, m.IdempotencyRecord.key == self.key
+
+    def _release(self) -> None:
+        """The outcome is unknown (chain unreachable, crash): let the client retry with the key."""
+        with transaction(self.factory) as s:
+            s.execute(delete(m.IdempotencyRecord).where(*self._record()))
 
 
 def idempotency(request: Request, factory: FactoryDep, principal: Annotated[Principal, Depends(get_principal)],
@@ -93,33 +115,3 @@ def _take_over(s: Session, row: m.IdempotencyRecord, ttl: timedelta) -> bool:
         m.IdempotencyRecord.id == row.id, m.IdempotencyRecord.status_code.is_(None),
         m.IdempotencyRecord.created_at == row.created_at).values(created_at=now()))
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
-
-
-def _finish(factory: sessionmaker[Session], principal: Principal, key: str,
-            work: Callable[[], tuple[int, Any]]) -> JSONResponse:
-    """Runs the work under a reservation we hold and records its outcome."""
-    try:
-        status, payload = work()
-    except ServiceError as exc:
-        if exc.status >= 500:
-            _release(factory, principal, key)
-            raise
-        # A refusal is the outcome (the sender simulates before sending, so nothing moved): replay it.
-        status, payload = exc.status, {"type": exc.type, "detail": exc.detail}
-    except BaseException:
-        _release(factory, principal, key)
-        raise
-    encoded = jsonable_encoder(payload)
-    with transaction(factory) as s:
-        row = s.scalar(select(m.IdempotencyRecord).where(
-            m.IdempotencyRecord.tenant_id == principal.tenant_id, m.IdempotencyRecord.key == key))
-        if row is not None:
-            row.status_code, row.response = status, encoded
-    return JSONResponse(encoded, status_code=status)
-
-
-def _release(factory: sessionmaker[Session], principal: Principal, key: str) -> None:
-    """The outcome is unknown (chain unreachable, crash): let the client retry with the key."""
-    with transaction(factory) as s:
-        s.execute(delete(m.IdempotencyRecord).where(m.IdempotencyRecord.tenant_id == principal.tenant_id,
-                                                    m.IdempotencyRecord.key == key))

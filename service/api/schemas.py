@@ -31,17 +31,8 @@ class Out(BaseModel):
 
     @classmethod
     def of(cls, obj: Any, **extra: Any) -> Self:
-        return cls.model_validate(_With(obj, extra))
-
-
-class _With:
-    """`obj`'s attributes, overridden and completed by `extra` (what `from_attributes` reads)."""
-
-    def __init__(self, obj: Any, extra: dict[str, Any]) -> None:
-        self._obj, self._extra = obj, extra
-
-    def __getattr__(self, name: str) -> Any:
-        return self._extra[name] if name in self._extra else getattr(self._obj, name)
+        """`obj`'s attributes named like the fields, overridden and completed by `extra`."""
+        return cls.model_validate({**{n: getattr(obj, n) for n in cls.model_fields if hasattr(obj, n)}, **extra})
 
 
 class Page(BaseModel, Generic[T]):
@@ -49,11 +40,3 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
-
-
-def hx(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
-
-
-def unhex(s: str) -> bytes:
-    return bytes.fromhex(s[2:])

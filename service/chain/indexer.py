@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils import encode_hex as hx
 from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,10 +39,6 @@ log = logging.getLogger(__name__)
 CURSOR = "main"
 
 
-def hx(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
 @dataclass
 class Ctx:
     session: Session
@@ -50,16 +47,13 @@ class Ctx:
     tx: str
     log_index: int
     notify: bool
-    position: int = 0  # of this log among the indexed logs of its transaction
-    replay: bool = False  # re-applying after a reorg: skip notifications already in the outbox
-    gw: Gateway | None = None  # for state an event does not carry (the registry's anchor figures)
-    times: dict[int, int] | None = None  # block → timestamp, shared by one page of logs
+    position: int  # of this log among the indexed logs of its transaction
+    replay: bool  # re-applying after a reorg: skip notifications already in the outbox
+    gw: Gateway  # for state an event does not carry (the registry's anchor figures)
+    times: dict[int, int]  # block → timestamp, shared by one page of logs
 
     def block_time(self) -> int:
         """The timestamp of this log's block (what the contract saw as block.timestamp)."""
-        assert self.gw is not None
-        if self.times is None:
-            self.times = {}
         if self.block not in self.times:
             self.times[self.block] = self.gw.block_time(self.block)
         return self.times[self.block]
@@ -336,7 +330,6 @@ def _anchored(c: Ctx) -> None:
     storage slot (kept out of the event to keep anchoring cheap) and never change once written."""
     a = c.args
     anchor_id = registry.anchor_id(a["assessor"], a["reportHash"])
-    assert c.gw is not None
     rec = Anchor.decode(c.gw.registry.functions.anchorOf(anchor_id).call())
     c.session.add(m.Anchor(anchor_id=hx(anchor_id), report_hash=hx(a["reportHash"]), assessor=a["assessor"],
                            subject=hx(a["subject"]), score_bps=rec.score_bps, risk_level=rec.risk_level,

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
+from eth_utils import decode_hex, encode_hex
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ConfigDict, Field, field_validator
@@ -15,7 +16,7 @@ from contracts.httperrors import rule
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
-from service.api.schemas import Address, Hex32, Out, Strict, Text, hx, unhex
+from service.api.schemas import Address, Hex32, Out, Strict, Text
 from service.assessment import (
     ITEMS,
     Answer,
@@ -134,7 +135,7 @@ class VerificationOut(Out):
         a = check.anchor
         figures = {} if a is None or not a.anchored_at else {
             "assessor_capability": a.assessor_capability, "score_bps": a.score_bps, "risk_level": a.risk_level.label,
-            "kind": a.kind.label, "subject_prefix": hx(a.subject)}
+            "kind": a.kind.label, "subject_prefix": encode_hex(a.subject)}
         return cls(**check.summary, **figures, document_on_file=check.document_on_file)
 
 
@@ -153,11 +154,10 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
         raise NotFound(f"no tenant {tenant_id}")
     assessment = assess(body.answers, body.scenarios)
     commitment = commit_subject(body.org_identifier)
-    record = m.AssessmentRecord(id=m.new_id(), tenant_id=tenant_id, report={}, report_hash="", score_bps=0,
-                                risk_level="", subject_salt=hx(commitment.salt))
+    record_id = m.new_id()
     issued = datetime.now(UTC).replace(microsecond=0)
     report = build_report(
-        kind=ReportKind.PRE_UNDERWRITING, report_id=f"RA-{record.id}", issued_at=issued,
+        kind=ReportKind.PRE_UNDERWRITING, report_id=f"RA-{record_id}", issued_at=issued,
         assessor=Assessor(settings.assessor_name, gw.assessor.address),
         overview=Overview(objective=body.objective, scope=body.scope, started_at=issued, ended_at=issued,
                           methods=tuple(body.methods), team=tuple(body.team)),
@@ -167,8 +167,9 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
         assessment=assessment,
     )
     fields = anchor_fields(report)
-    record.report, record.report_hash = report, hx(fields["report_hash"])
-    record.score_bps, record.risk_level = fields["score_bps"], assessment.risk_level.value
+    record = m.AssessmentRecord(id=record_id, tenant_id=tenant_id, report=report,
+                                report_hash=encode_hex(fields["report_hash"]), score_bps=fields["score_bps"],
+                                risk_level=assessment.risk_level.value, subject_salt=encode_hex(commitment.salt))
     session.add(record)
     session.commit()
     return AssessmentCreated.of_record(record)
@@ -203,5 +204,5 @@ def verify_report(report_hash: Hex32, session: SessionDep, gw: GatewayDep, princ
                                                             "service's assessor)")] = None) -> VerificationOut:
     """Reads the registry. With the document on file, its hash is recomputed from its content and
     checked against the anchor of the assessor it names; otherwise against `assessor`'s anchor."""
-    return VerificationOut.of_check(anchoring.verification(session, gw, unhex(report_hash), assessor,
+    return VerificationOut.of_check(anchoring.verification(session, gw, decode_hex(report_hash), assessor,
                                                            may_see=principal.can_see))

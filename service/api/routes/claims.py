@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from eth_utils import decode_hex
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
-from service.api.schemas import Hex32, Out, Strict, unhex
+from service.api.schemas import Hex32, Out, Strict
 from service.db import models as m
 from service.domain import claims
 from service.errors import NotFound
@@ -109,7 +110,7 @@ def approve_claim(claim_id: int, body: Approval, session: SessionDep, gw: Gatewa
     """Pays `amount` (default: the whole claim) against a live incident report bound to the
     policy's insured subject and service; the rest of the claim is declined."""
     return idem.run(body, lambda: _answer(session, claims.approve(
-        session, gw, indexer, claim_id, unhex(body.incident_report), body.amount, body.reason, principal.key_id)))
+        session, gw, indexer, claim_id, decode_hex(body.incident_report), body.amount, body.reason, principal.key_id)))
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimOut, responses=responses(400, 409, 502))
@@ -117,7 +118,7 @@ def reject_claim(claim_id: int, body: Rejection, session: SessionDep, gw: Gatewa
                  principal: Reviewer, idem: Idempotent) -> JSONResponse:
     """Declines the claim with a written reason (its keccak256 is the on-chain `reason`); no
     incident report is needed."""
-    report = unhex(body.incident_report) if body.incident_report is not None else None
+    report = decode_hex(body.incident_report) if body.incident_report is not None else None
     return idem.run(body, lambda: _answer(session, claims.reject(
         session, gw, indexer, claim_id, body.reason, report, principal.key_id)))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Annotated
 
+from eth_utils import decode_hex, encode_hex
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
@@ -16,7 +17,7 @@ from contracts import eip712
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
-from service.api.schemas import Address, Hex32, Out, Strict, Uint32, Uint64, hx, unhex
+from service.api.schemas import Address, Hex32, Out, Strict, Uint32, Uint64
 from service.chain.episodes import Episode, group
 from service.db import models as m
 from service.errors import BadRequest, ChainError
@@ -44,9 +45,7 @@ class RelayIn(Strict):
     reports: list[SignedReport] = Field(min_length=1, max_length=32)
 
 
-class WindowOut(Out):
-    """A verified window, as OutageOracle.windowAt(service_id, index) returns it."""
-
+class _Window(Out):
     service_id: str
     index: int
     start: int
@@ -54,6 +53,11 @@ class WindowOut(Out):
     ongoing: bool
     config_version: int
     block: int
+
+
+class WindowOut(_Window):
+    """A verified window, as OutageOracle.windowAt(service_id, index) returns it."""
+
     verified_at: int = Field(description="Block time of the window's last change")
     start_since: int = Field(description="Block time its start was last set (moved earlier or created)")
     episode_start: int = Field(description="Start of the episode the window belongs to")
@@ -85,14 +89,7 @@ class OutagesOut(BaseModel):
     chain_time: int = Field(description="The latest block's time, which `final` is judged at")
 
 
-class RelayOut(Out):
-    service_id: str
-    index: int
-    start: int
-    end: int
-    ongoing: bool
-    config_version: int
-    block: int
+class RelayOut(_Window):
     replaced: int = Field(description="Windows the new one replaced at `index` (merged); 0: inserted there")
     tx_hash: str  # the submit transaction
 
@@ -122,20 +119,20 @@ def list_outages(session: SessionDep, gw: GatewayDep, _: Anyone, service_id: Hex
 
 @router.post("/oracle/reports", response_model=RelayOut, responses=responses(400, 409, 502))
 def relay_reports(body: RelayIn, gw: GatewayDep, indexer: IndexerDep, _: Relayer, idem: Idempotent) -> JSONResponse:
-    sid = unhex(body.service_id)
+    sid = decode_hex(body.service_id)
     dom = eip712.oracle_domain(gw.w3.eth.chain_id, gw.oracle.address)
     for i, rep in enumerate(body.reports):
         msg = eip712.outage_report_message(sid, body.config_version, rep.start, rep.end, rep.ongoing,
-                                           unhex(rep.evidence_root), rep.seq)
+                                           decode_hex(rep.evidence_root), rep.seq)
         try:
-            recovered = eip712.recover(eip712.digest(dom, "OutageReport", msg), unhex(rep.r), unhex(rep.vs))
+            recovered = eip712.recover(eip712.digest(dom, "OutageReport", msg), decode_hex(rep.r), decode_hex(rep.vs))
         except Exception:
             recovered = None
         if recovered != rep.signer:
             raise BadRequest(f"reports[{i}]: the signature does not recover to {rep.signer}", type="bad_signature")
 
     def work() -> RelayOut:
-        reports = [(r.start, r.end, r.ongoing, unhex(r.evidence_root), r.seq, unhex(r.r), unhex(r.vs))
+        reports = [(r.start, r.end, r.ongoing, decode_hex(r.evidence_root), r.seq, decode_hex(r.r), decode_hex(r.vs))
                    for r in body.reports]
         receipt = gw.send(gw.oracle.functions.submit(sid, body.config_version, reports))
         events = gw.oracle.events.OutageVerified().process_receipt(receipt, errors=DISCARD)
@@ -143,8 +140,8 @@ def relay_reports(body: RelayIn, gw: GatewayDep, indexer: IndexerDep, _: Relayer
             raise ChainError("submit mined without an OutageVerified event")
         a = events[0]["args"]
         indexer.sync()
-        return RelayOut(service_id=hx(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
+        return RelayOut(service_id=encode_hex(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
                         ongoing=a["ongoing"], config_version=a["configVersion"], block=receipt["blockNumber"],
-                        replaced=a["replaced"], tx_hash=hx(receipt["transactionHash"]))
+                        replaced=a["replaced"], tx_hash=encode_hex(receipt["transactionHash"]))
 
     return idem.run(body, work)

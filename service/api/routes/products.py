@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Literal
 
+from eth_utils import encode_hex
 from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field, StrictBool, model_validator
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from contracts.httperrors import rule
 from contracts.records import Product
 from service.api.deps import PEOPLE, Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
-from service.api.schemas import Out, Strict, Text, Uint96, hx
+from service.api.schemas import Out, Strict, Text, Uint96
 from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
@@ -170,7 +171,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     indexer.sync()
     session.expire_all()
     product = session.get(m.Product, product_id)
-    assert product is not None and product.service_id == hx(sid)
+    assert product is not None and product.service_id == encode_hex(sid)
     return ProductOut.of_product(product, session.get(m.ProductTerms, product_id), gw)
 
 

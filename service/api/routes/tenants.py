@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service import tenancy
 from service.api.deps import Principal, SessionDep, require
 from service.api.errors import responses
-from service.api.schemas import Strict, Text
+from service.api.schemas import Out, Strict, Text
 from service.db import models as m
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
@@ -49,7 +49,7 @@ class KeyInfo(BaseModel):
     revoked: bool
 
 
-class KeyOut(BaseModel):
+class KeyOut(Out):
     id: str
     tenant_id: str
     role: str
@@ -71,9 +71,7 @@ def list_tenants(session: SessionDep, _: InsurerAdmin) -> list[m.Tenant]:
 @router.post("/{tenant_id}/keys", status_code=201, response_model=KeyOut, responses=responses(400))
 def create_key(tenant_id: str, body: KeyIn, session: SessionDep, principal: TenantAdmin) -> KeyOut:
     minted = tenancy.mint_key(session, principal, tenant_id, body.role, body.expires_at)
-    r = minted.row
-    return KeyOut(id=r.id, tenant_id=r.tenant_id, role=r.role, prefix=r.prefix, expires_at=r.expires_at,
-                  key=minted.key)
+    return KeyOut.of(minted.row, key=minted.key)
 
 
 @router.get("/{tenant_id}/keys", response_model=list[KeyInfo])
