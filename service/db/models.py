@@ -225,11 +225,11 @@ class Product(Base):
     __tablename__ = "products"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     service_id: Mapped[str] = mapped_column(String(66), index=True)
-    trigger_seconds: Mapped[int] = mapped_column(Integer)
+    trigger_seconds: Mapped[int] = mapped_column(BigInteger)  # uint32: beyond PostgreSQL's INTEGER
     payout_kind: Mapped[int] = mapped_column(Integer)
-    unit_seconds: Mapped[int] = mapped_column(Integer)
-    waiting_seconds: Mapped[int] = mapped_column(Integer)
-    grace_seconds: Mapped[int] = mapped_column(Integer)
+    unit_seconds: Mapped[int] = mapped_column(BigInteger)  # uint32: beyond PostgreSQL's INTEGER
+    waiting_seconds: Mapped[int] = mapped_column(BigInteger)  # uint32: beyond PostgreSQL's INTEGER
+    grace_seconds: Mapped[int] = mapped_column(BigInteger)  # uint32: beyond PostgreSQL's INTEGER
     active: Mapped[bool] = mapped_column(Boolean)
     auto_pay_limit: Mapped[int] = mapped_column(BigUint)
     payout_amount: Mapped[int] = mapped_column(BigUint)

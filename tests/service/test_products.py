@@ -71,3 +71,17 @@ def test_medium_limit_and_product_cap_are_enforced_on_chain(api: Api, distributo
     over = api.c.post("/v1/policies", json={**body, "holder_ref": "m2"}, headers=headers)  # 200 > the 150 cap
     assert over.status_code == 409 and over.json()["type"] == "product_cap_exceeded"
     assert api.ok(api.c.get(f"/v1/products/{capped['id']}", headers=headers))["exposure"] == 100 * USD
+
+
+def test_the_longest_durations_the_chain_takes_are_projected(api: Api) -> None:
+    """uint32 seconds up to 2³²−1 are valid on-chain; on PostgreSQL an INTEGER column stalled
+    the projection (and every request behind it) at 2³¹."""
+    top = 2**32 - 1
+    body = product_body(unique_service(), threshold_seconds=top, unit_seconds=top, waiting_seconds=top,
+                        grace_seconds=top)
+    created = api.ok(api.c.post("/v1/products", json=body, headers=api.admin), 201)
+    assert created["threshold_seconds"] == top
+    listed = api.ok(api.c.get("/v1/products", headers=api.admin))  # a sync: the projection is not stuck
+    [mine] = [p for p in listed if p["id"] == created["id"]]
+    assert (mine["threshold_seconds"], mine["unit_seconds"], mine["waiting_seconds"], mine["grace_seconds"]) == (
+        top, top, top, top)
