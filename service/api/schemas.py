@@ -3,10 +3,10 @@ bad input is a 422 with a field name instead of an encoding error deep in web3."
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar, get_args
 
 from eth_utils import to_checksum_address
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32]),
                   AfterValidator(str.lower)]
@@ -20,8 +20,23 @@ Text = Annotated[str, Field(min_length=1, max_length=500)]
 T = TypeVar("T")
 
 
+def _takes_bool(annotation: Any) -> bool:
+    return annotation is bool or annotation is Any or any(_takes_bool(a) for a in get_args(annotation))
+
+
 class Strict(BaseModel):
+    """A request body: unknown fields are refused, and JSON true/false is no number (pydantic's lax
+    mode reads them as 1/0, which the schema's `integer` does not allow)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and not _takes_bool(field.annotation):
+            raise ValueError("a boolean is not accepted here")
+        return value
 
 
 class Out(BaseModel):

@@ -85,3 +85,14 @@ def test_the_longest_durations_the_chain_takes_are_projected(api: Api) -> None:
     [mine] = [p for p in listed if p["id"] == created["id"]]
     assert (mine["threshold_seconds"], mine["unit_seconds"], mine["waiting_seconds"], mine["grace_seconds"]) == (
         top, top, top, top)
+
+
+def test_a_boolean_is_not_a_number(api: Api) -> None:
+    """The schema says integer; pydantic's lax mode alone would take JSON true as 1."""
+    for field in ("exposure_cap", "threshold_seconds", "min_premium"):
+        r = api.c.post("/v1/products", json=product_body(unique_service(), **{field: True}), headers=api.admin)
+        assert r.status_code == 422, field
+        assert r.json()["type"] == "validation_error", field
+        assert f"body.{field}" in r.json()["detail"], field
+    r = api.c.patch("/v1/products/1", json={"active": 1}, headers=api.admin)  # and 1 is no boolean
+    assert r.status_code == 422
