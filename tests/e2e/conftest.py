@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from contracts.procs import stop
-from tests.e2e.procs import FAST_STACK
-from tests.e2e.test_oracle_network import Outage, verify_an_outage
+from tests.e2e.helpers import FAST_STACK, Outage, verify_an_outage
 
 DEMO, NETWORK = "tests/e2e/test_demo.py", "tests/e2e/test_oracle_network.py"
 

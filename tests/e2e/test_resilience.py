@@ -16,7 +16,7 @@ from oracles.config import load_config
 from service.commands.demo import THRESHOLD, USD, Demo, Target
 from service.stack.launch import private_up
 from service.stack.supervisor import running
-from tests.e2e.procs import FAST_STACK
+from tests.e2e.helpers import FAST_STACK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 COVERS = 150
@@ -92,7 +92,8 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
                 time.sleep(0.5)
         assert body is not None, "the live nodes' latest reports never fell inside a verified window"
         replay = httpx.post(api + "/v1/oracle/reports", json=body, headers=d.admin, timeout=60)
-        assert replay.status_code == 409 and replay.json()["type"] == "already_covered", replay.text
+        assert replay.status_code == 409, replay.text
+        assert replay.json()["type"] == "already_covered", replay.text
         time.sleep(3)  # three worker cycles (FAST_STACK): nothing more is paid
         target.up()
         os.kill(frozen, signal.SIGCONT)
@@ -101,12 +102,14 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
         per_policy: dict[int, int] = {}
         for e in events:
             per_policy[e["args"]["policyId"]] = per_policy.get(e["args"]["policyId"], 0) + e["args"]["amount"]
-        assert len(per_policy) == COVERS and all(v == 7 * USD for v in per_policy.values())
+        assert len(per_policy) == COVERS
+        assert all(v == 7 * USD for v in per_policy.values())
         assert len(events) == COVERS  # one payout each: none repeated across the kill or the replay
         assert all(d.balance(p) == 7 * USD for p in people)
         # Verified without the frozen fourth node (signer index 3), by a quorum of 3.
         verified = list(oracle.events.OutageVerified.get_logs(from_block=first))
-        assert verified and all(bin(e["args"]["signers"]).count("1") >= 3 for e in verified)
+        assert verified
+        assert all(bin(e["args"]["signers"]).count("1") >= 3 for e in verified)
         assert all(not (e["args"]["signers"] >> 3) & 1 for e in verified)
     target.down()
 

@@ -23,7 +23,8 @@ from oracles.config import NodeConfig, parse_config
 from oracles.keys import NodeKey
 from oracles.node import OracleNode
 from oracles.reports import SignedReport, episode_id, sign_report
-from oracles.transmit.submitters import Submitter
+from oracles.transmit.submitters import RelaySubmitter, Submitter
+from oracles.transmit.transmitter import Transmitter
 
 CHAIN_ID = 31337
 ORACLE_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -268,3 +269,22 @@ def env(**values: str) -> Iterator[None]:
             else:
                 os.environ[k] = v
         get_settings.cache_clear()
+
+
+def peer_app(reports: list[SignedReport], raw: list[dict[str, Any]] | None = None) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/v1/reports")
+    async def list_reports(since: int = 0) -> dict[str, Any]:
+        return {"node": "peer", "reports": [r.to_json() for r in reports if r.end >= since]
+                + (raw or [])}
+
+    return app
+
+
+def transmitter(relay_url: str, peers: tuple[str, ...], own: list[SignedReport],
+                quorum: int = 3, **kw: Any) -> Transmitter:
+    kw.setdefault("clock", ManualClock(T0 + 3600))
+    return Transmitter(submitter=RelaySubmitter(relay_url), quorum=quorum, config_version=1,
+                       chain_id=CHAIN_ID, oracle_address=ORACLE_ADDRESS, peers=peers,
+                       own_reports=lambda since: [r for r in own if r.end >= since], **kw)

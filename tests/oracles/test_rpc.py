@@ -55,12 +55,14 @@ async def test_submit_records_the_window_and_is_idempotent(ledger: Ledger) -> No
     reports = tuple(sorted((signed(ledger, k, start, end) for k in ORACLE_KEYS[:QUORUM]),
                            key=lambda r: int(r.signer, 16)))
     result = await submitter.submit(Submission(SERVICE, 1, reports))
-    assert result.status is SubmitStatus.SUBMITTED and result.tx_hash
+    assert result.status is SubmitStatus.SUBMITTED
+    assert result.tx_hash
     receipt = ledger.w3.eth.get_transaction_receipt(HexBytes(result.tx_hash))
     assert receipt["status"] == 1
     assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
     window = ledger.oracle.functions.windowAt(SERVICE, 0).call()
-    assert tuple(window[:2]) == (start, end) and window[4] is True
+    assert tuple(window[:2]) == (start, end)
+    assert window[4] is True
 
     # The same window again adds nothing: the contract's AlreadyCovered is a success.
     again = await submitter.submit(Submission(SERVICE, 1, reports))
@@ -110,7 +112,8 @@ async def test_transmitter_over_rpc_with_chain_signer_filter(ledger: Ledger, tmp
                      peers=(), own_reports=lambda since: own, clock=ManualClock(now),
                      signers=signers)
     [done] = await tx.transmit_once()
-    assert done.result is not None and done.result.status is SubmitStatus.SUBMITTED
+    assert done.result is not None
+    assert done.result.status is SubmitStatus.SUBMITTED
     assert len(done.submission.reports) == len(ORACLES)  # the outsider is left out
     assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
     await tx.aclose()
@@ -139,7 +142,8 @@ async def test_one_lying_node_can_neither_create_nor_stretch_a_window(ledger: Le
         assert result.status in (SubmitStatus.SUBMITTED, SubmitStatus.ALREADY_COVERED)
     w = ledger.oracle.functions.windowAt(SERVICE, 0).call()
     # Every instant of the verified window was seen down by at least one honest node.
-    assert min(r.start for r in honest) <= w[0] and w[1] <= max(r.end for r in honest)
+    assert min(r.start for r in honest) <= w[0]
+    assert w[1] <= max(r.end for r in honest)
     # Quorum 3 of these windows: exactly the q-th smallest start and q-th largest end.
     all_starts = sorted(r.start for r in reports)
     all_ends = sorted((r.end for r in reports), reverse=True)
@@ -202,7 +206,8 @@ async def test_an_unconfirmed_submission_is_rebroadcast_then_forgotten(ledger: L
             await submitter.submit(Submission(SERVICE, 1, reports))
         ledger.tester.mine_blocks(1)
         again = await submitter.submit(Submission(SERVICE, 1, reports))  # the same bytes: now mined
-        assert again.status is SubmitStatus.SUBMITTED and again.tx_hash
+        assert again.status is SubmitStatus.SUBMITTED
+        assert again.tx_hash
         assert ledger.w3.eth.get_transaction_count(account.address) == 1
         assert ledger.oracle.functions.windowCount(SERVICE).call() == 1
 

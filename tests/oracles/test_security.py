@@ -37,10 +37,11 @@ from tests.oracles.helpers import (
     http_target,
     make_node,
     node_key,
+    peer_app,
     report,
     serve_app,
+    transmitter,
 )
-from tests.oracles.test_transmit import peer_app, transmitter
 
 pytestmark = pytest.mark.anyio
 EXAMPLE = Path(__file__).resolve().parents[2] / "oracles" / "node.example.toml"

@@ -12,39 +12,20 @@ from oracles.clock import ManualClock
 from oracles.errors import SubmissionError, SubmissionRejected, SubmissionUnauthorized
 from oracles.reports import SignedReport
 from oracles.transmit.submitters import RelaySubmitter, Submission, SubmitStatus
-from oracles.transmit.transmitter import Transmitter
 from tests.oracles.helpers import (
-    CHAIN_ID,
     KEYS,
     ORACLE_ADDRESS,
     T0,
     FakeRelay,
     free_port,
+    peer_app,
     report,
     serve_app,
+    transmitter,
 )
 from tests.oracles.helpers import SHOP as SERVICE
 
 pytestmark = pytest.mark.anyio
-
-
-def peer_app(reports: list[SignedReport], raw: list[dict[str, Any]] | None = None) -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/v1/reports")
-    async def list_reports(since: int = 0) -> dict[str, Any]:
-        return {"node": "peer", "reports": [r.to_json() for r in reports if r.end >= since]
-                + (raw or [])}
-
-    return app
-
-
-def transmitter(relay_url: str, peers: tuple[str, ...], own: list[SignedReport],
-                quorum: int = 3, **kw: Any) -> Transmitter:
-    kw.setdefault("clock", ManualClock(T0 + 3600))
-    return Transmitter(submitter=RelaySubmitter(relay_url), quorum=quorum, config_version=1,
-                       chain_id=CHAIN_ID, oracle_address=ORACLE_ADDRESS, peers=peers,
-                       own_reports=lambda since: [r for r in own if r.end >= since], **kw)
 
 
 async def test_relay_submitter_statuses() -> None:
@@ -53,11 +34,13 @@ async def test_relay_submitter_statuses() -> None:
     async with serve_app(relay.app()) as url:
         submitter = RelaySubmitter(url)
         first = await submitter.submit(sub)
-        assert first.status is SubmitStatus.SUBMITTED and first.tx_hash == "0x" + "ab" * 32
+        assert first.status is SubmitStatus.SUBMITTED
+        assert first.tx_hash == "0x" + "ab" * 32
         again = await submitter.submit(sub)
         assert again.status is SubmitStatus.ALREADY_COVERED  # 409 already_covered = success
         body = relay.received[0]
-        assert body["service_id"] == "0x" + SERVICE.hex() and body["config_version"] == 1
+        assert body["service_id"] == "0x" + SERVICE.hex()
+        assert body["config_version"] == 1
         assert body["reports"][0] == {k: report(0, T0, T0 + 600).to_json()[k] for k in (
             "start", "end", "ongoing", "evidence_root", "seq", "r", "vs", "signer")}
         relay.fail_with = 503
@@ -101,7 +84,8 @@ async def test_gathers_a_quorum_from_peers_and_submits_once() -> None:
         dead = f"http://127.0.0.1:{free_port()}"  # a peer that is down costs only its reports
         tx = transmitter(relay_url, (p1, dead, p2), own)
         [done] = await tx.transmit_once()
-        assert done.result is not None and done.result.status is SubmitStatus.SUBMITTED
+        assert done.result is not None
+        assert done.result.status is SubmitStatus.SUBMITTED
         sent = relay.received[0]["reports"]
         assert [r["signer"] for r in sent] == sorted((k.address for k in KEYS[:3]),
                                                      key=lambda a: int(a, 16))
@@ -140,20 +124,24 @@ async def test_failed_submission_is_retried_rejected_one_is_not() -> None:
         clock = ManualClock(T0 + 3600)
         tx = transmitter(relay_url, (peer,), own, clock=clock, retry_base=10, retry_max=60)
         [failed] = await tx.transmit_once()
-        assert failed.result is None and "502" in (failed.error or "")
+        assert failed.result is None
+        assert "502" in (failed.error or "")
         assert failed.retry_at == T0 + 3600 + 10
         relay.fail_with = None
         assert await tx.transmit_once() == []  # backing off: not hammered
         clock.advance(10)
         [ok] = await tx.transmit_once()  # transient failure: the same set is tried again
-        assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED
+        assert ok.result is not None
+        assert ok.result.status is SubmitStatus.SUBMITTED
         own.append(report(0, T0, T0 + 660, seq=2))
         relay.fail_with, relay.fail_type = 400, "invalid_signature"
         [refused] = await tx.transmit_once()
-        assert refused.result is None and refused.retry_at is None
+        assert refused.result is None
+        assert refused.retry_at is None
         clock.advance(3600)
         assert await tx.transmit_once() == []  # refused for good: never sent again
-        assert tx.failed == 2 and tx.submitted == 1
+        assert tx.failed == 2
+        assert tx.submitted == 1
         await tx.aclose()
 
 
@@ -191,15 +179,19 @@ async def test_finding7_refused_relay_key_is_an_error_not_a_quiet_retry() -> Non
         tx = transmitter(relay_url, (peer,), own, clock=clock)
         tx.submitter = RelaySubmitter(relay_url, api_key="cc_revoked")
         [refused] = await tx.transmit_once()
-        assert refused.result is None and tx.failed == 1
-        assert tx.unauthorized is not None and "401" in tx.unauthorized
+        assert refused.result is None
+        assert tx.failed == 1
+        assert tx.unauthorized is not None
+        assert "401" in tx.unauthorized
         with pytest.raises(SubmissionUnauthorized):
             await tx.submitter.submit(Submission(SERVICE, 1, tuple(report(i, T0, T0 + 600) for i in range(3))))
         await tx.submitter.aclose()
         tx.submitter = RelaySubmitter(relay_url, api_key="cc_relay_key")  # the key is fixed: retried, healthy
         clock.advance(3600)  # past the retry backoff
         [ok] = await tx.transmit_once()
-        assert ok.result is not None and ok.result.status is SubmitStatus.SUBMITTED and tx.unauthorized is None
+        assert ok.result is not None
+        assert ok.result.status is SubmitStatus.SUBMITTED
+        assert tx.unauthorized is None
 
 
 def ordered_relay(windows: list[tuple[int, int]], accept_late: list[bool]) -> FastAPI:
@@ -234,21 +226,25 @@ async def test_finding3_late_window_is_retried_not_dropped() -> None:
             serve_app(peer_app(peer_reports)) as peer:
         tx = transmitter(relay_url, (peer,), newer, clock=clock, lookback=86_400, retry_base=30)
         [first] = await tx.transmit_once()
-        assert first.result is not None and windows == [(T0 + 7200, T0 + 7800)]
+        assert first.result is not None
+        assert windows == [(T0 + 7200, T0 + 7800)]
 
         peer_reports.extend(older)  # the older outage's reports turn up
         [late] = await tx.transmit_once()
-        assert late.result is None and "window_out_of_order" in (late.error or "")
+        assert late.result is None
+        assert "window_out_of_order" in (late.error or "")
         assert late.retry_at == T0 + 9000 + 30  # retryable, not given up
         assert await tx.transmit_once() == []  # ...but not every round
         clock.advance(30)
         [again] = await tx.transmit_once()
-        assert again.result is None and again.retry_at == clock.time() + 60  # backoff doubles
+        assert again.result is None
+        assert again.retry_at == clock.time() + 60
 
         accept_late[0] = True  # the oracle inserts late windows in order
         clock.advance(60)
         [landed] = await tx.transmit_once()
-        assert landed.result is not None and landed.result.status is SubmitStatus.SUBMITTED
+        assert landed.result is not None
+        assert landed.result.status is SubmitStatus.SUBMITTED
         assert sorted(windows) == [(T0, T0 + 600), (T0 + 7200, T0 + 7800)]
         assert await tx.transmit_once() == []
         await tx.aclose()

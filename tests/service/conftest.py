@@ -17,7 +17,7 @@ from service.api.app import create_app
 from service.api.routes.webhooks import get_resolver
 from service.db.session import make_engine
 from service.settings import Settings
-from tests.service.api_env import ADMIN_KEY, Api, Chain, make_chain
+from tests.service.helpers import ADMIN_KEY, Api, Chain, make_chain
 
 PG_URL = os.environ.get("CYBERCOVER_TEST_POSTGRES_URL")
 PG_SCHEMA = "cybercover_test"

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from service.db import models as m
-from tests.service.api_env import Api, assessment_body, issue, product_body, unique_service
+from tests.service.helpers import Api, assessment_body, issue, product_body, unique_service
 
 
 def test_keys_are_hashed_and_shown_once(api: Api, app: FastAPI) -> None:
@@ -15,18 +15,22 @@ def test_keys_are_hashed_and_shown_once(api: Api, app: FastAPI) -> None:
     key = headers["X-API-Key"]
     with app.state.factory() as s:
         stored = s.scalars(select(m.ApiKey.key_hash)).all()
-    assert key not in stored and len(key) > 40
+    assert key not in stored
+    assert len(key) > 40
     assert api.c.get("/v1/products", headers=headers).status_code == 200
 
 
 def test_unauthenticated_and_wrong_role(api: Api) -> None:
     r = api.c.get("/v1/policies")
-    assert r.status_code == 401 and r.json() == {"type": "unauthorized", "detail": "missing X-API-Key header"}
+    assert r.status_code == 401
+    assert r.json() == {"type": "unauthorized", "detail": "missing X-API-Key header"}
     r = api.c.get("/v1/policies", headers={"X-API-Key": "nope"})
-    assert r.status_code == 401 and r.json()["type"] == "unauthorized"
+    assert r.status_code == 401
+    assert r.json()["type"] == "unauthorized"
     auditor = api.key(api.tenant(), "auditor")
     r = api.c.post("/v1/products", json=product_body(unique_service()), headers=auditor)
-    assert r.status_code == 403 and r.json()["type"] == "forbidden"
+    assert r.status_code == 403
+    assert r.json()["type"] == "forbidden"
     r = api.c.post("/v1/tenants", json={"name": "x"}, headers=auditor)
     assert r.status_code == 403
     distributor = api.key(api.tenant(), "distributor")
@@ -40,7 +44,8 @@ def test_distributor_sees_and_changes_only_its_own_covers(api: Api, distributor)
     other = api.key(other_tenant, "distributor")
 
     r = api.c.get(f"/v1/policies/{policy['id']}", headers=other)
-    assert r.status_code == 404 and r.json()["type"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["type"] == "not_found"
     assert api.ok(api.c.get("/v1/policies", headers=other))["total"] == 0
     assert api.ok(api.c.get("/v1/policies", headers=headers))["total"] >= 1
     assert api.ok(api.c.get("/v1/payouts", headers=other)) == []
@@ -60,7 +65,8 @@ def test_distributor_sees_and_changes_only_its_own_covers(api: Api, distributor)
     assert q.status_code == 404
     r = api.c.post("/v1/policies", json={"quote_id": quote_id, "beneficiary": "0x" + "55" * 20, "holder_ref": "h"},
                    headers=other)
-    assert r.status_code == 404 and r.json()["type"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["type"] == "not_found"
     # The insurer's staff see every tenant.
     auditor = api.staff("auditor")
     assert api.c.get(f"/v1/policies/{policy['id']}", headers=auditor).status_code == 200
@@ -72,19 +78,27 @@ def app_session(api: Api):  # noqa: ANN201
 
 def test_error_shape_everywhere(api: Api) -> None:
     r = api.c.get("/v1/nowhere", headers=api.admin)
-    assert r.status_code == 404 and set(r.json()) == {"type", "detail"}
+    assert r.status_code == 404
+    assert set(r.json()) == {"type", "detail"}
     r = api.c.post("/v1/products", json={"name": ""}, headers=api.admin)
-    assert r.status_code == 422 and r.json()["type"] == "validation_error" and "service" in r.json()["detail"]
+    assert r.status_code == 422
+    assert r.json()["type"] == "validation_error"
+    assert "service" in r.json()["detail"]
     r = api.c.post("/v1/products", content=b"{not json", headers={**api.admin, "Content-Type": "application/json"})
-    assert r.status_code == 422 and set(r.json()) == {"type", "detail"}
+    assert r.status_code == 422
+    assert set(r.json()) == {"type", "detail"}
     r = api.c.get("/v1/policies/999999999", headers=api.admin)
-    assert r.status_code == 404 and r.json()["type"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["type"] == "not_found"
     r = api.c.delete("/v1/products", headers=api.admin)
-    assert r.status_code == 405 and r.json()["type"] == "method_not_allowed"
+    assert r.status_code == 405
+    assert r.json()["type"] == "method_not_allowed"
     bad = assessment_body()
     bad["answers"] = {"base.nope": "yes"}
     r = api.c.post("/v1/assessments", json=bad, headers=api.admin)
-    assert r.status_code == 422 and r.json()["type"] == "assessment_error" and "base.nope" in r.json()["detail"]
+    assert r.status_code == 422
+    assert r.json()["type"] == "assessment_error"
+    assert "base.nope" in r.json()["detail"]
 
 
 def test_chain_reverts_become_typed_errors(api: Api) -> None:
@@ -94,20 +108,25 @@ def test_chain_reverts_become_typed_errors(api: Api) -> None:
     body = api.chain.reports(unique_service(), 100, 200)
     body["reports"] = body["reports"][:2]  # below quorum
     r = api.c.post("/v1/oracle/reports", json=body, headers=api.admin)
-    assert r.status_code == 400 and r.json()["type"] == "quorum_not_met"
+    assert r.status_code == 400
+    assert r.json()["type"] == "quorum_not_met"
     body = api.chain.reports(unique_service(), 100, 200)
     body["reports"][0]["signer"] = body["reports"][1]["signer"]
     r = api.c.post("/v1/oracle/reports", json=body, headers=api.admin)
-    assert r.status_code == 400 and r.json()["type"] == "bad_signature"
+    assert r.status_code == 400
+    assert r.json()["type"] == "bad_signature"
     future = api.chain.now() + 10_000
     r = api.c.post("/v1/oracle/reports", json=api.chain.reports(unique_service(), future, future + 100),
                    headers=api.admin)
-    assert r.status_code == 400 and r.json()["type"] == "window_in_future"
+    assert r.status_code == 400
+    assert r.json()["type"] == "window_in_future"
 
 
 def test_health_and_metrics(api: Api) -> None:
     h = api.ok(api.c.get("/healthz"))
-    assert h["status"] == "ok" and h["database"] == "ok" and h["chain_block"] > 0
+    assert h["status"] == "ok"
+    assert h["database"] == "ok"
+    assert h["chain_block"] > 0
     text = api.c.get("/metrics", headers=api.admin).text
     assert 'cybercover_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert api.c.get("/docs").status_code == 200
@@ -123,7 +142,8 @@ def test_revoked_key_is_refused(api: Api) -> None:
     assert api.c.delete(f"/v1/tenants/{tenant}/keys/{key_id}", headers=headers).status_code == 403
     assert api.c.delete(f"/v1/tenants/{tenant}/keys/{key_id}", headers=api.admin).status_code == 204
     r = api.c.get("/v1/products", headers=headers)
-    assert r.status_code == 401 and r.json()["type"] == "unauthorized"
+    assert r.status_code == 401
+    assert r.json()["type"] == "unauthorized"
     assert api.c.delete(f"/v1/tenants/other/keys/{key_id}", headers=api.admin).status_code == 404
 
 
@@ -135,9 +155,11 @@ def test_product_deactivation_stops_quotes_and_issuance(api: Api, distributor) -
     off = api.ok(api.c.patch(f"/v1/products/{prod['id']}", json={"active": False}, headers=api.admin))
     assert off["active"] is False
     r = api.c.post("/v1/quotes", json={"product_id": prod["id"], "assessment_id": assessment["id"]}, headers=headers)
-    assert r.status_code == 409 and r.json()["type"] == "product_inactive"
+    assert r.status_code == 409
+    assert r.json()["type"] == "product_inactive"
     r = api.c.post("/v1/policies", json={"quote_id": quote["id"], "beneficiary": "0x" + "21" * 20,
                                          "holder_ref": "late"}, headers=headers)
-    assert r.status_code == 409 and r.json()["type"] == "product_inactive"  # the chain refuses
+    assert r.status_code == 409
+    assert r.json()["type"] == "product_inactive"
     assert api.c.patch(f"/v1/products/{prod['id']}", json={"active": True}, headers=headers).status_code == 403
     assert api.ok(api.c.patch(f"/v1/products/{prod['id']}", json={"active": True}, headers=api.admin))["active"]

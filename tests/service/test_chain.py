@@ -11,7 +11,7 @@ from contracts.errors import ContractsError
 from contracts.sender import Account, Pending, Sender
 from service.chain.gateway import chain_error
 from service.errors import ChainError
-from tests.service.api_env import Chain
+from tests.service.helpers import Chain
 
 
 def _typed(sender: Sender, *args: object) -> ChainError:
@@ -36,7 +36,8 @@ def test_local_key_signs_and_manages_nonces(chain: Chain) -> None:
     # A revert is decoded before anything is signed or sent, and typed by its error name.
     err = _typed(sender, chain.registry.functions.anchor(keccak(text="x"), 9000, 0, b"\x01" * 32, b"\x00" * 32, 0),
                  account)
-    assert err.status == 403 and err.type == "not_accredited"
+    assert err.status == 403
+    assert err.type == "not_accredited"
     assert chain.w3.eth.get_transaction_count(account.address) == start + 3
     assert key.get_secret_value() not in repr(account)
 
@@ -50,7 +51,8 @@ def test_status_zero_is_raised_and_decoded(chain: Chain) -> None:
         sender._replay(pending, {"blockNumber": chain.w3.eth.block_number + 1,  # type: ignore[typeddict-item]
                                  "transactionHash": b"\x00" * 32})
     err = chain_error(info.value)
-    assert err.type == "invalid_config" and err.status == 400
+    assert err.type == "invalid_config"
+    assert err.status == 400
 
 
 def test_nonce_resumes_after_a_reorg_drops_a_mined_transaction(chain: Chain) -> None:

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from contracts.sender import send
 from service.db.session import make_engine
 from tests.chain import TEST_GAS, USD
-from tests.service.api_env import HOUR, Api, make_chain, outage, unique_service, worker
 from tests.service.conftest import build_app
+from tests.service.helpers import HOUR, Api, make_chain, outage, unique_service, worker
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def test_refused_payout_is_listed_as_credited_and_claimable(blacklisting: tuple[
     outage(api, service, 2 * HOUR, headers)
     result = worker(app).run_once()
     assert sorted(result.settled) == sorted(p["id"] for p in policies)  # one batch: nobody bisected out
-    assert result.transactions == 1 and result.failed == []
+    assert result.transactions == 1
+    assert result.failed == []
     assert api.chain.balance(refused["beneficiary"]) == 0
     assert pool.functions.claimableOf(refused["beneficiary"]).call() == 20 * USD
     assert pool.functions.owedCapital().call() == 20 * USD

@@ -18,8 +18,8 @@ from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_sessionmaker
 from tests.chain import USD
-from tests.service.api_env import HOUR, Api, finality, issue, outage, unique_service, worker
 from tests.service.conftest import fresh_engine
+from tests.service.helpers import HOUR, Api, finality, issue, outage, unique_service, worker
 
 
 def chain_windows(api: Api, sid: bytes) -> list[tuple[int, ...]]:
@@ -81,7 +81,8 @@ def test_window_projection_equals_the_chain_after_merges_and_late_insertions(api
     for (start, end), index, replaced, windows, episodes in steps:
         out = relay(start, end)
         assert (out["index"], out["replaced"]) == (index, replaced), (start - t, end - t, out)
-        assert len(chain_windows(api, sid)) == windows and len(chain_episodes(api, sid)) == episodes
+        assert len(chain_windows(api, sid)) == windows
+        assert len(chain_episodes(api, sid)) == episodes
 
     windows = chain_windows(api, sid)
     assert [(w[0] - t, w[1] - t) for w in windows] == [(-7200, -6600), (-200, 7800), (8000, 8100)]
@@ -89,10 +90,12 @@ def test_window_projection_equals_the_chain_after_merges_and_late_insertions(api
     newest = listed["episodes"][0]
     assert (newest["start"], newest["end"], newest["down_seconds"], newest["windows"]) == (
         t - 200, t + 8100, 8000 + 100, 2)
-    assert not newest["final"] and newest["final_at"] == windows[1][3] + finality(api.chain)  # start just moved
+    assert not newest["final"]
+    assert newest["final_at"] == windows[1][3] + finality(api.chain)
     # Nothing new: refused as already covered, and the projection does not move.
     dup = api.c.post("/v1/oracle/reports", json=api.chain.reports(service, t + 1000, t + 2000), headers=api.admin)
-    assert dup.status_code == 409 and dup.json()["type"] == "already_covered"
+    assert dup.status_code == 409
+    assert dup.json()["type"] == "already_covered"
 
     api.chain.travel(finality(api.chain) + 1)
     listed = route_episodes(api, sid)
@@ -129,12 +132,15 @@ def test_worker_pays_an_outage_only_once_its_start_is_final(api: Api, app: FastA
     assert book.entitlementOf(record).call() == 0  # not final yet
 
     early = worker(app).run_once()
-    assert policy["id"] not in early.settled and early.awaiting_finality >= 1 and api.chain.balance(ben) == 0
+    assert policy["id"] not in early.settled
+    assert early.awaiting_finality >= 1
+    assert api.chain.balance(ben) == 0
     with app.state.factory() as s:
         row = s.scalars(select(m.Outage).where(m.Outage.service_id == verified["service_id"])).one()
         assert row.handled_version < row.version  # still pending: the worker comes back
     api.chain.travel(finality(api.chain) // 2)
-    assert policy["id"] not in worker(app).run_once().settled and api.chain.balance(ben) == 0
+    assert policy["id"] not in worker(app).run_once().settled
+    assert api.chain.balance(ben) == 0
 
     api.chain.travel(finality(api.chain))
     assert book.entitlementOf(record).call() == 100 * USD
@@ -144,7 +150,8 @@ def test_worker_pays_an_outage_only_once_its_start_is_final(api: Api, app: FastA
     with app.state.factory() as s:
         row = s.scalars(select(m.Outage).where(m.Outage.service_id == verified["service_id"])).one()
         assert row.handled_version == row.version
-    assert policy["id"] not in worker(app).run_once().settled and api.chain.balance(ben) == 100 * USD  # once
+    assert policy["id"] not in worker(app).run_once().settled
+    assert api.chain.balance(ben) == 100 * USD
     assert api.chain.balance(ben) == 100 * USD
     payouts = api.ok(api.c.get("/v1/payouts", params={"policy_id": policy["id"]}, headers=headers))
     assert [p["amount"] for p in payouts] == [100 * USD]

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from contracts.records import PolicyRecord
 from service.db import models as m
 from tests.chain import TEST_GAS, USD
-from tests.service.api_env import HOUR, Api, issue, outage, unique_service, worker
+from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 
 
 def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> None:
@@ -16,16 +16,21 @@ def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> 
     service = unique_service()
     _, policy = issue(api, tenant, headers, service)
     ben = policy["beneficiary"]
-    assert policy["status"] == "active" and policy["tenant_id"] == tenant and policy["paid"] == 0
+    assert policy["status"] == "active"
+    assert policy["tenant_id"] == tenant
+    assert policy["paid"] == 0
     before = api.chain.balance(ben)
 
     verified = outage(api, service, 2 * HOUR + 1, headers)  # 2 started hours beyond the 1 h trigger
-    assert verified["end"] - verified["start"] == 2 * HOUR + 1 and verified["tx_hash"].startswith("0x")
+    assert verified["end"] - verified["start"] == 2 * HOUR + 1
+    assert verified["tx_hash"].startswith("0x")
     listed = api.ok(api.c.get("/v1/outages", params={"service_id": verified["service_id"]}, headers=headers))
-    assert [o["index"] for o in listed["windows"]] == [verified["index"]] and verified["replaced"] == 0
+    assert [o["index"] for o in listed["windows"]] == [verified["index"]]
+    assert verified["replaced"] == 0
     [episode] = listed["episodes"]
     assert (episode["start"], episode["down_seconds"], episode["windows"]) == (verified["start"], 2 * HOUR + 1, 1)
-    assert episode["final"] and episode["final_at"] <= listed["chain_time"]
+    assert episode["final"]
+    assert episode["final_at"] <= listed["chain_time"]
     assert [p["status"] for p in api.ok(api.c.get("/v1/payouts", params={"policy_id": policy["id"]},
                                                   headers=headers))] == []
 
@@ -40,7 +45,8 @@ def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> 
     # A second cycle settles nothing (nothing new due: no transaction at all) ...
     sent = app.state.gateway.sender.sent
     again = worker(app).run_once()
-    assert policy["id"] not in again.settled and app.state.gateway.sender.sent == sent
+    assert policy["id"] not in again.settled
+    assert app.state.gateway.sender.sent == sent
     # ... and a second settle sent straight to the chain pays nothing.
     with app.state.factory() as s:
         record = PolicyRecord.of(s.get(m.Policy, policy["id"])).as_tuple()
@@ -51,7 +57,8 @@ def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> 
     # The same reports again: the window is already covered → 409 already_covered.
     dup = api.c.post("/v1/oracle/reports", json=api.chain.reports(service, verified["start"], verified["end"]),
                      headers=headers)
-    assert dup.status_code == 409 and dup.json()["type"] == "already_covered"
+    assert dup.status_code == 409
+    assert dup.json()["type"] == "already_covered"
 
 
 def test_claim_above_auto_pay_goes_to_review_then_approval_pays(api: Api, app: FastAPI, distributor) -> None:
@@ -73,22 +80,27 @@ def test_claim_above_auto_pay_goes_to_review_then_approval_pays(api: Api, app: F
     assert not_incident["type"] == "not_found"
     bad = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": policy["report_hash"]},
                      headers=reviewer)
-    assert bad.status_code == 400 and bad.json()["type"] == "invalid_incident_report"
+    assert bad.status_code == 400
+    assert bad.json()["type"] == "invalid_incident_report"
     denied = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": policy["report_hash"]},
                         headers=headers)
-    assert denied.status_code == 403 and denied.json()["type"] == "forbidden"
+    assert denied.status_code == 403
+    assert denied.json()["type"] == "forbidden"
 
     # An incident report on another service of the same insured decides nothing here.
     elsewhere = api.chain.anchor_incident(f"incident elsewhere {service}", policy, unique_service())
     wrong = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": elsewhere}, headers=reviewer)
-    assert wrong.status_code == 400 and wrong.json()["type"] == "invalid_incident_report"
+    assert wrong.status_code == 400
+    assert wrong.json()["type"] == "invalid_incident_report"
     incident = api.chain.anchor_incident(f"incident report for {service}", policy, service)
     approved = api.ok(api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident},
                                  headers=reviewer))
-    assert approved["status"] == "approved" and approved["incident_report"] == incident
+    assert approved["status"] == "approved"
+    assert approved["incident_report"] == incident
     assert api.chain.balance(ben) == before + 200 * USD
     again = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident}, headers=reviewer)
-    assert again.status_code == 409 and again.json()["type"] == "claim_not_open"
+    assert again.status_code == 409
+    assert again.json()["type"] == "claim_not_open"
     worker(app).run_once()
     assert api.chain.balance(ben) == before + 200 * USD
     assert api.ok(api.c.get(f"/v1/policies/{policy['id']}", headers=headers))["paid"] == 200 * USD
@@ -105,12 +117,14 @@ def test_repeated_idempotency_key_returns_first_response_and_moves_nothing(api: 
     count = api.chain.book.functions.policyCount().call()
     paid_by = api.chain.balance(api.chain.operator)
     second = api.c.post("/v1/policies", json=body, headers=keyed)
-    assert second.status_code == 201 and second.json() == first
+    assert second.status_code == 201
+    assert second.json() == first
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert api.chain.book.functions.policyCount().call() == count
     assert api.chain.balance(api.chain.operator) == paid_by
     other = api.c.post("/v1/policies", json={**body, "holder_ref": "c-2"}, headers=keyed)
-    assert other.status_code == 422 and other.json()["type"] == "idempotency_key_reused"
+    assert other.status_code == 422
+    assert other.json()["type"] == "idempotency_key_reused"
     assert api.chain.book.functions.policyCount().call() == count
 
 
@@ -119,10 +133,15 @@ def test_quotes_decline_high_and_sub_limit_medium(api: Api, distributor) -> None
     prod = api.product(unique_service())
     high = api.anchored_assessment(tenant, "high")
     q = api.quote(prod["id"], high["id"], headers)
-    assert q["decision"] == "decline" and "high" in q["reason"] and q["premium"] is None
+    assert q["decision"] == "decline"
+    assert "high" in q["reason"]
+    assert q["premium"] is None
     medium = api.anchored_assessment(tenant, "medium")
     q = api.quote(prod["id"], medium["id"], headers)
-    assert q["decision"] == "offer" and q["premium"] == 12 * USD and q["limit"] == 250 * USD and q["conditions"]
+    assert q["decision"] == "offer"
+    assert q["premium"] == 12 * USD
+    assert q["limit"] == 250 * USD
+    assert q["conditions"]
     declined = api.ok(api.c.post("/v1/policies", json={"quote_id": api.quote(prod["id"], high["id"], headers)["id"],
                                                        "beneficiary": "0x" + "66" * 20, "holder_ref": "x"},
                                  headers=headers), 409)
@@ -142,14 +161,18 @@ def test_batch_issuance_in_chunks(api: Api, app: FastAPI, distributor) -> None:
     finally:
         app.state.settings.issue_batch = 100
     issued = out["policies"]
-    assert out["error"] is None and len(issued) == 20 and len({p["id"] for p in issued}) == 20
+    assert out["error"] is None
+    assert len(issued) == 20
+    assert len({p["id"] for p in issued}) == 20
     assert sorted(p["holder_ref"] for p in issued) == sorted(c["holder_ref"] for c in covers)
     page = api.ok(api.c.get("/v1/policies", params={"product_id": prod["id"], "limit": 8, "offset": 16},
                             headers=headers))
-    assert page["total"] == 20 and len(page["items"]) == 4
+    assert page["total"] == 20
+    assert len(page["items"]) == 4
     too_many = api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers * 51},
                           headers=headers)
-    assert too_many.status_code == 422 and too_many.json()["type"] == "validation_error"
+    assert too_many.status_code == 422
+    assert too_many.json()["type"] == "validation_error"
 
 
 def test_idempotency_key_in_flight_is_refused(api: Api, app: FastAPI, distributor) -> None:
@@ -163,12 +186,14 @@ def test_idempotency_key_in_flight_is_refused(api: Api, app: FastAPI, distributo
         s.add(m.IdempotencyRecord(tenant_id=tenant, key="in-flight",
                                   request_hash=_fingerprint("POST", "/v1/policies", PolicyIn(**body))))
     r = api.c.post("/v1/policies", json=body, headers={**headers, "Idempotency-Key": "in-flight"})
-    assert r.status_code == 409 and r.json()["type"] == "idempotency_in_progress"
+    assert r.status_code == 409
+    assert r.json()["type"] == "idempotency_in_progress"
     # A refusal is the stored outcome too: replayed, not re-run.
     r = api.c.post("/v1/policies", json=body, headers={**headers, "Idempotency-Key": "refused"})
     assert r.status_code == 404
     r = api.c.post("/v1/policies", json=body, headers={**headers, "Idempotency-Key": "refused"})
-    assert r.status_code == 404 and r.headers.get("Idempotent-Replayed") == "true"
+    assert r.status_code == 404
+    assert r.headers.get("Idempotent-Replayed") == "true"
 
 
 def test_batch_failing_midway_reports_what_was_issued(api: Api, app: FastAPI, distributor) -> None:
@@ -189,5 +214,7 @@ def test_batch_failing_midway_reports_what_was_issued(api: Api, app: FastAPI, di
     finally:
         app.state.settings.issue_batch = 100
     assert [p["holder_ref"] for p in first["policies"]] == ["c0", "c1"]
-    assert first["error"]["type"] == "zero_beneficiary" and first["error"]["not_issued_from"] == 2
-    assert again == first and api.chain.book.functions.policyCount().call() == count
+    assert first["error"]["type"] == "zero_beneficiary"
+    assert first["error"]["not_issued_from"] == 2
+    assert again == first
+    assert api.chain.book.functions.policyCount().call() == count

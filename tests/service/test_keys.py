@@ -20,7 +20,7 @@ from service.db.session import make_engine, make_sessionmaker
 from service.settings import Settings
 from service.stack.node_access import TargetListError, TargetWatch, fetch_products, service_key
 from service.stack.nodes import targets_from_products
-from tests.service.api_env import ADMIN_KEY, Api, product_body, unique_service
+from tests.service.helpers import ADMIN_KEY, Api, product_body, unique_service
 
 BASE = "http://testserver"  # the TestClient's own base URL: nothing leaves the process
 
@@ -39,13 +39,15 @@ def key_row(app: FastAPI, headers: dict[str, str]) -> m.ApiKey:
 def test_finding7_node_relay_key_is_not_admin(api: Api, tmp_path: Path) -> None:
     relay = {"X-API-Key": service_key(BASE, ADMIN_KEY, tmp_path / "relay.apikey", "relay", client=api.c)}
     r = api.c.post("/v1/oracle/reports", json=bad_relay_body(api), headers=relay)
-    assert r.status_code == 400 and r.json()["type"] == "bad_signature"  # authorised: the set is checked
+    assert r.status_code == 400
+    assert r.json()["type"] == "bad_signature"
     for method, url, body in (("GET", "/v1/tenants", None), ("POST", "/v1/tenants", {"name": "relay-made"}),
                               ("GET", "/v1/products", None), ("GET", "/v1/policies", None),
                               ("POST", "/v1/products", product_body(unique_service())),
                               ("POST", f"/v1/tenants/{api.insurer}/keys", {"role": "admin"})):
         r = api.c.request(method, url, json=body, headers=relay)
-        assert r.status_code == 403 and r.json()["type"] == "forbidden", (method, url, r.text)
+        assert r.status_code == 403, (method, url, r.text)
+        assert r.json()["type"] == "forbidden", (method, url, r.text)
     listed = api.ok(api.c.get(f"/v1/tenants/{api.insurer}/keys", headers=api.admin))
     [row] = [k for k in listed if relay["X-API-Key"].startswith(k["prefix"]) and k["role"] == "relay"]
     assert not row["revoked"]
@@ -64,13 +66,15 @@ def test_finding7_monitor_key_reads_the_product_list_only(api: Api, tmp_path: Pa
 def test_finding7_up_mints_and_reuses_node_keys(api: Api, tmp_path: Path) -> None:
     path = tmp_path / "keys" / "relay.apikey"
     first = service_key(BASE, ADMIN_KEY, path, "relay", client=api.c)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_text() == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == first
     assert service_key(BASE, ADMIN_KEY, path, "relay", client=api.c) == first  # still live: reused
     listed = api.ok(api.c.get(f"/v1/tenants/{api.insurer}/keys", headers=api.admin))
     [row] = [k for k in listed if first.startswith(k["prefix"])]
     assert api.c.delete(f"/v1/tenants/{api.insurer}/keys/{row['id']}", headers=api.admin).status_code == 204
     second = service_key(BASE, ADMIN_KEY, path, "relay", client=api.c)  # revoked: a new one
-    assert second != first and path.read_text() == second
+    assert second != first
+    assert path.read_text() == second
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
@@ -84,7 +88,9 @@ def test_finding7_refused_target_list_is_an_error_not_zero_targets(api: Api, tmp
                         clock=lambda: clock[0])
     products = watch.poll()
     targets = targets_from_products(products, lines.append)
-    assert products is not None and service in {t.url for t in targets} and watch.healthy
+    assert products is not None
+    assert service in {t.url for t in targets}
+    assert watch.healthy
 
     prefix = key[:10]
     listed = api.ok(api.c.get(f"/v1/tenants/{api.insurer}/keys", headers=api.admin))
@@ -93,13 +99,21 @@ def test_finding7_refused_target_list_is_an_error_not_zero_targets(api: Api, tmp
 
     with pytest.raises(TargetListError) as refused:
         fetch_products(BASE, key, client=api.c)
-    assert refused.value.refused and refused.value.status == 401
+    assert refused.value.refused
+    assert refused.value.status == 401
     assert watch.poll() is None  # not [] : `up` keeps the nodes on their last targets
-    assert not watch.healthy and watch.failures == 1 and len(lines) == 1 and "401" in lines[0]
+    assert not watch.healthy
+    assert watch.failures == 1
+    assert len(lines) == 1
+    assert "401" in lines[0]
     clock[0] = 30.0
-    assert watch.poll() is None and watch.failures == 2 and len(lines) == 1  # counted, reported once a minute
+    assert watch.poll() is None
+    assert watch.failures == 2
+    assert len(lines) == 1
     clock[0] = 61.0
-    assert watch.poll() is None and len(lines) == 2 and "3 failure(s) in a row" in lines[1]
+    assert watch.poll() is None
+    assert len(lines) == 2
+    assert "3 failure(s) in a row" in lines[1]
 
 
 def test_finding7_target_list_failures_of_any_kind_raise(api: Api) -> None:
@@ -117,7 +131,9 @@ def test_finding7_key_listing_never_shows_secrets(api: Api) -> None:
     [row] = api.ok(r)
     assert set(row) == {"id", "tenant_id", "prefix", "role", "created_at", "last_used_at", "expires_at", "revoked"}
     secret = headers["X-API-Key"]
-    assert secret not in r.text and hash_key(secret) not in r.text and secret.startswith(row["prefix"])
+    assert secret not in r.text
+    assert hash_key(secret) not in r.text
+    assert secret.startswith(row["prefix"])
     assert api.c.get(f"/v1/tenants/{tenant}/keys", headers=headers).status_code == 403  # an auditor: no
 
 
@@ -125,7 +141,8 @@ def test_finding7_expired_key_is_refused(api: Api, app: FastAPI) -> None:
     tenant = api.tenant()
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
     r = api.c.post(f"/v1/tenants/{tenant}/keys", json={"role": "auditor", "expires_at": past}, headers=api.admin)
-    assert r.status_code == 400 and r.json()["type"] == "bad_expiry"
+    assert r.status_code == 400
+    assert r.json()["type"] == "bad_expiry"
     r = api.c.post(f"/v1/tenants/{tenant}/keys", json={"role": "auditor", "expires_at": "2030-01-01T00:00:00"},
                    headers=api.admin)
     assert r.status_code == 422  # a naive time is ambiguous
@@ -139,7 +156,8 @@ def test_finding7_expired_key_is_refused(api: Api, app: FastAPI) -> None:
         s.execute(update(m.ApiKey).where(m.ApiKey.id == minted["id"])
                   .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     r = api.c.get("/v1/products", headers=headers)
-    assert r.status_code == 401 and r.json() == {"type": "unauthorized", "detail": "expired API key"}
+    assert r.status_code == 401
+    assert r.json() == {"type": "unauthorized", "detail": "expired API key"}
 
 
 def test_finding7_last_use_is_recorded_at_most_once_a_minute(api: Api, app: FastAPI) -> None:
@@ -148,7 +166,8 @@ def test_finding7_last_use_is_recorded_at_most_once_a_minute(api: Api, app: Fast
     assert key_row(app, headers).last_used_at is None
     api.ok(api.c.get("/v1/products", headers=headers))
     first = key_row(app, headers).last_used_at
-    assert first is not None and datetime.now(UTC) - first < timedelta(minutes=1)
+    assert first is not None
+    assert datetime.now(UTC) - first < timedelta(minutes=1)
     api.ok(api.c.get("/v1/products", headers=headers))
     assert key_row(app, headers).last_used_at == first  # within the minute: no write
     [listed] = api.ok(api.c.get(f"/v1/tenants/{tenant}/keys", headers=api.admin))

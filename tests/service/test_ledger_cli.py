@@ -104,14 +104,17 @@ def test_bad_input_exits_2_with_one_line_before_connecting(app, case, monkeypatc
     args, message = BAD_INPUT[case]
     code, out, err = run(app, *args)
     assert code == 2, (out, err)
-    assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    assert err.startswith("error: "), err
+    assert message in err, err
+    assert err.count("\n") == 1, err
     assert out == ""
 
 
 def test_unreachable_node_exits_1(app, tmp_path) -> None:
     code, _, err = run(app, "--local-test-token", "--rpc-url", "http://127.0.0.1:9", "--manifest",
                        str(tmp_path / "m.json"))
-    assert code == 1 and "no JSON-RPC node answered at http://127.0.0.1:9" in err
+    assert code == 1
+    assert "no JSON-RPC node answered at http://127.0.0.1:9" in err
     assert not (tmp_path / "m.json").exists()
 
 
@@ -119,20 +122,24 @@ def test_unreachable_node_exits_1(app, tmp_path) -> None:
 
 def test_finding10_real_network_refuses_the_test_token(app, real_network, tmp_path) -> None:
     code, out, err = run(app, "--local-test-token", *signer_args(), "--manifest", str(tmp_path / "m.json"))
-    assert code == 2 and "--local-test-token is refused" in err and out == ""
+    assert code == 2
+    assert "--local-test-token is refused" in err
+    assert out == ""
     assert not (tmp_path / "m.json").exists()
 
 
 def test_finding10_real_network_requires_the_oracle_set(app, real_network, stablecoin, tmp_path) -> None:
     code, _, err = run(app, "--token", stablecoin, "--manifest", str(tmp_path / "m.json"))
-    assert code == 2 and "give the oracle set" in err
+    assert code == 2
+    assert "give the oracle set" in err
     assert not (tmp_path / "m.json").exists()
 
 
 def test_real_network_token_must_be_a_contract(app, real_network, tmp_path) -> None:
     eoa = real_network.eth.accounts[5]
     code, _, err = run(app, "--token", eoa, *signer_args(), "--manifest", str(tmp_path / "m.json"))
-    assert code == 2 and f"--token {eoa}: no contract at that address" in err
+    assert code == 2
+    assert f"--token {eoa}: no contract at that address" in err
 
 
 def test_real_network_deploy_is_governed_by_a_two_day_timelock(app, real_network, stablecoin, tmp_path) -> None:
@@ -151,14 +158,17 @@ def test_real_network_deploy_is_governed_by_a_two_day_timelock(app, real_network
     assert c["OutageOracle"].functions.config().call() == [1, 2, SIGNERS]
     for name in ("AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook"):
         f = c[name].functions
-        assert f.hasRole(ZERO32, timelock).call() and not f.hasRole(ZERO32, deployer).call()
+        assert f.hasRole(ZERO32, timelock).call()
+        assert not f.hasRole(ZERO32, deployer).call()
         assert not f.hasRole(ZERO32, governor).call()
     assert c["CoverPool"].functions.hasRole(keccak(text="TREASURER_ROLE"), governor).call()
     assert not c["PolicyBook"].functions.hasRole(keccak(text="UNDERWRITER_ROLE"), deployer).call()
     # Run again: the live manifest is reused, nothing is deployed twice.
     block = w3.eth.block_number
     code, out2, err = run(app, "--token", stablecoin, *signer_args(), "--manifest", str(manifest))
-    assert code == 0 and "already deployed" in err and json.loads(out2) == json.loads(out)
+    assert code == 0
+    assert "already deployed" in err
+    assert json.loads(out2) == json.loads(out)
     assert w3.eth.block_number == block
 
 
@@ -168,7 +178,8 @@ def test_local_chain_test_token_and_direct_admin(app, chain, tmp_path) -> None:
     code, out, err = run(app, "--local-test-token", "--manifest", str(tmp_path / "m.json"))
     assert code == 0, err
     dep = Deployment.from_json(json.loads(out))
-    assert "TestToken" in dep.contracts and "Governance" not in dep.contracts
+    assert "TestToken" in dep.contracts
+    assert "Governance" not in dep.contracts
     book = dep.contract(chain, "PolicyBook").functions
     deployer = chain.eth.accounts[0]
     assert book.hasRole(ZERO32, deployer).call()
@@ -234,4 +245,5 @@ def test_deploy_reads_the_node_and_the_data_directory_from_the_environment(app, 
     result = runner.invoke(app, ["deploy", "--local-test-token"], env={
         "CYBERCOVER_DATA_DIR": str(tmp_path / "unused"), "CYBERCOVER_MANIFEST": str(tmp_path / "m.json")})
     assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "m.json").exists() and not (tmp_path / "unused").exists()
+    assert (tmp_path / "m.json").exists()
+    assert not (tmp_path / "unused").exists()

@@ -20,8 +20,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from tests.service.api_env import ADMIN_KEY, Chain
 from tests.service.conftest import build_app, fresh_engine
+from tests.service.helpers import ADMIN_KEY, Chain
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,8 @@ def serve(app: FastAPI) -> Iterator[str]:
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:

@@ -5,7 +5,7 @@ product's exposure and cap."""
 from __future__ import annotations
 
 from tests.chain import USD
-from tests.service.api_env import Api, finality, product_body, unique_service
+from tests.service.helpers import Api, finality, product_body, unique_service
 
 DAY = 86400
 YEAR = 365 * DAY
@@ -17,7 +17,8 @@ def test_product_defaults_and_exposure(api: Api, distributor) -> None:
     assert (prod["max_cover_seconds"], prod["max_start_delay"], prod["claim_seconds"]) == (400 * DAY, 30 * DAY,
                                                                                             14 * DAY)
     assert (prod["min_premium"], prod["min_rate_ppm"], prod["exposure_cap"], prod["exposure"]) == (0, 0, 0, 0)
-    assert prod["medium_limit"] == prod["policy_limit"] // 2 and prod["medium_sub_limit_bps"] == 5_000
+    assert prod["medium_limit"] == prod["policy_limit"] // 2
+    assert prod["medium_sub_limit_bps"] == 5_000
     assert prod["grace_seconds"] == 7 * DAY >= finality(api.chain)
     on_chain = api.chain.book.functions.product(prod["id"]).call()
     assert tuple(on_chain[10:]) == (400 * DAY, 30 * DAY, 0, 250 * USD, 0, 14 * DAY, 0)
@@ -30,13 +31,15 @@ def test_product_defaults_and_exposure(api: Api, distributor) -> None:
     assert api.ok(api.c.get(f"/v1/products/{prod['id']}", headers=headers))["exposure"] == 500 * USD
     too_long = api.c.post("/v1/policies", json={"quote_id": quote["id"], "beneficiary": "0x" + "51" * 20,
                                                 "holder_ref": "long", "cover_seconds": 401 * DAY}, headers=headers)
-    assert too_long.status_code == 400 and too_long.json()["type"] == "cover_too_long"
+    assert too_long.status_code == 400
+    assert too_long.json()["type"] == "cover_too_long"
 
 
 def test_grace_below_the_oracle_finality_is_refused(api: Api) -> None:
     short = api.c.post("/v1/products", json=product_body(unique_service(), grace_seconds=finality(api.chain) - 1),
                        headers=api.admin)
-    assert short.status_code == 400 and short.json()["type"] == "grace_below_finality"
+    assert short.status_code == 400
+    assert short.json()["type"] == "grace_below_finality"
     body = product_body(unique_service(), min_premium=6 * USD)  # the low rate (5) could never be issued
     low_rate = api.c.post("/v1/products", json=body, headers=api.admin)  # a bound between fields: no schema says it
     assert low_rate.status_code == 400
@@ -53,7 +56,8 @@ def test_premium_floor_bounds_the_cover_a_quote_allows(api: Api, distributor) ->
     assert quote["max_cover_seconds"] == longest == 3_153_600
     body = {"quote_id": quote["id"], "beneficiary": "0x" + "52" * 20, "holder_ref": "floor"}
     r = api.c.post("/v1/policies", json={**body, "cover_seconds": longest + 1}, headers=headers)
-    assert r.status_code == 400 and r.json()["type"] == "cover_too_long"
+    assert r.status_code == 400
+    assert r.json()["type"] == "cover_too_long"
     api.ok(api.c.post("/v1/policies", json={**body, "cover_seconds": 30 * DAY}, headers=headers), 201)
 
 
@@ -62,14 +66,16 @@ def test_medium_limit_and_product_cap_are_enforced_on_chain(api: Api, distributo
     medium = api.anchored_assessment(tenant, "medium")
     declines = api.product(unique_service(), medium_limit=0)
     q = api.quote(declines["id"], medium["id"], headers)
-    assert q["decision"] == "decline" and "medium" in q["reason"]
+    assert q["decision"] == "decline"
+    assert "medium" in q["reason"]
     capped = api.product(unique_service(), medium_limit=100 * USD, exposure_cap=150 * USD)
     q = api.quote(capped["id"], medium["id"], headers)
     assert (q["decision"], q["limit"]) == ("offer", 100 * USD)
     body = {"quote_id": q["id"], "beneficiary": "0x" + "53" * 20}
     api.ok(api.c.post("/v1/policies", json={**body, "holder_ref": "m1"}, headers=headers), 201)
     over = api.c.post("/v1/policies", json={**body, "holder_ref": "m2"}, headers=headers)  # 200 > the 150 cap
-    assert over.status_code == 409 and over.json()["type"] == "product_cap_exceeded"
+    assert over.status_code == 409
+    assert over.json()["type"] == "product_cap_exceeded"
     assert api.ok(api.c.get(f"/v1/products/{capped['id']}", headers=headers))["exposure"] == 100 * USD
 
 

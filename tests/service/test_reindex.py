@@ -12,8 +12,8 @@ from service.chain.indexer import Indexer
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_sessionmaker
-from tests.service.api_env import HOUR, Api, issue, outage, unique_service, worker
 from tests.service.conftest import fresh_engine
+from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 
 TABLES: dict[type[m.Base], tuple[str, ...]] = {
     m.Product: ("id", "service_id", "trigger_seconds", "payout_kind", "auto_pay_limit", "policy_limit", "active",
@@ -50,7 +50,10 @@ def test_reindex_restores_policies_outages_claims_payouts(api: Api, app: FastAPI
                       headers=reviewer))
     app.state.indexer.sync()
     before = snapshot(app.state.factory)
-    assert before["payouts"] and before["claims"] and before["outages"] and before["policies"]
+    assert before["payouts"]
+    assert before["claims"]
+    assert before["outages"]
+    assert before["policies"]
 
     engine = fresh_engine(backend, tmp_path, schema="cybercover_reindex")  # the database is gone
     try:

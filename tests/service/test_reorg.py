@@ -21,8 +21,8 @@ from service.db.session import make_engine, make_sessionmaker
 from service.worker.payouts import PayoutWorker
 from tests.anvil import anvil
 from tests.chain import USD
-from tests.service.api_env import HOUR, Api, Chain, finality, make_chain, outage, unique_service
 from tests.service.conftest import build_app
+from tests.service.helpers import HOUR, Api, Chain, finality, make_chain, outage, unique_service
 
 
 class AnvilChain(Chain):
@@ -92,7 +92,8 @@ def assert_converged(app: FastAPI, chain: Chain, policies: list[dict[str, Any]],
         rows = {p.id: p for p in s.scalars(select(m.Policy).where(m.Policy.id.in_(ids)))}
         cursor = s.get(m.ChainCursor, "main")
     assert projected == on_chain
-    assert cursor is not None and cursor.hash == "0x" + chain.w3.eth.get_block(cursor.block)["hash"].hex()
+    assert cursor is not None
+    assert cursor.hash == "0x" + chain.w3.eth.get_block(cursor.block)["hash"].hex()
     for p in policies:
         assert chain.balance(p["beneficiary"]) == paid
         assert rows[p["id"]].paid == paid == sum(a for pid, a, _ in on_chain if pid == p["id"])
@@ -108,7 +109,8 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
 
     outage(api, service, 2 * HOUR + 1, headers)
     first = worker.run_once()
-    assert sorted(first.settled) == sorted(p["id"] for p in policies) and first.transactions == 1
+    assert sorted(first.settled) == sorted(p["id"] for p in policies)
+    assert first.transactions == 1
     assert_converged(app, chain, policies, 100 * USD)
     [settle_tx] = {tx for _, _, tx in chain_payouts(chain, {p["id"] for p in policies})}
     raw = chain.w3.provider.make_request("eth_getRawTransactionByHash", [settle_tx])["result"]  # type: ignore[arg-type]
@@ -119,7 +121,8 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
     assert chain.w3.eth.get_block("latest")["transactions"] == [bytes.fromhex(settle_tx[2:])]
     before = state.gateway.sender.sent
     again = worker.run_once()
-    assert again.settled == [] and state.gateway.sender.sent == before
+    assert again.settled == []
+    assert state.gateway.sender.sent == before
     assert_converged(app, chain, policies, 100 * USD)
     assert notified(app) == sorted((p["id"], settle_tx) for p in policies)  # not notified twice
 
@@ -128,7 +131,8 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
     assert chain_payouts(chain, {p["id"] for p in policies}) == []
     repaid = worker.run_once()
     assert state.indexer.reorgs >= 1
-    assert sorted(repaid.settled) == sorted(p["id"] for p in policies) and repaid.transactions == 1
+    assert sorted(repaid.settled) == sorted(p["id"] for p in policies)
+    assert repaid.transactions == 1
     assert_converged(app, chain, policies, 100 * USD)
     assert worker.run_once().settled == []
     # The payout that the chain dropped was notified already (a webhook cannot be unsent);
@@ -140,7 +144,9 @@ def test_reorg_projection_and_worker_converge_without_double_send(stack: tuple[A
     #    empty block of step 2 and the submission): the projection forgets them, nothing is owed...
     chain.reorg(4)
     gone = worker.run_once()
-    assert gone.settled == [] and gone.failed == [] and gone.failed_services == []
+    assert gone.settled == []
+    assert gone.failed == []
+    assert gone.failed_services == []
     assert_converged(app, chain, policies, 0)
     with state.factory() as s:
         assert s.scalars(select(m.Outage).where(m.Outage.service_id == service_hex(app, policies))).all() == []
@@ -179,7 +185,8 @@ def test_confirmations_hold_back_indexing_and_payouts(stack: tuple[Api, FastAPI,
         outage(api, service, 2 * HOUR + 1, headers, final=False)  # verified in the newest block
         chain.reorg(1)  # ...which the chain drops again before it is confirmed
         chain.mine(2)
-        assert worker.run_once().settled == [] and indexer.reorgs == 0
+        assert worker.run_once().settled == []
+        assert indexer.reorgs == 0
 
         outage(api, service, 2 * HOUR + 1, headers, final=False)
         assert worker.run_once().settled == []  # 0 confirmations
@@ -187,7 +194,8 @@ def test_confirmations_hold_back_indexing_and_payouts(stack: tuple[Api, FastAPI,
         assert worker.run_once().settled == []  # 1 confirmation
         chain.mine(1)
         held = worker.run_once()  # 2: projected, but not final at the confirmed block
-        assert held.settled == [] and held.awaiting_finality == 1
+        assert held.settled == []
+        assert held.awaiting_finality == 1
         chain.mine(1)
         paid = worker.run_once()  # the block that made it final is confirmed: paid
         assert sorted(paid.settled) == sorted(p["id"] for p in policies)

@@ -17,8 +17,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
-from tests.service.api_env import ADMIN_KEY, Chain
 from tests.service.conftest import build_app, fresh_engine
+from tests.service.helpers import ADMIN_KEY, Chain
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from service.api.idempotency import _fingerprint
 from service.chain.gateway import chain_error
 from service.db import models as m
 from service.stack.nodes import node_config, targets_from_products
-from tests.service.api_env import Api, product_body, unique_service
+from tests.service.helpers import Api, product_body, unique_service
 
 INJECTIONS = [
     'https://victim.example"\n[[targets]]\nname = "evil"\nservice = "https://other.example"\nurl = "http://x',
@@ -33,7 +33,9 @@ INJECTIONS = [
 @pytest.mark.parametrize("text", INJECTIONS)
 def test_finding1_product_service_text_cannot_inject_node_config(api: Api, text: str) -> None:
     r = api.c.post("/v1/products", json=product_body(text), headers=api.admin)
-    assert r.status_code == 422 and r.json()["type"] == "validation_error" and "service" in r.json()["detail"]
+    assert r.status_code == 422
+    assert r.json()["type"] == "validation_error"
+    assert "service" in r.json()["detail"]
 
 
 def test_finding1_api_hands_nodes_only_url_threshold_and_derived_service_id(api: Api, tmp_path: Path) -> None:
@@ -59,10 +61,12 @@ def test_finding3_deep_json_and_oversized_bodies_get_4xx_and_healthz_stays_up(ap
     json_headers = {**api.admin, "Content-Type": "application/json"}
     for path in ("/v1/products", "/v1/policies", "/v1/oracle/reports", "/v1/tenants"):
         r = api.c.post(path, content=DEEP, headers=json_headers)
-        assert r.status_code == 400 and r.json() == {"type": "bad_request",
-                                                     "detail": "JSON nests deeper than 64 levels"}, path
+        assert r.status_code == 400, path
+        assert (r.json() == {"type": "bad_request",
+                                                                 "detail": "JSON nests deeper than 64 levels"}), path
     r = api.c.post("/v1/products", content=b" " * (20 << 20), headers=json_headers)
-    assert r.status_code == 413 and r.json()["type"] == "body_too_large"
+    assert r.status_code == 413
+    assert r.json()["type"] == "body_too_large"
     assert api.ok(api.c.get("/healthz"))["status"] == "ok"
     # Nesting within the limit is still an ordinary validation error.
     r = api.c.post("/v1/products", content=b"[" * 10 + b"]" * 10, headers=json_headers)
@@ -109,11 +113,13 @@ def test_finding6_body_is_bounded_and_not_read_before_authentication(app: FastAP
 
 def test_finding9_service_metrics_need_an_api_key_or_the_metrics_token(api: Api, app: FastAPI) -> None:
     r = api.c.get("/metrics")
-    assert r.status_code == 401 and r.json()["type"] == "unauthorized"
+    assert r.status_code == 401
+    assert r.json()["type"] == "unauthorized"
     assert api.c.get("/metrics", headers={"X-API-Key": "cc_not_a_key"}).status_code == 401
     auditor = api.key(api.tenant(), "auditor")
     r = api.c.get("/metrics", headers=auditor)  # any valid key, whatever its role
-    assert r.status_code == 200 and "cybercover_http_requests_total" in r.text
+    assert r.status_code == 200
+    assert "cybercover_http_requests_total" in r.text
     app.state.settings.metrics_token = SecretStr("scrape-me")
     try:
         assert api.c.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
@@ -141,7 +147,8 @@ def test_finding9_chain_errors_never_echo_the_rpc_url(api: Api) -> None:
         sender.send(_Fn(), Account(api.chain.operator))
     err = chain_error(info.value)
     assert err.detail.startswith("could not send the transaction: ConnectionError")
-    assert "PROVIDER-KEY" not in err.detail and "PASS" not in err.detail
+    assert "PROVIDER-KEY" not in err.detail
+    assert "PASS" not in err.detail
 
 
 def test_finding9_idempotency_reservation_of_a_dead_process_expires(api: Api, app: FastAPI, distributor) -> None:
@@ -155,8 +162,10 @@ def test_finding9_idempotency_reservation_of_a_dead_process_expires(api: Api, ap
             s.add(m.IdempotencyRecord(tenant_id=tenant, key=key, created_at=m.now() - timedelta(seconds=age),
                                       request_hash=_fingerprint("POST", "/v1/policies", PolicyIn(**body))))
     r = api.c.post("/v1/policies", json=body, headers={**headers, "Idempotency-Key": "fresh"})
-    assert r.status_code == 409 and r.json()["type"] == "idempotency_in_progress"
+    assert r.status_code == 409
+    assert r.json()["type"] == "idempotency_in_progress"
     r = api.c.post("/v1/policies", json=body, headers={**headers, "Idempotency-Key": "stale"})
     assert r.status_code == 404  # taken over and run: the quote does not exist
     r = api.c.post("/v1/policies", json=body, headers={**headers, "Idempotency-Key": "stale"})
-    assert r.status_code == 404 and r.headers.get("Idempotent-Replayed") == "true"
+    assert r.status_code == 404
+    assert r.headers.get("Idempotent-Replayed") == "true"

@@ -95,7 +95,8 @@ def test_finding1_no_product_text_changes_any_node_config_beyond_its_own_target(
                 {k: v for k, v in t.items() if k != "threshold_seconds"}
         for t in have["targets"]:  # every target: one URL, the id derived from it, fixed probe settings
             where = t.get("url") or f"{t['kind']}://{t['address']}"
-            assert t["service_id"] == _sid(where) and t["name"] == "svc-" + t["service_id"][2:18]
+            assert t["service_id"] == _sid(where)
+            assert t["name"] == "svc-" + t["service_id"][2:18]
             assert set(t) == {"name", "kind", "url" if "url" in t else "address", "service_id",
                               "threshold_seconds", *PROBE}
             assert {k: t[k] for k in PROBE} == PROBE
@@ -120,7 +121,8 @@ def test_finding1_invalid_products_are_reported_and_skipped() -> None:
                 "service_id": _sid("https://ok.example/")}, _product(4, "https://z.example/", 0), "junk",
                 {**_product(5, "https://w.example/", 60), "active": False}, _product(6, "plain-name", 60)]
     assert targets_from_products(products, notes.append) == [Target("https://ok.example/", 60)]
-    assert len(notes) == 3 and all("not watched" in n for n in notes)
+    assert len(notes) == 3
+    assert all("not watched" in n for n in notes)
     assert targets_from_products({"type": "unauthorized"}, notes.append) == []
 
 
@@ -165,11 +167,13 @@ def test_finding1_a_node_that_keeps_failing_is_retried_with_backoff_and_never_st
         assert sup._due["oracle-1"] - now[0] == Supervisor.BACKOFF_START
         # A binary that cannot even start is reported and retried the same way, without raising.
         sup.start("oracle-2", [str(tmp_path / "no-such-binary")], dict(os.environ))
-        assert "oracle-2" in sup._due and "could not start" in notes[-1]
+        assert "oracle-2" in sup._due
+        assert "could not start" in notes[-1]
         assert "--- restarted by cybercover up" in (sup.logs / "oracle-1.log").read_text()
     finally:
         sup.stop_all()
-    assert running(tmp_path) == {} and not sup.pid_file.exists()
+    assert running(tmp_path) == {}
+    assert not sup.pid_file.exists()
 
 
 def _mode(path: Path) -> int:

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from service.api.deps import hash_key
 from service.api.routes.webhooks import get_resolver
 from service.db import models as m
-from tests.service.api_env import (
+from tests.service.helpers import (
     HOUR,
     Api,
     Chain,
@@ -323,7 +323,8 @@ def test_finding2_client_tenants_cannot_hold_insurer_staff_or_machine_roles(worl
     for role in ("underwriter", "claims", "assessor", "relay", "monitor"):
         for minter in (api.admin, world.keys["A-admin"]):
             r = api.c.post(f"/v1/tenants/{a}/keys", json={"role": role}, headers=minter)
-            assert r.status_code == 400 and r.json()["type"] == "role_not_for_tenant", r.text
+            assert r.status_code == 400, r.text
+            assert r.json()["type"] == "role_not_for_tenant", r.text
     # A client admin may mint the client roles in its own tenant, and a client admin is still scoped.
     for role in CLIENT:
         api.ok(api.c.post(f"/v1/tenants/{a}/keys", json={"role": role}, headers=world.keys["A-admin"]), 201)
@@ -337,7 +338,8 @@ def test_finding2_client_assessor_cannot_read_other_tenant_report(world: World, 
     legacy = {"X-API-Key": "legacy-b-assessor"}
     for url in (f"/v1/assessments/{world.assessment}/report", f"/v1/assessments/{world.assessment}"):
         r = world.api.c.get(url, headers=legacy)
-        assert r.status_code == 403 and "insurer's tenant" in r.json()["detail"]
+        assert r.status_code == 403
+        assert "insurer's tenant" in r.json()["detail"]
     r = world.api.c.post("/v1/assessments", json=assessment_body(tenant_id=world.tenants["A"]), headers=legacy)
     assert r.status_code == 403
 
@@ -345,7 +347,8 @@ def test_finding2_client_assessor_cannot_read_other_tenant_report(world: World, 
 def test_finding2_client_auditor_and_distributor_cannot_read_other_tenant_report(world: World) -> None:
     for who in ("B-auditor", "B-distributor", "B-admin"):
         r = world.api.c.get(f"/v1/assessments/{world.assessment}/report", headers=world.keys[who])
-        assert r.status_code == 404 and r.json()["type"] == "not_found"
+        assert r.status_code == 404
+        assert r.json()["type"] == "not_found"
     assert world.api.c.get(f"/v1/assessments/{world.assessment}/report",
                            headers=world.keys["A-auditor"]).status_code == 200
 
@@ -354,7 +357,8 @@ def test_finding2_client_cannot_create_assessment_in_other_tenant(world: World) 
     for who in ("B-distributor", "B-admin"):
         r = world.api.c.post("/v1/assessments", json=assessment_body(tenant_id=world.tenants["A"]),
                              headers=world.keys[who])
-        assert r.status_code == 404 and r.json()["type"] == "not_found"
+        assert r.status_code == 404
+        assert r.json()["type"] == "not_found"
         r = world.api.c.post("/v1/assessments", json=assessment_body(tenant_id=world.tenants["P"]),
                              headers=world.keys[who])
         assert r.status_code == 404
@@ -372,7 +376,8 @@ def test_finding2_client_admin_cannot_list_or_create_tenants(world: World) -> No
 def test_finding2_client_admin_cannot_mint_keys_in_other_tenants(world: World) -> None:
     admin_b = world.keys["B-admin"]
     r = world.api.c.post(f"/v1/tenants/{world.tenants['P']}/keys", json={"role": "admin"}, headers=admin_b)
-    assert r.status_code == 404 and r.json()["type"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["type"] == "not_found"
     r = world.api.c.post(f"/v1/tenants/{world.tenants['A']}/keys", json={"role": "distributor"}, headers=admin_b)
     assert r.status_code == 404
     assert world.api.c.get(f"/v1/tenants/{world.tenants['P']}/keys", headers=admin_b).status_code == 404
@@ -394,7 +399,8 @@ def test_finding2_client_admin_manages_its_own_keys(world: World) -> None:
     api, b, admin_b = world.api, world.tenants["B"], world.keys["B-admin"]
     minted = api.ok(api.c.post(f"/v1/tenants/{b}/keys", json={"role": "distributor"}, headers=admin_b), 201)
     listed = api.ok(api.c.get(f"/v1/tenants/{b}/keys", headers=admin_b))
-    assert minted["id"] in _ids(listed) and {k["tenant_id"] for k in listed} == {b}
+    assert minted["id"] in _ids(listed)
+    assert {k["tenant_id"] for k in listed} == {b}
     assert api.c.delete(f"/v1/tenants/{b}/keys/{minted['id']}", headers=admin_b).status_code == 204
     assert api.c.get("/v1/policies", headers={"X-API-Key": minted["key"]}).status_code == 401
     # Its admin key acts within the tenant: it sees B's records only.

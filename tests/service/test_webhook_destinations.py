@@ -54,7 +54,8 @@ REFUSED_ADDRESSES = [
 @pytest.mark.parametrize(("address", "why"), REFUSED_ADDRESSES)
 def test_internal_addresses_are_refused(address: str, why: str) -> None:
     reason = refusal(ipaddress.ip_address(address))
-    assert reason is not None and why in reason
+    assert reason is not None
+    assert why in reason
 
 
 @pytest.mark.parametrize("address", [PUBLIC_V4, "8.8.8.8", "1.1.1.1", PUBLIC_V6, "2606:4700:4700::1111",
@@ -106,10 +107,12 @@ def test_public_name_gives_a_pinned_target() -> None:
     assert resolve.calls == [("hooks.example", 8443)]  # type: ignore[attr-defined]
     assert (t.scheme, t.host, t.port, t.path) == ("https", "hooks.example", 8443, "/cb/a%20b?token=x")
     assert t.address == ipaddress.ip_address(PUBLIC_V6)  # the first checked answer is what we connect to
-    assert t.host_header == "hooks.example:8443" and t.sni_hostname == "hooks.example"
+    assert t.host_header == "hooks.example:8443"
+    assert t.sni_hostname == "hooks.example"
     assert t.origin == "https://hooks.example:8443"
     literal = check(f"https://{PUBLIC_V4}/cb", resolver())
-    assert literal.sni_hostname is None and literal.host_header == PUBLIC_V4
+    assert literal.sni_hostname is None
+    assert literal.host_header == PUBLIC_V4
 
 
 @pytest.mark.parametrize(("url", "why"), [
@@ -150,16 +153,22 @@ def test_breaker_opens_after_consecutive_failures_and_half_opens_after_cooldown(
     b.succeeded("x")  # a success resets the count
     for t in (2, 3, 4):
         b.failed("x", t)
-    assert b.state("x", 5) is State.OPEN and not b.allow("x", 5) and b.allow("y", 5)
+    assert b.state("x", 5) is State.OPEN
+    assert not b.allow("x", 5)
+    assert b.allow("y", 5)
     assert b.closed_off(5) == ({"x"}, set())
-    assert b.state("x", 34) is State.HALF_OPEN and b.allow("x", 34) and b.closed_off(34) == (set(), {"x"})
+    assert b.state("x", 34) is State.HALF_OPEN
+    assert b.allow("x", 34)
+    assert b.closed_off(34) == (set(), {"x"})
     b.started("x", 34)
     assert not b.allow("x", 34)  # one trial at a time
     b.failed("x", 35)  # the trial failed: open again for a full cool-down
-    assert b.state("x", 64) is State.OPEN and b.state("x", 65) is State.HALF_OPEN
+    assert b.state("x", 64) is State.OPEN
+    assert b.state("x", 65) is State.HALF_OPEN
     b.started("x", 65)
     b.succeeded("x")
-    assert b.state("x", 65) is State.CLOSED and b.allow("x", 65)
+    assert b.state("x", 65) is State.CLOSED
+    assert b.allow("x", 65)
 
 
 # --- sealed secrets -------------------------------------------------------------------------
@@ -167,7 +176,8 @@ def test_breaker_opens_after_consecutive_failures_and_half_opens_after_cooldown(
 def test_sealed_secret_opens_only_with_its_key_and_row() -> None:
     sealer = Sealer(bytes(range(32)))
     sealed = sealer.seal("s3cret", context="hook-a")
-    assert "s3cret" not in sealed and sealed != sealer.seal("s3cret", context="hook-a")  # fresh nonce
+    assert "s3cret" not in sealed
+    assert sealed != sealer.seal("s3cret", context="hook-a")
     assert sealer.open(sealed, context="hook-a") == "s3cret"
     with pytest.raises(SealingError):
         sealer.open(sealed, context="hook-b")  # copied onto another row

@@ -38,7 +38,7 @@ from service.webhooks.delivery import Limits, WebhookDispatcher
 from service.webhooks.sealing import KEY_FILE, Sealer, sealer_for
 from service.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, verify
 from tests.chain import USD
-from tests.service.api_env import HOUR, Api, issue, outage, unique_service, worker
+from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 
 PUBLIC = "93.184.216.34"  # what the fake resolver answers for public names; never connected to
 
@@ -242,7 +242,9 @@ def test_payout_webhook_signed_retried_delivered_once(api: Api, app: FastAPI, di
     with app.state.factory() as s:
         row = s.scalars(select(m.WebhookDelivery).where(m.WebhookDelivery.webhook_id == hook["id"],
                                                         m.WebhookDelivery.last_error.is_not(None))).first()
-        assert row is not None and row.attempts == 1 and row.last_error == "HTTP 500"
+        assert row is not None
+        assert row.attempts == 1
+        assert row.last_error == "HTTP 500"
     _make_due(app)
     hooks.run_once()
     _make_due(app)
@@ -272,7 +274,10 @@ def test_webhook_gives_up_after_max_attempts(api: Api, app: FastAPI, distributor
     _make_due(app)
     hooks.run_once()
     [row] = _rows(app, hook["id"])
-    assert row.failed and row.attempts == 2 and row.delivered_at is None and "ConnectError" in row.last_error
+    assert row.failed
+    assert row.attempts == 2
+    assert row.delivered_at is None
+    assert "ConnectError" in row.last_error
 
 
 # --- finding 4: a slow receiver holds nothing but its own delivery ---------------------------
@@ -326,8 +331,10 @@ def test_finding4_slow_receiver_does_not_delay_payouts(api: Api, app: FastAPI, t
     assert api.chain.balance(policy["beneficiary"]) == 100 * USD
     [(_, body)] = receiver.received
     assert json.loads(body)["data"]["policy_id"] == policy["id"]
-    assert trickle.accepted == 1 and trickle.max_open == 1  # per-tenant cap: one of A's three at a time
-    assert "policies settled" in summary and "webhooks:" in summary
+    assert trickle.accepted == 1
+    assert trickle.max_open == 1
+    assert "policies settled" in summary
+    assert "webhooks:" in summary
     # Stopping released A's interrupted attempt: due again, no attempt counted against it.
     assert [r.attempts for r in _rows(app, hook_a["id"])] == [0, 0, 0]
     assert trickle.wait_closed()
@@ -343,7 +350,8 @@ def test_finding4_attempt_deadline_is_total_not_per_read(api: Api, app: FastAPI,
     result = dispatcher(app, limits=Limits(attempt_deadline=1.0)).run_once()
     assert (result.delivered, result.retrying) == (0, 1)
     [row] = _rows(app, hook["id"])
-    assert row.attempts == 1 and row.last_error == "no complete answer within the 1 s deadline"
+    assert row.attempts == 1
+    assert row.last_error == "no complete answer within the 1 s deadline"
     assert trickle.wait_closed()
 
 
@@ -357,7 +365,8 @@ def test_finding4_global_and_per_tenant_caps(api: Api, app: FastAPI, trickle: Tr
         hooks.append(hook)
     d = dispatcher(app, limits=Limits(attempt_deadline=1.0, concurrency=2, tenant_concurrency=1))
     result = d.run_once()
-    assert result.retrying == 2 and trickle.max_open == 2  # the global cap
+    assert result.retrying == 2
+    assert trickle.max_open == 2
     tried = [[r.attempts for r in _rows(app, h["id"])] for h in hooks]
     assert tried == [[1, 0], [1, 0], [0, 0]]  # one per tenant, oldest tenants first
 
@@ -383,7 +392,8 @@ def test_finding4_circuit_breaker_holds_a_failing_destination(api: Api, app: Fas
         now[0] += 31  # cool-down over: half-open, a single trial
         failing.fail_next = 0
         trial = d.run_once()
-        assert trial.delivered == 1 and len(failing.received) == 1
+        assert trial.delivered == 1
+        assert len(failing.received) == 1
         assert d.run_once().delivered == 2  # the trial succeeded: closed again
         assert [r.delivered_at is not None for r in _rows(app, bad["id"])] == [True, True, True]
     finally:
@@ -409,7 +419,8 @@ def test_finding5_webhook_to_internal_address_refused(api: Api, distributor, res
         assert r.json()["type"] == "webhook_destination_refused", url
     assert api.ok(api.c.get("/v1/webhooks", headers=headers)) == []
     ok = _register(api, headers, "https://hooks.example/cybercover")  # checked, never connected to
-    assert ok["url"] == "https://hooks.example/cybercover" and resolver.calls[-1] == "hooks.example"
+    assert ok["url"] == "https://hooks.example/cybercover"
+    assert resolver.calls[-1] == "hooks.example"
 
 
 def test_finding5_delivery_time_check_refuses_a_rebound_host(api: Api, app: FastAPI, distributor,
@@ -421,10 +432,13 @@ def test_finding5_delivery_time_check_refuses_a_rebound_host(api: Api, app: Fast
     later = FakeResolver({"rebinding.example": ["169.254.169.254"]})
     with caplog.at_level(logging.INFO, logger="service.webhooks"):
         result = dispatcher(app, resolver=later, allow_loopback_http=False).run_once()
-    assert result.retrying == 1 and later.calls == ["rebinding.example"]
+    assert result.retrying == 1
+    assert later.calls == ["rebinding.example"]
     [row] = _rows(app, hook["id"])
-    assert row.last_error.startswith("destination refused:") and "cloud metadata" in row.last_error
-    assert hook["secret"] not in caplog.text and "receiver-token" not in caplog.text  # logs name the origin only
+    assert row.last_error.startswith("destination refused:")
+    assert "cloud metadata" in row.last_error
+    assert hook["secret"] not in caplog.text
+    assert "receiver-token" not in caplog.text
     assert "https://rebinding.example:443" in caplog.text
 
 
@@ -488,12 +502,14 @@ def test_finding5_webhook_cap_duplicates_and_bounded_fan_out(api: Api, app: Fast
     hooks = [_register(api, headers, f"https://hooks.example/{i}") for i in range(cap)]
     over = api.c.post("/v1/webhooks", json={"url": "https://hooks.example/one-more", "events": ["payout.sent"]},
                       headers=headers)
-    assert over.status_code == 409 and over.json()["type"] == "webhook_limit_reached"
+    assert over.status_code == 409
+    assert over.json()["type"] == "webhook_limit_reached"
     r = api.c.delete(f"/v1/webhooks/{hooks[0]['id']}", headers=headers)
     assert r.status_code == 204
     dup = api.c.post("/v1/webhooks", json={"url": "HTTPS://Hooks.Example:443/1", "events": ["claim.opened"]},
                      headers=headers)
-    assert dup.status_code == 409 and dup.json()["type"] == "webhook_duplicate"
+    assert dup.status_code == 409
+    assert dup.json()["type"] == "webhook_duplicate"
     other = api.key(api.tenant(), "distributor")
     _register(api, other, "https://hooks.example/1")  # another tenant may use the same receiver
     hooks[0] = _register(api, headers, "https://hooks.example/0")
@@ -521,7 +537,8 @@ def test_webhook_pause_resume_rotate_delete(api: Api, app: FastAPI, distributor,
     for method, path in (("get", ""), ("delete", ""), ("post", "/pause"), ("post", "/resume"),
                          ("post", "/rotate-secret")):
         r = getattr(api.c, method)(f"/v1/webhooks/{hid}{path}", headers=stranger)
-        assert r.status_code == 404 and r.json()["type"] == "not_found", (method, path, r.text)
+        assert r.status_code == 404, (method, path, r.text)
+        assert r.json()["type"] == "not_found", (method, path, r.text)
         assert api.c.request(method.upper(), f"/v1/webhooks/{hid}{path}").status_code == 401
         r = api.c.request(method.upper(), f"/v1/webhooks/{hid}{path}", headers=api.key(tenant_b, "auditor"))
         assert r.status_code == 403
@@ -534,7 +551,9 @@ def test_webhook_pause_resume_rotate_delete(api: Api, app: FastAPI, distributor,
     assert api.ok(api.c.post(f"/v1/webhooks/{hid}/resume", headers=headers))["active"] is True
 
     rotated = api.ok(api.c.post(f"/v1/webhooks/{hid}/rotate-secret", headers=headers))
-    assert rotated["id"] == hid and rotated["secret"] != hook["secret"] and len(rotated["secret"]) == 64
+    assert rotated["id"] == hid
+    assert rotated["secret"] != hook["secret"]
+    assert len(rotated["secret"]) == 64
     assert "secret" not in api.ok(api.c.get(f"/v1/webhooks/{hid}", headers=headers))
     assert d.run_once().delivered == 1
     [(hdrs, body)] = receiver.received
@@ -543,7 +562,8 @@ def test_webhook_pause_resume_rotate_delete(api: Api, app: FastAPI, distributor,
 
     _queue(app, hid)
     assert api.c.delete(f"/v1/webhooks/{hid}", headers=headers).status_code == 204
-    assert _rows(app, hid) == [] and api.c.get(f"/v1/webhooks/{hid}", headers=headers).status_code == 404
+    assert _rows(app, hid) == []
+    assert api.c.get(f"/v1/webhooks/{hid}", headers=headers).status_code == 404
     assert api.ok(api.c.get("/v1/webhooks", headers=headers)) == []
 
 
@@ -560,7 +580,9 @@ def test_webhook_secrets_encrypted_at_rest(api: Api, app: FastAPI, distributor, 
     assert (settings.data_dir / KEY_FILE).stat().st_mode & 0o777 == 0o600
     _queue(app, hook["id"])
     [job] = dispatcher(app)._claim(1, {}, set(), set())
-    assert job.secret == hook["secret"] and hook["secret"] not in repr(job) and "sealed" not in repr(job)
+    assert job.secret == hook["secret"]
+    assert hook["secret"] not in repr(job)
+    assert "sealed" not in repr(job)
 
 
 def test_migration_0003_seals_existing_plaintext_secrets(tmp_path: Path) -> None:
@@ -585,7 +607,8 @@ def test_migration_0003_seals_existing_plaintext_secrets(tmp_path: Path) -> None
         with engine.connect() as conn:
             cols = {c[1] for c in conn.execute(text("PRAGMA table_info(webhooks)"))}
             sealed = conn.execute(text("SELECT secret_sealed FROM webhooks WHERE id = 'w1'")).scalar_one()
-        assert "secret" not in cols and "ab" * 32 not in sealed
+        assert "secret" not in cols
+        assert "ab" * 32 not in sealed
         assert sealer.open(sealed, context="w1") == "ab" * 32
         migrate(command.downgrade, "0001")
         with engine.connect() as conn:

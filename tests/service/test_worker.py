@@ -18,7 +18,7 @@ from service.errors import ChainError
 from service.worker.bisect import send_bisected
 from service.worker.payouts import PayoutWorker
 from tests.chain import USD
-from tests.service.api_env import HOUR, Api, outage, unique_service
+from tests.service.helpers import HOUR, Api, outage, unique_service
 
 
 def test_settles_in_batches_of_50(api: Api, app: FastAPI, distributor) -> None:
@@ -41,12 +41,13 @@ def test_settles_in_batches_of_50(api: Api, app: FastAPI, distributor) -> None:
     # The 60 went out in 2 settle transactions (the cycle may also settle or expire covers that
     # earlier tests left on the shared chain).
     paid = [e for e in state.gateway.book.events.PayoutSent.get_logs(from_block=first) if e["args"]["policyId"] in ids]
-    assert {e["args"]["policyId"] for e in paid} == ids and len({e["transactionHash"] for e in paid}) == 2
+    assert {e["args"]["policyId"] for e in paid} == ids
+    assert len({e["transactionHash"] for e in paid}) == 2
     assert all(api.chain.balance(c["beneficiary"]) == 20 * USD for c in covers)
 
 
 def test_replicas_do_not_race_for_a_service(api: Api, app: FastAPI, distributor) -> None:
-    from tests.service.api_env import issue
+    from tests.service.helpers import issue
 
     tenant, headers = distributor
     service = unique_service()
@@ -60,14 +61,17 @@ def test_replicas_do_not_race_for_a_service(api: Api, app: FastAPI, distributor)
     assert a._acquire(service_id)  # replica A is settling this service right now
     sent = state.gateway.sender.sent
     blocked = b.run_once()
-    assert service_id in blocked.skipped_services and policy["id"] not in blocked.settled
-    assert state.gateway.sender.sent == sent and api.chain.balance(policy["beneficiary"]) == before
+    assert service_id in blocked.skipped_services
+    assert policy["id"] not in blocked.settled
+    assert state.gateway.sender.sent == sent
+    assert api.chain.balance(policy["beneficiary"]) == before
     done = a.run_once()  # A holds the lease, so it may proceed
     assert policy["id"] in done.settled
     assert api.chain.balance(policy["beneficiary"]) == before + 100 * USD
     # Lease released; B now finds nothing due and sends nothing.
     sent = state.gateway.sender.sent
-    assert b.run_once().settled == [] and state.gateway.sender.sent == sent
+    assert b.run_once().settled == []
+    assert state.gateway.sender.sent == sent
     assert api.chain.balance(policy["beneficiary"]) == before + 100 * USD
 
 
@@ -96,7 +100,7 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     from contracts.records import PolicyRecord
     from service.db import models as m
     from tests.chain import TEST_GAS
-    from tests.service.api_env import issue
+    from tests.service.helpers import issue
 
     tenant, headers = distributor
     service = unique_service()
@@ -123,8 +127,10 @@ def test_stale_projection_sends_nothing(api: Api, app: FastAPI, distributor) -> 
     w = PayoutWorker(state.gateway, state.factory, LaggingIndexer())  # type: ignore[arg-type]
     sent = state.gateway.sender.sent
     result = w.run_once()
-    assert policy["id"] not in result.settled and state.gateway.sender.sent == sent
-    assert result.failed_services == [] and result.failed == []
+    assert policy["id"] not in result.settled
+    assert state.gateway.sender.sent == sent
+    assert result.failed_services == []
+    assert result.failed == []
     assert api.chain.balance(policy["beneficiary"]) == 100 * USD
 
 
@@ -193,28 +199,35 @@ def test_finding4_failing_payee_batch_is_bisected_others_paid(api: Api, app: Fas
     first = w.run_once()
     others = [p for p in policies if p is not blocked]
     assert sorted(first.settled) == sorted(p["id"] for p in others)
-    assert first.failed == [blocked["id"]] and first.failed_services == []
+    assert first.failed == [blocked["id"]]
+    assert first.failed_services == []
     assert first.transactions == 4  # halves of 10 → 5 paid; 5 → 2 paid + 3 → 1 paid + 2 → 1 paid + refused
     assert all(api.chain.balance(p["beneficiary"]) == 20 * USD for p in others)
     assert api.chain.balance(blocked["beneficiary"]) == 0
     assert w.metrics.payout_failures.labels("settle")._value.get() == 1
     with state.factory() as s:
         row = s.get(m.PayoutRetry, (blocked["id"], "settle"))
-        assert row is not None and row.attempts == 1 and "recipient is blocked" in row.last_error
+        assert row is not None
+        assert row.attempts == 1
+        assert "recipient is blocked" in row.last_error
         assert row.next_attempt_at == clock.now + timedelta(seconds=60)
 
     sent = state.gateway.sender.sent
-    assert w.run_once().failed == [] and state.gateway.sender.sent == sent  # backing off: not retried
+    assert w.run_once().failed == []
+    assert state.gateway.sender.sent == sent
     clock.advance(61)
     assert w.run_once().failed == [blocked["id"]]  # retried once the backoff elapsed; doubled
     with state.factory() as s:
         row = s.get(m.PayoutRetry, (blocked["id"], "settle"))
-        assert row is not None and row.attempts == 2 and row.next_attempt_at == clock.now + timedelta(seconds=120)
+        assert row is not None
+        assert row.attempts == 2
+        assert row.next_attempt_at == clock.now + timedelta(seconds=120)
 
     gw.refused.clear()  # the payee can receive again
     clock.advance(121)
     last = w.run_once()
-    assert last.settled == [blocked["id"]] and last.failed == []
+    assert last.settled == [blocked["id"]]
+    assert last.failed == []
     assert api.chain.balance(blocked["beneficiary"]) == 20 * USD
     assert all(api.chain.balance(p["beneficiary"]) == 20 * USD for p in others)  # nobody paid twice
     with state.factory() as s:
@@ -240,15 +253,20 @@ def test_finding4_expiry_runs_despite_failing_service(api: Api, app: FastAPI, di
 
     result = w.run_once()
     assert result.failed_services == ["0x" + eip712.service_id(failing).hex()]
-    assert paid["id"] in result.settled and down["id"] not in result.settled
-    assert api.chain.balance(paid["beneficiary"]) == 20 * USD and api.chain.balance(down["beneficiary"]) == 0
-    assert {expiring[0]["id"], expiring[2]["id"]} <= set(result.expired) and refused["id"] not in result.expired
-    assert result.expire_failed == [refused["id"]] and result.expiry_error is None
+    assert paid["id"] in result.settled
+    assert down["id"] not in result.settled
+    assert api.chain.balance(paid["beneficiary"]) == 20 * USD
+    assert api.chain.balance(down["beneficiary"]) == 0
+    assert {expiring[0]["id"], expiring[2]["id"]} <= set(result.expired)
+    assert refused["id"] not in result.expired
+    assert result.expire_failed == [refused["id"]]
+    assert result.expiry_error is None
     assert state.gateway.pool.functions.lockedCapital().call() <= locked - 2 * 500 * USD
     # The failed service's outage was not marked handled: the next cycle settles it.
     gw.down.clear()
     again = w.run_once()
-    assert again.settled == [down["id"]] and api.chain.balance(down["beneficiary"]) == 20 * USD
+    assert again.settled == [down["id"]]
+    assert api.chain.balance(down["beneficiary"]) == 20 * USD
 
 
 def test_bisection_isolates_each_failing_item() -> None:

@@ -56,28 +56,37 @@ def test_anchor_verify_tamper_revoke_supersede(ledger) -> None:  # noqa: ANN001
     doc = report_by(ledger.a.assessor)
     a = anchor(ledger.w3, reg, ledger.a.assessor, doc)
     v = verify(reg, doc)
-    assert v["valid"] is True and v["reason"] is None
+    assert v["valid"] is True
+    assert v["reason"] is None
     assert v["report_hash"] == "0x" + report_hash(doc).hex()
-    assert v["assessor"].lower() == ledger.a.assessor.lower() and v["assessor_grade"] == "preferred"
-    assert v["block"] == a.block and v["tx"] == a.tx and v["anchored_at"].endswith("Z")
+    assert v["assessor"].lower() == ledger.a.assessor.lower()
+    assert v["assessor_grade"] == "preferred"
+    assert v["block"] == a.block
+    assert v["tx"] == a.tx
+    assert v["anchored_at"].endswith("Z")
 
     # One changed byte of content: not anchored any more.
     tampered = json.loads(json.dumps(doc).replace("Production platform", "Production platforn", 1))
     t = verify(reg, tampered)
-    assert t["valid"] is False and "not anchored" in t["reason"] and t["assessor"] is None
+    assert t["valid"] is False
+    assert "not anchored" in t["reason"]
+    assert t["assessor"] is None
 
     # Superseded: still authentic, names its successor's anchor id.
     newer = report_by(ledger.a.assessor, report_id="RA-2025-0002")
     b = anchor(ledger.w3, reg, ledger.a.assessor, newer, replaces=a.anchor_id)
     assert b.anchor_id == registry.anchor_id(ledger.a.assessor, report_hash(newer)) == report_anchor_id(newer)
     s = verify(reg, doc)
-    assert s["valid"] is True and s["superseded_by"] == "0x" + b.anchor_id.hex()
+    assert s["valid"] is True
+    assert s["superseded_by"] == "0x" + b.anchor_id.hex()
     assert s["anchor_id"] == "0x" + a.anchor_id.hex()
 
     # Revoked: not valid.
     revoke(ledger.w3, reg, ledger.a.assessor, newer)
     r = verify(reg, newer)
-    assert r["valid"] is False and r["revoked"] is True and r["reason"] == "revoked"
+    assert r["valid"] is False
+    assert r["revoked"] is True
+    assert r["reason"] == "revoked"
 
 
 def _raw_anchor(ledger, sender: str, doc: dict[str, Any], **override: Any) -> None:  # noqa: ANN001
@@ -93,7 +102,9 @@ def test_report_naming_another_assessor_is_not_valid(ledger) -> None:  # noqa: A
         anchor(ledger.w3, ledger.registry, ledger.a.assessor, doc)
     _raw_anchor(ledger, ledger.a.assessor, doc)  # anchored anyway, straight on the registry
     v = verify(ledger.registry, doc)
-    assert v["valid"] is False and "names" in v["reason"] and ledger.a.assessor in v["reason"]
+    assert v["valid"] is False
+    assert "names" in v["reason"]
+    assert ledger.a.assessor in v["reason"]
     assert v["assessor"] is None
 
 
@@ -105,17 +116,21 @@ def test_front_running_assessor_cannot_take_a_report(ledger) -> None:  # noqa: A
     doc = report_by(ledger.a.assessor)
     _raw_anchor(ledger, hostile, doc, score_bps=10_000, risk_level=0)
     early = verify(ledger.registry, doc)
-    assert early["valid"] is False and hostile in early["reason"]
+    assert early["valid"] is False
+    assert hostile in early["reason"]
     a = anchor(ledger.w3, ledger.registry, ledger.a.assessor, doc)
     v = verify(ledger.registry, doc)
-    assert v["valid"] is True and v["assessor"] == ledger.a.assessor and v["tx"] == a.tx
+    assert v["valid"] is True
+    assert v["assessor"] == ledger.a.assessor
+    assert v["tx"] == a.tx
 
 
 def test_anchored_figures_must_be_the_documents(ledger) -> None:  # noqa: ANN001
     doc = report_by(ledger.a.assessor)
     _raw_anchor(ledger, ledger.a.assessor, doc, subject=keccak(text="someone else"))
     v = verify(ledger.registry, doc)
-    assert v["valid"] is False and v["reason"] == "anchored with another subject than the document states"
+    assert v["valid"] is False
+    assert v["reason"] == "anchored with another subject than the document states"
     other = report_by(ledger.a.assessor, report_id="RA-2025-0009")
     _raw_anchor(ledger, ledger.a.assessor, other, score_bps=1, risk_level=3)
     assert "score, risk level" in verify(ledger.registry, other)["reason"]
@@ -125,7 +140,8 @@ def test_report_naming_no_assessor_address_is_not_valid(ledger) -> None:  # noqa
     doc = report_by(None)  # type: ignore[arg-type]
     _raw_anchor(ledger, ledger.a.assessor, doc)
     v = verify(ledger.registry, doc)
-    assert v["valid"] is False and v["reason"] == NO_ASSESSOR
+    assert v["valid"] is False
+    assert v["reason"] == NO_ASSESSOR
     with pytest.raises(AnchoringError):
         report_anchor_id(doc)
 
@@ -136,7 +152,9 @@ def test_relayed_anchor_with_assessor_signature(ledger) -> None:  # noqa: ANN001
     doc = report_by(assessor.address)
     anchor_by_signature(ledger.w3, ledger.registry, ledger.a.relayer, assessor.key, doc)
     v = verify(ledger.registry, doc)
-    assert v["valid"] is True and v["assessor"] == assessor.address and v["assessor_grade"] == "qualified"
+    assert v["valid"] is True
+    assert v["assessor"] == assessor.address
+    assert v["assessor_grade"] == "qualified"
 
 
 def test_batch_anchor_and_bundle_verification(ledger) -> None:  # noqa: ANN001
@@ -144,7 +162,9 @@ def test_batch_anchor_and_bundle_verification(ledger) -> None:  # noqa: ANN001
     b = anchor_batch(ledger.w3, ledger.registry, ledger.a.assessor, docs, "s3://reports/batch-1")
     bundle = b.bundle(docs[7])
     v = verify(ledger.registry, bundle)
-    assert v["valid"] is True and v["batch"] == "0x" + b.root.hex() and v["block"] == b.block
+    assert v["valid"] is True
+    assert v["batch"] == "0x" + b.root.hex()
+    assert v["block"] == b.block
     bundle["report"]["report_id"] = "RA-B-999"
     assert verify(ledger.registry, bundle)["valid"] is False
     assert v["anchor_id"] == "0x" + b.batch_id.hex()
@@ -183,6 +203,7 @@ def test_cli_verify_over_json_rpc(tmp_path) -> None:  # noqa: ANN001
         i = raw.index(b"Production platform") + 5
         path.write_bytes(raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1:])  # flip one byte
         bad = run(path)
-        assert bad.returncode == 1 and json.loads(bad.stdout)["valid"] is False
+        assert bad.returncode == 1
+        assert json.loads(bad.stdout)["valid"] is False
         path.write_text("{not json")
         assert run(path).returncode == 2

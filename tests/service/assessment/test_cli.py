@@ -122,7 +122,9 @@ def test_score_bad_input_exits_2_with_one_line(app: typer.Typer, tmp_path: Path,
     code, out, err = _run(app, "score", str(path))
     assert code == 2
     assert out == ""
-    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert err.endswith("\n")
+    assert err.count("\n") == 1
     assert message in err
 
 
@@ -130,7 +132,8 @@ def test_score_rejects_non_utf8(app: typer.Typer, tmp_path: Path) -> None:
     path = tmp_path / "latin1.json"
     path.write_bytes('{"answers": {"é": "yes"}}'.encode("latin-1"))
     code, _, err = _run(app, "score", str(path))
-    assert code == 2 and "not UTF-8" in err
+    assert code == 2
+    assert "not UTF-8" in err
 
 
 def _provider_doc(value: int) -> dict[str, object]:
@@ -162,7 +165,9 @@ def test_provider(app: typer.Typer, tmp_path: Path, value: int, total: int, grad
 )
 def test_provider_bad_input(app: typer.Typer, tmp_path: Path, doc: object, message: str) -> None:
     code, _, err = _run(app, "provider", str(_write(tmp_path, doc)))
-    assert code == 2 and message in err and err.count("\n") == 1
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
 
 
 def test_installed_command_lists_assess() -> None:

@@ -151,7 +151,9 @@ def test_subject_commitment_and_name_opt_in() -> None:
 
 def test_fresh_salts_hide_the_subject() -> None:
     a, b = commit_subject(ORG_ID), commit_subject(ORG_ID)
-    assert len(a.salt) == 32 and a.salt != b.salt and a.commitment != b.commitment
+    assert len(a.salt) == 32
+    assert a.salt != b.salt
+    assert a.commitment != b.commitment
     assert commit_subject(ORG_ID, a.salt) == a
 
 
@@ -288,12 +290,16 @@ def test_html_shows_the_key_figures_escaped() -> None:
     scores = report["scores"]
     assert isinstance(scores, dict)
     assert f'id="overall">{scores["overall_score"]} ({assessment.score_bps} bps)' in page
-    assert assessment.risk_level.value in page and assessment.band.advice_zh in page
+    assert assessment.risk_level.value in page
+    assert assessment.band.advice_zh in page
     assert "0x" + report_hash(report).hex() in page
-    assert "base.im.03" in page and "等保建设" in page
-    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "base.im.03" in page
+    assert "等保建设" in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
     incident = render_html(sample_report(ReportKind.INCIDENT, incident=_incident()))
-    assert "Incident assessment" in incident and "phishing mail opened" in incident
+    assert "Incident assessment" in incident
+    assert "phishing mail opened" in incident
 
 
 def test_report_for_uncovered_scenario_omits_it() -> None:

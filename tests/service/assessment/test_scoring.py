@@ -66,8 +66,10 @@ def test_all_yes_is_100_and_all_no_is_0(subset: tuple[Part, ...], weights: dict[
                                         ) -> None:
     top = assess(answers_for(subset, "yes"), subset, weights)
     bottom = assess(answers_for(subset, "no"), subset, weights)
-    assert top.overall == 100 and top.score_bps == 10_000
-    assert bottom.overall == 0 and bottom.score_bps == 0
+    assert top.overall == 100
+    assert top.score_bps == 10_000
+    assert bottom.overall == 0
+    assert bottom.score_bps == 0
     assert sum(top.weights.values()) == 1
 
 
@@ -134,12 +136,14 @@ def test_missing_answers_error_names_exactly_the_missing_ids() -> None:
     with pytest.raises(MissingAnswersError) as info:
         assess(answers, ["ransomware"])
     assert info.value.item_ids == ("base.ep.07", "ransomware.im.04")
-    assert "base.ep.07" in str(info.value) and "ransomware.im.04" in str(info.value)
+    assert "base.ep.07" in str(info.value)
+    assert "ransomware.im.04" in str(info.value)
 
 
 def test_unanswered_uncovered_scenario_is_not_required() -> None:
     result = assess(answers_for((), "yes"), [])
-    assert result.parts[0].part is Part.BASE and len(result.parts) == 1
+    assert result.parts[0].part is Part.BASE
+    assert len(result.parts) == 1
 
 
 def test_answers_for_uncovered_parts_are_validated_but_not_scored() -> None:

@@ -72,7 +72,9 @@ def test_ids_are_stable_unique_and_match_part_and_category() -> None:
 
 def test_every_item_has_both_languages() -> None:
     for item in ITEMS:
-        assert item.text_zh.strip() and item.text_en.strip() and item.topic_en.strip()
+        assert item.text_zh.strip()
+        assert item.text_en.strip()
+        assert item.topic_en.strip()
         assert re.search(r"[\u4e00-\u9fff]", item.text_zh)
         assert not re.search(r"[\u4e00-\u9fff]", item.text_en)
 
@@ -87,14 +89,16 @@ def test_text_zh_is_transcribed_from_the_seed() -> None:
     seed = _normalise(SEED.read_text(encoding="utf-8"))
     # The Appendix A body only (the last heading; the first is in the table of contents).
     appendix = seed[seed.rindex("附录A（资料性）"):seed.rindex("附录B（资料性）")]
-    assert "风险评估表示例" in appendix and "能力评分" not in appendix
+    assert "风险评估表示例" in appendix
+    assert "能力评分" not in appendix
     # Cells split across a page break in the seed: check both halves.
     split = {"base.ep.04": "其他网络区", "data_security.im.05": "安全评估和"}
     for item in ITEMS:
         text = _normalise(item.text_zh)
         if item.id in split:
             head, tail = text.split(split[item.id], 1)
-            assert head + split[item.id] in appendix and tail[:12] in appendix, item.id
+            assert head + split[item.id] in appendix, item.id
+            assert tail[:12] in appendix, item.id
         else:
             assert text in appendix, item.id
         assert _normalise(item.topic_zh) in appendix, item.id
@@ -104,7 +108,8 @@ def test_template_json_shape() -> None:
     doc = template_json()
     assert doc["standard"] == "T/SNISA 04002—2025"
     items = doc["items"]
-    assert isinstance(items, list) and len(items) == 48
+    assert isinstance(items, list)
+    assert len(items) == 48
     first = items[0]
     assert isinstance(first, dict)
     assert {"id", "part", "category", "points", "text_zh", "text_en"} <= set(first)

@@ -200,7 +200,9 @@ def issue(api: Api, tenant: str, headers: dict[str, str], service: str, **produc
     assessment = api.anchored_assessment(tenant)
     prod = api.product(service, **product)
     quote = api.quote(prod["id"], assessment["id"], headers)
-    assert quote["decision"] == "offer" and quote["premium"] == 5 * USD and quote["limit"] == 500 * USD
+    assert quote["decision"] == "offer"
+    assert quote["premium"] == 5 * USD
+    assert quote["limit"] == 500 * USD
     beneficiary = "0x" + keccak(text=service)[:20].hex()
     body = {"quote_id": quote["id"], "beneficiary": beneficiary, "holder_ref": "customer-42"}
     policy = api.ok(api.c.post("/v1/policies", json=body, headers=headers), 201)
