@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from contracts import eip712, merkle  # noqa: E402
 from contracts.deploy import deploy  # noqa: E402
+from contracts.enums import PayoutKind, RiskLevel  # noqa: E402
 from contracts.policies import PolicyProjection  # noqa: E402
 from tests.chain import ORACLES, SUBJECT, USD, Actors, Ledger, signer  # noqa: E402
 from tests.contracts.helpers import product_tuple  # noqa: E402
@@ -59,7 +60,7 @@ def setup() -> Ledger:
 
 
 def product(led: Ledger, service: bytes, auto_pay: int = 1_000 * USD) -> int:
-    p = product_tuple(service=service, trigger=60, kind=0, unit=0, waiting=0, grace=3600, auto=auto_pay,
+    p = product_tuple(service=service, trigger=60, kind=PayoutKind.FIXED, unit=0, waiting=0, grace=3600, auto=auto_pay,
                       amount=100 * USD, limit=1_000 * USD, medium_limit=500 * USD)
     led.send(led.book.functions.createProduct(p), led.a.underwriter)
     return int(led.book.functions.productCount().call())
@@ -76,7 +77,7 @@ def main() -> None:
 
     # Anchor one report (the assessor sends it). Second anchor measured: warm nothing shared.
     led.anchor(keccak(text="warmup"))
-    out["anchor_single"] = gas(led.anchor(keccak(text="report-1"), score_bps=8734, level=1))
+    out["anchor_single"] = gas(led.anchor(keccak(text="report-1"), score_bps=8734, level=RiskLevel.LOWER))
 
     leaves = [merkle.leaf_hash(keccak(text=f"batch-report-{i}")) for i in range(1000)]
     root = merkle.MerkleTree(leaves).root

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from contracts.enums import PolicyStatus
 from service.db import models as m
 from service.db.session import transaction
 
@@ -67,7 +68,7 @@ class Retries:
         """Forgets policies that are no longer active (expired by anyone): nothing to retry."""
         with transaction(self.factory) as s:
             s.execute(delete(m.PayoutRetry).where(m.PayoutRetry.policy_id.in_(
-                select(m.Policy.id).where(m.Policy.status != 0))))
+                select(m.Policy.id).where(m.Policy.status != PolicyStatus.ACTIVE))))
 
     def _record(self, action: str, policy_id: int, service_id: str, error: str, *, failed: bool) -> m.PayoutRetry:
         now = self.clock()

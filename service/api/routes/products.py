@@ -151,7 +151,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     if not rates:
         raise BadRequest("rates: at least one risk level needs a premium")
     sid = service_id(body.service)
-    finality = gw.episode_params()[1]
+    _, finality = gw.episode_params()
     grace = max(DEFAULT_GRACE, finality) if body.grace_seconds is None else body.grace_seconds
     if grace < finality:
         raise BadRequest(f"grace_seconds {grace} is below the oracle's finality delay ({finality} s): an outage at "
