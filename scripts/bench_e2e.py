@@ -14,6 +14,7 @@ outage's start pays); `payout_p95_seconds` is the 95th percentile of that delay 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -88,12 +89,10 @@ def run(d: Demo, target: Target, n: int) -> dict[str, float]:
     d.wait("every policy to be paid", lambda: len(payouts()) >= issued, 900)
     target.up()
     logs = payouts()
-    stamps: dict[int, int] = {}
 
+    @functools.cache
     def ts(block: int) -> int:
-        if block not in stamps:
-            stamps[block] = int(d.w3.eth.get_block(block)["timestamp"])
-        return stamps[block]
+        return int(d.w3.eth.get_block(block)["timestamp"])
 
     t_verified = ts(verified["blockNumber"])
     delays = sorted(ts(e["blockNumber"]) - t_verified for e in logs)
