@@ -153,11 +153,7 @@ class Demo:
 
         echo("5. automatic payouts, no claim filed")
         t1 = time.monotonic()
-
-        def all_paid() -> bool:
-            return all(self.balance(c) >= 20 * USD for c in customers)
-
-        self.wait("every customer to be paid", all_paid, 300)
+        self.wait("every customer to be paid", lambda: all(self.balance(c) >= 20 * USD for c in customers), 300)
         self.timings["verified_to_all_paid_seconds"] = time.monotonic() - t1
         self.check(f"all {len(customers)} customers hold 20 cUSD ("
                    f"{self.timings['verified_to_all_paid_seconds']:.1f} s after the outage was listed)",
