@@ -28,6 +28,7 @@ OPTIMIZER_RUNS = 10_000
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
+NODE_MODULES = PROJECT_ROOT / "node_modules"
 SRC_DIR = PACKAGE_DIR / "src"
 BUILD_DIR = PACKAGE_DIR / "build"
 WRAPPER = PACKAGE_DIR / "solc_wrapper.js"
@@ -55,13 +56,9 @@ def settings() -> dict[str, Any]:
     }
 
 
-def _node_modules() -> Path:
-    return PROJECT_ROOT / "node_modules"
-
-
 def _read_source(key: str) -> str:
     """Source keys are `contracts/src/...` for ours and npm import paths for libraries."""
-    path = PROJECT_ROOT / key if key.startswith("contracts/") else _node_modules() / key
+    path = PROJECT_ROOT / key if key.startswith("contracts/") else NODE_MODULES / key
     if not path.is_file():
         raise CompilerError(f"source not found: {key} (looked at {path}); run `npm ci`?")
     return path.read_text(encoding="utf-8")
@@ -105,7 +102,7 @@ def resolve_solc() -> Path:
         pass
     if shutil.which("node") is None:
         raise CompilerError("no solc found: set CYBERCOVER_SOLC, or install node and run `npm ci`")
-    if not (_node_modules() / "solc").is_dir():
+    if not (NODE_MODULES / "solc").is_dir():
         raise CompilerError("npm package `solc` missing: run `npm ci` (or `make setup`)")
     return WRAPPER
 

@@ -104,17 +104,18 @@ DEFAULT_MERGE_GAP = 300
 DEFAULT_FINALITY_DELAY = 60
 
 
-def _deploy_one(w3: Web3, name: str, deployer: str, *args: Any) -> tuple[Contract, Deployed]:
+def _deploy_one(w3: Web3, dep: Deployment, name: str, *args: Any) -> Contract:
+    """Deploys `name` from `dep.deployer` and records it in `dep`."""
     factory = artifacts.contract(w3, name)
-    receipt = send(w3, factory.constructor(*args), deployer)  # type: ignore[union-attr]
+    receipt = send(w3, factory.constructor(*args), dep.deployer)  # type: ignore[union-attr]
     address = receipt["contractAddress"]
-    record = Deployed(
+    dep.contracts[name] = Deployed(
         address=address,
         block=receipt["blockNumber"],
         tx=receipt["transactionHash"].to_0x_hex(),
         artifact_sha256=artifacts.artifact_sha256(name),
     )
-    return artifacts.contract(w3, name, address), record  # type: ignore[return-value]
+    return artifacts.contract(w3, name, address)  # type: ignore[return-value]
 
 
 def deploy(
@@ -151,16 +152,11 @@ def deploy(
     admin = admin or deployer
     dep = Deployment(chain_id=w3.eth.chain_id, deployer=deployer)
     if token is None:
-        _, dep.contracts["TestToken"] = _deploy_one(w3, "TestToken", deployer, "CyberCover Test USD", "cUSD", 6)
-        token = dep.contracts["TestToken"].address
-    registry, dep.contracts["AssessmentRegistry"] = _deploy_one(w3, "AssessmentRegistry", deployer, deployer)
-    oracle, dep.contracts["OutageOracle"] = _deploy_one(
-        w3, "OutageOracle", deployer, deployer, merge_gap, finality_delay
-    )
-    pool, dep.contracts["CoverPool"] = _deploy_one(w3, "CoverPool", deployer, token, deployer)
-    book, dep.contracts["PolicyBook"] = _deploy_one(
-        w3, "PolicyBook", deployer, pool.address, oracle.address, registry.address, deployer
-    )
+        token = _deploy_one(w3, dep, "TestToken", "CyberCover Test USD", "cUSD", 6).address
+    registry = _deploy_one(w3, dep, "AssessmentRegistry", deployer)
+    oracle = _deploy_one(w3, dep, "OutageOracle", deployer, merge_gap, finality_delay)
+    pool = _deploy_one(w3, dep, "CoverPool", token, deployer)
+    book = _deploy_one(w3, dep, "PolicyBook", pool.address, oracle.address, registry.address, deployer)
     send(w3, pool.functions.grantRole(pool.functions.BOOK_ROLE().call(), book.address), deployer)
     if oracle_signers:
         send(w3, oracle.functions.setConfig(list(oracle_signers), quorum), deployer)
@@ -173,9 +169,7 @@ def deploy(
         for member in members:
             send(w3, book.functions.grantRole(role_id, member), deployer)
     if governance_delay is not None:
-        timelock, dep.contracts["Governance"] = _deploy_one(
-            w3, "Governance", deployer, governance_delay, [admin], [admin], ZERO_ADDRESS
-        )
+        timelock = _deploy_one(w3, dep, "Governance", governance_delay, [admin], [admin], ZERO_ADDRESS)
         _hand_over(w3, deployer, timelock.address, registry, oracle, pool, book, treasurer=admin)
     elif admin != deployer:
         _hand_over(w3, deployer, admin, registry, oracle, pool, book)

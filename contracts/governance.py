@@ -48,10 +48,6 @@ class Operation:
     id: bytes
     ready_at: int  # chain timestamp from which it can be executed
 
-    @property
-    def batch(self) -> bool:
-        return len(self.targets) != 1
-
 
 def _encode(call: Any) -> tuple[str, bytes]:
     """A bound contract function (`c.functions.f(...)`) → (target, calldata)."""
@@ -69,12 +65,17 @@ def _fields(call: Any | Sequence[Any]) -> tuple[tuple[str, ...], tuple[int, ...]
     return tuple(t for t, _ in encoded), (0,) * len(encoded), tuple(d for _, d in encoded)
 
 
+def _one_or_batch(timelock: Any, name: str, targets: Sequence[str], values: Sequence[int],
+                  payloads: Sequence[bytes], *rest: Any) -> Any:
+    """The timelock's `name` call for one target, or its `nameBatch` for several."""
+    if len(targets) == 1:
+        return getattr(timelock.functions, name)(targets[0], values[0], payloads[0], *rest)
+    return getattr(timelock.functions, name + "Batch")(list(targets), list(values), list(payloads), *rest)
+
+
 def operation_id(timelock: Any, targets: Sequence[str], values: Sequence[int], payloads: Sequence[bytes],
                  predecessor: bytes = ZERO32, salt: bytes = ZERO32) -> bytes:
-    f = timelock.functions
-    if len(targets) == 1:
-        return bytes(f.hashOperation(targets[0], values[0], payloads[0], predecessor, salt).call())
-    return bytes(f.hashOperationBatch(list(targets), list(values), list(payloads), predecessor, salt).call())
+    return bytes(_one_or_batch(timelock, "hashOperation", targets, values, payloads, predecessor, salt).call())
 
 
 def schedule(w3: Web3, timelock: Any, call: Any | Sequence[Any], sender: str, *, delay: int | None = None,
@@ -85,26 +86,17 @@ def schedule(w3: Web3, timelock: Any, call: Any | Sequence[Any], sender: str, *,
     targets, values, payloads = _fields(call)
     salt = os.urandom(32) if salt is None else salt
     delay = int(timelock.functions.getMinDelay().call()) if delay is None else delay
-    f = timelock.functions
-    if len(targets) == 1:
-        fn = f.schedule(targets[0], values[0], payloads[0], predecessor, salt, delay)
-    else:
-        fn = f.scheduleBatch(list(targets), list(values), list(payloads), predecessor, salt, delay)
-    send(w3, fn, sender)
+    send(w3, _one_or_batch(timelock, "schedule", targets, values, payloads, predecessor, salt, delay), sender)
     op_id = operation_id(timelock, targets, values, payloads, predecessor, salt)
-    ready_at = int(f.getTimestamp(op_id).call())
+    ready_at = int(timelock.functions.getTimestamp(op_id).call())
     return Operation(targets, values, payloads, predecessor, salt, op_id, ready_at)
 
 
 def execute(w3: Web3, timelock: Any, op: Operation, sender: str) -> TxReceipt:
     """Executes a ready operation; `sender` needs EXECUTOR_ROLE. Before `op.ready_at` the timelock
     reverts `TimelockUnexpectedOperationState` (raised here as a decoded `ContractRevert`)."""
-    f = timelock.functions
-    if op.batch:
-        fn = f.executeBatch(list(op.targets), list(op.values), list(op.payloads), op.predecessor, op.salt)
-    else:
-        fn = f.execute(op.targets[0], op.values[0], op.payloads[0], op.predecessor, op.salt)
-    return send(w3, fn, sender)
+    return send(w3, _one_or_batch(timelock, "execute", op.targets, op.values, op.payloads, op.predecessor, op.salt),
+                sender)
 
 
 def cancel(w3: Web3, timelock: Any, op: Operation, sender: str) -> TxReceipt:

@@ -15,14 +15,14 @@ from typing import IO, TYPE_CHECKING
 
 import httpx
 
-from contracts.compiler import PROJECT_ROOT
+from contracts.compiler import NODE_MODULES
 from contracts.errors import ContractsError
 from contracts.redact import redact
 
 if TYPE_CHECKING:
     from web3 import Web3
 
-ANVIL_BIN = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+ANVIL_BIN = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
 _handed_out: set[int] = set()  # a closed port is free again: never hand it out twice (threads, stacks)

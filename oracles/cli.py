@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -170,18 +171,15 @@ def evidence_export(
 
     cfg = _config(config)
     key = _node_key(cfg)
-    state = NodeState(cfg.node.data_dir / "node.sqlite3")
-    log = EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", key)
     try:
-        bundle = episode_bundle(state, log, node=key.address, canaries=[c.name for c in cfg.canaries],
-                                episode=episode, seq=seq)
+        with (closing(NodeState(cfg.node.data_dir / "node.sqlite3")) as state,
+              closing(EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", key)) as log):
+            bundle = episode_bundle(state, log, node=key.address, canaries=[c.name for c in cfg.canaries],
+                                    episode=episode, seq=seq)
     except NotFound as exc:
         _fail(str(exc), 2)
     except OracleError as exc:
         _fail(str(exc), 1)
-    finally:
-        state.close()
-        log.close()
     text = json.dumps(bundle, indent=2)
     if output is None:
         typer.echo(text)
@@ -195,11 +193,8 @@ def evidence_check(config: ConfigOpt) -> None:
     from .evidence.store import EvidenceLog
 
     cfg = _config(config)
-    log = EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", _node_key(cfg))
-    try:
+    with closing(EvidenceLog(cfg.node.data_dir / "evidence.sqlite3", _node_key(cfg))) as log:
         problems = [p for stream in log.streams() for p in log.check_stream(stream)]
-    finally:
-        log.close()
     for problem in problems:
         typer.echo(f"  - {problem}")
     if problems:

@@ -14,6 +14,7 @@ outage's start pays); `payout_p95_seconds` is the 95th percentile of that delay 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -52,12 +53,9 @@ def main() -> None:
 def run(d: Demo, target: Target, n: int) -> dict[str, float]:
     from service.assessment import ITEMS
 
-    product = d.call("POST", "/v1/products", json={
-        "name": "bench cover", "service": target.url, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
-        "amount": 5 * USD, "policy_limit": 5 * USD, "auto_pay_limit": 5 * USD, "grace_seconds": 3600,
-        "rates": {"low": USD // 10, "lower": USD // 10, "medium": USD // 5}})
-    tenant = d.call("POST", "/v1/tenants", json={"name": "bench SaaS"})
-    dist = {"X-API-Key": d.call("POST", f"/v1/tenants/{tenant['id']}/keys", json={"role": "distributor"})["key"]}
+    product = d.product("bench cover", target.url, 5 * USD, 5 * USD,
+                        {"low": USD // 10, "lower": USD // 10, "medium": USD // 5})
+    tenant, dist = d.distributor("bench SaaS")
     answers = {i.id: "yes" for i in ITEMS if i.part.value == "base"}
     a = d.call("POST", "/v1/assessments", json={
         "org_identifier": "BENCH-ORG-1", "answers": answers, "scenarios": [], "industry": "SaaS",
@@ -67,13 +65,7 @@ def run(d: Demo, target: Target, n: int) -> dict[str, float]:
 
     beneficiaries = [d.w3.eth.account.create().address for _ in range(n)]
     t0 = time.monotonic()
-    issued = 0
-    for start in range(0, n, 1000):
-        covers = [{"beneficiary": b, "holder_ref": f"bench-{start + i}"}
-                  for i, b in enumerate(beneficiaries[start:start + 1000])]
-        out = d.call("POST", "/v1/policies/batch", dist,
-                     json={"quote_id": quote["id"], "cover_seconds": 86400, "covers": covers})
-        issued += len(out["policies"] if isinstance(out, dict) else out)
+    issued = len(d.issue(quote["id"], beneficiaries, dist, "bench", 1000))
     issue_s = time.monotonic() - t0
     print(f"issued {issued} covers in {issue_s:.1f} s")
 
@@ -97,12 +89,10 @@ def run(d: Demo, target: Target, n: int) -> dict[str, float]:
     d.wait("every policy to be paid", lambda: len(payouts()) >= issued, 900)
     target.up()
     logs = payouts()
-    stamps: dict[int, int] = {}
 
+    @functools.cache
     def ts(block: int) -> int:
-        if block not in stamps:
-            stamps[block] = int(d.w3.eth.get_block(block)["timestamp"])
-        return stamps[block]
+        return int(d.w3.eth.get_block(block)["timestamp"])
 
     t_verified = ts(verified["blockNumber"])
     delays = sorted(ts(e["blockNumber"]) - t_verified for e in logs)

@@ -12,12 +12,8 @@ def _register() -> None:
     from service.assessment import cli as assess_cli
     from service.commands import demo, ledger, report, serve, up
 
-    ledger.register(app)
-    assess_cli.register(app)
-    report.register(app)
-    serve.register(app)
-    up.register(app)
-    demo.register(app)
+    for concern in (ledger, assess_cli, report, serve, up, demo):
+        concern.register(app)
 
 
 def main() -> None:

@@ -70,25 +70,43 @@ class Demo:
     def balance(self, who: str) -> int:
         return int(self.token.functions.balanceOf(who).call())
 
+    # --- steps the benchmark and the e2e tests share -------------------------------------------
+    def product(self, name: str, service: str, amount: int, auto_pay: int, rates: dict[str, int]) -> Any:
+        """A fixed-payout product on `service` with the demo's threshold."""
+        return self.call("POST", "/v1/products", json={
+            "name": name, "service": service, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
+            "amount": amount, "policy_limit": amount, "auto_pay_limit": auto_pay, "grace_seconds": 3600,
+            "rates": rates})
+
+    def distributor(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """A new tenant and the header of its distributor key."""
+        tenant = self.call("POST", "/v1/tenants", json={"name": name})
+        key = self.call("POST", f"/v1/tenants/{tenant['id']}/keys", json={"role": "distributor"})["key"]
+        return tenant, {"X-API-Key": key}
+
+    def issue(self, quote: str, beneficiaries: list[str], key: dict[str, str], ref: str, chunk: int
+              ) -> list[dict[str, Any]]:
+        """One day's cover for each beneficiary, `chunk` per batch request; holder refs `ref-<i>`."""
+        issued: list[dict[str, Any]] = []
+        for start in range(0, len(beneficiaries), chunk):
+            covers = [{"beneficiary": b, "holder_ref": f"{ref}-{start + i}"}
+                      for i, b in enumerate(beneficiaries[start:start + chunk])]
+            issued += self.call("POST", "/v1/policies/batch", key,
+                                json={"quote_id": quote, "cover_seconds": 86400, "covers": covers})["policies"]
+        return issued
+
     # --- the scenario -------------------------------------------------------------------------
     def run(self, target: Any) -> bool:
         echo = self.echo
         echo(f"1. insurer product: {target.url} down > {THRESHOLD} s pays")
         rates = {"low": 1 * USD, "lower": 2 * USD, "medium": 4 * USD}
-        micro = self.call("POST", "/v1/products", json={
-            "name": "SaaS downtime micro-cover", "service": target.url, "threshold_seconds": THRESHOLD,
-            "payout_kind": "fixed", "amount": 20 * USD, "policy_limit": 20 * USD, "auto_pay_limit": 20 * USD,
-            "grace_seconds": 3600, "rates": rates})
-        big = self.call("POST", "/v1/products", json={
-            "name": "Enterprise downtime cover", "service": target.url, "threshold_seconds": THRESHOLD,
-            "payout_kind": "fixed", "amount": 500 * USD, "policy_limit": 500 * USD, "auto_pay_limit": 100 * USD,
-            "grace_seconds": 3600, "rates": rates})
+        micro = self.product("SaaS downtime micro-cover", target.url, 20 * USD, 20 * USD, rates)
+        big = self.product("Enterprise downtime cover", target.url, 500 * USD, 100 * USD, rates)
 
         echo("2. assessment of the SaaS provider (T/SNISA 04002—2025), anchored on-chain")
         from service.assessment import ITEMS
 
-        tenant = self.call("POST", "/v1/tenants", json={"name": "Acme SaaS"})
-        dist = {"X-API-Key": self.call("POST", f"/v1/tenants/{tenant['id']}/keys", json={"role": "distributor"})["key"]}
+        tenant, dist = self.distributor("Acme SaaS")
         answers = {i.id: "yes" for i in ITEMS if i.part.value in ("base", "business_interruption")}
         answers[sorted(answers)[0]] = "partial"
         a = self.call("POST", "/v1/assessments", json={
@@ -105,15 +123,8 @@ class Demo:
         self.check(f"quote: {quote['decision']}, premium {quote['premium'] / USD} cUSD", quote["decision"] != "decline")
         customers = [self.w3.eth.account.create().address for _ in range(self.customers)]
         t0 = time.monotonic()
-        issued: list[dict[str, Any]] = []
-        for start in range(0, len(customers), 100):
-            chunk = customers[start:start + 100]
-            covers = [{"beneficiary": c, "holder_ref": f"acme-customer-{start + i}"} for i, c in enumerate(chunk)]
-            out = self.call("POST", "/v1/policies/batch", dist,
-                            json={"quote_id": quote["id"], "cover_seconds": 86400, "covers": covers})
-            issued += out["policies"] if isinstance(out, dict) else out
-        self.timings["issue_seconds"] = time.monotonic() - t0
-        took = self.timings["issue_seconds"]
+        issued = self.issue(quote["id"], customers, dist, "acme-customer", 100)
+        self.timings["issue_seconds"] = took = time.monotonic() - t0
         self.check(f"{len(issued)} covers issued in {took:.1f} s", len(issued) == len(customers))
         enterprise = self.w3.eth.account.create().address
         q2 = self.call("POST", "/v1/quotes", json={"product_id": big["id"], "assessment_id": a["id"]})
@@ -142,11 +153,7 @@ class Demo:
 
         echo("5. automatic payouts, no claim filed")
         t1 = time.monotonic()
-
-        def all_paid() -> bool:
-            return all(self.balance(c) >= 20 * USD for c in customers)
-
-        self.wait("every customer to be paid", all_paid, 300)
+        self.wait("every customer to be paid", lambda: all(self.balance(c) >= 20 * USD for c in customers), 300)
         self.timings["verified_to_all_paid_seconds"] = time.monotonic() - t1
         self.check(f"all {len(customers)} customers hold 20 cUSD ("
                    f"{self.timings['verified_to_all_paid_seconds']:.1f} s after the outage was listed)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +41,6 @@ class DeployInputError(ValueError):
     """`cybercover deploy` arguments that cannot make a sound deployment (exit status 2)."""
 
 
-@dataclass(frozen=True)
-class DeployPlan:
-    token: str | None  # None: deploy the TestToken (local chains, --local-test-token only)
-    oracle_signers: tuple[str, ...]
-    quorum: int
-    governance_delay: int | None  # None: the deployer stays direct admin (local chains only)
-    admin: str | None
-    operators: tuple[str, ...] | None  # None: the deployer (local chains)
-    merge_gap: int = 300  # OutageOracle: windows this close are one episode (contracts.deploy default)
-    finality_delay: int = 60  # OutageOracle: seconds an episode's start must stand before it pays
-
-
 def _address(value: str, flag: str) -> str:
     from web3 import Web3
 
@@ -68,8 +55,10 @@ def _address(value: str, flag: str) -> str:
 def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signers: list[str],
                       quorum: int | None, governance_delay: int | None, admin: str | None,
                       operators: list[str], merge_gap: int | None = None,
-                      finality_delay: int | None = None) -> DeployPlan:
-    """Checks that need no network: addresses, the oracle set and its quorum, the delay."""
+                      finality_delay: int | None = None) -> dict[str, Any]:
+    """Checks that need no network: addresses, the oracle set and its quorum, the delays. Returns
+    `contracts.deploy.deploy`'s arguments, where None keeps its default (token: the TestToken;
+    governance_delay: the deployer stays direct admin), and `operators` (None: the deployer)."""
     if token is not None and local_test_token:
         raise DeployInputError("--token and --local-test-token are exclusive: a real payout asset or the test token")
     if token is None and not local_test_token:
@@ -87,46 +76,38 @@ def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signe
                                f"({len(signers) // 2 + 1}..{len(signers)})")
     if governance_delay is not None and governance_delay < 0:
         raise DeployInputError(f"--governance-delay must be ≥ 0 seconds, not {governance_delay}")
-    from contracts.deploy import DEFAULT_FINALITY_DELAY, DEFAULT_MERGE_GAP
-
-    merge_gap = DEFAULT_MERGE_GAP if merge_gap is None else merge_gap
-    finality_delay = DEFAULT_FINALITY_DELAY if finality_delay is None else finality_delay
-    for flag, value in (("--merge-gap", merge_gap), ("--finality-delay", finality_delay)):
-        if not 0 <= value < 2**32:
-            raise DeployInputError(f"{flag} must be 0..{2**32 - 1} seconds, not {value}")
-    return DeployPlan(
-        token=_address(token, "--token") if token is not None else None,
-        oracle_signers=signers,
-        quorum=quorum or 0,
-        governance_delay=governance_delay,
-        admin=_address(admin, "--admin") if admin is not None else None,
-        operators=tuple(_address(o, "--operator") for o in operators) or None,
-        merge_gap=merge_gap,
-        finality_delay=finality_delay,
-    )
+    delays = {"merge_gap": merge_gap, "finality_delay": finality_delay}
+    for name, value in delays.items():
+        if value is not None and not 0 <= value < 2**32:
+            raise DeployInputError(f"--{name.replace('_', '-')} must be 0..{2**32 - 1} seconds, not {value}")
+    return {"token": _address(token, "--token") if token is not None else None, "oracle_signers": list(signers),
+            "quorum": quorum or 0, "governance_delay": governance_delay,
+            "admin": _address(admin, "--admin") if admin is not None else None,
+            "operators": [_address(o, "--operator") for o in operators] or None,
+            **{k: v for k, v in delays.items() if v is not None}}
 
 
-def plan_for_chain(plan: DeployPlan, chain_id: int) -> DeployPlan:
+def plan_for_chain(plan: dict[str, Any], chain_id: int) -> dict[str, Any]:
     """Network rules: a real network needs a real asset, an oracle set and a timelock."""
     from contracts.deploy import is_local_chain
 
     if is_local_chain(chain_id):
         return plan
-    if plan.token is None:
+    if plan["token"] is None:
         raise DeployInputError(f"chain {chain_id} is not a local development chain: --local-test-token is refused; "
                                "give the payout asset with --token ADDRESS")
-    if not plan.oracle_signers:
+    if not plan["oracle_signers"]:
         raise DeployInputError(f"chain {chain_id} is a real network: give the oracle set "
                                "(--oracle-signer ADDRESS, once per node) and --quorum")
-    delay = DEFAULT_GOVERNANCE_DELAY if plan.governance_delay is None else plan.governance_delay
-    return replace(plan, governance_delay=delay, operators=plan.operators or ())
+    delay = DEFAULT_GOVERNANCE_DELAY if plan["governance_delay"] is None else plan["governance_delay"]
+    return {**plan, "governance_delay": delay, "operators": plan["operators"] or []}
 
 
 def _connect(rpc_url: str) -> Any:
     return wait_for_rpc(rpc_url, 0)  # asks once: ContractsError when no node answers
 
 
-def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[str, object], bool]:
+def deploy_with_plan(w3: Any, plan: dict[str, Any], manifest: Path) -> tuple[dict[str, object], bool]:
     """Deploys once (returns the manifest and True); a live manifest is reused (False)."""
     from contracts.deploy import deploy, live_deployment
 
@@ -136,13 +117,13 @@ def deploy_with_plan(w3: Any, plan: DeployPlan, manifest: Path) -> tuple[dict[st
     if not w3.eth.accounts:
         raise DeployInputError("the node has no unlocked account to deploy from")
     deployer = w3.eth.accounts[0]
-    if plan.token is not None and not w3.eth.get_code(plan.token):
-        raise DeployInputError(f"--token {plan.token}: no contract at that address on chain {w3.eth.chain_id}")
-    operators = [deployer] if plan.operators is None else list(plan.operators)
-    dep = deploy(w3, deployer, admin=plan.admin, token=plan.token, oracle_signers=list(plan.oracle_signers),
-                 quorum=plan.quorum, underwriters=operators, distributors=operators, claims=operators,
-                 governance_delay=plan.governance_delay, merge_gap=plan.merge_gap,
-                 finality_delay=plan.finality_delay, manifest_path=manifest)
+    if plan["token"] is not None and not w3.eth.get_code(plan["token"]):
+        raise DeployInputError(f"--token {plan['token']}: no contract at that address on chain {w3.eth.chain_id}")
+    plan = dict(plan)
+    operators = plan.pop("operators")
+    operators = [deployer] if operators is None else operators
+    dep = deploy(w3, deployer, **plan, underwriters=operators, distributors=operators, claims=operators,
+                 manifest_path=manifest)
     return dep.to_json(), True
 
 

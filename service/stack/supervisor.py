@@ -40,9 +40,6 @@ class Supervisor:
         self._backoff: dict[str, float] = {}
         self._due: dict[str, float] = {}  # name → when a dead child is restarted
 
-    def _log(self, name: str) -> int:
-        return os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
     def _write_pids(self) -> None:
         write_private(self.pid_file, json.dumps({n: p.pid for n, p in self.children.items()}))
 
@@ -50,7 +47,7 @@ class Supervisor:
         self._specs[name] = (cmd, env)
         self._due.pop(name, None)
         self._started[name] = self.clock()
-        log = self._log(name)
+        log = os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(log, note)
         try:
             self.children[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
