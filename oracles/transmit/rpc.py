@@ -88,21 +88,24 @@ class RpcSubmitter:
             else:
                 self._sender.rebroadcast(pending)
             tx_hash = "0x" + pending.tx_hash.hex()
-            keep = False  # whether the next attempt re-broadcasts these signed bytes
+            forget = True  # a receipt came: the next attempt starts afresh
             try:
                 self._sender.wait(pending)
             except NoReceipt as exc:
                 # Twice unconfirmed: the nonce was probably taken by another transaction.
                 # Forget it; the next attempt estimates and signs afresh.
-                keep = not rebroadcast
+                forget = rebroadcast
                 raise SubmissionError(str(exc)) from None
             except ContractRevert as exc:
                 # Mined but reverted: most likely another transmitter covered the window first.
                 return self._refused(exc, "submit reverted with", tx_hash)
             except TransactionFailed as exc:
                 raise SubmissionError(str(exc)) from None
+            except BaseException:
+                forget = False  # no answer at all (the node went away): these bytes may still land
+                raise
             finally:
-                if not keep:
+                if forget:
                     self._unconfirmed.pop(key, None)
             return SubmitResult(SubmitStatus.SUBMITTED, tx_hash)
 

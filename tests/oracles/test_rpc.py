@@ -222,3 +222,32 @@ async def test_an_unconfirmed_submission_is_rebroadcast_then_forgotten(ledger: L
     # Forgotten: signed afresh, and the chain already holds what it says.
     assert (await submitter.submit(Submission(SERVICE, 1, later))).status is SubmitStatus.ALREADY_COVERED
     assert ledger.w3.eth.get_transaction_count(account.address) == 2
+
+
+async def test_a_lost_node_keeps_the_signed_bytes_for_the_next_attempt(ledger: Ledger,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receipt wait fails with a transport error (the node went away): the transaction may
+    still land, so the next attempt re-broadcasts the same bytes — never a second nonce."""
+    from oracles.errors import SubmissionError
+
+    account = funded_account(ledger)
+    submitter = RpcSubmitter(ledger.w3, ledger.oracle.address, account)
+    now = ledger.now()
+    reports = tuple(sorted((signed(ledger, k, now - 900, now - 60) for k in ORACLE_KEYS[:QUORUM]),
+                           key=lambda r: int(r.signer, 16)))
+    real_wait = submitter._sender.wait
+    calls = []
+
+    def lost_once(pending: Any) -> Any:
+        calls.append(pending.tx_hash)
+        if len(calls) == 1:
+            raise ConnectionError("connection reset by peer")
+        return real_wait(pending)
+
+    monkeypatch.setattr(submitter._sender, "wait", lost_once)
+    with pytest.raises(SubmissionError, match="connection reset"):
+        await submitter.submit(Submission(SERVICE, 1, reports))
+    again = await submitter.submit(Submission(SERVICE, 1, reports))
+    assert again.status is SubmitStatus.SUBMITTED
+    assert calls[0] == calls[1]  # the same signed transaction, waited for again
+    assert ledger.w3.eth.get_transaction_count(account.address) == 1
