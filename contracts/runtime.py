@@ -47,3 +47,16 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def create_private(path: Path, text: str) -> None:
+    """Creates `path` (mode 0600) unless it exists: of two processes creating it at once, one wins
+    and both then read the winner's text (a secret must not change under a running process)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    write_private(tmp, text)
+    try:
+        os.link(tmp, path)  # atomic and exclusive: never replaces what another process wrote
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

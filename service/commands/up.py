@@ -22,7 +22,7 @@ import typer
 
 from contracts.procs import mine_every, start_anvil, stop, wait_for_rpc, wait_http
 from contracts.redact import redact
-from contracts.runtime import private_dir, private_umask, restore_recursion_limit, write_private
+from contracts.runtime import create_private, private_dir, private_umask, restore_recursion_limit
 from service.commands.common import setting
 from service.stack import nodes
 from service.stack.node_access import TargetWatch, fetch_products, service_key
@@ -36,7 +36,7 @@ OPERATOR_FLOAT = 100_000 * 10**6  # cUSD the service's operator holds for premiu
 def _secret_file(path: Path, make: Any) -> str:
     """Reads a secret, creating it (mode 0600) on first use."""
     if not path.exists():
-        write_private(path, make())
+        create_private(path, make())
     return path.read_text().strip()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from contracts.jsonguard import JsonLimitError, check_depth, loads
 from contracts.redact import RedactingFormatter, describe, redact
-from contracts.runtime import DEFAULT_RECURSION_LIMIT
+from contracts.runtime import DEFAULT_RECURSION_LIMIT, create_private
 
 IMPORT_ALL = """
 import importlib, pkgutil, sys
@@ -69,3 +69,12 @@ def test_finding9_redaction_keeps_only_scheme_host_and_port() -> None:
     assert "key-2" not in line
     assert "key-3" not in line
     assert "OSError" in line
+
+
+def test_a_secret_is_created_once_and_never_replaced(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "keys" / "admin.key"
+    create_private(path, "first")
+    create_private(path, "second")  # another process lost the race: the first value stays
+    assert path.read_text() == "first"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["admin.key"]  # no temp file left
