@@ -65,11 +65,12 @@ def run(d: Demo, target: Target, n: int) -> dict[str, float]:
 
     beneficiaries = [d.w3.eth.account.create().address for _ in range(n)]
     t0 = time.monotonic()
-    issued = len(d.issue(quote["id"], beneficiaries, dist, "bench", 1000))
-    issue_s = time.monotonic() - t0
+    policies = d.issue(quote["id"], beneficiaries, dist, "bench", 1000)
+    issue_s, issued = time.monotonic() - t0, len(policies)
     print(f"issued {issued} covers in {issue_s:.1f} s")
 
     d.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 120)
+    d.wait_past_cover_starts(policies)
     target.down()
     book, oracle = d.dep.contract(d.w3, "PolicyBook"), d.dep.contract(d.w3, "OutageOracle")
     first_block = d.dep.first_block

@@ -95,6 +95,13 @@ class Demo:
                                 json={"quote_id": quote, "cover_seconds": 86400, "covers": covers})["policies"]
         return issued
 
+    def wait_past_cover_starts(self, policies: list[dict[str, Any]]) -> None:
+        """Until the minute after the last of `policies` started: a verified window starts on the
+        minute of the first DOWN probe, and a cover pays only outages that start inside it, so an
+        outage begun sooner might precede a cover's start."""
+        next_minute = -(-max(p["cover_start"] for p in policies) // 60) * 60
+        self.wait("the minute after the last cover started", lambda: time.time() >= next_minute + 1, 90)
+
     # --- the scenario -------------------------------------------------------------------------
     def run(self, target: Any) -> bool:
         echo = self.echo
@@ -133,6 +140,7 @@ class Demo:
 
         echo(f"4. {target.url} goes down; the oracles watch it")
         self.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 90)
+        self.wait_past_cover_starts([*issued, enterprise_policy])
         target.down()
         down_at = time.time()
         service_id = micro["service_id"]

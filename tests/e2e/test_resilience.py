@@ -43,13 +43,10 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
         d.call("POST", f"/v1/assessments/{a['id']}/anchor")
         quote = d.call("POST", "/v1/quotes", json={"product_id": product["id"], "assessment_id": a["id"]})
         people = [d.w3.eth.account.create().address for _ in range(COVERS)]
-        for start in range(0, COVERS, 100):
-            chunk = people[start:start + 100]
-            covers = [{"beneficiary": b, "holder_ref": f"e2e-{start + i}"} for i, b in enumerate(chunk)]
-            d.call("POST", "/v1/policies/batch",
-                   json={"quote_id": quote["id"], "cover_seconds": 86400, "covers": covers})
+        issued = d.issue(quote["id"], people, d.admin, "e2e", 100)
 
         d.wait("the oracle nodes to watch the service", lambda: target.hits > 8, 120)
+        d.wait_past_cover_starts(issued)
         # One of four nodes goes dark (frozen, so the supervisor does not restart it).
         frozen = running(data)["oracle-4"]
         os.kill(frozen, signal.SIGSTOP)
