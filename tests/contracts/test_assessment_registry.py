@@ -5,8 +5,6 @@ gate and the EIP-712 domain."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -17,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts import artifacts, eip712, merkle, registry
-from tests.chain import Ledger, Signer, events, expect_event, expect_revert, signer
+from tests.chain import Signer, events, expect_event, expect_revert, signer
+from tests.contracts.helpers import snapshot
 
 ZERO32 = b"\x00" * 32
 ZERO16 = b"\x00" * 16
@@ -128,15 +127,6 @@ def batch_by_sig(led: Any, msg: dict[str, Any], sig: Any) -> Any:
 def recovered(led: Any, primary: str, msg: dict[str, Any], sig: Any) -> str:
     """The address the registry recovers for `sig` over `msg` in its own domain."""
     return eip712.recover(eip712.digest(reg_domain(led), primary, msg), sig.r, sig.vs)
-
-
-@contextmanager
-def snapshot(led: Ledger) -> Iterator[None]:
-    snap = led.tester.take_snapshot()
-    try:
-        yield
-    finally:
-        led.tester.revert_to_snapshot(snap)
 
 
 @pytest.fixture
