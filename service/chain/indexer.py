@@ -198,7 +198,7 @@ def policy_record(p: m.Policy) -> PolicyRecord:
     """The on-chain record of a projected policy, for the book's settle / expire / claim calls.
     Fields without a column yet hold the value every policy the service issues has (no
     schedule hash, no renewal, no excluded-event entitlement)."""
-    row = {name: getattr(p, name) for name in m.Policy.__table__.columns.keys()}
+    row = {name: getattr(p, name) for name in m.Policy.__table__.columns.keys()}  # noqa: SIM118 (a ColumnCollection)
     return PolicyRecord.of(SimpleNamespace(**{**_NOT_PROJECTED, **row}))
 
 
