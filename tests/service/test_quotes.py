@@ -139,8 +139,7 @@ def test_a_report_older_than_the_product_allows_cannot_be_quoted(api: Api, distr
     assert api.quote(other["id"], a["id"], headers)["decision"] == "offer"
 
 
-class _Floor:
-    product: dict[str, Any] | None = None
+_FLOOR_PRODUCTS: dict[int, dict[str, Any]] = {}  # per app (backend): one product for all examples
 
 
 @given(limit=st.integers(1, 500 * USD), cover=st.integers(60, 400 * DAY))
@@ -151,11 +150,12 @@ def test_issuance_at_the_quoted_premium_meets_the_on_chain_floor(api: Api, distr
     """The floor binds: the rate is min_rate_ppm itself, so the quoted premium is the chain's floor
     (or min_premium): the chain issues at it, and refuses one unit less."""
     tenant, headers = distributor
-    if _Floor.product is None:
-        _Floor.product = api.product(unique_service(), rates={"low": 50_000, "lower": 50_000, "medium": 50_000},
-                                     min_rate_ppm=50_000, min_premium=1_000)
+    if id(api.c.app) not in _FLOOR_PRODUCTS:
+        _FLOOR_PRODUCTS[id(api.c.app)] = api.product(unique_service(), min_rate_ppm=50_000, min_premium=1_000,
+                                                     rates={"low": 50_000, "lower": 50_000, "medium": 50_000})
+    product = _FLOOR_PRODUCTS[id(api.c.app)]
     a = api.anchored_assessment(tenant)
-    q = api.quote(_Floor.product["id"], a["id"], headers, limit=limit, cover_seconds=cover)
+    q = api.quote(product["id"], a["id"], headers, limit=limit, cover_seconds=cover)
     floor = max(1_000, -(-limit * 50_000 * cover // (10**6 * YEAR)))
     assert q["premium"] == floor
     policy = api.ok(_issue(api, headers, q["id"], f"floor-{limit}-{cover}"), 201)
@@ -163,7 +163,7 @@ def test_issuance_at_the_quoted_premium_meets_the_on_chain_floor(api: Api, distr
     # The chain's own floor for exactly this cover (an explicit start fixes its length): the
     # quoted premium passes, one unit less reverts — unless min_premium is what binds.
     start = api.chain.now() + 600
-    terms = PolicyTerms(_Floor.product["id"], start, start + cover, limit, floor, policy["beneficiary"], b"\x01" * 32,
+    terms = PolicyTerms(product["id"], start, start + cover, limit, floor, policy["beneficiary"], b"\x01" * 32,
                         bytes.fromhex(policy["subject"][2:]), bytes.fromhex(policy["report_hash"][2:]))
     issue = api.chain.book.functions.issue
     issue(terms.as_tuple()).call({"from": api.chain.operator})
