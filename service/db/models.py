@@ -146,6 +146,16 @@ class PolicyOwner(Base):
     holder_salt: Mapped[str] = mapped_column(String(66))
 
 
+class PolicySchedule(Base):
+    """The schedule (policy wording) of an issued policy, exactly as hashed into its on-chain record
+    (service.domain.wording): an off-chain record, like the owner, so `reindex` keeps it."""
+
+    __tablename__ = "policy_schedules"
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    schedule_hash: Mapped[str] = mapped_column(String(66), index=True)
+
+
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)

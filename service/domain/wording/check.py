@@ -1,0 +1,151 @@
+"""Checking a schedule against the chain, as an auditor would (`cybercover policy verify`).
+
+The record a schedule is checked against is the one PolicyBook emitted in PolicyIssued (the book
+stores only the record's hash; its events carry the record). A schedule is valid when its hash is
+the record's `scheduleHash` and every number it states equals the record's and the product's:
+a changed word changes the hash, a changed number with a recomputed hash disagrees with the
+record. `check` is pure (record and product in, reasons out); `find` reads the chain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from web3.contract import Contract
+
+from contracts.enums import PayoutKind
+from contracts.records import PolicyRecord, Product
+from service.assessment.errors import ReportError
+from service.domain.wording.document import ISSUANCE, SCHEMA, schedule_hash
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Found:
+    policy_id: int
+    record: PolicyRecord
+    product: Product
+    block: int
+    tx: str
+
+
+def _at(doc: Mapping[str, Any], path: str) -> Any:
+    value: Any = doc
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _expected(record: Any, product: Product, policy_id: int) -> dict[str, Any]:
+    """Every number the schedule states, as the chain has it (path in the document → value)."""
+    renewal_of = int(getattr(record, "renewal_of", 0))
+    out: dict[str, Any] = {
+        "product.id": record.product_id,
+        "product.service_id": _hex(product.service_id),
+        "trigger.threshold_seconds": product.trigger_seconds,
+        "payout.kind": product.payout_kind.label,
+        "payout.amount": product.payout_amount,
+        "periods.waiting_seconds": 0 if renewal_of else product.waiting_seconds,
+        "periods.grace_seconds": product.grace_seconds,
+        "limits.policy_limit": product.policy_limit,
+        "limits.auto_pay_limit": product.auto_pay_limit,
+        "limits.claim_review_seconds": product.claim_seconds,
+        "limits.limit": record.limit,
+        "premium.amount": record.premium,
+        "cover_end": record.cover_end,
+        "holder": _hex(record.holder),
+        "underwriting.subject": _hex(record.subject),
+        "underwriting.report_hash": _hex(record.report_hash),
+        "renewal_of": renewal_of,
+    }
+    if product.payout_kind is PayoutKind.PER_UNIT:
+        out["payout.unit_seconds"] = product.unit_seconds
+    fee = getattr(product, "cancellation_fee", None)
+    if fee is not None:
+        out["cancellation.fee"] = fee
+    return out
+
+
+def check(doc: Mapping[str, Any], record: Any, product: Product, policy_id: int, *, chain_id: int | None = None,
+          policy_book: str | None = None) -> list[str]:
+    """Every reason `doc` is not the schedule of the on-chain policy `policy_id` (empty: valid)."""
+    reasons: list[str] = []
+    if doc.get("schema") != SCHEMA:
+        reasons.append(f"schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
+    h = schedule_hash(doc)
+    on_chain = bytes(record.schedule_hash)
+    if on_chain != h:
+        reasons.append(f"schedule hash {_hex(h)} is not the record's scheduleHash {_hex(on_chain)}: the document "
+                       "differs from the one issued")
+    expected = _expected(record, product, policy_id)
+    for path, want in expected.items():
+        got = _at(doc, path)
+        if path == "renewal_of" and got is _MISSING:
+            got = 0
+        if got is _MISSING:
+            reasons.append(f"{path} is missing (the chain has {want})")
+        elif got != want or type(got) is not type(want):
+            reasons.append(f"{path} is {got!r}, the chain has {want!r}")
+    beneficiary = _at(doc, "beneficiary")
+    if not isinstance(beneficiary, str) or beneficiary.lower() != record.beneficiary.lower():
+        reasons.append(f"beneficiary is {beneficiary if beneficiary is not _MISSING else 'missing'}, "
+                       f"the chain has {record.beneficiary}")
+    start = _at(doc, "cover_start")
+    if start != ISSUANCE and (type(start) is not int or start != record.cover_start):
+        reasons.append(f"cover_start is {start!r}, the chain has {record.cover_start} (or {ISSUANCE!r} for a cover "
+                       "that started with its issuing transaction)")
+    if chain_id is not None and _at(doc, "chain.chain_id") != chain_id:
+        reasons.append(f"chain.chain_id is {_at(doc, 'chain.chain_id')!r}, the chain is {chain_id}")
+    book = _at(doc, "chain.policy_book")
+    if policy_book is not None and (not isinstance(book, str) or book.lower() != policy_book.lower()):
+        reasons.append(f"chain.policy_book is {book!r}, the manifest's PolicyBook is {policy_book}")
+    return reasons
+
+
+def _found(book: Contract, log: Any) -> Found:
+    record = PolicyRecord.decode(log["args"]["policy"])
+    product = Product.decode(book.functions.product(record.product_id).call())
+    return Found(int(log["args"]["policyId"]), record, product, int(log["blockNumber"]),
+                 log["transactionHash"].to_0x_hex())
+
+
+def find(book: Contract, doc_hash: bytes, policy_id: int | None, from_block: int) -> Found | None:
+    """The policy `policy_id`, or else the first policy whose record carries `doc_hash`."""
+    if policy_id is not None:
+        logs = book.events.PolicyIssued.get_logs(argument_filters={"policyId": policy_id}, from_block=from_block)
+        return _found(book, logs[0]) if logs else None
+    for log in book.events.PolicyIssued.get_logs(from_block=from_block):
+        if bytes(log["args"]["policy"]["scheduleHash"]) == doc_hash:
+            return _found(book, log)
+    return None
+
+
+def verify(book: Contract, doc: Mapping[str, Any], *, policy_id: int | None, from_block: int,
+           chain_id: int) -> dict[str, Any]:
+    """The verdict: valid, every reason it is not, and the on-chain facts next to the document's."""
+    try:
+        h = schedule_hash(doc)
+    except ReportError as exc:  # a float, a null, a huge integer: no schedule the service issues
+        return {"valid": False, "reasons": [str(exc)], "schedule_hash": None, "policy_id": policy_id}
+    found = find(book, h, policy_id, from_block)
+    out: dict[str, Any] = {"schedule_hash": _hex(h), "policy_id": policy_id}
+    if found is None:
+        why = (f"no policy {policy_id} on this PolicyBook" if policy_id is not None
+               else "no policy on this PolicyBook carries this schedule hash: the document differs from every "
+                    "issued schedule, or was never issued")
+        return {**out, "valid": False, "reasons": [why]}
+    reasons = check(doc, found.record, found.product, found.policy_id, chain_id=chain_id,
+                    policy_book=book.address)
+    r = found.record
+    return {**out, "valid": not reasons, "reasons": reasons, "policy_id": found.policy_id,
+            "on_chain": {"schedule_hash": _hex(bytes(r.schedule_hash)), "cover_start": r.cover_start,
+                         "cover_end": r.cover_end, "limit": r.limit, "premium": r.premium,
+                         "product_id": r.product_id, "block": found.block, "tx": found.tx}}
