@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
@@ -14,9 +14,12 @@ from contracts.enums import PolicyStatus
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
+from service.api.negotiation import language, wants_json
 from service.api.schemas import Address, Out, Page, Strict
 from service.db import models as m
-from service.domain import issuance
+from service.assessment.canonical import canonical_bytes
+from service.domain import issuance, wording
+from service.domain.wording import served as served_schedule
 from service.errors import NotFound
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -129,3 +132,27 @@ def list_policies(session: SessionDep, principal: Anyone,
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.execute(q.order_by(m.Policy.id).limit(limit).offset(offset)).all()
     return Page[PolicyOut](items=[PolicyOut.of_policy(p, o) for p, o in rows], total=total, limit=limit, offset=offset)
+
+
+_SCHEDULE_JSON = {"type": "object", "description": "The schedule exactly as hashed: RFC 8785 bytes, whose keccak256 "
+                  "is the record's scheduleHash", "required": ["schema", "product", "cover_start", "cover_end",
+                                                              "holder", "beneficiary"]}
+_SCHEDULE_RESPONSES = {200: {"description": "The policy schedule: an HTML page (zh or en), or with "
+                             "`Accept: application/json` the hashed JSON document",
+                             "content": {"text/html": {"schema": {"type": "string"}},
+                                         "application/json": {"schema": _SCHEDULE_JSON}}}}
+
+
+@router.get("/{policy_id:int}/schedule", response_class=HTMLResponse, responses=_SCHEDULE_RESPONSES)
+def get_schedule(policy_id: int, request: Request, session: SessionDep, principal: Anyone,
+                 lang: Annotated[Literal["zh", "en"] | None, Query(description="Page language (default: from "
+                                                                     "Accept-Language, else en)")] = None) -> Response:
+    """The policy wording. Visible to whoever may see the policy."""
+    served = served_schedule.stored(session, policy_id, principal.can_see)
+    if wants_json(request.headers.get("accept")):
+        return Response(canonical_bytes(served.document), media_type="application/json",
+                        headers={"Vary": "Accept, Accept-Language"})
+    page = wording.render_html(served.document, lang or language(request.headers.get("accept-language")),
+                               served.facts)
+    return HTMLResponse(page, headers={"Vary": "Accept, Accept-Language",
+                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
