@@ -94,8 +94,9 @@ def test_schedule_states_every_term_in_numbers_and_both_languages() -> None:
 
 
 def test_maintenance_rules_renewal_and_fixed_payout_are_stated() -> None:
-    doc = wording.schedule(basis(maintenance=wording.Maintenance(86400, 4 * 3600), renewal_of=7, cover_start=1_790_000_000,
-                                 product=product(payout_kind=PayoutKind.FIXED)), HOLDER, BENEFICIARY)
+    doc = wording.schedule(basis(maintenance=wording.Maintenance(86400, 4 * 3600), renewal_of=7,
+                                 cover_start=1_790_000_000, product=product(payout_kind=PayoutKind.FIXED)),
+                           HOLDER, BENEFICIARY)
     m = doc["exclusions"][1]
     assert (m["min_notice_seconds"], m["max_seconds_per_period"], m["period_seconds"]) == (86400, 14400, 30 * 86400)
     assert "1 day" in m["en"] and "4 hours" in m["en"] and "4小时" in m["zh"]

@@ -16,8 +16,8 @@ from service.api.errors import responses
 from service.api.idempotency import Idempotent
 from service.api.negotiation import language, wants_json
 from service.api.schemas import Address, Out, Page, Strict
-from service.db import models as m
 from service.assessment.canonical import canonical_bytes
+from service.db import models as m
 from service.domain import issuance, wording
 from service.domain.wording import served as served_schedule
 from service.errors import NotFound

@@ -83,7 +83,8 @@ def _trigger(b: Basis) -> dict[str, Any]:
         f"exceeds {en} ({b.product.trigger_seconds} s). Downtime is the sum of the verified windows of one outage "
         "episode (windows at most the oracle's merge gap apart); gaps between windows do not count. An episode "
         "is counted once its start is final on-chain.",
-        f"经预言机法定多数在链上验证的 {b.service} 中断，其停机时长超过{zh}（{b.product.trigger_seconds} 秒）即触发本保障。"
+        f"经预言机法定多数在链上验证的 {b.service} 中断，"
+        f"其停机时长超过{zh}（{b.product.trigger_seconds} 秒）即触发本保障。"
         "停机时长为同一中断事件（相隔不超过预言机合并间隔的各验证窗口）内各验证窗口之和，窗口之间的间隔不计入。"
         "中断事件的开始时间在链上确定后方予计算。")}
 
@@ -147,7 +148,8 @@ def _maintenance(b: Basis) -> dict[str, Any]:
         f"Downtime inside a maintenance window the operator of {b.service} declared on-chain in advance, {rule_en}, "
         "does not count; an outage that runs past a window counts only beyond it. A window is never declared "
         "retroactively, and a window cancelled before it starts does not exclude anything.",
-        f"{b.service} 的运营方事先在链上声明的维护窗口（{rule_zh}）内的停机不计入；超出维护窗口持续的中断仅计算窗口之外的部分。"
+        f"{b.service} 的运营方事先在链上声明的维护窗口（{rule_zh}）内的停机不计入；"
+        "超出维护窗口持续的中断仅计算窗口之外的部分。"
         "维护窗口不得追溯声明；开始前已取消的窗口不构成除外。")}
 
 
@@ -172,7 +174,8 @@ def _premium(b: Basis) -> dict[str, Any]:
     out: dict[str, Any] = {"amount": b.premium, "risk_level": b.risk_level, **pair(
         f"Premium: {_money(b, b.premium)}, collected from the distributor at issuance, priced on the anchored "
         f"assessment (risk level {b.risk_level}).",
-        f"保险费：{_money(b, b.premium)}，于出单时向分销方收取，依据已锚定的风险评估报告定价（风险等级 {b.risk_level}）。")}
+        f"保险费：{_money(b, b.premium)}，于出单时向分销方收取，"
+        f"依据已锚定的风险评估报告定价（风险等级 {b.risk_level}）。")}
     if b.pricing is not None:
         out["pricing"] = dict(b.pricing)
     return out
@@ -187,8 +190,10 @@ def _cancellation(b: Basis) -> dict[str, Any]:
         "paid to the issuing distributor, is floor(premium × (cover end − max(now, cover start)) / (cover end − "
         f"cover start)) minus the cancellation fee of {fee}, never below zero. Cancellation is refused while an "
         "outage of the service is in progress or not yet settled, and after any payout, claim or entitlement.",
-        "出单的分销方或保险人可在保险止期前退保。退还保费支付给出单分销方，金额为 floor(保险费 × (止期 − max(当前时间, 起期)) / "
-        f"(止期 − 起期)) 减去退保手续费 {fee}，不低于零。服务中断进行中或尚未结算时，以及已有赔付、理赔或应赔金额后，不得退保。")}
+        "出单的分销方或保险人可在保险止期前退保。退还保费支付给出单分销方，"
+        "金额为 floor(保险费 × (止期 − max(当前时间, 起期)) / "
+        f"(止期 − 起期)) 减去退保手续费 {fee}，不低于零。"
+        "服务中断进行中或尚未结算时，以及已有赔付、理赔或应赔金额后，不得退保。")}
 
 
 def _renewal(b: Basis) -> dict[str, str]:

@@ -45,10 +45,12 @@ _LABELS: dict[str, dict[str, str]] = {
     "actual_start": {"en": "Cover start (block time)", "zh": "保险起期（区块时间）"},
     "cover_end": {"en": "Cover end", "zh": "保险止期"},
     "tx": {"en": "Issuing transaction", "zh": "出单交易"},
-    "schedule_hash": {"en": "Schedule hash (keccak256 of RFC 8785 JSON)", "zh": "明细表哈希（RFC 8785 JSON 的 keccak256）"},
+    "schedule_hash": {"en": "Schedule hash (keccak256 of RFC 8785 JSON)",
+                      "zh": "明细表哈希（RFC 8785 JSON 的 keccak256）"},
     "json": {"en": "The hashed JSON document: request this URL with Accept: application/json; "
                    "check it with `cybercover policy verify`.",
-             "zh": "被哈希的 JSON 文档：以 Accept: application/json 请求本地址获取；可用 `cybercover policy verify` 核验。"},
+             "zh": "被哈希的 JSON 文档：以 Accept: application/json 请求本地址获取；"
+                   "可用 `cybercover policy verify` 核验。"},
     "none": {"en": "none", "zh": "无"},
 }
 
