@@ -87,11 +87,12 @@ class BatchOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=PolicyOut, responses=responses(400, 404, 409, 502))
-def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, principal: Issuer,
-                  idem: Idempotent) -> JSONResponse:
+def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, settings: SettingsDep,
+                  principal: Issuer, idem: Idempotent) -> JSONResponse:
     def work() -> PolicyOut:
         issued = issuance.issue(session, gw, indexer, body.quote_id, [body], body.cover_seconds, 1,
-                                may_see=principal.can_see)
+                                may_see=principal.can_see, insurer=settings.insurer_name,
+                                assessor=settings.assessor_name)
         return PolicyOut.of_policy(*issued.policies[0])
 
     return idem.run(body, work, 201)
@@ -102,7 +103,7 @@ def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: In
                  principal: Issuer, idem: Idempotent) -> JSONResponse:
     return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
         session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
-        may_see=principal.can_see)), 201)
+        may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
 
 
 @router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422
