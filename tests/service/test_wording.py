@@ -264,3 +264,22 @@ def test_accept_negotiation(accept: str | None, json_: bool) -> None:
 ])
 def test_accept_language(header: str | None, lang: str) -> None:
     assert language(header) == lang
+
+
+@pytest.mark.parametrize("edit", ["words", "extra", "dropped", "service"])
+def test_words_that_do_not_say_what_the_numbers_say_are_invalid(edit: str) -> None:
+    """The hash matches (the record carries it) and every number agrees, yet the document is not
+    what the wording writes for those numbers: verify says so."""
+    doc = json.loads(json.dumps(wording.schedule(basis(), HOLDER, BENEFICIARY)))
+    if edit == "words":
+        doc["payout"]["en"] = doc["payout"]["en"].replace("50 cUSD", "500 cUSD")
+    elif edit == "extra":
+        doc["note"] = "the insurer may refuse any claim"
+    elif edit == "dropped":
+        doc["exclusions"] = doc["exclusions"][:1]
+    else:
+        doc["product"]["service"] = "https://other.example/status"
+    reasons = check(doc, record(doc), _product_with_fee(), 9)
+    assert len(reasons) == 1, reasons
+    expected = {"words": "payout:", "extra": "note:", "dropped": "exclusions:", "service": "product.service"}[edit]
+    assert reasons[0].startswith(expected), reasons

@@ -14,10 +14,20 @@ from typing import Any
 
 from web3.contract import Contract
 
+from contracts.eip712 import service_id
 from contracts.enums import PayoutKind
 from contracts.records import PolicyRecord, Product
 from service.assessment.errors import ReportError
-from service.domain.wording.document import ISSUANCE, SCHEMA, schedule_hash
+from service.domain.wording.document import (
+    ISSUANCE,
+    SCHEMA,
+    Basis,
+    Maintenance,
+    Token,
+    common,
+    for_cover,
+    schedule_hash,
+)
 
 _MISSING = object()
 
@@ -74,6 +84,47 @@ def _expected(record: Any, product: Product, policy_id: int) -> dict[str, Any]:
     return out
 
 
+def _rebuilt(doc: Mapping[str, Any], record: Any, product: Product) -> dict[str, Any]:
+    """The schedule this version of the wording writes for the chain's numbers, taking from `doc`
+    only what the chain does not hold (names, token, risk level, conditions, pricing, and the
+    maintenance rules in force at issuance)."""
+    def get(path: str, default: Any = None) -> Any:
+        value = _at(doc, path)
+        return default if value is _MISSING else value
+
+    rules = next((x for x in get("exclusions", []) if isinstance(x, Mapping)
+                  and x.get("code") == "declared_maintenance"), {})
+    maintenance = (Maintenance(rules["min_notice_seconds"], rules["max_seconds_per_period"])
+                   if "min_notice_seconds" in rules and "max_seconds_per_period" in rules else None)
+    token = get("token", {})
+    basis = Basis(
+        insurer=get("insurer.name", ""), assessor=get("insurer.assessor", ""), chain_id=get("chain.chain_id", 0),
+        policy_book=get("chain.policy_book", ""), product_id=record.product_id, product=product,
+        product_name=get("product.name", ""), service=get("product.service", ""),
+        token=Token(token.get("address", ""), token.get("symbol"), token.get("decimals")), limit=record.limit,
+        premium=record.premium, risk_level=get("premium.risk_level", ""), report_id=bytes(record.report_hash),
+        subject=bytes(record.subject), cover_end=record.cover_end,
+        cover_start=None if get("cover_start") == ISSUANCE else record.cover_start,
+        conditions=tuple(get("underwriting.conditions", ())), pricing=get("premium.pricing"),
+        maintenance=maintenance, cancellation_fee=getattr(product, "cancellation_fee", None),
+        renewal_of=int(getattr(record, "renewal_of", 0)) or None)
+    return for_cover(common(basis), bytes(record.holder), get("beneficiary", record.beneficiary))
+
+
+def _words(doc: Mapping[str, Any], record: Any, product: Product) -> list[str]:
+    """Whether the words say what the numbers say: the document must be what this wording
+    writes for the record and the product."""
+    try:
+        rebuilt = _rebuilt(doc, record, product)
+    except (AttributeError, TypeError, ValueError, KeyError, ReportError) as exc:
+        return [f"the document cannot be rebuilt from the chain's numbers: {exc}"]
+    differ = sorted(k for k in set(doc) | set(rebuilt) if doc.get(k) != rebuilt.get(k))
+    if not differ:
+        return []
+    return [f"{', '.join(differ)}: the document is not what the {SCHEMA} wording states for the on-chain numbers "
+            "(a sentence, a field or a section differs)"]
+
+
 def check(doc: Mapping[str, Any], record: Any, product: Product, policy_id: int, *, chain_id: int | None = None,
           policy_book: str | None = None) -> list[str]:
     """Every reason `doc` is not the schedule of the on-chain policy `policy_id` (empty: valid)."""
@@ -94,6 +145,10 @@ def check(doc: Mapping[str, Any], record: Any, product: Product, policy_id: int,
             reasons.append(f"{path} is missing (the chain has {want})")
         elif got != want or type(got) is not type(want):
             reasons.append(f"{path} is {got!r}, the chain has {want!r}")
+    service = _at(doc, "product.service")
+    if not isinstance(service, str) or service_id(service) != bytes(product.service_id):
+        reasons.append(f"product.service {service!r} is not the covered service: its id is not the product's "
+                       f"serviceId {_hex(bytes(product.service_id))}")
     beneficiary = _at(doc, "beneficiary")
     if not isinstance(beneficiary, str) or beneficiary.lower() != record.beneficiary.lower():
         reasons.append(f"beneficiary is {beneficiary if beneficiary is not _MISSING else 'missing'}, "
@@ -107,6 +162,8 @@ def check(doc: Mapping[str, Any], record: Any, product: Product, policy_id: int,
     book = _at(doc, "chain.policy_book")
     if policy_book is not None and (not isinstance(book, str) or book.lower() != policy_book.lower()):
         reasons.append(f"chain.policy_book is {book!r}, the manifest's PolicyBook is {policy_book}")
+    if not reasons:  # the numbers hold: do the words?
+        reasons += _words(doc, record, product)
     return reasons
 
 
