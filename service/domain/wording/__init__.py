@@ -2,16 +2,16 @@
 against the chain."""
 
 from service.domain.wording.document import (
-                                             ISSUANCE,
-                                             PER_COVER,
-                                             SCHEMA,
-                                             Basis,
-                                             Maintenance,
-                                             Token,
-                                             common,
-                                             for_cover,
-                                             schedule,
-                                             schedule_hash,
+    ISSUANCE,
+    PER_COVER,
+    SCHEMA,
+    Basis,
+    Maintenance,
+    Token,
+    common,
+    for_cover,
+    schedule,
+    schedule_hash,
 )
 from service.domain.wording.html import LANGS, render_html
 
