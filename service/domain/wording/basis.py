@@ -36,15 +36,18 @@ def token(gw: Gateway) -> Token:
 
 
 def maintenance(gw: Gateway, service_id: bytes) -> Maintenance | None:
-    """OutageOracle.maintenanceRules of the service (None: this oracle has none)."""
+    """OutageOracle.maintenanceRules of the service (None: this oracle has no such rules, or the
+    service has no maintainer, so nobody can declare a window)."""
     if not hasattr(gw.oracle.functions, "maintenanceRules"):
         return None
-    rules = gw.oracle.functions.maintenanceRules(service_id).call()
-    return Maintenance(int(rules[1]), int(rules[2]))
+    maintainer, min_notice, max_seconds = gw.oracle.functions.maintenanceRules(service_id).call()
+    return None if int(maintainer, 16) == 0 else Maintenance(int(min_notice), int(max_seconds))
 
 
 def basis(session: Session, gw: Gateway, quote: m.Quote, report_id: bytes, subject: bytes, cover_end: int, *,
-          insurer: str, assessor: str, cover_start: int | None = None, renewal_of: int | None = None) -> Basis:
+          insurer: str, assessor: str, cover_start: int | None = None, renewal_of: int | None = None,
+          limit: int | None = None) -> Basis:
+    """`limit`: the cover's, when not the quote's (a renewal keeps the lower of the two)."""
     product = Product.decode(gw.book.functions.product(quote.product_id).call())
     terms = session.get(m.ProductTerms, quote.product_id)
     if terms is None:
@@ -52,8 +55,9 @@ def basis(session: Session, gw: Gateway, quote: m.Quote, report_id: bytes, subje
     return Basis(
         insurer=insurer, assessor=assessor, chain_id=int(gw.w3.eth.chain_id), policy_book=gw.book.address,
         product_id=quote.product_id, product=product, product_name=terms.name, service=terms.service_name,
-        token=token(gw), limit=int(quote.limit or 0), premium=int(quote.premium or 0), risk_level=quote.risk_level,
-        report_id=report_id, subject=subject, cover_end=cover_end, cover_start=cover_start,
-        conditions=tuple(quote.conditions or ()), pricing=getattr(quote, "pricing", None),
+        token=token(gw), limit=int(quote.limit or 0) if limit is None else limit, premium=int(quote.premium or 0),
+        risk_level=quote.risk_level, report_id=report_id, subject=subject, cover_end=cover_end,
+        cover_start=cover_start, conditions=tuple(quote.conditions or ()),
+        pricing=getattr(quote, "pricing", None),  # the pricing branch's breakdown, on quotes that have one
         maintenance=maintenance(gw, product.service_id), cancellation_fee=getattr(product, "cancellation_fee", None),
         renewal_of=renewal_of)

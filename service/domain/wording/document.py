@@ -142,8 +142,8 @@ def _maintenance(b: Basis) -> dict[str, Any]:
         numbers = {"min_notice_seconds": b.maintenance.min_notice,
                    "max_seconds_per_period": b.maintenance.max_seconds_per_period,
                    "period_seconds": MAINTENANCE_PERIOD}
-        rule_en = f"at least {nen} in advance and at most {men} per 30-day period"
-        rule_zh = f"至少提前{nzh}声明，且每30天周期内合计不超过{mzh}"
+        rule_en += f"; at issuance: declared at least {nen} in advance, at most {men} per 30-day period"
+        rule_zh += f"；出单时：至少提前{nzh}声明，每30天周期内合计不超过{mzh}"
     return {"code": "declared_maintenance", **numbers, **pair(
         f"Downtime inside a maintenance window the operator of {b.service} declared on-chain in advance, {rule_en}, "
         "does not count; an outage that runs past a window counts only beyond it. A window is never declared "
