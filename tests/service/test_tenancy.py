@@ -184,6 +184,8 @@ CASES: dict[tuple[str, str], Case] = {
         ("distributor",), lambda w, c: ("POST", "/v1/policies/batch", {"quote_id": w.quote, "covers": [_cover(c)]}),
         ok=201, owned=True),
     ("GET", "/v1/policies/{policy_id}"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}"), owned=True),
+    ("GET", "/v1/policies/{policy_id}/schedule"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}/schedule"),
+                                                       owned=True),
     ("GET", "/v1/policies"): Case(PEOPLE, get(lambda w: f"/v1/policies?product_id={w.product}&limit=500"),
                                   listed=lambda w, body: w.policy in _ids(body["items"])),
     # Verified outages: public on-chain data. Relaying: the relay key and the roles that relay.
