@@ -4,6 +4,7 @@ come from whoever created the product."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -114,7 +115,8 @@ def render_html(doc: Mapping[str, Any], lang: str, chain_facts: Mapping[str, Any
                          for x in doc.get("exclusions", []) if isinstance(x, Mapping))
     conditions = under.get("conditions") or [L["none"]]
     pricing = doc.get("premium", {}).get("pricing")
-    pricing_html = (f"<h3>{_e(L['pricing'])}</h3><pre>{_e(pricing)}</pre>" if pricing is not None else "")
+    pricing_html = (f"<h3>{_e(L['pricing'])}</h3><pre>{_e(json.dumps(pricing, ensure_ascii=False, indent=1))}</pre>"
+                    if pricing is not None else "")
     sections = [_section(doc, k, lang) for k in ("cover_period", "trigger", "payout", "periods", "limits")]
     tail = [_section(doc, k, lang) for k in ("cancellation", "renewal")]
     title = f"{L['title']} · {product.get('name', '')}"
