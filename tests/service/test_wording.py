@@ -80,12 +80,12 @@ def test_schedule_states_every_term_in_numbers_and_both_languages() -> None:
     assert "1小时" in doc["trigger"]["zh"]
     assert doc["payout"]["kind"] == "per_unit" and doc["payout"]["unit_seconds"] == 3600
     assert "50 cUSD" in doc["payout"]["en"] and "50 cUSD" in doc["payout"]["zh"]
-    assert doc["limits"] == {**doc["limits"], "policy_limit": 500 * USD, "limit": 500 * USD,
-                             "auto_pay_limit": 150 * USD, "claim_review_seconds": 14 * 86400}
+    assert doc["limits"] == {**doc["limits"], "policy_limit": "500000000", "limit": "500000000",
+                             "auto_pay_limit": "150000000", "claim_review_seconds": 14 * 86400}
     assert [x["code"] for x in doc["exclusions"]] == ["known_loss", "declared_maintenance", "excluded_event"]
     assert doc["exclusions"][2]["handling"] == "claims_review"
     assert "min_notice_seconds" not in doc["exclusions"][1]  # no rules on this chain: no numbers
-    assert doc["premium"]["amount"] == 5 * USD and doc["cancellation"]["fee"] == USD
+    assert doc["premium"]["amount"] == "5000000" and doc["cancellation"]["fee"] == "1000000"
     assert doc["underwriting"] == {"report_hash": "0x" + REPORT.hex(), "subject": "0x" + SUBJECT.hex(),
                                    "conditions": []}
     assert "renewal_of" not in doc
@@ -114,6 +114,23 @@ def test_common_part_once_then_per_cover_fields() -> None:
     assert {k for k in docs[0] if docs[0][k] != docs[1][k]} == set(wording.PER_COVER) - {"beneficiary"}
 
 
+def test_amounts_beyond_json_exact_integers_are_decimal_strings() -> None:
+    """500 units of an 18-decimal token are 5·10^20, past 2^53: amounts are strings, so any limit
+    a uint96 holds has a schedule; pricing integers that large are strings too."""
+    big = 2**96 - 1
+    doc = wording.schedule(basis(limit=big, premium=big, token=wording.Token("0x" + "70" * 20, "DAI", 18),
+                                 product=product(policy_limit=big, auto_pay_limit=big, payout_amount=big),
+                                 pricing={"limit": big, "rate_ppm": 20_000, "band": [0, big]}),
+                           HOLDER, BENEFICIARY)
+    assert doc["limits"]["limit"] == str(big) and doc["payout"]["amount"] == str(big)
+    assert doc["premium"]["pricing"] == {"limit": str(big), "rate_ppm": 20_000, "band": [0, str(big)]}
+    assert "79,228,162,514.264337593543950335 DAI" in doc["limits"]["en"]
+    assert check(doc, record(doc, limit=big, premium=big), _product_with_fee(), 9) != []  # the product differs
+    p = product(policy_limit=big, auto_pay_limit=big, payout_amount=big)
+    fee = SimpleNamespace(**{f: getattr(p, f) for f in p.__dataclass_fields__}, cancellation_fee=USD)
+    assert check(doc, record(doc, limit=big, premium=big), fee, 9) == []
+
+
 def test_hash_is_keccak_of_rfc8785_and_refuses_what_jcs_cannot_hash_exactly() -> None:
     doc = wording.schedule(basis(), HOLDER, BENEFICIARY)
     assert wording.schedule_hash(doc) == keccak(rfc8785.dumps(doc))
@@ -137,18 +154,19 @@ def _product_with_fee(fee: int = USD) -> Any:
 
 
 @pytest.mark.parametrize(("path", "value", "reason"), [
-    (("limits", "limit"), 400 * USD, "limits.limit is 400000000, the chain has 500000000"),
-    (("premium", "amount"), 4 * USD, "premium.amount is 4000000"),
+    (("limits", "limit"), "400000000", "limits.limit is '400000000', the chain has '500000000'"),
+    (("limits", "limit"), 500 * USD, "limits.limit is 500000000, the chain has '500000000'"),  # a number
+    (("premium", "amount"), "4000000", "premium.amount is '4000000'"),
     (("cover_end",), 1_800_000_001, "cover_end is 1800000001"),
     (("trigger", "threshold_seconds"), 60, "trigger.threshold_seconds is 60"),
-    (("payout", "amount"), 60 * USD, "payout.amount is 60000000"),
+    (("payout", "amount"), "60000000", "payout.amount is '60000000'"),
     (("periods", "waiting_seconds"), 0, "periods.waiting_seconds is 0"),
-    (("limits", "auto_pay_limit"), 500 * USD, "limits.auto_pay_limit"),
-    (("cancellation", "fee"), 0, "cancellation.fee is 0"),
+    (("limits", "auto_pay_limit"), "500000000", "limits.auto_pay_limit"),
+    (("cancellation", "fee"), "0", "cancellation.fee is '0'"),
     (("holder",), "0x" + "00" * 32, "holder is"),
     (("underwriting", "report_hash"), "0x" + "00" * 32, "underwriting.report_hash is"),
     (("cover_start",), 1_790_000_001, "cover_start is 1790000001"),
-    (("limits", "limit"), True, "limits.limit is True"),  # JSON true is not the number 1
+    (("trigger", "threshold_seconds"), True, "trigger.threshold_seconds is True"),  # JSON true is not 1
 ])
 def test_a_changed_number_with_a_recomputed_hash_disagrees_with_the_record(path: tuple[str, ...], value: Any,
                                                                             reason: str) -> None:

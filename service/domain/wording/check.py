@@ -27,6 +27,7 @@ from service.domain.wording.document import (
     common,
     for_cover,
     schedule_hash,
+    units,
 )
 
 _MISSING = object()
@@ -62,14 +63,14 @@ def _expected(record: Any, product: Product, policy_id: int) -> dict[str, Any]:
         "product.service_id": _hex(product.service_id),
         "trigger.threshold_seconds": product.trigger_seconds,
         "payout.kind": product.payout_kind.label,
-        "payout.amount": product.payout_amount,
+        "payout.amount": units(product.payout_amount),
         "periods.waiting_seconds": 0 if renewal_of else product.waiting_seconds,
         "periods.grace_seconds": product.grace_seconds,
-        "limits.policy_limit": product.policy_limit,
-        "limits.auto_pay_limit": product.auto_pay_limit,
+        "limits.policy_limit": units(product.policy_limit),
+        "limits.auto_pay_limit": units(product.auto_pay_limit),
         "limits.claim_review_seconds": product.claim_seconds,
-        "limits.limit": record.limit,
-        "premium.amount": record.premium,
+        "limits.limit": units(record.limit),
+        "premium.amount": units(record.premium),
         "cover_end": record.cover_end,
         "holder": _hex(record.holder),
         "underwriting.subject": _hex(record.subject),
@@ -80,7 +81,7 @@ def _expected(record: Any, product: Product, policy_id: int) -> dict[str, Any]:
         out["payout.unit_seconds"] = product.unit_seconds
     fee = getattr(product, "cancellation_fee", None)
     if fee is not None:
-        out["cancellation.fee"] = fee
+        out["cancellation.fee"] = units(fee)
     return out
 
 

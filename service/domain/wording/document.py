@@ -23,7 +23,8 @@ SCHEMA = "cybercover.policy-schedule/1"
 ISSUANCE = "issuance"  # cover_start of a cover that starts with its issuing transaction
 MAINTENANCE_PERIOD = 30 * 86400  # OutageOracle.MAINTENANCE_PERIOD: a window's budget period
 EXCLUDED_EVENTS = ("cyber_war", "state_backed_attack", "provider_wide_systemic_event")
-PER_COVER = ("holder", "beneficiary")  # the only fields that differ between covers of one issuance
+PER_COVER = ("holder", "beneficiary")
+MAX_SAFE_INT = 2**53 - 1  # the only fields that differ between covers of one issuance
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,23 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+def units(n: int) -> str:
+    """A token amount (uint96, minor units) as a decimal string: JSON numbers are exact only up
+    to 2^53 − 1, which 500 units of an 18-decimal token already exceed."""
+    return str(n)
+
+
+def _exact(value: Any) -> Any:
+    """The pricing breakdown's values, with integers beyond JSON's exact range as decimal strings."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INT:
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_exact(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _exact(v) for k, v in value.items()}
+    return value
+
+
 def _money(b: Basis, units: int) -> str:
     return amount(units, b.token.symbol, b.token.decimals)
 
@@ -94,7 +112,7 @@ def _payout(b: Basis) -> dict[str, Any]:
     pay = _money(b, p.payout_amount)
     cap_en = f"The total paid over the cover never exceeds its limit of {_money(b, b.limit)}."
     cap_zh = f"保险期间内累计赔付不超过本保障限额 {_money(b, b.limit)}。"
-    out: dict[str, Any] = {"kind": p.payout_kind.label, "amount": p.payout_amount}
+    out: dict[str, Any] = {"kind": p.payout_kind.label, "amount": units(p.payout_amount)}
     if p.payout_kind is PayoutKind.FIXED:
         return {**out, **pair(f"Each outage episode that triggers the cover pays {pay}. " + cap_en,
                               f"每一次触发本保障的中断事件赔付 {pay}。" + cap_zh)}
@@ -123,7 +141,7 @@ def _periods(b: Basis) -> dict[str, Any]:
 def _limits(b: Basis) -> dict[str, Any]:
     p = b.product
     review_en, review_zh = duration(p.claim_seconds)
-    return {"policy_limit": p.policy_limit, "limit": b.limit, "auto_pay_limit": p.auto_pay_limit,
+    return {"policy_limit": units(p.policy_limit), "limit": units(b.limit), "auto_pay_limit": units(p.auto_pay_limit),
             "claim_review_seconds": p.claim_seconds, **pair(
                 f"Limit of this cover: {_money(b, b.limit)} (product limit {_money(b, p.policy_limit)}). Entitlement "
                 f"up to {_money(b, p.auto_pay_limit)} is paid automatically to the beneficiary; any more goes to "
@@ -171,13 +189,13 @@ def _exclusions(b: Basis) -> list[dict[str, Any]]:
 
 
 def _premium(b: Basis) -> dict[str, Any]:
-    out: dict[str, Any] = {"amount": b.premium, "risk_level": b.risk_level, **pair(
+    out: dict[str, Any] = {"amount": units(b.premium), "risk_level": b.risk_level, **pair(
         f"Premium: {_money(b, b.premium)}, collected from the distributor at issuance, priced on the anchored "
         f"assessment (risk level {b.risk_level}).",
         f"保险费：{_money(b, b.premium)}，于出单时向分销方收取，"
         f"依据已锚定的风险评估报告定价（风险等级 {b.risk_level}）。")}
     if b.pricing is not None:
-        out["pricing"] = dict(b.pricing)
+        out["pricing"] = {k: _exact(v) for k, v in b.pricing.items()}
     return out
 
 
@@ -185,7 +203,7 @@ def _cancellation(b: Basis) -> dict[str, Any]:
     if b.cancellation_fee is None:
         return pair("This cover cannot be cancelled.", "本保障不可退保。")
     fee = _money(b, b.cancellation_fee)
-    return {"fee": b.cancellation_fee, "refund_rule": "pro_rata_unexpired_minus_fee", **pair(
+    return {"fee": units(b.cancellation_fee), "refund_rule": "pro_rata_unexpired_minus_fee", **pair(
         "The distributor that issued the cover, or the insurer, may cancel it before the cover end. The refund, "
         "paid to the issuing distributor, is floor(premium × (cover end − max(now, cover start)) / (cover end − "
         f"cover start)) minus the cancellation fee of {fee}, never below zero. Cancellation is refused while an "
