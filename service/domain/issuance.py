@@ -75,16 +75,17 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     report_id = report_anchor_id(record.report)  # the book takes the anchor id: it commits to the assessor
     subject = anchor_fields(record.report)["subject"]  # the insured the report was anchored for
     salts = [secrets.token_bytes(32) for _ in covers]
-    shared = wording.common(basis(session, gw, quote, report_id, subject, end, insurer=insurer, assessor=assessor))
+    schedules = wording.Covers(basis(session, gw, quote, report_id, subject, end, insurer=insurer, assessor=assessor))
     issued: list[int] = []
     error: Unissued | None = None
     for i in range(0, len(covers), chunk):
         part = list(zip(covers[i:i + chunk], salts[i:i + chunk], strict=True))
         docs, hashes, terms = [], [], []
-        for c, salt in part:  # per cover only the holder and beneficiary differ from `shared`
+        for c, salt in part:  # per cover only the holder and beneficiary differ
             holder = keccak(salt + c.holder_ref.encode())
-            docs.append(wording.for_cover(shared, holder, to_checksum_address(c.beneficiary)))
-            hashes.append(wording.schedule_hash(docs[-1]))
+            doc, h = schedules.cover(holder, to_checksum_address(c.beneficiary))
+            docs.append(doc)
+            hashes.append(h)
             terms.append(PolicyTerms(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary, holder,
                                      subject, report_id, hashes[-1]).as_tuple())
         fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)

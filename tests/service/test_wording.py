@@ -301,3 +301,16 @@ def test_words_that_do_not_say_what_the_numbers_say_are_invalid(edit: str) -> No
     assert len(reasons) == 1, reasons
     expected = {"words": "payout:", "extra": "note:", "dropped": "exclusions:", "service": "product.service"}[edit]
     assert reasons[0].startswith(expected), reasons
+
+
+@settings(max_examples=200, deadline=None)
+@given(holder=st.binary(min_size=32, max_size=32),
+       beneficiary=st.one_of(st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
+                             st.just(BENEFICIARY), st.text(max_size=50)),
+       name=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30))
+def test_batch_splice_equals_the_whole_document_hash(holder: bytes, beneficiary: str, name: str) -> None:
+    """Covers serialises the shared part once; its hash is exactly keccak(rfc8785(document))."""
+    b = basis(product_name=name or "x")
+    doc, h = wording.Covers(b).cover(holder, beneficiary)
+    assert doc == wording.schedule(b, holder, beneficiary)
+    assert h == keccak(rfc8785.dumps(doc)) == wording.schedule_hash(doc)

@@ -6,6 +6,7 @@ from service.domain.wording.document import (
     PER_COVER,
     SCHEMA,
     Basis,
+    Covers,
     Maintenance,
     Token,
     common,
@@ -15,5 +16,5 @@ from service.domain.wording.document import (
 )
 from service.domain.wording.html import LANGS, render_html
 
-__all__ = ["ISSUANCE", "LANGS", "PER_COVER", "SCHEMA", "Basis", "Maintenance", "Token", "common", "for_cover",
+__all__ = ["ISSUANCE", "LANGS", "PER_COVER", "SCHEMA", "Basis", "Covers", "Maintenance", "Token", "common", "for_cover",
            "render_html", "schedule", "schedule_hash"]

@@ -8,10 +8,12 @@ the beneficiary per cover (`for_cover`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import rfc8785
 from eth_utils.crypto import keccak
 
 from contracts.enums import PayoutKind
@@ -267,6 +269,30 @@ def common(b: Basis) -> dict[str, Any]:
 
 def for_cover(shared: Mapping[str, Any], holder: bytes, beneficiary: str) -> dict[str, Any]:
     return {**shared, "holder": _hex(holder), "beneficiary": beneficiary}
+
+
+_PLAIN = re.compile(r"0x[0-9a-fA-F]*")  # a JSON string of these needs no escape: its JCS form is itself, quoted
+
+
+class Covers:
+    """The schedules of many covers on one basis. The shared members are serialised once; each
+    cover's canonical bytes are those members and its own two, in JCS order (object keys sorted
+    by UTF-16 code units: these keys are ASCII, so by byte). rfc8785 spends ~0.5 ms on one whole
+    schedule; a batch of 10,000 would spend seconds re-serialising the same sentences."""
+
+    def __init__(self, basis: Basis) -> None:
+        self.shared = common(basis)
+        assert all(k.isascii() for k in self.shared) and not set(PER_COVER) & set(self.shared)
+        self._members = {k: rfc8785.dumps(k) + b":" + rfc8785.dumps(v) for k, v in self.shared.items()}
+
+    def cover(self, holder: bytes, beneficiary: str) -> tuple[dict[str, Any], bytes]:
+        """(document, schedule hash) of one cover."""
+        doc = for_cover(self.shared, holder, beneficiary)
+        if not _PLAIN.fullmatch(beneficiary):
+            return doc, schedule_hash(doc)
+        members = {**self._members, "holder": b'"holder":"' + _hex(holder).encode() + b'"',
+                   "beneficiary": b'"beneficiary":"' + beneficiary.encode() + b'"'}
+        return doc, keccak(b"{" + b",".join(members[k] for k in sorted(members)) + b"}")
 
 
 def schedule(basis: Basis, holder: bytes, beneficiary: str) -> dict[str, Any]:
