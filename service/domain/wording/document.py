@@ -3,8 +3,8 @@ JSON document (RFC 8785, like assessment reports) whose keccak256 goes into the 
 
 Every rule is stated twice: in numbers (what `policy verify` checks against the chain) and in
 words, English and Chinese, generated from those numbers (service.domain.wording.words). A batch
-builds the part all its covers share once (`common`) and then only the holder commitment and
-the beneficiary per cover (`for_cover`)."""
+builds and serialises the part all its covers share once (`Covers`), then per cover only the
+holder commitment and the beneficiary."""
 
 from __future__ import annotations
 
