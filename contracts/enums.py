@@ -41,6 +41,7 @@ class PayoutKind(ChainEnum):  # IPolicyBook.PayoutKind
 class PolicyStatus(ChainEnum):  # IPolicyBook.PolicyStatus
     ACTIVE = 0
     EXPIRED = 1
+    CANCELLED = 2
 
 
 class ClaimStatus(ChainEnum):  # IPolicyBook.ClaimStatus
@@ -49,3 +50,8 @@ class ClaimStatus(ChainEnum):  # IPolicyBook.ClaimStatus
     APPROVED = 2
     REJECTED = 3
     LAPSED = 4
+
+
+class ClaimReason(ChainEnum):  # IPolicyBook.ClaimReason
+    ABOVE_AUTO_PAY_LIMIT = 0
+    EXCLUDED_EVENT = 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from eth_utils import encode_hex as hx
@@ -184,9 +185,27 @@ class Indexer:
 
 # --- handlers -------------------------------------------------------------------------------
 
+_NOT_PROJECTED = {"schedule_hash": bytes(32), "renewal_of": 0, "renewed_by": 0, "event_settled": 0}
+
+
+def _columns(model: type[m.Base], values: dict[str, Any]) -> dict[str, Any]:
+    """The record fields the projection stores (issue 12's new fields get their columns in the
+    lifecycle branch; until then `policy_record` supplies what the service's own policies have)."""
+    return {k: v for k, v in values.items() if k in model.__table__.columns}
+
+
+def policy_record(p: m.Policy) -> PolicyRecord:
+    """The on-chain record of a projected policy, for the book's settle / expire / claim calls.
+    Fields without a column yet hold the value every policy the service issues has (no
+    schedule hash, no renewal, no excluded-event entitlement)."""
+    row = {name: getattr(p, name) for name in m.Policy.__table__.columns.keys()}
+    return PolicyRecord.of(SimpleNamespace(**{**_NOT_PROJECTED, **row}))
+
+
 def _product(c: Ctx) -> None:
     p = Product.decode(c.args["product"])
-    c.session.merge(m.Product(**{**vars(p), "service_id": hx(p.service_id)}, id=c.args["productId"], block=c.block))
+    c.session.merge(m.Product(**_columns(m.Product, {**vars(p), "service_id": hx(p.service_id)}),
+                              id=c.args["productId"], block=c.block))
 
 
 def _activation(c: Ctx) -> None:
@@ -198,8 +217,8 @@ def _activation(c: Ctx) -> None:
 def _issued(c: Ctx) -> None:
     r = PolicyRecord.decode(c.args["policy"])
     hexed = {k: hx(v) for k, v in vars(r).items() if isinstance(v, bytes)}
-    c.session.add(m.Policy(**{**vars(r), **hexed}, id=c.args["policyId"], premium=c.args["premium"],
-                           block=c.block, tx=c.tx))
+    c.session.add(m.Policy(**_columns(m.Policy, {**vars(r), **hexed}), id=c.args["policyId"], block=c.block,
+                           tx=c.tx))
 
 
 def _policy(c: Ctx) -> m.Policy | None:
