@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from contracts import registry
-from contracts.enums import PolicyStatus
+from contracts.enums import ClaimReason, PolicyStatus
 from contracts.records import Anchor, PolicyRecord, Product
 from service.chain.gateway import Gateway
 from service.db import models as m
@@ -196,10 +196,9 @@ def _activation(c: Ctx) -> None:
 
 
 def _issued(c: Ctx) -> None:
-    r = PolicyRecord.decode(c.args["policy"])
+    r = PolicyRecord.decode(c.args["policy"])  # the record carries the premium and the renewal link
     hexed = {k: hx(v) for k, v in vars(r).items() if isinstance(v, bytes)}
-    c.session.add(m.Policy(**{**vars(r), **hexed}, id=c.args["policyId"], premium=c.args["premium"],
-                           block=c.block, tx=c.tx))
+    c.session.add(m.Policy(**{**vars(r), **hexed}, id=c.args["policyId"], block=c.block, tx=c.tx))
 
 
 def _policy(c: Ctx) -> m.Policy | None:
@@ -240,11 +239,12 @@ def _claim_opened(c: Ctx) -> None:
     if (p := _policy(c)) is not None:
         p.open_claim = c.args["claimId"]
         p.settled = c.args["entitlement"]
+    reason = ClaimReason(c.args["reason"]).label
     c.session.add(m.Claim(id=c.args["claimId"], policy_id=c.args["policyId"], amount=c.args["amount"],
                           entitlement=c.args["entitlement"], status="open", deadline=c.args["deadline"],
-                          block=c.block))
+                          reason=reason, block=c.block))
     _notify(c, "claim.opened", {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
-                                "amount": str(c.args["amount"]), "deadline": c.args["deadline"]})
+                                "amount": str(c.args["amount"]), "deadline": c.args["deadline"], "reason": reason})
 
 
 def _claim_increased(c: Ctx) -> None:
@@ -279,6 +279,30 @@ def _claim_decided(status: str) -> Callable[[Ctx], None]:
 def _expired(c: Ctx) -> None:
     if (p := _policy(c)) is not None:
         p.status = PolicyStatus.EXPIRED
+
+
+def _cancelled(c: Ctx) -> None:
+    """PolicyCancelled: the refund went to the issuer (or was credited to it by the pool), the
+    collateral `released` back to free capital."""
+    if (p := _policy(c)) is not None:
+        p.status = PolicyStatus.CANCELLED
+        p.refund, p.released, p.cancel_tx = c.args["refund"], c.args["released"], c.tx
+    _notify(c, "policy.cancelled", {"policy_id": c.args["policyId"], "refund": str(c.args["refund"]),
+                                    "released": str(c.args["released"])})
+
+
+def _renewed(c: Ctx) -> None:
+    """PolicyRenewed: the old record now names its follow-on (the new one was issued naming it)."""
+    old, new = c.args["policyId"], c.args["newPolicyId"]
+    if (p := c.session.get(m.Policy, old)) is not None:
+        p.renewed_by = new
+    if (q := c.session.get(m.Policy, new)) is not None:
+        q.renewal_of = old
+    _notify(c, "policy.renewed", {"policy_id": old, "renewed_by": new})
+
+
+def _service_cap(c: Ctx) -> None:
+    c.session.merge(m.ServiceCap(service_id=hx(c.args["serviceId"]), cap=c.args["cap"], block=c.block, tx=c.tx))
 
 
 def _shift(s: Session, service_id: str, first: int, delta: int) -> None:
@@ -371,6 +395,9 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "ClaimRejected": _claim_decided("rejected"),
     "ClaimLapsed": _claim_decided("lapsed"),
     "PolicyExpired": _expired,
+    "PolicyCancelled": _cancelled,
+    "PolicyRenewed": _renewed,
+    "ServiceCapSet": _service_cap,
     "OutageVerified": _outage,
     "ReportAnchored": _anchored,
     "ReportRevoked": _revoked,
