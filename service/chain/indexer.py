@@ -255,6 +255,12 @@ def _claim_increased(c: Ctx) -> None:
         claim.entitlement = c.args["entitlement"]
 
 
+def _event_reviewed(c: Ctx) -> None:
+    """ExcludedEventReviewed: entitlement from excluded-event episodes went to review (never auto-paid)."""
+    if (p := _policy(c)) is not None:
+        p.event_settled = c.args["eventSettled"]
+
+
 def _claim_decided(status: str) -> Callable[[Ctx], None]:
     """ClaimApproved (amount approved and paid, incident report), ClaimRejected (the claim's
     amount, reason hash), ClaimLapsed (deemed approved in full and paid)."""
@@ -391,6 +397,7 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "PayoutSent": _payout,
     "ClaimOpened": _claim_opened,
     "ClaimIncreased": _claim_increased,
+    "ExcludedEventReviewed": _event_reviewed,
     "ClaimApproved": _claim_decided("approved"),
     "ClaimRejected": _claim_decided("rejected"),
     "ClaimLapsed": _claim_decided("lapsed"),
