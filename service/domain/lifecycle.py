@@ -80,7 +80,8 @@ def outage_in_progress(session: Session, gw: Gateway, service_id: str, now: int)
     if latest.ongoing:
         return f"an outage of the service is ongoing (since {latest.start})"
     if latest.start_since + finality > now:
-        return f"the start of the service's latest outage ({latest.start}) is final only at {latest.start_since + finality}"
+        return (f"the start of the service's latest outage ({latest.start}) is final only at "
+                f"{latest.start_since + finality}")
     if now < latest.end + merge_gap:
         return (f"the service's latest outage ended at {latest.end}: a window before {latest.end + merge_gap} "
                 "would continue it")
