@@ -77,3 +77,37 @@ def test_reindex_command(cli: CliRunner, app: FastAPI, tmp_path: Path, monkeypat
     with factory() as s:
         assert s.scalar(select(m.ChainCursor.block)) == gw.w3.eth.block_number
     engine.dispose()
+
+
+def test_0009_fills_assessment_subjects_from_the_reports(backend: str, tmp_path: Path) -> None:
+    """assessments.subject is the report's subject commitment, for rows written before it existed."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from service.db.migrate import alembic_config
+
+    engine = fresh_engine(backend, tmp_path, schema="cybercover_0009")
+
+    def migrate(step: object, revision: str) -> None:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)  # type: ignore[operator]
+
+    commitment = "0x" + "Ab" * 32
+    try:
+        migrate(command.upgrade, "0007")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO tenants (id, name, insurer, created_at) VALUES ('t1', 'old', false, "
+                              "'2025-01-01')"))
+            conn.execute(text("INSERT INTO assessments (id, tenant_id, report, report_hash, score_bps, risk_level, "
+                              "subject_salt, created_at) VALUES ('a1', 't1', :r, '0x00', 9500, 'low', '0x00', "
+                              "'2025-01-01')"), {"r": '{"subject": {"commitment": "%s"}}' % commitment})
+        migrate(command.upgrade, "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT subject FROM assessments WHERE id = 'a1'")).scalar_one() == \
+                commitment.lower()
+        migrate(command.downgrade, "0007")
+        migrate(command.upgrade, "head")
+    finally:
+        engine.dispose()
