@@ -41,6 +41,12 @@ class PayoutKind(ChainEnum):  # IPolicyBook.PayoutKind
 class PolicyStatus(ChainEnum):  # IPolicyBook.PolicyStatus
     ACTIVE = 0
     EXPIRED = 1
+    CANCELLED = 2
+
+
+class ClaimReason(ChainEnum):  # IPolicyBook.ClaimReason
+    ABOVE_AUTO_PAY_LIMIT = 0
+    EXCLUDED_EVENT = 1
 
 
 class ClaimStatus(ChainEnum):  # IPolicyBook.ClaimStatus

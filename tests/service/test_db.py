@@ -81,6 +81,8 @@ def test_reindex_command(cli: CliRunner, app: FastAPI, tmp_path: Path, monkeypat
 
 def test_0009_fills_assessment_subjects_from_the_reports(backend: str, tmp_path: Path) -> None:
     """assessments.subject is the report's subject commitment, for rows written before it existed."""
+    import json
+
     from alembic import command
     from sqlalchemy import text
 
@@ -102,7 +104,7 @@ def test_0009_fills_assessment_subjects_from_the_reports(backend: str, tmp_path:
                               "'2025-01-01')"))
             conn.execute(text("INSERT INTO assessments (id, tenant_id, report, report_hash, score_bps, risk_level, "
                               "subject_salt, created_at) VALUES ('a1', 't1', :r, '0x00', 9500, 'low', '0x00', "
-                              "'2025-01-01')"), {"r": '{"subject": {"commitment": "%s"}}' % commitment})
+                              "'2025-01-01')"), {"r": json.dumps({"subject": {"commitment": commitment}})})
         migrate(command.upgrade, "head")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT subject FROM assessments WHERE id = 'a1'")).scalar_one() == \
