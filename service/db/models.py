@@ -106,7 +106,9 @@ class Quote(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     premium: Mapped[int | None] = mapped_column(BigUint, nullable=True)
     limit: Mapped[int | None] = mapped_column(BigUint, nullable=True)
-    max_cover_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # premium floor / product
+    cover_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # None: quoted before 0008
+    pricing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # pricing.Price.breakdown()
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # chain time; None: expired
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
@@ -118,8 +120,13 @@ class ProductTerms(Base):
     product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     service_name: Mapped[str] = mapped_column(String(500))
-    rates: Mapped[dict[str, int]] = mapped_column(JSON)  # risk level → premium per policy
+    rates: Mapped[dict[str, int]] = mapped_column(JSON)  # risk level → ppm of the limit per year
     medium_sub_limit_bps: Mapped[int] = mapped_column(Integer)
+    score_adjustment_bps: Mapped[int] = mapped_column(Integer, default=0)  # service.domain.pricing
+    quote_validity_seconds: Mapped[int] = mapped_column(BigInteger)
+    max_report_age_seconds: Mapped[int] = mapped_column(BigInteger)  # since the report's on-chain anchoring
+    # Before 0008 `rates` were flat premiums per policy: kept here, never priced (the product declines).
+    flat_rates: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 

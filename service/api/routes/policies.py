@@ -25,7 +25,7 @@ Issuer = Annotated[Principal, Depends(require("distributor"))]
 # The distributor tenant that owns the policy (others do not see it: 404), or the insurer's underwriter.
 Manager = Annotated[Principal, Depends(require("distributor", "underwriter"))]
 Status = Literal["active", "expired", "cancelled"]
-CoverSeconds = Annotated[int, Field(ge=60, le=10 * 366 * 86400)]
+CoverSeconds = Annotated[int, Field(ge=60, le=2**32 - 1)]
 HolderRef = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -34,14 +34,18 @@ class Cover(Strict):
     holder_ref: HolderRef = Field(description="The distributor's customer reference; only a salted hash goes on-chain")
 
 
+QuotedCover = Annotated[CoverSeconds | None, Field(description="The quote's cover_seconds, if given (400 "
+                                                  "cover_mismatch otherwise): a policy has the cover its quote priced")]
+
+
 class PolicyIn(Cover):
     quote_id: Annotated[str, Field(max_length=32)]
-    cover_seconds: CoverSeconds = 30 * 86400
+    cover_seconds: QuotedCover = None
 
 
 class BatchIn(Strict):
     quote_id: Annotated[str, Field(max_length=32)]
-    cover_seconds: CoverSeconds = 30 * 86400
+    cover_seconds: QuotedCover = None
     covers: list[Cover] = Field(min_length=1, max_length=1000)
 
 

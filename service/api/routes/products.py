@@ -1,4 +1,5 @@
-"""Cover products: payout terms on-chain (PolicyBook.createProduct), pricing off-chain."""
+"""Cover products: payout terms on-chain (PolicyBook.createProduct), pricing off-chain (annual
+rates per risk level, score adjustment, quote validity, maximum report age)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
 from service.domain import caps
+from service.domain.pricing import MAX_SCORE_ADJUSTMENT_BPS
 from service.errors import BadRequest, ChainError, NotFound
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
@@ -31,16 +33,20 @@ PositiveSeconds = Annotated[int, Field(ge=1, le=2**32 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
+RatePpm = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
 class Rates(Strict):
-    """Premium per policy (token minor units) by risk level; a missing level is declined. At
-    least one level needs a premium."""
+    """Annual rate by risk level, in parts per million of the limit a year ({"low": 20000}: 2 %
+    of the limit for a 365-day cover); a missing level is declined. At least one level needs a
+    rate. Pricing: service.domain.pricing."""
 
     model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": [level], "properties": {level: {
         "type": "integer"}}} for level in ("low", "lower", "medium")]})
 
-    low: Uint96 | None = None
-    lower: Uint96 | None = None
-    medium: Uint96 | None = None
+    low: RatePpm | None = None
+    lower: RatePpm | None = None
+    medium: RatePpm | None = None
 
 
 DAY = 86400
@@ -48,11 +54,14 @@ DEFAULT_GRACE = 7 * DAY
 DEFAULT_MAX_COVER = 400 * DAY
 DEFAULT_MAX_START_DELAY = 30 * DAY
 DEFAULT_CLAIM_SECONDS = 14 * DAY
+DEFAULT_QUOTE_VALIDITY = 7 * DAY
+DEFAULT_MAX_REPORT_AGE = 365 * DAY  # T/SNISA 04002—2025: a pre-underwriting report is valid for a year
 
 
 class ProductIn(Strict):
-    """auto_pay_limit, amount and medium_limit are at most policy_limit, and every rate at least
-    min_premium: bounds between fields, which a schema cannot state, answered 400."""
+    """auto_pay_limit, amount and medium_limit are at most policy_limit, and every rate, after the
+    score adjustment at its best, at least min_rate_ppm: bounds between fields, which a schema
+    cannot state, answered 400."""
 
     name: Text
     service: CoveredService = Field(description="Covered service: an http(s)/tcp/tls URL the oracles probe, or a "
@@ -67,12 +76,19 @@ class ProductIn(Strict):
     grace_seconds: Seconds | None = Field(None, description="After cover end, late reports still settle; at least "
                                           "the oracle's finality delay (default: 7 days, or that delay if longer)")
     rates: Rates
+    score_adjustment_bps: Annotated[int, Field(ge=0, le=MAX_SCORE_ADJUSTMENT_BPS)] = Field(
+        0, description="Within a risk level the rate moves linearly with the anchored score, from +x bps of the "
+        "level's rate at the level's lowest score to −x bps at its highest (rounded up); 0: no adjustment")
+    quote_validity_seconds: Annotated[int, Field(ge=60, le=365 * DAY)] = Field(
+        DEFAULT_QUOTE_VALIDITY, description="How long a quote may be issued on, chain time (7 days)")
+    max_report_age_seconds: Annotated[int, Field(ge=DAY, le=10 * 365 * DAY)] = Field(
+        DEFAULT_MAX_REPORT_AGE, description="The oldest report (since its on-chain anchoring) a quote takes (365 d)")
     medium_sub_limit_bps: Annotated[int, Field(ge=0, le=10_000)] = 5_000
     medium_limit: Uint96 | None = Field(None, description="Limit cap for a Medium-risk report, enforced on-chain; "
                                         "0 declines Medium (default: policy_limit × medium_sub_limit_bps / 10,000)")
     max_cover_seconds: PositiveSeconds = Field(DEFAULT_MAX_COVER, description="Longest cover period (400 days)")
     max_start_delay: Seconds = Field(DEFAULT_MAX_START_DELAY, description="Latest cover start after issuance (30 d)")
-    min_premium: Uint96 = Field(0, description="Premium floor per policy (token units)")
+    min_premium: Uint96 = Field(0, description="Minimum premium per policy (token units), on-chain too")
     min_rate_ppm: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(
         0, description="Premium floor per year of cover, in parts per million of the limit")
     claim_seconds: PositiveSeconds = Field(DEFAULT_CLAIM_SECONDS, description="A claim not decided within this "
@@ -91,9 +107,11 @@ class ProductIn(Strict):
             raise rule("amount must not exceed policy_limit")
         if self.medium_limit is not None and self.medium_limit > self.policy_limit:
             raise rule("medium_limit must not exceed policy_limit")
-        for level, premium in self.rates.model_dump().items():
-            if premium is not None and premium < self.min_premium:
-                raise rule(f"rates.{level} is below min_premium: no policy could be issued at it")
+        for level, rate in self.rates.model_dump().items():
+            best = -(-rate * (10_000 - self.score_adjustment_bps) // 10_000) if rate is not None else None
+            if best is not None and best < self.min_rate_ppm:
+                raise rule(f"rates.{level} is {best} ppm at the level's best score, below min_rate_ppm "
+                           f"{self.min_rate_ppm}: the on-chain floor would price it, not the rate")
         return self
 
     @property
@@ -117,7 +135,10 @@ class ProductOut(Out):
     waiting_seconds: int
     grace_seconds: int
     active: bool
-    rates: dict[str, int] | None
+    rates: dict[str, int] | None = Field(description="Annual rate by risk level, ppm of the limit")
+    score_adjustment_bps: int | None
+    quote_validity_seconds: int | None
+    max_report_age_seconds: int | None
     medium_sub_limit_bps: int | None
     medium_limit: int
     max_cover_seconds: int
@@ -145,6 +166,9 @@ class ProductOut(Out):
                       threshold_seconds=p.trigger_seconds, payout_kind=PayoutKind(p.payout_kind).label,
                       amount=p.payout_amount, rates=t.rates if t else None,
                       medium_sub_limit_bps=t.medium_sub_limit_bps if t else None,
+                      score_adjustment_bps=t.score_adjustment_bps if t else None,
+                      quote_validity_seconds=t.quote_validity_seconds if t else None,
+                      max_report_age_seconds=t.max_report_age_seconds if t else None,
                       exposure=caps.read(gw, "productExposure", p.id),
                       event_exposure=caps.read(gw, "eventExposure", p.id),
                       service_cap=service.cap if service else None,
@@ -156,7 +180,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
                    _: Underwriter) -> ProductOut:
     rates = {k: v for k, v in body.rates.model_dump().items() if v is not None}
     if not rates:
-        raise BadRequest("rates: at least one risk level needs a premium")
+        raise BadRequest("rates: at least one risk level needs a rate")
     sid = service_id(body.service)
     _, finality = gw.episode_params()
     grace = max(DEFAULT_GRACE, finality) if body.grace_seconds is None else body.grace_seconds
@@ -173,7 +197,10 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
         raise ChainError("createProduct mined without a ProductCreated event")
     product_id = int(events[0]["args"]["productId"])
     session.add(m.ProductTerms(product_id=product_id, name=body.name, service_name=body.service, rates=rates,
-                               medium_sub_limit_bps=body.medium_sub_limit_bps))
+                               medium_sub_limit_bps=body.medium_sub_limit_bps,
+                               score_adjustment_bps=body.score_adjustment_bps,
+                               quote_validity_seconds=body.quote_validity_seconds,
+                               max_report_age_seconds=body.max_report_age_seconds))
     session.commit()
     indexer.sync()
     session.expire_all()

@@ -1,10 +1,11 @@
-"""Quotes: a product's rate table and the assessment's risk level (as anchored on-chain) give
-a premium and conditions, or a decline with its reason (service.domain.underwriting)."""
+"""Quotes: a product's annual rates and the assessment's risk level and score (as anchored
+on-chain) price one cover — a limit over cover_seconds — with its breakdown and expiry, or
+decline it with its reason (service.domain.underwriting, service.domain.pricing)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -24,6 +25,12 @@ Quoter = Annotated[Principal, Depends(require("underwriter", "distributor"))]
 class QuoteIn(Strict):
     product_id: Annotated[int, Field(ge=1, le=2**32 - 1)]
     assessment_id: Annotated[str, Field(max_length=32)]
+    limit: Annotated[int, Field(ge=1, le=2**96 - 1)] | None = Field(
+        None, description="The cover's limit (token minor units): at most the product's policy_limit and, for a "
+        "Medium-risk report, its medium_limit (400 otherwise); default: the most the risk level allows")
+    cover_seconds: Annotated[int, Field(ge=underwriting.MIN_COVER, le=2**32 - 1)] | None = Field(
+        None, description="The cover's length: at least 60 s, at most the product's max_cover_seconds (400 "
+        "otherwise); default: 30 days, or the product's maximum if shorter")
 
 
 class QuoteOut(Out):
@@ -32,21 +39,28 @@ class QuoteOut(Out):
     assessment_id: str
     report_hash: str
     risk_level: str
-    decision: str
-    reason: str | None
-    premium: int | None
-    limit: int | None
-    max_cover_seconds: int | None = Field(description="The longest cover a policy from this quote may have: the "
-                                          "product's maximum, or less where the premium would fall below the "
-                                          "product's premium floor (min_rate_ppm)")
+    decision: str = Field(description="offer | decline")
+    reason: str | None = Field(description="Why the quote was declined (null for an offer)")
+    premium: int | None = Field(description="Token minor units, for the whole cover: max(min_premium, "
+                                "ceil(limit × rate_ppm × cover_seconds / (10⁶ × 365 days))); null when declined")
+    limit: int | None = Field(description="The cover's limit; null when declined")
+    cover_seconds: int | None = Field(description="The cover's length a policy from this quote has")
+    pricing: dict[str, Any] | None = Field(description="The premium's breakdown (service.domain.pricing.Price): "
+                                           "base_rate_ppm, score_bps, score_band_bps, score_adjustment_bps, "
+                                           "rate_ppm, limit, cover_seconds, raw_premium, min_premium, "
+                                           "minimum_applied, rounding, year_seconds; null when declined")
+    expires_at: int | None = Field(description="Chain time (unix seconds) from which the quote is refused (409 "
+                                   "quote_expired): the product's quote validity after quoting, or the report's "
+                                   "maximum age, whichever comes first")
     conditions: list[str]
     created_at: datetime
 
 
-@router.post("", status_code=201, response_model=QuoteOut, responses=responses(404, 409))
+@router.post("", status_code=201, response_model=QuoteOut, responses=responses(400, 404, 409))
 def create_quote(body: QuoteIn, session: SessionDep, gw: GatewayDep, principal: Quoter) -> QuoteOut:
     assessment = visible(session, principal, body.assessment_id)
-    return QuoteOut.of(underwriting.quote(session, gw, assessment, body.product_id))
+    return QuoteOut.of(underwriting.quote(session, gw, assessment, body.product_id, limit=body.limit,
+                                          cover_seconds=body.cover_seconds))
 
 
 @router.get("/{quote_id}", response_model=QuoteOut)
