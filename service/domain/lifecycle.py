@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
 from contracts.enums import PolicyStatus, ReportKind
-from contracts.records import PolicyRecord, PolicyTerms
+from contracts.records import PolicyRecord, PolicyTerms, UnderwritingStatus
 from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
@@ -125,7 +125,8 @@ def cancel(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
     return find(session, policy_id, may_see)
 
 
-def _latest_live_report(session: Session, gw: Gateway, subject: str, tenant_id: str) -> m.AssessmentRecord | None:
+def _latest_live_report(session: Session, gw: Gateway, subject: str,
+                        tenant_id: str) -> tuple[m.AssessmentRecord, UnderwritingStatus] | None:
     """The tenant's newest assessment of `subject` whose report is anchored live for underwriting."""
     rows = session.scalars(select(m.AssessmentRecord).where(
         m.AssessmentRecord.subject == subject.lower(), m.AssessmentRecord.tenant_id == tenant_id,
@@ -134,7 +135,7 @@ def _latest_live_report(session: Session, gw: Gateway, subject: str, tenant_id: 
     for a in rows:
         status = report_status(gw, a.report)
         if status.live and status.kind is ReportKind.PRE_UNDERWRITING:
-            return a
+            return a, status
     return None
 
 
@@ -165,19 +166,18 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
         raise Conflict(f"policy {old.id} can be renewed from {opens} on (cover end {old.cover_end} less the "
                        f"product's max start delay {product.max_start_delay} s)", type="renewal_not_open")
     length = cover_seconds if cover_seconds is not None else old.cover_end - old.cover_start
-    assessment = _latest_live_report(session, gw, old.subject, owner.tenant_id)
-    if assessment is None:
+    found_report = _latest_live_report(session, gw, old.subject, owner.tenant_id)
+    if found_report is None:
         raise _declined(old.id, "no live pre-underwriting report of the policy's subject: assess the organisation "
                         "again with the subject_salt of its earlier assessment, and anchor the report")
-    quote = underwriting.quote(session, gw, assessment, product.id)
+    assessment, status = found_report
+    # The old limit, capped by the new level's sub-limit (a High level declines whatever the limit).
+    limit = min(old.limit, underwriting.level_limit(status.risk_level, product))
+    quote = underwriting.quote(session, gw, assessment, product.id, limit=limit, cover_seconds=length)
     if quote.decision != "offer" or quote.premium is None or quote.limit is None:
         raise _declined(old.id, quote.reason or "the quote was declined")
-    if quote.max_cover_seconds is not None and length > quote.max_cover_seconds:
-        raise BadRequest(f"cover_seconds {length} is longer than the renewal quote allows "
-                         f"({quote.max_cover_seconds} s)", type="cover_too_long")
-    limit = min(old.limit, quote.limit)
-    terms = PolicyTerms(product.id, old.cover_end, old.cover_end + length, limit, quote.premium, old.beneficiary,
-                        bytes.fromhex(old.holder[2:]), bytes.fromhex(old.subject[2:]),
+    terms = PolicyTerms(product.id, old.cover_end, old.cover_end + length, quote.limit, quote.premium,
+                        old.beneficiary, bytes.fromhex(old.holder[2:]), bytes.fromhex(old.subject[2:]),
                         report_anchor_id(assessment.report), NO_SCHEDULE)
     receipt = gw.send(gw.book.functions.renew(old.id, PolicyRecord.of(old).as_tuple(), terms.as_tuple()))
     events = gw.book.events.PolicyRenewed().process_receipt(receipt, errors=DISCARD)

@@ -28,12 +28,27 @@ from service.db.session import make_sessionmaker
 from service.errors import ServiceError
 from tests.chain import USD
 from tests.service.conftest import fresh_engine
-from tests.service.helpers import HOUR, Api, assessment_body, issue, outage, product_body, unique_service, worker
+from tests.service.helpers import (
+    HOUR,
+    RATES,
+    Api,
+    assessment_body,
+    issue,
+    outage,
+    product_body,
+    unique_service,
+    worker,
+)
 from tests.service.test_reindex import snapshot
 
 DAY = 86400
-PREMIUM = 5 * USD  # the low rate of helpers.product_body
+YEAR = 365 * DAY
 LIMIT = 500 * USD
+
+
+def premium(limit: int, rate_ppm: int, seconds: int) -> int:
+    """Exposure pricing without a score adjustment, rounded up (service.domain.pricing's rule)."""
+    return -(-limit * rate_ppm * seconds // (10**6 * YEAR))
 
 
 def pool(api: Api) -> dict[str, int]:
@@ -201,9 +216,8 @@ def insured(api: Api, tenant: str, headers: dict[str, str], service: str, **prod
     created = api.ok(api.c.post("/v1/assessments", json=assessment_body(tenant_id=tenant), headers=api.admin), 201)
     api.ok(api.c.post(f"/v1/assessments/{created['id']}/anchor", headers=api.admin))
     prod = api.product(service, **product)
-    quote = api.quote(prod["id"], created["id"], headers)
-    body = {"quote_id": quote["id"], "beneficiary": "0x" + keccak(text=service)[:20].hex(), "holder_ref": "c-1",
-            "cover_seconds": 2 * DAY}
+    quote = api.quote(prod["id"], created["id"], headers, cover_seconds=2 * DAY)
+    body = {"quote_id": quote["id"], "beneficiary": "0x" + keccak(text=service)[:20].hex(), "holder_ref": "c-1"}
     policy = api.ok(api.c.post("/v1/policies", json=body, headers=headers), 201)
     return created, prod, policy
 
@@ -229,8 +243,8 @@ def test_renewal_has_no_gap_no_waiting_period_and_happens_once(api: Api, app: Fa
     new = renew(api, old, headers)
     assert new["cover_start"] == old["cover_end"]
     assert new["cover_end"] - new["cover_start"] == old["cover_end"] - old["cover_start"]
-    assert (new["renewal_of"], new["limit"], new["premium"], new["product_id"]) == (old["id"], LIMIT, PREMIUM,
-                                                                                   prod["id"])
+    assert (new["renewal_of"], new["limit"], new["product_id"]) == (old["id"], LIMIT, prod["id"])
+    assert new["premium"] == old["premium"] == premium(LIMIT, RATES["low"], 2 * DAY)
     assert (new["holder"], new["subject"], new["beneficiary"]) == (old["holder"], old["subject"], old["beneficiary"])
     shown = api.ok(api.c.get(f"/v1/policies/{old['id']}", headers=headers))
     assert (shown["renewed_by"], shown["status"]) == (new["id"], "active")
@@ -252,7 +266,9 @@ def test_renewal_at_a_worse_level_reprices_and_high_declines(api: Api, distribut
     first, _, old = insured(api, tenant, headers, unique_service())
     assess_again(api, tenant, first, "medium")
     medium = renew(api, old, headers)
-    assert (medium["premium"], medium["limit"]) == (12 * USD, 250 * USD)  # the medium rate and sub-limit
+    # The medium rate on the medium sub-limit (half the product limit), over the same 2 days.
+    assert (medium["premium"], medium["limit"]) == (premium(250 * USD, RATES["medium"], 2 * DAY), 250 * USD)
+    assert medium["premium"] > old["premium"]
     assess_again(api, tenant, first, "high")
     declined = renew(api, medium, headers, 409)
     assert declined["type"] == "renewal_declined"

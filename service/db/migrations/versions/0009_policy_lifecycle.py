@@ -9,7 +9,7 @@ commitment, filled here from the stored report JSON. `cancellation_notes` is an 
 (who cancelled, and the written reason).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'  # '0007' per the spec; chained after pricing's 0008 once merged here
 branch_labels = None
 depends_on = None
 
