@@ -44,14 +44,14 @@ class PolicyStatus(ChainEnum):  # IPolicyBook.PolicyStatus
     CANCELLED = 2
 
 
-class ClaimReason(ChainEnum):  # IPolicyBook.ClaimReason
-    ABOVE_AUTO_PAY_LIMIT = 0
-    EXCLUDED_EVENT = 1
-
-
 class ClaimStatus(ChainEnum):  # IPolicyBook.ClaimStatus
     NONE = 0
     OPEN = 1
     APPROVED = 2
     REJECTED = 3
     LAPSED = 4
+
+
+class ClaimReason(ChainEnum):  # IPolicyBook.ClaimReason
+    ABOVE_AUTO_PAY_LIMIT = 0
+    EXCLUDED_EVENT = 1

@@ -13,7 +13,7 @@ from typing import Any
 
 from web3.logs import DISCARD
 
-from contracts.enums import PolicyStatus
+from contracts.enums import ClaimReason, PolicyStatus
 from contracts.records import PolicyRecord
 
 _DECISIONS = {"ClaimApproved": "approved", "ClaimRejected": "rejected", "ClaimLapsed": "lapsed"}
@@ -22,8 +22,8 @@ _DECISIONS = {"ClaimApproved": "approved", "ClaimRejected": "rejected", "ClaimLa
 class PolicyProjection:
     """In-memory projection: policy id → record, claim id → (policy id, amount, status)."""
 
-    EVENTS = ("PolicyIssued", "PayoutSent", "ClaimOpened", "ClaimIncreased", "ClaimApproved",
-              "ClaimRejected", "ClaimLapsed", "PolicyExpired")
+    EVENTS = ("PolicyIssued", "PayoutSent", "ClaimOpened", "ClaimIncreased", "ExcludedEventReviewed",
+              "ClaimApproved", "ClaimRejected", "ClaimLapsed", "PolicyExpired", "PolicyCancelled", "PolicyRenewed")
 
     def __init__(self) -> None:
         self.policies: dict[int, PolicyRecord] = {}
@@ -47,10 +47,13 @@ class PolicyProjection:
         elif name == "ClaimOpened":
             rec = replace(rec, open_claim=args["claimId"], settled=args["entitlement"])
             self.claims[args["claimId"]] = {"policy_id": pid, "amount": args["amount"], "status": "open",
-                                            "deadline": args["deadline"]}
+                                            "deadline": args["deadline"], "reason": ClaimReason(args["reason"])}
         elif name == "ClaimIncreased":
             rec = replace(rec, settled=args["entitlement"])
             self.claims[args["claimId"]]["amount"] = args["amount"]
+        elif name == "ExcludedEventReviewed":
+            rec = replace(rec, event_settled=args["eventSettled"])
+            self.claims[args["claimId"]]["reason"] = ClaimReason.EXCLUDED_EVENT
         elif name in _DECISIONS:
             rec = replace(rec, open_claim=0)
             self.claims[args["claimId"]]["status"] = _DECISIONS[name]
@@ -58,6 +61,10 @@ class PolicyProjection:
                 self.claims[args["claimId"]]["approved"] = args["amount"]
         elif name == "PolicyExpired":
             rec = replace(rec, status=PolicyStatus.EXPIRED)
+        elif name == "PolicyCancelled":
+            rec = replace(rec, status=PolicyStatus.CANCELLED)
+        elif name == "PolicyRenewed":
+            rec = replace(rec, renewed_by=args["newPolicyId"])
         self.policies[pid] = rec
 
     def records(self, ids: Iterable[int]) -> tuple[list[int], list[tuple[Any, ...]]]:

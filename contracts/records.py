@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any, Self, get_type_hints
 
-from contracts.enums import ChainEnum, PayoutKind, PolicyStatus, ReportKind, RiskLevel
+from contracts.enums import ChainEnum, ClaimReason, ClaimStatus, PayoutKind, PolicyStatus, ReportKind, RiskLevel
 
 
 def solidity_name(field: str) -> str:
@@ -70,6 +70,8 @@ class Product(Struct):  # IPolicyBook.Product
     min_rate_ppm: int
     claim_seconds: int
     exposure_cap: int
+    event_cap: int = 0  # what one episode can pay the product's active policies in all; 0: no cap
+    cancellation_fee: int = 0  # kept from a cancellation refund
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class PolicyTerms(Struct):  # IPolicyBook.PolicyTerms: what an issuer asks for
     holder: bytes
     subject: bytes
     report_hash: bytes
+    schedule_hash: bytes = bytes(32)  # keccak256 of the RFC 8785 policy schedule (zero: none)
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,24 @@ class PolicyRecord(Struct):  # IPolicyBook.Policy: the record whose hash the boo
     holder: bytes
     subject: bytes
     report_hash: bytes
+    schedule_hash: bytes
+    premium: int  # what was collected for it
+    renewal_of: int = 0  # the policy this one renews (0: none)
+    renewed_by: int = 0  # the follow-on cover (0: none)
     settled: int = 0
     paid: int = 0
     open_claim: int = 0
+    event_settled: int = 0  # the part of `settled` from excluded-event episodes
     status: PolicyStatus = PolicyStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class Claim(Struct):  # IPolicyBook.Claim (claim)
+    policy_id: int
+    amount: int
+    status: ClaimStatus
+    deadline: int
+    reason: ClaimReason
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "PolicyBookProductInactive", "PolicyBookPolicyMismatch", "PolicyBookCoverNotEnded",
         "PolicyBookClaimNotOpen", "PolicyBookClaimDeadlinePassed", "PolicyBookClaimDecisionPending",
         "PolicyBookReportNotUnderwritable", "PolicyBookProductCapExceeded", "PolicyBookIssuerCapExceeded",
+        "PolicyBookServiceCapExceeded", "PolicyBookEventCapExceeded", "PolicyBookPolicyNotActive",
+        "PolicyBookCoverEnded", "PolicyBookOutageInProgress", "PolicyBookPolicyHasPayout", "PolicyBookAlreadyRenewed",
         # CoverPool and the payout asset: capital, balances, allowances, a token that refuses.
         "CoverPoolInsufficientFreeCapital", "CoverPoolInsufficientLocked", "CoverPoolNothingOwed",
         "CoverPoolTransferShortfall", "ERC20InsufficientBalance", "ERC20InsufficientAllowance",
@@ -103,7 +105,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "PolicyBookLimitAboveRiskLevel", "PolicyBookPremiumBelowFloor", "PolicyBookZeroBeneficiary",
         "PolicyBookZeroReportHash", "PolicyBookEmptyBatch", "PolicyBookBatchTooLarge", "PolicyBookLengthMismatch",
         "PolicyBookUnknownPolicy", "PolicyBookClaimPolicyMismatch", "PolicyBookInvalidApprovalAmount",
-        "PolicyBookInvalidIncidentReport",
+        "PolicyBookInvalidIncidentReport", "PolicyBookRenewalMismatch",
         "CoverPoolZeroAddress", "CoverPoolZeroAmount", "CoverPoolLengthMismatch", "CoverPoolAmountTooLarge",
         "ERC20InvalidApprover", "ERC20InvalidReceiver", "ERC20InvalidSender", "ERC20InvalidSpender",
         "FeeOnTransferTokenFeeTooHigh", "TimelockInsufficientDelay", "TimelockInvalidOperationLength",

@@ -67,7 +67,8 @@ def product(led: Ledger, service: bytes, auto_pay: int = 1_000 * USD) -> int:
 
 
 def terms(pid: int, report: bytes, beneficiary: str, i: int, cover_end: int) -> tuple:
-    return (pid, 0, cover_end, 500 * USD, 5 * USD, beneficiary, keccak(text=f"holder-{i}"), SUBJECT, report)
+    return (pid, 0, cover_end, 500 * USD, 5 * USD, beneficiary, keccak(text=f"holder-{i}"), SUBJECT, report,
+            keccak(text=f"schedule-{i}"))
 
 
 def main() -> None:
@@ -107,6 +108,16 @@ def main() -> None:
                                           a.distributor))  # warm-up
     r = led.send(led.book.functions.issue(terms(pid, report, a.bob, 1, cover_end)), a.distributor)
     out["issue_single"] = gas(r)
+    proj.apply_receipt(led.book, r)
+
+    # Renew policy 2 from its cover end (a second issuance plus the old record rewritten), then
+    # cancel policy 1 a day in: release, refund from free capital, exposures removed.
+    renewal = (pid, cover_end, cover_end + 30 * 86400, *terms(pid, report, a.bob, 1, cover_end)[3:])
+    ids, records = proj.records([2])
+    out["renew"] = gas(led.send(led.book.functions.renew(2, records[0], renewal), a.distributor))
+    led.travel(86400)
+    ids, records = proj.records([1])
+    out["cancel"] = gas(led.send(led.book.functions.cancel(1, records[0]), a.distributor))
 
     beneficiaries = [signer(f"customer-{i}").address for i in range(100)]
     batch = [terms(pid, report, beneficiaries[i], 100 + i, cover_end) for i in range(100)]

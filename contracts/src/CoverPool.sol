@@ -122,6 +122,21 @@ contract CoverPool is ICoverPool, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICoverPool
+    function refund(address to, uint256 amount) external onlyRole(BOOK_ROLE) nonReentrant {
+        if (amount == 0) return;
+        if (to == address(0)) revert CoverPoolZeroAddress();
+        uint256 free = _free;
+        if (amount > free) revert CoverPoolInsufficientFreeCapital(amount, free);
+        // Effects before the transfer, as in payOut: a refused transfer moves the amount to owed.
+        _free = uint128(free - amount);
+        emit PremiumRefunded(to, amount);
+        if (_asset.trySafeTransfer(to, amount)) return;
+        _claimable[to] += amount;
+        _owed += amount;
+        emit PayoutCredited(to, amount);
+    }
+
+    /// @inheritdoc ICoverPool
     function claim(address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert CoverPoolZeroAddress();
         amount = _claimable[msg.sender];

@@ -162,9 +162,11 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
                 start: w.start,
                 end: w.end,
                 downSeconds: w.end - w.start,
+                maintenanceSeconds: 0,
                 ongoing: w.ongoing,
                 settled: uint256(w.startSince) + _finalityDelay <= block.timestamp,
-                windows: 1
+                windows: 1,
+                excludedEvent: 0
             });
         }
         if (building) episodes[k++] = cur;

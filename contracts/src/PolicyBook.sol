@@ -10,7 +10,8 @@ import {IPolicyBook} from "./interfaces/IPolicyBook.sol";
 import {Entitlement} from "./libraries/Entitlement.sol";
 
 /// @title PolicyBook
-/// @notice Products, policies, settlement against OutageOracle windows, claims review, expiry.
+/// @notice Products, policies, settlement against OutageOracle windows, claims review, expiry,
+/// cancellation and renewal.
 contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IPolicyBook
     bytes32 public constant UNDERWRITER_ROLE = keccak256("UNDERWRITER_ROLE");
@@ -23,6 +24,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IPolicyBook
     uint256 public constant MAX_EPISODE_WINDOWS = 64;
     uint256 private constant YEAR = 365 days;
+    uint256 private constant RECORD_BYTES = 18 * 32; // the ABI encoding of a Policy: 18 static words
 
     ICoverPool private immutable _pool;
     IOutageOracle private immutable _oracle;
@@ -32,20 +34,33 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     uint64 private _claimCount;
     uint64 private _policyCount;
     mapping(uint32 productId => Product) private _products;
-    mapping(uint32 productId => uint256 exposure) private _productExposure;
+    mapping(uint32 productId => ProductExposure) private _productExposure;
     mapping(address issuer => IssuerLimit) private _issuers;
+    mapping(bytes32 serviceId => IssuerLimit) private _services;
     mapping(uint256 policyId => bytes32 recordHash) private _policyHashes;
     mapping(uint64 claimId => Claim) private _claims;
 
+    /// @dev A cap and the total limit of active policies under it (issuer, service): one slot.
     struct IssuerLimit {
         uint128 cap;
         uint128 exposure;
     }
 
+    /// @dev A product's total active limit and its per-episode sum (what `eventCap` bounds): one slot.
+    struct ProductExposure {
+        uint128 limits;
+        uint128 perEpisode;
+    }
+
     /// @dev Per-call memory cache: batches mostly share one product, one service, one report.
+    /// Issuance keeps the cached product's and service's exposures here and writes each slot
+    /// once per product (service) run and once at the end (`_flush`).
     struct Cache {
         uint32 productId;
         Product product;
+        ProductExposure exposure;
+        bytes32 capService;
+        IssuerLimit service;
         bytes32 serviceId;
         uint64 episodesFrom;
         uint40 episodesUntil;
@@ -83,10 +98,11 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         // Expiry must wait until an outage at the very end of the cover can have become final.
         uint32 finality = _oracle.finalityDelay();
         if (p.graceSeconds < finality) revert PolicyBookGraceBelowFinality(p.graceSeconds, finality);
+        Product memory stored = p;
+        stored.active = true;
         productId = ++_productCount;
-        _products[productId] = p;
-        _products[productId].active = true;
-        emit ProductCreated(productId, p.serviceId, _products[productId]);
+        _products[productId] = stored;
+        emit ProductCreated(productId, p.serviceId, stored);
     }
 
     /// @inheritdoc IPolicyBook
@@ -103,13 +119,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IPolicyBook
     function issue(PolicyTerms calldata terms) external nonReentrant returns (uint256 policyId) {
-        _checkIssuer();
-        Cache memory c;
-        policyId = ++_policyCount;
-        _issueOne(policyId, terms, c);
-        _addExposure(msg.sender, terms.limit);
-        _pool.collectPremium(msg.sender, terms.premium);
-        _pool.lock(terms.limit);
+        policyId = _issueSingle(terms, 0);
     }
 
     /// @inheritdoc IPolicyBook
@@ -124,13 +134,63 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         uint256 premiums;
         uint256 collateral;
         for (uint256 i = 0; i < n; ++i) {
-            _issueOne(firstId + i, terms[i], c);
+            _issueOne(firstId + i, terms[i], c, 0);
             premiums += terms[i].premium;
             collateral += terms[i].limit;
         }
+        _flush(c);
         _addExposure(msg.sender, collateral);
         _pool.collectPremium(msg.sender, premiums);
         _pool.lock(collateral);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function renew(uint256 policyId, Policy calldata policy, PolicyTerms calldata terms)
+        external
+        nonReentrant
+        returns (uint256 newId)
+    {
+        Policy memory old = _cancellable(policyId, policy);
+        if (
+            terms.coverStart != old.coverEnd || terms.holder != old.holder || terms.subject != old.subject
+                || _products[terms.productId].serviceId != _products[old.productId].serviceId
+        ) revert PolicyBookRenewalMismatch(policyId);
+        newId = _issueSingle(terms, uint64(policyId));
+        old.renewedBy = uint64(newId);
+        _policyHashes[policyId] = _hash(old);
+        emit PolicyRenewed(policyId, newId);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function cancel(uint256 policyId, Policy calldata policy) external nonReentrant returns (uint96 refund) {
+        Policy memory p = _cancellable(policyId, policy);
+        Product memory prod = _products[p.productId];
+        _checkQuiet(policyId, prod.serviceId);
+        if (p.settled != 0 || p.paid != 0 || p.openClaim != 0) revert PolicyBookPolicyHasPayout(policyId);
+        uint64 from = _countFrom(p, prod);
+        (IOutageOracle.Episode[] memory episodes,) =
+            _oracle.episodesIn(prod.serviceId, from, p.coverEnd, MAX_EPISODE_WINDOWS);
+        for (uint256 i = 0; i < episodes.length; ++i) {
+            if (episodes[i].ongoing || !episodes[i].settled) revert PolicyBookOutageInProgress(policyId);
+        }
+        (, uint96 total) = Entitlement.compute(prod, p.coverEnd, p.limit, from, episodes);
+        if (total != 0) revert PolicyBookPolicyHasPayout(policyId);
+        // The unexpired share of the premium, rounded down, less the fee (not below zero).
+        uint256 start = p.coverStart > block.timestamp ? p.coverStart : block.timestamp;
+        uint256 share = uint256(p.premium) * (p.coverEnd - start) / (p.coverEnd - p.coverStart);
+        refund = share > prod.cancellationFee ? uint96(share - prod.cancellationFee) : 0;
+        p.status = PolicyStatus.Cancelled;
+        _policyHashes[policyId] = _hash(p);
+        _removeExposure(p, prod);
+        emit PolicyCancelled(policyId, refund, p.limit);
+        _pool.release(p.limit);
+        _pool.refund(p.issuer, refund);
+    }
+
+    /// @inheritdoc IPolicyBook
+    function setServiceCap(bytes32 serviceId, uint128 cap) external onlyRole(UNDERWRITER_ROLE) {
+        _services[serviceId].cap = cap;
+        emit ServiceCapSet(serviceId, cap);
     }
 
     /// @inheritdoc IPolicyBook
@@ -199,12 +259,13 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPolicyBook
-    function entitlementOf(Policy calldata policy) external view returns (uint96) {
-        Product memory prod = _products[policy.productId];
-        uint64 from = uint64(policy.coverStart) + prod.waitingSeconds;
+    function entitlementOf(Policy calldata policy) external view returns (uint96 total) {
+        Policy memory p = _copy(policy);
+        Product memory prod = _products[p.productId];
+        uint64 from = _countFrom(p, prod);
         (IOutageOracle.Episode[] memory episodes,) =
-            _oracle.episodesIn(prod.serviceId, from, policy.coverEnd, MAX_EPISODE_WINDOWS);
-        return Entitlement.compute(prod, policy.coverEnd, policy.limit, from, episodes);
+            _oracle.episodesIn(prod.serviceId, from, p.coverEnd, MAX_EPISODE_WINDOWS);
+        (, total) = Entitlement.compute(prod, p.coverEnd, p.limit, from, episodes);
     }
 
     /// @inheritdoc IPolicyBook
@@ -219,7 +280,18 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IPolicyBook
     function productExposure(uint32 productId) external view returns (uint256) {
-        return _productExposure[productId];
+        return _productExposure[productId].limits;
+    }
+
+    /// @inheritdoc IPolicyBook
+    function eventExposure(uint32 productId) external view returns (uint256) {
+        return _productExposure[productId].perEpisode;
+    }
+
+    /// @inheritdoc IPolicyBook
+    function serviceExposure(bytes32 serviceId) external view returns (uint128 cap, uint128 exposure) {
+        IssuerLimit memory sl = _services[serviceId];
+        return (sl.cap, sl.exposure);
     }
 
     /// @inheritdoc IPolicyBook
@@ -240,7 +312,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IPolicyBook
     function hashPolicy(Policy calldata policy) external pure returns (bytes32) {
-        return _hash(policy);
+        return _hash(_copy(policy));
     }
 
     /// @inheritdoc IPolicyBook
@@ -298,14 +370,26 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (p.openClaim == 0) {
             released = p.limit - p.paid;
             p.status = PolicyStatus.Expired;
-            _removeExposure(p);
+            _removeExposure(p, prod);
             emit PolicyExpired(id, uint96(released));
         }
         _policyHashes[id] = _hash(p);
     }
 
-    function _issueOne(uint256 policyId, PolicyTerms calldata t, Cache memory c) private {
-        Product memory prod = _cachedProduct(t.productId, c);
+    /// @dev One policy (`issue`, `renew`): the caller pays its premium and its limit is locked.
+    function _issueSingle(PolicyTerms calldata terms, uint64 renewalOf) private returns (uint256 policyId) {
+        _checkIssuer();
+        Cache memory c;
+        policyId = ++_policyCount;
+        _issueOne(policyId, terms, c, renewalOf);
+        _flush(c);
+        _addExposure(msg.sender, terms.limit);
+        _pool.collectPremium(msg.sender, terms.premium);
+        _pool.lock(terms.limit);
+    }
+
+    function _issueOne(uint256 policyId, PolicyTerms calldata t, Cache memory c, uint64 renewalOf) private {
+        Product memory prod = _issuanceProduct(t.productId, c);
         if (!prod.active) revert PolicyBookProductInactive(t.productId);
         uint40 start = t.coverStart == 0 ? uint40(block.timestamp) : t.coverStart;
         if (start < block.timestamp || t.coverEnd <= start) {
@@ -323,11 +407,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (c.level == IAssessmentRegistry.RiskLevel.Medium && t.limit > prod.mediumLimit) {
             revert PolicyBookLimitAboveRiskLevel(t.limit, prod.mediumLimit);
         }
-        uint256 exposure = _productExposure[t.productId] + t.limit;
-        if (prod.exposureCap != 0 && exposure > prod.exposureCap) {
-            revert PolicyBookProductCapExceeded(t.productId, exposure, prod.exposureCap);
-        }
-        _productExposure[t.productId] = exposure;
+        _addCapped(t, prod, c);
         Policy memory p = Policy({
             productId: t.productId,
             coverStart: start,
@@ -338,9 +418,14 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
             holder: t.holder,
             subject: t.subject,
             reportHash: t.reportHash,
+            scheduleHash: t.scheduleHash,
+            premium: t.premium,
+            renewalOf: renewalOf,
+            renewedBy: 0,
             settled: 0,
             paid: 0,
             openClaim: 0,
+            eventSettled: 0,
             status: PolicyStatus.Active
         });
         _policyHashes[policyId] = _hash(p);
@@ -369,6 +454,46 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         (c.reportChecked, c.reportHash, c.subject, c.level) = (true, t.reportHash, t.subject, level);
     }
 
+    /// @dev The product's, its event and its service's caps, against the cache's running totals.
+    function _addCapped(PolicyTerms calldata t, Product memory prod, Cache memory c) private pure {
+        uint256 limits = uint256(c.exposure.limits) + t.limit;
+        if (prod.exposureCap != 0 && limits > prod.exposureCap) {
+            revert PolicyBookProductCapExceeded(t.productId, limits, prod.exposureCap);
+        }
+        uint256 perEpisode = uint256(c.exposure.perEpisode) + Entitlement.perEpisode(prod, t.limit);
+        if (prod.eventCap != 0 && perEpisode > prod.eventCap) {
+            revert PolicyBookEventCapExceeded(t.productId, perEpisode, prod.eventCap);
+        }
+        uint256 service = uint256(c.service.exposure) + t.limit;
+        if (c.service.cap != 0 && service > c.service.cap) {
+            revert PolicyBookServiceCapExceeded(prod.serviceId, service, c.service.cap);
+        }
+        (c.exposure.limits, c.exposure.perEpisode, c.service.exposure) =
+            (uint128(limits), uint128(perEpisode), uint128(service));
+    }
+
+    /// @dev The product for issuance, with its exposures and its service's in the cache; moving
+    /// to another product (service) first writes back the running totals of the previous one.
+    function _issuanceProduct(uint32 productId, Cache memory c) private returns (Product memory) {
+        if (c.productId != productId) {
+            _flush(c);
+            _cachedProduct(productId, c);
+            c.exposure = _productExposure[productId];
+            if (c.product.serviceId != c.capService) {
+                c.capService = c.product.serviceId;
+                c.service = _services[c.capService];
+            }
+        }
+        return c.product;
+    }
+
+    /// @dev Writes the cached running exposures back (one slot each).
+    function _flush(Cache memory c) private {
+        if (c.productId == 0) return;
+        _productExposure[c.productId] = c.exposure;
+        _services[c.capService].exposure = c.service.exposure;
+    }
+
     function _addExposure(address issuer, uint256 amount) private {
         IssuerLimit storage il = _issuers[issuer];
         uint256 exposure = il.exposure + amount;
@@ -376,41 +501,79 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         il.exposure = uint128(exposure);
     }
 
-    function _removeExposure(Policy memory p) private {
-        _productExposure[p.productId] -= p.limit;
+    function _removeExposure(Policy memory p, Product memory prod) private {
+        ProductExposure storage pe = _productExposure[p.productId];
+        (pe.limits, pe.perEpisode) = (pe.limits - p.limit, pe.perEpisode - Entitlement.perEpisode(prod, p.limit));
+        _services[prod.serviceId].exposure -= p.limit;
         _issuers[p.issuer].exposure -= p.limit;
     }
 
-    /// @dev Entitlement minus what was already handled: the first `autoPayLimit` of entitlement
-    /// is paid at once, anything above goes to a claim for review. Returns the amount to pay now;
-    /// updates `p` in memory (the caller stores its hash).
+    /// @dev Outages count from cover start plus the waiting period; a renewal has none.
+    function _countFrom(Policy memory p, Product memory prod) private pure returns (uint64) {
+        return uint64(p.coverStart) + (p.renewalOf == 0 ? prod.waitingSeconds : 0);
+    }
+
+    /// @dev A loaded active policy before its cover end, whose caller is its issuer or an underwriter.
+    function _cancellable(uint256 policyId, Policy calldata policy) private view returns (Policy memory p) {
+        (p,) = _load(policyId, policy);
+        if (msg.sender != p.issuer) _checkRole(UNDERWRITER_ROLE);
+        if (p.status != PolicyStatus.Active) revert PolicyBookPolicyNotActive(policyId);
+        if (p.renewedBy != 0) revert PolicyBookAlreadyRenewed(policyId, p.renewedBy);
+        if (block.timestamp >= p.coverEnd) revert PolicyBookCoverEnded(policyId, p.coverEnd);
+    }
+
+    /// @dev No outage of the service may still grow or move: its latest window is over, final,
+    /// and ended at least `mergeGap` ago (a next window that close would join its episode).
+    function _checkQuiet(uint256 policyId, bytes32 serviceId) private view {
+        uint256 n = _oracle.windowCount(serviceId);
+        if (n == 0) return;
+        IOutageOracle.Window memory w = _oracle.windowAt(serviceId, n - 1);
+        if (
+            w.ongoing || uint256(w.startSince) + _oracle.finalityDelay() > block.timestamp
+                || uint256(w.end) + _oracle.mergeGap() > block.timestamp
+        ) revert PolicyBookOutageInProgress(policyId);
+    }
+
+    /// @dev Entitlement minus what was already handled: the first `autoPayLimit` of normal
+    /// entitlement is paid at once; the rest, and all excluded-event entitlement, goes to a claim
+    /// for review (the rule in {IPolicyBook-settle}). Returns the amount to pay now; updates `p`
+    /// in memory (the caller stores its hash).
     function _settleOne(uint256 policyId, Policy memory p, Cache memory c) private returns (uint96 pay) {
         Product memory prod = _cachedProduct(p.productId, c);
-        uint64 from = uint64(p.coverStart) + prod.waitingSeconds;
+        uint64 from = _countFrom(p, prod);
         if (prod.serviceId != c.serviceId || from != c.episodesFrom || p.coverEnd != c.episodesUntil) {
             (c.episodes,) = _oracle.episodesIn(prod.serviceId, from, p.coverEnd, MAX_EPISODE_WINDOWS);
             (c.serviceId, c.episodesFrom, c.episodesUntil) = (prod.serviceId, from, p.coverEnd);
         }
-        uint96 entitled = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
+        (uint96 normal, uint96 entitled) = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
         if (entitled <= p.settled) return 0;
-        uint96 delta = entitled - p.settled;
+        // Normal entitlement not yet handled as normal, within the room left; the rest is event's.
+        uint96 room = entitled - p.settled;
+        uint96 normalSettled = p.settled - p.eventSettled;
+        uint96 dN = normal > normalSettled ? normal - normalSettled : 0;
+        if (dN > room) dN = room;
+        uint96 dE = room - dN;
         uint96 autoRoom = prod.autoPayLimit > p.settled ? prod.autoPayLimit - p.settled : 0;
-        pay = delta < autoRoom ? delta : autoRoom;
-        uint96 review = delta - pay;
+        pay = dN < autoRoom ? dN : autoRoom;
+        uint96 review = room - pay;
         p.settled = entitled;
+        p.eventSettled += dE;
         p.paid += pay;
         if (review > 0) {
+            ClaimReason reason = dE > 0 ? ClaimReason.ExcludedEvent : ClaimReason.AboveAutoPayLimit;
             if (p.openClaim == 0) {
                 uint64 claimId = ++_claimCount;
                 uint40 deadline = uint40(block.timestamp + prod.claimSeconds);
-                _claims[claimId] = Claim(uint64(policyId), review, ClaimStatus.Open, deadline);
+                _claims[claimId] = Claim(uint64(policyId), review, ClaimStatus.Open, deadline, reason);
                 p.openClaim = claimId;
-                emit ClaimOpened(claimId, policyId, review, entitled, deadline);
+                emit ClaimOpened(claimId, policyId, review, entitled, deadline, reason);
             } else {
                 Claim storage cl = _claims[p.openClaim];
                 cl.amount += review;
+                if (dE > 0) cl.reason = reason;
                 emit ClaimIncreased(p.openClaim, policyId, cl.amount, entitled);
             }
+            if (dE > 0) emit ExcludedEventReviewed(policyId, p.openClaim, dE, p.eventSettled);
         }
         if (pay > 0) emit PayoutSent(policyId, pay, entitled);
     }
@@ -443,11 +606,24 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         _payOut(out);
     }
 
+    /// @dev The record is copied as raw words, unvalidated: a matching hash proves the words are
+    /// the clean encoding of the stored record (every stored hash is of a clean record), and
+    /// skipping the per-field ABI checks keeps the book under EIP-170.
     function _load(uint256 policyId, Policy calldata policy) private view returns (Policy memory p, bytes32 stored) {
         stored = _policyHashes[policyId];
         if (stored == bytes32(0)) revert PolicyBookUnknownPolicy(policyId);
-        p = policy;
+        p = _copy(policy);
         if (_hash(p) != stored) revert PolicyBookPolicyMismatch(policyId);
+    }
+
+    /// @dev The record's words as given, unvalidated (see `_load`; `hashPolicy` and
+    /// `entitlementOf` compute on what they are given).
+    function _copy(Policy calldata policy) private pure returns (Policy memory p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            mstore(0x40, add(p, RECORD_BYTES))
+            calldatacopy(p, policy, RECORD_BYTES)
+        }
     }
 
     function _cachedProduct(uint32 productId, Cache memory c) private view returns (Product memory) {
@@ -497,7 +673,11 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         _pool.payOut(payees, amounts);
     }
 
-    function _hash(Policy memory p) private pure returns (bytes32) {
-        return keccak256(abi.encode(p));
+    /// @dev `keccak256(abi.encode(p))`: a struct of value types is laid out in memory as its ABI
+    /// encoding (one clean word per field).
+    function _hash(Policy memory p) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            h := keccak256(p, RECORD_BYTES)
+        }
     }
 }

@@ -184,6 +184,12 @@ class Indexer:
 
 # --- handlers -------------------------------------------------------------------------------
 
+def policy_record(p: m.Policy) -> PolicyRecord:
+    """The on-chain record of a projected policy, for the book's settle / expire / cancel / renew
+    and claim calls (every field of the record has its column)."""
+    return PolicyRecord.of(p)
+
+
 def _product(c: Ctx) -> None:
     p = Product.decode(c.args["product"])
     c.session.merge(m.Product(**{**vars(p), "service_id": hx(p.service_id)}, id=c.args["productId"], block=c.block))

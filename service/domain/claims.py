@@ -12,10 +12,9 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from contracts.enums import ReportKind
-from contracts.records import PolicyRecord
 from contracts.registry import incident_subject
 from service.chain.gateway import Gateway
-from service.chain.indexer import Indexer
+from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
 from service.domain.anchoring import underwriting_status
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
@@ -89,7 +88,7 @@ def approve(session: Session, gw: Gateway, indexer: Indexer, claim_id: int, inci
     if amount > claim.amount:
         raise BadRequest(f"amount {amount} is more than the claim ({claim.amount})", type="invalid_approval_amount")
     _check_incident(session, gw, policy, incident_report)
-    fn = gw.book.functions.approveClaim(claim_id, policy.id, PolicyRecord.of(policy).as_tuple(), incident_report,
+    fn = gw.book.functions.approveClaim(claim_id, policy.id, policy_record(policy).as_tuple(), incident_report,
                                         amount)
     return _decide(session, gw, indexer, claim_id, fn, _note(claim_id, "approve", reason, amount, by))
 
@@ -103,6 +102,6 @@ def reject(session: Session, gw: Gateway, indexer: Indexer, claim_id: int, reaso
         _check_incident(session, gw, policy, incident_report)
     note = _note(claim_id, "reject", reason, None, by)
     assert note is not None
-    fn = gw.book.functions.rejectClaim(claim_id, policy.id, PolicyRecord.of(policy).as_tuple(),
+    fn = gw.book.functions.rejectClaim(claim_id, policy.id, policy_record(policy).as_tuple(),
                                        keccak(text=reason))
     return _decide(session, gw, indexer, claim_id, fn, note)

@@ -22,6 +22,8 @@ from service.chain.indexer import Indexer
 from service.db import models as m
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
 
+NO_SCHEDULE = bytes(32)  # PolicyTerms.scheduleHash until the policy schedule is wired (issue 12, wording)
+
 
 class Cover(Protocol):
     beneficiary: str
@@ -85,7 +87,8 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     for i in range(0, len(covers), chunk):
         part = list(zip(covers[i:i + chunk], salts[i:i + chunk], strict=True))
         terms = [PolicyTerms(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary,
-                             keccak(salt + c.holder_ref.encode()), subject, report_id).as_tuple() for c, salt in part]
+                             keccak(salt + c.holder_ref.encode()), subject, report_id, NO_SCHEDULE).as_tuple()
+                 for c, salt in part]
         fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)
         try:
             receipt = gw.send(fn)

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
 from contracts.enums import PolicyStatus, ReportKind
-from contracts.records import PolicyRecord, PolicyTerms, UnderwritingStatus
+from contracts.records import PolicyTerms, UnderwritingStatus
 from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
-from service.chain.indexer import Indexer
+from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
 from service.domain import underwriting
 from service.domain.anchoring import report_status
@@ -97,7 +97,7 @@ def _check_cancellable(session: Session, gw: Gateway, p: m.Policy, now: int) -> 
     why = outage_in_progress(session, gw, product.service_id, now)
     if why is not None:
         raise Conflict(f"policy {p.id} cannot be cancelled now: {why}", type="outage_in_progress")
-    entitled = int(gw.book.functions.entitlementOf(PolicyRecord.of(p).as_tuple()).call())
+    entitled = int(gw.book.functions.entitlementOf(policy_record(p).as_tuple()).call())
     if entitled:
         raise Conflict(f"policy {p.id} is entitled to {entitled} not settled yet: it cannot be cancelled",
                        type="outage_in_progress")
@@ -110,7 +110,7 @@ def cancel(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
     indexer.sync()
     found = find(session, policy_id, may_see)
     _check_cancellable(session, gw, found.policy, gw.now())
-    record = PolicyRecord.of(found.policy).as_tuple()
+    record = policy_record(found.policy).as_tuple()
     session.merge(m.CancellationNote(policy_id=policy_id, reason=reason, cancelled_by=by))
     session.commit()
     try:
@@ -179,7 +179,7 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
     terms = PolicyTerms(product.id, old.cover_end, old.cover_end + length, quote.limit, quote.premium,
                         old.beneficiary, bytes.fromhex(old.holder[2:]), bytes.fromhex(old.subject[2:]),
                         report_anchor_id(assessment.report), NO_SCHEDULE)
-    receipt = gw.send(gw.book.functions.renew(old.id, PolicyRecord.of(old).as_tuple(), terms.as_tuple()))
+    receipt = gw.send(gw.book.functions.renew(old.id, policy_record(old).as_tuple(), terms.as_tuple()))
     events = gw.book.events.PolicyRenewed().process_receipt(receipt, errors=DISCARD)
     if not events:
         raise ChainError("renew mined without a PolicyRenewed event")

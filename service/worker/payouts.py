@@ -39,10 +39,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.enums import PolicyStatus
-from contracts.records import PolicyRecord
 from service.chain.episodes import group
 from service.chain.gateway import Gateway
-from service.chain.indexer import Indexer
+from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
 from service.db.session import transaction
 from service.errors import ChainError, ServiceError
@@ -197,7 +196,7 @@ class PayoutWorker:
         at = self._read_at()
         due = []
         for p in policies:
-            entitled = self.gw.book.functions.entitlementOf(PolicyRecord.of(p).as_tuple()).call(block_identifier=at)
+            entitled = self.gw.book.functions.entitlementOf(policy_record(p).as_tuple()).call(block_identifier=at)
             if entitled > p.settled:
                 due.append(p)
         return due
@@ -240,7 +239,7 @@ class PayoutWorker:
         if not self._acquire(lease):  # renew: the lease must outlive every send made under it
             raise LeaseLost(f"lease {lease} was taken over by another replica")
         call = getattr(self.gw.book.functions, function)
-        make = args or (lambda ps: ([p.id for p in ps], [PolicyRecord.of(p).as_tuple() for p in ps]))
+        make = args or (lambda ps: ([p.id for p in ps], [policy_record(p).as_tuple() for p in ps]))
         try:
             self.gw.send(call(*make(chunk)))
         except ChainError as exc:
@@ -290,7 +289,7 @@ class PayoutWorker:
             def send(chunk: list[m.Policy], claim_id: int = claim_id) -> list[m.Policy]:
                 fresh = lambda ids: [p for p in self._reload(ids) if p.open_claim == claim_id]  # noqa: E731
                 return self._send(EXPIRY_LEASE, "closeLapsedClaim", chunk, refresh=fresh,
-                                  args=lambda ps: (claim_id, ps[0].id, PolicyRecord.of(ps[0]).as_tuple()))
+                                  args=lambda ps: (claim_id, ps[0].id, policy_record(ps[0]).as_tuple()))
 
             try:
                 sent = send([policy])

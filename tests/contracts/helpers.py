@@ -33,9 +33,10 @@ def product_tuple(*, kind: int = FIXED, trigger: int = HOUR, unit: int = HOUR, w
                   grace: int = 7 * DAY, auto: int = 150 * USD, amount: int = 100 * USD,
                   limit: int = 500 * USD, service: bytes = SERVICE, max_cover: int = 400 * DAY,
                   max_delay: int = 30 * DAY, min_premium: int = 0, medium_limit: int = 200 * USD,
-                  min_rate_ppm: int = 0, claim_seconds: int = 14 * DAY, exposure_cap: int = 0) -> tuple[Any, ...]:
+                  min_rate_ppm: int = 0, claim_seconds: int = 14 * DAY, exposure_cap: int = 0, event_cap: int = 0,
+                  cancellation_fee: int = 0) -> tuple[Any, ...]:
     return (service, trigger, kind, unit, waiting, grace, True, auto, amount, limit, max_cover, max_delay,
-            min_premium, medium_limit, min_rate_ppm, claim_seconds, exposure_cap)
+            min_premium, medium_limit, min_rate_ppm, claim_seconds, exposure_cap, event_cap, cancellation_fee)
 
 
 @dataclass
@@ -49,10 +50,10 @@ class BookEnv:
 
     def terms(self, product: int, beneficiary: str | None = None, *, start: int = 0, days: int = 30,
               limit: int = 500 * USD, premium: int = 10 * USD, report: bytes | None = None, n: int = 0,
-              subject: bytes = SUBJECT) -> tuple[Any, ...]:
-        end = (start or self.led.now()) + days * 86400
+              subject: bytes = SUBJECT, schedule: bytes = bytes(32), end: int | None = None) -> tuple[Any, ...]:
+        end = end or (start or self.led.now()) + days * 86400
         return (product, start, end, limit, premium, beneficiary or signer(f"b{n}").address,
-                keccak(text=f"salt|holder-{n}"), subject, report or self.report)
+                keccak(text=f"salt|holder-{n}"), subject, report or self.report, schedule)
 
     def issue(self, *terms: tuple[Any, ...], sender: str | None = None) -> list[int]:
         fn = (self.led.book.functions.issue(terms[0]) if len(terms) == 1

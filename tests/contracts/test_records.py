@@ -11,7 +11,7 @@ import pytest
 from contracts import artifacts, enums, records
 
 STRUCTS = {records.Product: "IPolicyBook.Product", records.PolicyTerms: "IPolicyBook.PolicyTerms",
-           records.PolicyRecord: "IPolicyBook.Policy", records.Anchor: "IAssessmentRegistry.Anchor",
+           records.PolicyRecord: "IPolicyBook.Policy", records.Claim: "IPolicyBook.Claim", records.Anchor: "IAssessmentRegistry.Anchor",
            records.Verification: "IAssessmentRegistry.Verification"}
 OUTPUTS = {records.UnderwritingStatus: ("IAssessmentRegistry", "underwritingStatus")}
 
@@ -57,16 +57,18 @@ def test_record_fields_are_the_view_outputs(cls: type) -> None:
 
 def test_decode_from_a_tuple_or_event_args_and_back() -> None:
     values = (7, 100, 200, 5, "0x" + "11" * 20, "0x" + "22" * 20, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32,
-              1, 2, 3, 1)
+              b"\x04" * 32, 9, 4, 5, 1, 2, 3, 1, 2)
     rec = records.PolicyRecord.decode(values)
-    assert rec.status is enums.PolicyStatus.EXPIRED and rec.as_tuple() == values
+    assert rec.status is enums.PolicyStatus.CANCELLED and rec.as_tuple() == values
+    assert (rec.schedule_hash, rec.premium, rec.renewal_of, rec.renewed_by, rec.event_settled) == (
+        b"\x04" * 32, 9, 4, 5, 1)
     by_name = {c["name"]: v for c, v in zip(_struct_components("IPolicyBook.Policy"), values, strict=True)}
     assert records.PolicyRecord.decode(by_name) == rec
 
 
 def test_of_a_projection_row_with_hex_bytes() -> None:
     values = (7, 100, 200, 5, "0x" + "11" * 20, "0x" + "22" * 20, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32,
-              0, 0, 0, 0)
+              b"\x04" * 32, 9, 0, 0, 0, 0, 0, 0, 0)
     row = type("Row", (), {f.name: ("0x" + v.hex() if isinstance(v, bytes) else v)
                            for f, v in zip(fields(records.PolicyRecord), values, strict=True)})()
     assert records.PolicyRecord.of(row) == records.PolicyRecord.decode(values)

@@ -106,8 +106,8 @@ def test_cancel_refunds_the_unexpired_share_less_the_fee_and_releases_once(api: 
     assert [p["id"] for p in listed] == [policy["id"]]
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-@given(elapsed=st.integers(min_value=0, max_value=31 * DAY), fee=st.integers(min_value=0, max_value=6 * USD),
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(elapsed=st.integers(min_value=60, max_value=31 * DAY), fee=st.integers(min_value=0, max_value=6 * USD),
        repeats=st.integers(min_value=1, max_value=3))
 def test_refund_never_exceeds_the_premium_and_collateral_is_released_once(api: Api, distributor, elapsed: int,
                                                                           fee: int, repeats: int) -> None:

@@ -12,7 +12,7 @@ pragma solidity ^0.8.24;
 ///
 /// Roles (OpenZeppelin AccessControl): `DEFAULT_ADMIN_ROLE` (the governance timelock in
 /// production) grants the others; `BOOK_ROLE` (the policy book) locks, releases, collects
-/// premiums and pays out; `TREASURER_ROLE` withdraws free capital and sweeps surplus. Deposits
+/// premiums, pays out and refunds; `TREASURER_ROLE` withdraws free capital and sweeps surplus. Deposits
 /// and claims of owed payouts are open to anyone. A call without its role reverts
 /// `AccessControlUnauthorizedAccount(caller, role)`. Token failures surface as the token's own
 /// revert or `SafeERC20FailedOperation(token)`.
@@ -33,6 +33,9 @@ interface ICoverPool {
     /// @notice A payout transfer failed (reverted, returned false, or the payee is refused by the
     /// token); `amount` moved from locked to owed capital, claimable by `payee` with `claim`.
     event PayoutCredited(address indexed payee, uint256 amount);
+    /// @notice `amount` of free capital was refunded to `to` (a cancelled policy's premium share):
+    /// transferred, or credited to `to` (`PayoutCredited`) when the transfer failed.
+    event PremiumRefunded(address indexed to, uint256 amount);
     /// @notice `payee` pulled its whole owed balance `amount` to `to`.
     event PayoutClaimed(address indexed payee, address indexed to, uint256 amount);
     /// @notice Tokens sent to the pool outside `deposit` were swept out by the treasurer.
@@ -102,6 +105,14 @@ interface ICoverPool {
     /// `CoverPoolInsufficientLocked`, `CoverPoolZeroAddress`.
     function payOut(address[] calldata payees, uint256[] calldata amounts) external;
 
+    /// @notice Refunds `amount` of free capital to `to` (the policy book, at cancellation, after
+    /// releasing the policy's collateral). A transfer that fails does not revert: the amount is
+    /// owed to `to` (`PayoutCredited`, claimable with `claim`), as for `payOut`. Zero is a no-op.
+    /// @dev Requirements: the caller has `BOOK_ROLE`. Emits {PremiumRefunded}, and
+    /// {PayoutCredited} when the transfer failed. Reverts `CoverPoolZeroAddress`,
+    /// `CoverPoolInsufficientFreeCapital`.
+    function refund(address to, uint256 amount) external;
+
     /// @notice The caller pulls everything it is owed to `to` (pull payment for failed payouts).
     /// The transfer must succeed in full or the claim reverts and stays owed (choose another `to`).
     /// @dev Any account that is owed may call. Emits {PayoutClaimed}. Reverts
@@ -127,7 +138,7 @@ interface ICoverPool {
     /// @notice What `payee` can `claim`.
     function claimableOf(address payee) external view returns (uint256);
 
-    /// @notice Role of the policy book: locks, releases, collects premiums, pays out.
+    /// @notice Role of the policy book: locks, releases, collects premiums, pays out, refunds.
     function BOOK_ROLE() external view returns (bytes32);
 
     /// @notice Role that may withdraw free capital and sweep surplus.

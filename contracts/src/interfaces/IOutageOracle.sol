@@ -44,10 +44,12 @@ interface IOutageOracle {
     struct Episode {
         uint64 start;
         uint64 end;
-        uint64 downSeconds;
+        uint64 downSeconds; // downtime outside declared maintenance (what pays)
+        uint64 maintenanceSeconds; // downtime inside declared, uncancelled maintenance windows
         bool ongoing;
         bool settled;
         uint32 windows;
+        uint32 excludedEvent; // 0, or 1 + index of the first excluded event overlapping the episode
     }
 
     /// @notice Oracle set `version` is now `signers`, of which `quorum` must co-sign a submission.

@@ -26,10 +26,19 @@ interface IPolicyBook {
         PerUnit
     }
 
-    /// @notice `Expired`: collateral released; the record no longer settles.
+    /// @notice `Expired`: collateral released; the record no longer settles. `Cancelled`: the
+    /// unexpired share of the premium, less the product's fee, refunded and the collateral released.
     enum PolicyStatus {
         Active,
-        Expired
+        Expired,
+        Cancelled
+    }
+
+    /// @notice Why a claim is under review: entitlement above the product's `autoPayLimit`, or
+    /// entitlement from an episode inside a declared excluded event (never auto-paid).
+    enum ClaimReason {
+        AboveAutoPayLimit,
+        ExcludedEvent
     }
 
     /// @notice `Lapsed`: the claims role did not decide before the deadline; the claim was
@@ -61,6 +70,8 @@ interface IPolicyBook {
         uint32 minRatePpm; // premium floor per year of cover, parts per million of the limit
         uint32 claimSeconds; // a claim not decided within this is deemed approved
         uint96 exposureCap; // total limit of the product's active policies; 0 = no cap
+        uint96 eventCap; // sum over active policies of the most one episode can pay each; 0 = no cap
+        uint96 cancellationFee; // token units kept from a cancellation refund
     }
 
     /// @notice What an issuer asks for. `coverStart` 0 means "now"; a past start is refused.
@@ -74,10 +85,14 @@ interface IPolicyBook {
         bytes32 holder; // salted commitment to the policyholder: no personal data on-chain
         bytes32 subject; // salted commitment to the insured organisation the report assessed
         bytes32 reportHash; // the anchored assessment the policy was underwritten on
+        bytes32 scheduleHash; // keccak256 of the RFC 8785 policy schedule (0: no schedule)
     }
 
     /// @notice The full policy record whose hash is stored.
-    /// `settled`: entitlement already handled (paid at once or sent to review); `paid`: sent.
+    /// `settled`: entitlement already handled (paid at once or sent to review); `paid`: sent;
+    /// `eventSettled`: the part of `settled` from excluded-event episodes (always reviewed).
+    /// `premium`: what was collected for it; `renewalOf` / `renewedBy`: the policy this one
+    /// renews / the follow-on cover (0: none).
     struct Policy {
         uint32 productId;
         uint40 coverStart;
@@ -88,9 +103,14 @@ interface IPolicyBook {
         bytes32 holder;
         bytes32 subject;
         bytes32 reportHash;
+        bytes32 scheduleHash;
+        uint96 premium;
+        uint64 renewalOf;
+        uint64 renewedBy;
         uint96 settled;
         uint96 paid;
         uint64 openClaim;
+        uint96 eventSettled;
         PolicyStatus status;
     }
 
@@ -101,6 +121,7 @@ interface IPolicyBook {
         uint96 amount;
         ClaimStatus status;
         uint40 deadline;
+        ClaimReason reason;
     }
 
     /// @notice A product was created (always active); `product` is the stored record.
@@ -116,9 +137,20 @@ interface IPolicyBook {
     /// Settlement and claim events carry `entitlement`, the policy's new `settled` value, so an
     /// indexer can rebuild every record from events alone (and check it against `policyHash`).
     event PayoutSent(uint256 indexed policyId, uint96 amount, uint96 entitlement);
-    /// @notice Entitlement above the auto-pay limit went to review as claim `claimId`, to be
-    /// decided by `deadline`.
-    event ClaimOpened(uint64 indexed claimId, uint256 indexed policyId, uint96 amount, uint96 entitlement, uint40 deadline);
+    /// @notice Entitlement above the auto-pay limit, or from an excluded event (`reason`), went to
+    /// review as claim `claimId`, to be decided by `deadline`.
+    event ClaimOpened(
+        uint64 indexed claimId,
+        uint256 indexed policyId,
+        uint96 amount,
+        uint96 entitlement,
+        uint40 deadline,
+        ClaimReason reason
+    );
+    /// @notice `amount` of excluded-event entitlement went to review in claim `claimId` (opened or
+    /// increased in the same transaction, whose reason is now `ExcludedEvent`); `eventSettled` is
+    /// the policy's new `eventSettled`.
+    event ExcludedEventReviewed(uint256 indexed policyId, uint64 indexed claimId, uint96 amount, uint96 eventSettled);
     /// @notice More entitlement went to the policy's open claim; `amount` is the claim's new total.
     event ClaimIncreased(uint64 indexed claimId, uint256 indexed policyId, uint96 amount, uint96 entitlement);
     /// @notice `amount` was approved and paid (at most the claim; the rest is declined), on the
@@ -131,6 +163,14 @@ interface IPolicyBook {
     event ClaimLapsed(uint64 indexed claimId, uint256 indexed policyId, uint96 amount);
     /// @notice The policy expired; `released` unused collateral went back to free capital.
     event PolicyExpired(uint256 indexed policyId, uint96 released);
+    /// @notice The policy was cancelled: `refund` went to its issuer (through the pool's
+    /// `refund`), its whole limit `released` back to free capital.
+    event PolicyCancelled(uint256 indexed policyId, uint96 refund, uint96 released);
+    /// @notice `newPolicyId` renews `policyId` from its cover end (its `PolicyIssued` precedes this).
+    event PolicyRenewed(uint256 indexed policyId, uint256 indexed newPolicyId);
+    /// @notice The total limit of active policies on `serviceId`, all products together, is now
+    /// capped at `cap` (0: no cap).
+    event ServiceCapSet(bytes32 indexed serviceId, uint128 cap);
 
     /// @notice A constructor dependency or the admin is the zero address.
     error PolicyBookZeroAddress();
@@ -167,6 +207,28 @@ interface IPolicyBook {
     error PolicyBookProductCapExceeded(uint32 productId, uint256 exposure, uint96 cap);
     /// @notice Issuing would take the issuer's active limit (`exposure`) above its cap.
     error PolicyBookIssuerCapExceeded(address issuer, uint256 exposure, uint128 cap);
+    /// @notice Issuing would take the active limit on the service, all products together
+    /// (`exposure`), above its cap (`setServiceCap`).
+    error PolicyBookServiceCapExceeded(bytes32 serviceId, uint256 exposure, uint128 cap);
+    /// @notice Issuing would take what one episode can pay the product's active policies
+    /// (`exposure`) above its `eventCap`.
+    error PolicyBookEventCapExceeded(uint32 productId, uint256 exposure, uint96 cap);
+    /// @notice `cancel` / `renew` of a policy that is expired or cancelled.
+    error PolicyBookPolicyNotActive(uint256 policyId);
+    /// @notice `cancel` / `renew` at or after the policy's cover end.
+    error PolicyBookCoverEnded(uint256 policyId, uint40 coverEnd);
+    /// @notice `cancel` while an outage of the service is ongoing or not final, or ended less than
+    /// `mergeGap` ago (it may still grow), or an episode in the cover is not final.
+    error PolicyBookOutageInProgress(uint256 policyId);
+    /// @notice `cancel` of a policy that was paid, has settled or claimed entitlement, or is
+    /// entitled now (excluded-event episodes included).
+    error PolicyBookPolicyHasPayout(uint256 policyId);
+    /// @notice `renew` of a policy already renewed by `renewedBy`, or `cancel` of one (cancel
+    /// the follow-on cover instead).
+    error PolicyBookAlreadyRenewed(uint256 policyId, uint64 renewedBy);
+    /// @notice `renew` with terms that do not continue the policy: the cover must start at its
+    /// cover end, on the same service, for the same holder and subject.
+    error PolicyBookRenewalMismatch(uint256 policyId);
     /// @notice `issueBatch` with no terms.
     error PolicyBookEmptyBatch();
     /// @notice `issueBatch` with more than `MAX_BATCH` terms.
@@ -225,7 +287,8 @@ interface IPolicyBook {
     /// `PolicyBookStartTooLate`, `PolicyBookCoverTooLong`, `PolicyBookLimitAboveProduct`,
     /// `PolicyBookZeroBeneficiary`, `PolicyBookPremiumBelowFloor`, `PolicyBookZeroReportHash`,
     /// `PolicyBookReportNotUnderwritable`, `PolicyBookLimitAboveRiskLevel`,
-    /// `PolicyBookProductCapExceeded`, `PolicyBookIssuerCapExceeded`; from the pool
+    /// `PolicyBookProductCapExceeded`, `PolicyBookEventCapExceeded`, `PolicyBookServiceCapExceeded`,
+    /// `PolicyBookIssuerCapExceeded`; from the pool
     /// `CoverPoolTransferShortfall`, `CoverPoolAmountTooLarge`, `CoverPoolInsufficientFreeCapital`.
     /// @return policyId the new policy's id: 1, 2, … in issuance order
     function issue(PolicyTerms calldata terms) external returns (uint256 policyId);
@@ -237,13 +300,53 @@ interface IPolicyBook {
     /// @return firstId ids are `firstId .. firstId + terms.length - 1`
     function issueBatch(PolicyTerms[] calldata terms) external returns (uint256 firstId);
 
+    /// @notice Caps the total limit of active policies on a service across all its products
+    /// (concentration risk); 0 removes the cap. A cap below the current exposure only stops new
+    /// issuance.
+    /// @dev Requirements: the caller has `UNDERWRITER_ROLE`. Emits {ServiceCapSet}.
+    function setServiceCap(bytes32 serviceId, uint128 cap) external;
+
+    /// @notice Cancels an active policy before its cover end: refunds its issuer
+    /// `floor(premium × (coverEnd − max(now, coverStart)) / (coverEnd − coverStart))` less the
+    /// product's `cancellationFee` (not below 0), from free capital after releasing the whole
+    /// limit; removes its exposures. Refused while an outage of the service may still pay (see
+    /// `PolicyBookOutageInProgress`) and once anything was paid, settled, claimed or is owed.
+    /// @dev Requirements: the caller is the policy's issuer or has `UNDERWRITER_ROLE` (else
+    /// `AccessControlUnauthorizedAccount(caller, UNDERWRITER_ROLE)`). Emits {PolicyCancelled},
+    /// and from the pool `CollateralReleased` and `PremiumRefunded` (refund > 0). Reverts
+    /// `PolicyBookUnknownPolicy`, `PolicyBookPolicyMismatch`, `PolicyBookPolicyNotActive`,
+    /// `PolicyBookAlreadyRenewed`, `PolicyBookCoverEnded`, `PolicyBookOutageInProgress`,
+    /// `PolicyBookPolicyHasPayout`; from the pool `CoverPoolInsufficientFreeCapital`.
+    /// @return refund what the issuer was refunded
+    function cancel(uint256 policyId, Policy calldata policy) external returns (uint96 refund);
+
+    /// @notice Issues the follow-on cover of an active policy, from its cover end, with no waiting
+    /// period: outages count from `coverStart` of a renewal, so each episode belongs to exactly
+    /// one of the two covers. Same service, holder and subject; every issuance check as {issue};
+    /// the caller pays the premium and is the new policy's issuer. A policy is renewed once.
+    /// @dev Requirements: the caller is the policy's issuer or has `UNDERWRITER_ROLE`, and may
+    /// issue. Emits {PolicyIssued} and {PolicyRenewed}, and what {issue} emits from the pool.
+    /// Reverts as {issue}, plus `PolicyBookUnknownPolicy`, `PolicyBookPolicyMismatch`,
+    /// `PolicyBookPolicyNotActive`, `PolicyBookAlreadyRenewed`, `PolicyBookCoverEnded`,
+    /// `PolicyBookRenewalMismatch`.
+    /// @return newId the follow-on policy's id
+    function renew(uint256 policyId, Policy calldata policy, PolicyTerms calldata terms)
+        external
+        returns (uint256 newId);
+
     /// @notice Pays what each policy is newly entitled to. Anyone may call; a policy with nothing
     /// due is skipped, so racing callers waste gas but can never pay twice. Bounded work per
     /// policy: at most `MAX_EPISODE_WINDOWS` windows of its service are read. Entitlement up to
     /// the product's `autoPayLimit` is paid at once; the rest opens (or increases) a claim.
-    /// Expired policies are skipped.
+    /// Entitlement from excluded-event episodes is never paid at once: it goes to a claim with
+    /// reason `ExcludedEvent`. With N the normal and T the total entitlement (both capped at the
+    /// limit): room = T − settled; dN = min(max(0, N − (settled − eventSettled)), room) is normal,
+    /// dE = room − dN is event entitlement; auto-pay min(dN, max(0, autoPayLimit − settled)); the
+    /// rest goes to review; settled += room, eventSettled += dE. Expired and cancelled policies
+    /// are skipped.
     /// @dev `policies[i]` is the current record of `policyIds[i]` (rebuilt from events). Emits
-    /// {PayoutSent}, {ClaimOpened} or {ClaimIncreased} per policy as due, and from the pool one
+    /// {PayoutSent}, {ClaimOpened} or {ClaimIncreased} (and {ExcludedEventReviewed}) per policy as
+    /// due, and from the pool one
     /// `CollateralPaidOut` (and `PayoutCredited` per failed transfer) when anything is paid.
     /// Reverts `PolicyBookLengthMismatch`, `PolicyBookUnknownPolicy`, `PolicyBookPolicyMismatch`.
     function settle(uint256[] calldata policyIds, Policy[] calldata policies) external;
@@ -290,7 +393,8 @@ interface IPolicyBook {
     function expire(uint256[] calldata policyIds, Policy[] calldata policies) external;
 
     /// @notice Entitlement of a policy now (capped at its limit), from the verified episodes
-    /// whose start is final. Computed from `policy` as given, not checked against `policyHash`.
+    /// whose start is final, excluded-event episodes included (they go to review). Computed from
+    /// `policy` as given, not checked against `policyHash`.
     function entitlementOf(Policy calldata policy) external view returns (uint96);
 
     /// @notice The product `productId` (all fields zero if there is none).
@@ -304,6 +408,13 @@ interface IPolicyBook {
 
     /// @notice The issuer's cap (0: none) and the total limit of its active policies.
     function issuerExposure(address issuer) external view returns (uint128 cap, uint128 exposure);
+
+    /// @notice The service's cap (0: none) and the total limit of its active policies, all products.
+    function serviceExposure(bytes32 serviceId) external view returns (uint128 cap, uint128 exposure);
+
+    /// @notice What one episode can pay the product's active policies (what `eventCap` bounds):
+    /// per policy `min(payoutAmount, limit)` for `Fixed`, `limit` for `PerUnit`.
+    function eventExposure(uint32 productId) external view returns (uint256);
 
     /// @notice How many policies exist (ids are 1..policyCount).
     function policyCount() external view returns (uint256);
