@@ -34,9 +34,9 @@ from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
 from service.domain import underwriting
 from service.domain.anchoring import report_status
+from service.domain.issuance import NO_SCHEDULE
 from service.errors import BadRequest, ChainError, Conflict, NotFound, ServiceError
 
-NO_SCHEDULE = b"\x00" * 32
 MAX_CANDIDATES = 20  # newest reports of a subject looked at for a live one
 
 
