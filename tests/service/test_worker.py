@@ -26,7 +26,7 @@ def test_settles_in_batches_of_50(api: Api, app: FastAPI, distributor) -> None:
     service = unique_service()
     assessment = api.anchored_assessment(tenant)
     prod = api.product(service, payout_kind="fixed", amount=20 * USD)
-    quote = api.quote(prod["id"], assessment["id"], headers, **body.pop("quote", {}))
+    quote = api.quote(prod["id"], assessment["id"], headers)
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(60)]
     issued = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
@@ -174,7 +174,7 @@ def fixed_covers(api: Api, distributor: tuple[str, dict[str, str]], service: str
     tenant, headers = distributor
     assessment = api.anchored_assessment(tenant)
     prod = api.product(service, payout_kind="fixed", amount=20 * USD, **body.pop("product", {}))
-    quote = api.quote(prod["id"], assessment["id"], headers)
+    quote = api.quote(prod["id"], assessment["id"], headers, **body.pop("quote", {}))
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(n)]
     return list(api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers, **body},

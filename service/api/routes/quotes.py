@@ -5,10 +5,10 @@ decline it with its reason (service.domain.underwriting, service.domain.pricing)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from service.api.deps import Anyone, GatewayDep, Principal, SessionDep, require
 from service.api.errors import responses
@@ -33,6 +33,27 @@ class QuoteIn(Strict):
         "otherwise); default: 30 days, or the product's maximum if shorter")
 
 
+class PricingOut(BaseModel):
+    """How the premium was reached (service.domain.pricing): every figure an integer, every step
+    rounded up."""
+
+    premium: int = Field(description="max(min_premium, raw_premium), token minor units")
+    level: str = Field(description="The risk level priced (as anchored)")
+    base_rate_ppm: int = Field(description="The product's annual rate for the level, ppm of the limit")
+    score_bps: int = Field(description="The anchored score, clamped into the level's band")
+    score_band_bps: list[int] = Field(description="The level's lowest and highest score (Table 6), inclusive")
+    score_adjustment_bps: int = Field(description="ceil(x × (lo + hi − 2·score) / (hi − lo)), x the product's "
+                                      "score_adjustment_bps: + dearer, − cheaper")
+    rate_ppm: int = Field(description="max(min_rate_ppm, ceil(base_rate_ppm × (10⁴ + score_adjustment_bps) / 10⁴))")
+    limit: int
+    cover_seconds: int
+    raw_premium: int = Field(description="ceil(limit × rate_ppm × cover_seconds / (10⁶ × year_seconds))")
+    min_premium: int
+    minimum_applied: bool = Field(description="True when min_premium is above raw_premium")
+    rounding: str
+    year_seconds: int = Field(description="365 days, as PolicyBook's premium floor counts a year")
+
+
 class QuoteOut(Out):
     id: str
     product_id: int
@@ -45,10 +66,7 @@ class QuoteOut(Out):
                                 "ceil(limit × rate_ppm × cover_seconds / (10⁶ × 365 days))); null when declined")
     limit: int | None = Field(description="The cover's limit; null when declined")
     cover_seconds: int | None = Field(description="The cover's length a policy from this quote has")
-    pricing: dict[str, Any] | None = Field(description="The premium's breakdown (service.domain.pricing.Price): "
-                                           "base_rate_ppm, score_bps, score_band_bps, score_adjustment_bps, "
-                                           "rate_ppm, limit, cover_seconds, raw_premium, min_premium, "
-                                           "minimum_applied, rounding, year_seconds; null when declined")
+    pricing: PricingOut | None = Field(description="The premium's breakdown; null when declined")
     expires_at: int | None = Field(description="Chain time (unix seconds) from which the quote is refused (409 "
                                    "quote_expired): the product's quote validity after quoting, or the report's "
                                    "maximum age, whichever comes first")
