@@ -54,14 +54,14 @@ def run(d: Demo, target: Target, n: int) -> dict[str, float]:
     from service.assessment import ITEMS
 
     product = d.product("bench cover", target.url, 5 * USD, 5 * USD,
-                        {"low": USD // 10, "lower": USD // 10, "medium": USD // 5})
+                        {"low": 100_000, "lower": 100_000, "medium": 200_000}, USD // 10)
     tenant, dist = d.distributor("bench SaaS")
     answers = {i.id: "yes" for i in ITEMS if i.part.value == "base"}
     a = d.call("POST", "/v1/assessments", json={
         "org_identifier": "BENCH-ORG-1", "answers": answers, "scenarios": [], "industry": "SaaS",
         "business_overview": "benchmark tenant", "key_assets": ["data"], "tenant_id": tenant["id"]})
     d.call("POST", f"/v1/assessments/{a['id']}/anchor")
-    quote = d.call("POST", "/v1/quotes", dist, json={"product_id": product["id"], "assessment_id": a["id"]})
+    quote = d.quote(product["id"], a["id"], dist)
 
     beneficiaries = [d.w3.eth.account.create().address for _ in range(n)]
     t0 = time.monotonic()

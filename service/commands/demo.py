@@ -28,6 +28,7 @@ from service.stack.launch import private_up
 
 USD = 10**6
 THRESHOLD = 30  # seconds; the oracles judge whole minutes, so one DOWN minute pays
+DEMO_COVER = 86400  # every demo cover lasts a day
 
 
 class DemoFailed(Exception):
@@ -71,12 +72,19 @@ class Demo:
         return int(self.token.functions.balanceOf(who).call())
 
     # --- steps the benchmark and the e2e tests share -------------------------------------------
-    def product(self, name: str, service: str, amount: int, auto_pay: int, rates: dict[str, int]) -> Any:
-        """A fixed-payout product on `service` with the demo's threshold."""
+    def product(self, name: str, service: str, amount: int, auto_pay: int, rates: dict[str, int],
+                min_premium: int = 0) -> Any:
+        """A fixed-payout product on `service` with the demo's threshold; `rates` are annual, in
+        ppm of the limit."""
         return self.call("POST", "/v1/products", json={
             "name": name, "service": service, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
             "amount": amount, "policy_limit": amount, "auto_pay_limit": auto_pay, "grace_seconds": 3600,
-            "rates": rates})
+            "rates": rates, "min_premium": min_premium})
+
+    def quote(self, product_id: int, assessment_id: str, key: dict[str, str] | None = None) -> Any:
+        """A quote for one day's cover at the product's full limit."""
+        return self.call("POST", "/v1/quotes", key, json={"product_id": product_id, "assessment_id": assessment_id,
+                                                         "cover_seconds": DEMO_COVER})
 
     def distributor(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
         """A new tenant and the header of its distributor key."""
@@ -86,13 +94,14 @@ class Demo:
 
     def issue(self, quote: str, beneficiaries: list[str], key: dict[str, str], ref: str, chunk: int
               ) -> list[dict[str, Any]]:
-        """One day's cover for each beneficiary, `chunk` per batch request; holder refs `ref-<i>`."""
+        """The quote's cover (one day) for each beneficiary, `chunk` per batch request; holder refs
+        `ref-<i>`."""
         issued: list[dict[str, Any]] = []
         for start in range(0, len(beneficiaries), chunk):
             covers = [{"beneficiary": b, "holder_ref": f"{ref}-{start + i}"}
                       for i, b in enumerate(beneficiaries[start:start + chunk])]
             issued += self.call("POST", "/v1/policies/batch", key,
-                                json={"quote_id": quote, "cover_seconds": 86400, "covers": covers})["policies"]
+                                json={"quote_id": quote, "covers": covers})["policies"]
         return issued
 
     def wait_past_cover_starts(self, policies: list[dict[str, Any]]) -> None:
@@ -106,9 +115,9 @@ class Demo:
     def run(self, target: Any) -> bool:
         echo = self.echo
         echo(f"1. insurer product: {target.url} down > {THRESHOLD} s pays")
-        rates = {"low": 1 * USD, "lower": 2 * USD, "medium": 4 * USD}
-        micro = self.product("SaaS downtime micro-cover", target.url, 20 * USD, 20 * USD, rates)
-        big = self.product("Enterprise downtime cover", target.url, 500 * USD, 100 * USD, rates)
+        rates = {"low": 100_000, "lower": 150_000, "medium": 250_000}  # 10, 15, 25 % of the limit a year
+        micro = self.product("SaaS downtime micro-cover", target.url, 20 * USD, 20 * USD, rates, USD // 100)
+        big = self.product("Enterprise downtime cover", target.url, 500 * USD, 100 * USD, rates, USD // 100)
 
         echo("2. assessment of the SaaS provider (T/SNISA 04002—2025), anchored on-chain")
         from service.assessment import ITEMS
@@ -126,17 +135,18 @@ class Demo:
         self.check("report anchored", bool(a["anchored"]))
 
         echo(f"3. the SaaS provider issues covers for its {self.customers} customers in batches")
-        quote = self.call("POST", "/v1/quotes", dist, json={"product_id": micro["id"], "assessment_id": a["id"]})
-        self.check(f"quote: {quote['decision']}, premium {quote['premium'] / USD} cUSD", quote["decision"] != "decline")
+        quote = self.quote(micro["id"], a["id"], dist)
+        self.check(f"quote: {quote['decision']}, premium {quote['premium'] / USD} cUSD for a day "
+                   f"(minimum premium applied: {quote['pricing']['minimum_applied']})", quote["decision"] != "decline")
         customers = [self.w3.eth.account.create().address for _ in range(self.customers)]
         t0 = time.monotonic()
         issued = self.issue(quote["id"], customers, dist, "acme-customer", 100)
         self.timings["issue_seconds"] = took = time.monotonic() - t0
         self.check(f"{len(issued)} covers issued in {took:.1f} s", len(issued) == len(customers))
         enterprise = self.w3.eth.account.create().address
-        q2 = self.call("POST", "/v1/quotes", json={"product_id": big["id"], "assessment_id": a["id"]})
+        q2 = self.quote(big["id"], a["id"])
         enterprise_policy = self.call("POST", "/v1/policies", json={
-            "quote_id": q2["id"], "beneficiary": enterprise, "holder_ref": "enterprise-1", "cover_seconds": 86400})
+            "quote_id": q2["id"], "beneficiary": enterprise, "holder_ref": "enterprise-1"})
 
         echo(f"4. {target.url} goes down; the oracles watch it")
         self.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 90)

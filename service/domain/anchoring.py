@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from contracts.records import UnderwritingStatus, Verification
 from service.assessment import anchor_fields
-from service.assessment.anchoring import anchor_args, inspect, inspect_hash, report_anchor_id
+from service.assessment.anchoring import anchor_args, inspect, inspect_hash, named_assessor, report_anchor_id
+from service.assessment.canonical import report_hash
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
 from service.db import models as m
@@ -43,6 +44,12 @@ def underwriting_status(gw: Gateway, anchor_id: bytes, subject: bytes) -> Underw
 def report_status(gw: Gateway, report: Mapping[str, Any]) -> UnderwritingStatus:
     """The gate for a report document: anchored by the assessor it names, for the subject it states."""
     return underwriting_status(gw, report_anchor_id(report), anchor_fields(report)["subject"])
+
+
+def anchor_record(gw: Gateway, report: Mapping[str, Any]) -> Verification:
+    """The registry's record of `report` as anchored by the assessor it names: when (anchored_at,
+    chain time; 0: not anchored) and with which score."""
+    return Verification.decode(gw.registry.functions.verify(named_assessor(report), report_hash(report)).call())
 
 
 @dataclass(frozen=True)

@@ -56,20 +56,31 @@ def _offer(session: Session, quote_id: str, may_see: Callable[[str | None], bool
     return q
 
 
+def _cover_seconds(quote: m.Quote, cover_seconds: int | None, now: int) -> int:
+    """The quote's cover length, while the quote is valid (chain time, as the quote's expiry)."""
+    if quote.expires_at is None or quote.cover_seconds is None or now >= quote.expires_at:
+        raise Conflict(f"quote {quote.id} expired at {quote.expires_at} (chain time now {now}): quote again",
+                       type="quote_expired")
+    if cover_seconds is not None and cover_seconds != quote.cover_seconds:
+        raise BadRequest(f"cover_seconds {cover_seconds} differs from the {quote.cover_seconds} s the quote priced",
+                         type="cover_mismatch")
+    return quote.cover_seconds
+
+
 def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers: Sequence[Cover],
-          cover_seconds: int, chunk: int, *, may_see: Callable[[str | None], bool], insurer: str,
+          cover_seconds: int | None, chunk: int, *, may_see: Callable[[str | None], bool], insurer: str,
           assessor: str) -> Issued:
-    """Issues `covers` on the offer `quote_id` (which the caller must see), in chunks of `chunk`,
-    and records the owner and the schedule of every issued id (`insurer` and `assessor`: the names
-    the schedules give). A chunk that fails after earlier ones were issued
-    ends the call with what was issued and the error (raising would hide money that moved); a
-    failing first chunk raises."""
+    """Issues `covers` on the offer `quote_id` (which the caller must see, and which has not
+    expired), each with the quote's limit, premium and cover length (`cover_seconds`, if given,
+    must be the quote's), in chunks of `chunk`, and records the owner and the schedule of every
+    issued id (`insurer` and `assessor`: the names the schedules give). A chunk that fails after
+    earlier ones were issued ends the call with what was issued and the error (raising would hide
+    money that moved); a failing first chunk raises."""
     quote = _offer(session, quote_id, may_see)
-    if quote.max_cover_seconds is not None and cover_seconds > quote.max_cover_seconds:
-        raise BadRequest(f"cover_seconds {cover_seconds} is longer than this quote allows "
-                         f"({quote.max_cover_seconds} s: the product's maximum cover, or its premium floor)",
-                         type="cover_too_long")
-    end = gw.now() + cover_seconds
+    now = gw.now()
+    # The cover starts at the issuing block (>= now), so the chain's cover is never longer than
+    # the one priced: the premium still meets its floor.
+    end = now + _cover_seconds(quote, cover_seconds, now)
     record = session.get(m.AssessmentRecord, quote.assessment_id)
     assert record is not None
     report_id = report_anchor_id(record.report)  # the book takes the anchor id: it commits to the assessor

@@ -36,12 +36,12 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
         product = d.call("POST", "/v1/products", json={
             "name": "e2e cover", "service": target.url, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
             "amount": 7 * USD, "policy_limit": 7 * USD, "auto_pay_limit": 7 * USD, "grace_seconds": 3600,
-            "rates": {"low": USD, "lower": USD, "medium": 2 * USD}})
+            "rates": {"low": 100_000, "lower": 100_000, "medium": 200_000}, "min_premium": USD // 10})
         a = d.call("POST", "/v1/assessments", json={
             "org_identifier": "E2E-ORG", "answers": {i.id: "yes" for i in ITEMS if i.part.value == "base"},
             "scenarios": [], "industry": "SaaS", "business_overview": "e2e", "key_assets": ["data"]})
         d.call("POST", f"/v1/assessments/{a['id']}/anchor")
-        quote = d.call("POST", "/v1/quotes", json={"product_id": product["id"], "assessment_id": a["id"]})
+        quote = d.quote(product["id"], a["id"])
         people = [d.w3.eth.account.create().address for _ in range(COVERS)]
         issued = d.issue(quote["id"], people, d.admin, "e2e", 100)
 

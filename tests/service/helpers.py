@@ -137,11 +137,17 @@ def assessment_body(level: str = "low", **extra: Any) -> dict[str, Any]:
             "key_assets": ["customer database"], **extra}
 
 
+# Annual rates (ppm of the limit): 3.65 %, 7.3 %, 10.95 % a year, so 30 days of a 500 USD limit
+# cost exactly 1.5, 3 and (250 USD: Medium's sub-limit) 2.25 USD.
+RATES = {"low": 36_500, "lower": 73_000, "medium": 109_500}
+LOW_30_DAYS = 3 * USD // 2
+
+
 def product_body(service: str, **extra: Any) -> dict[str, Any]:
     return {"name": "Downtime cover", "service": service, "threshold_seconds": 3600, "payout_kind": "per_unit",
             "amount": 50 * USD, "unit_seconds": 3600, "policy_limit": 500 * USD, "auto_pay_limit": 150 * USD,
             "waiting_seconds": 0, "grace_seconds": 7 * 86400,
-            "rates": {"low": 5 * USD, "lower": 8 * USD, "medium": 12 * USD}, **extra}
+            "rates": RATES, **extra}
 
 
 class Api:
@@ -183,8 +189,8 @@ class Api:
         return dict(self.ok(self.c.post("/v1/products", json=product_body(service, **extra), headers=self.admin),
                             201))
 
-    def quote(self, product_id: int, assessment_id: str, headers: dict[str, str]) -> dict[str, Any]:
-        body = {"product_id": product_id, "assessment_id": assessment_id}
+    def quote(self, product_id: int, assessment_id: str, headers: dict[str, str], **extra: Any) -> dict[str, Any]:
+        body = {"product_id": product_id, "assessment_id": assessment_id, **extra}
         return dict(self.ok(self.c.post("/v1/quotes", json=body, headers=headers), 201))
 
 
@@ -201,7 +207,7 @@ def issue(api: Api, tenant: str, headers: dict[str, str], service: str, **produc
     prod = api.product(service, **product)
     quote = api.quote(prod["id"], assessment["id"], headers)
     assert quote["decision"] == "offer"
-    assert quote["premium"] == 5 * USD
+    assert quote["premium"] == LOW_30_DAYS
     assert quote["limit"] == 500 * USD
     beneficiary = "0x" + keccak(text=service)[:20].hex()
     body = {"quote_id": quote["id"], "beneficiary": beneficiary, "holder_ref": "customer-42"}

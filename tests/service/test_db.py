@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi import FastAPI
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from service.chain.indexer import Indexer
@@ -17,7 +20,7 @@ from service.cli import _register
 from service.cli import app as cli_app
 from service.commands import serve as serve_cmds
 from service.db import models as m
-from service.db.migrate import upgrade
+from service.db.migrate import alembic_config, upgrade
 from service.db.session import make_engine, make_sessionmaker
 from service.settings import get_settings
 from tests.service.conftest import fresh_engine
@@ -77,3 +80,71 @@ def test_reindex_command(cli: CliRunner, app: FastAPI, tmp_path: Path, monkeypat
     with factory() as s:
         assert s.scalar(select(m.ChainCursor.block)) == gw.w3.eth.block_number
     engine.dispose()
+
+
+def test_0009_fills_assessment_subjects_from_the_reports(backend: str, tmp_path: Path) -> None:
+    """assessments.subject is the report's subject commitment, for rows written before it existed."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from service.db.migrate import alembic_config
+
+    engine = fresh_engine(backend, tmp_path, schema="cybercover_0009")
+
+    def migrate(step: object, revision: str) -> None:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)  # type: ignore[operator]
+
+    commitment = "0x" + "Ab" * 32
+    try:
+        migrate(command.upgrade, "0007")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO tenants (id, name, insurer, created_at) VALUES ('t1', 'old', false, "
+                              "'2025-01-01')"))
+            conn.execute(text("INSERT INTO assessments (id, tenant_id, report, report_hash, score_bps, risk_level, "
+                              "subject_salt, created_at) VALUES ('a1', 't1', :r, '0x00', 9500, 'low', '0x00', "
+                              "'2025-01-01')"), {"r": json.dumps({"subject": {"commitment": commitment}})})
+        migrate(command.upgrade, "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT subject FROM assessments WHERE id = 'a1'")).scalar_one() == \
+                commitment.lower()
+        migrate(command.downgrade, "0007")
+        migrate(command.upgrade, "head")
+    finally:
+        engine.dispose()
+
+
+def test_0008_parks_flat_premiums_and_the_downgrade_restores_them(backend: str, tmp_path: Path) -> None:
+    """Flat premiums read as annual ppm would underprice every cover: 0008 moves them aside (the
+    product then declines every level) and the downgrade puts them back."""
+    engine = fresh_engine(backend, tmp_path, schema="cybercover_migrations")
+
+    def migrate(step: Callable[..., None], revision: str) -> None:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    try:
+        migrate(command.upgrade, "0007")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO product_terms (product_id, name, service_name, rates, medium_sub_limit_bps, "
+                              "created_at) VALUES (1, 'old', 'svc', :r, 5000, '2025-01-01')"),
+                         {"r": json.dumps({"low": 5_000_000})})
+        migrate(command.upgrade, "head")
+        with Session(engine) as s:
+            t = s.get(m.ProductTerms, 1)
+            assert t is not None
+            assert (t.rates, t.flat_rates) == ({}, {"low": 5_000_000})
+            assert (t.score_adjustment_bps, t.quote_validity_seconds, t.max_report_age_seconds) == (
+                0, 7 * 86400, 365 * 86400)
+        migrate(command.downgrade, "0007")
+        with engine.connect() as conn:
+            rates = conn.execute(text("SELECT rates FROM product_terms WHERE product_id = 1")).scalar_one()
+        assert (json.loads(rates) if isinstance(rates, str) else rates) == {"low": 5_000_000}
+    finally:
+        engine.dispose()

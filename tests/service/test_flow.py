@@ -139,7 +139,8 @@ def test_quotes_decline_high_and_sub_limit_medium(api: Api, distributor) -> None
     medium = api.anchored_assessment(tenant, "medium")
     q = api.quote(prod["id"], medium["id"], headers)
     assert q["decision"] == "offer"
-    assert q["premium"] == 12 * USD
+    assert q["premium"] == 9 * USD // 4  # 10.95 % a year on 250 USD for 30 days
+    assert q["pricing"]["rate_ppm"] == 109_500
     assert q["limit"] == 250 * USD
     assert q["conditions"]
     declined = api.ok(api.c.post("/v1/policies", json={"quote_id": api.quote(prod["id"], high["id"], headers)["id"],

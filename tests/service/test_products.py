@@ -23,16 +23,20 @@ def test_product_defaults_and_exposure(api: Api, distributor) -> None:
     on_chain = api.chain.book.functions.product(prod["id"]).call()
     assert tuple(on_chain[10:]) == (400 * DAY, 30 * DAY, 0, 250 * USD, 0, 14 * DAY, 0)
 
+    assert (prod["score_adjustment_bps"], prod["quote_validity_seconds"], prod["max_report_age_seconds"]) == (
+        0, 7 * DAY, 365 * DAY)
+
     assessment = api.anchored_assessment(tenant)
     quote = api.quote(prod["id"], assessment["id"], headers)
-    assert quote["max_cover_seconds"] == 400 * DAY
+    assert (quote["cover_seconds"], quote["limit"]) == (30 * DAY, 500 * USD)  # the defaults
     api.ok(api.c.post("/v1/policies", json={"quote_id": quote["id"], "beneficiary": "0x" + "51" * 20,
                                             "holder_ref": "exposure"}, headers=headers), 201)
     assert api.ok(api.c.get(f"/v1/products/{prod['id']}", headers=headers))["exposure"] == 500 * USD
-    too_long = api.c.post("/v1/policies", json={"quote_id": quote["id"], "beneficiary": "0x" + "51" * 20,
-                                                "holder_ref": "long", "cover_seconds": 401 * DAY}, headers=headers)
+    too_long = api.c.post("/v1/quotes", json={"product_id": prod["id"], "assessment_id": assessment["id"],
+                                              "cover_seconds": 400 * DAY + 1}, headers=headers)
     assert too_long.status_code == 400
     assert too_long.json()["type"] == "cover_too_long"
+    assert api.quote(prod["id"], assessment["id"], headers, cover_seconds=400 * DAY)["cover_seconds"] == 400 * DAY
 
 
 def test_grace_below_the_oracle_finality_is_refused(api: Api) -> None:
@@ -40,25 +44,13 @@ def test_grace_below_the_oracle_finality_is_refused(api: Api) -> None:
                        headers=api.admin)
     assert short.status_code == 400
     assert short.json()["type"] == "grace_below_finality"
-    body = product_body(unique_service(), min_premium=6 * USD)  # the low rate (5) could never be issued
+    # The low rate, 3.65 % a year, with a 10 % score discount at best is 32,850 ppm: below the floor.
+    body = product_body(unique_service(), min_rate_ppm=33_000, score_adjustment_bps=1_000)
     low_rate = api.c.post("/v1/products", json=body, headers=api.admin)  # a bound between fields: no schema says it
     assert low_rate.status_code == 400
     assert low_rate.json()["type"] == "bad_request"
-    assert "rates.low is below min_premium" in low_rate.json()["detail"]
-
-
-def test_premium_floor_bounds_the_cover_a_quote_allows(api: Api, distributor) -> None:
-    tenant, headers = distributor
-    # 10 % of the limit a year: the low rate, 5 USD on a 500 USD limit, covers 36.5 days at most.
-    prod = api.product(unique_service(), min_rate_ppm=100_000)
-    quote = api.quote(prod["id"], api.anchored_assessment(tenant)["id"], headers)
-    longest = 5 * USD * 10**6 * YEAR // (500 * USD * 100_000)
-    assert quote["max_cover_seconds"] == longest == 3_153_600
-    body = {"quote_id": quote["id"], "beneficiary": "0x" + "52" * 20, "holder_ref": "floor"}
-    r = api.c.post("/v1/policies", json={**body, "cover_seconds": longest + 1}, headers=headers)
-    assert r.status_code == 400
-    assert r.json()["type"] == "cover_too_long"
-    api.ok(api.c.post("/v1/policies", json={**body, "cover_seconds": 30 * DAY}, headers=headers), 201)
+    assert "rates.low is 32850 ppm at the level's best score, below min_rate_ppm 33000" in low_rate.json()["detail"]
+    api.product(unique_service(), min_rate_ppm=32_850, score_adjustment_bps=1_000)  # at the floor: accepted
 
 
 def test_medium_limit_and_product_cap_are_enforced_on_chain(api: Api, distributor) -> None:

@@ -79,8 +79,8 @@ def test_expiry_returns_collateral_after_grace(api: Api, app: FastAPI, distribut
     tenant, headers = distributor
     assessment = api.anchored_assessment(tenant)
     prod = api.product(unique_service(), grace_seconds=60)
-    quote = api.quote(prod["id"], assessment["id"], headers)
-    body = {"quote_id": quote["id"], "beneficiary": "0x" + "44" * 20, "holder_ref": "short", "cover_seconds": 120}
+    quote = api.quote(prod["id"], assessment["id"], headers, cover_seconds=120)
+    body = {"quote_id": quote["id"], "beneficiary": "0x" + "44" * 20, "holder_ref": "short"}
     policy = api.ok(api.c.post("/v1/policies", json=body, headers=headers), 201)
     pool = app.state.gateway.pool.functions
     state = app.state
@@ -174,7 +174,7 @@ def fixed_covers(api: Api, distributor: tuple[str, dict[str, str]], service: str
     tenant, headers = distributor
     assessment = api.anchored_assessment(tenant)
     prod = api.product(service, payout_kind="fixed", amount=20 * USD, **body.pop("product", {}))
-    quote = api.quote(prod["id"], assessment["id"], headers)
+    quote = api.quote(prod["id"], assessment["id"], headers, **body.pop("quote", {}))
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(n)]
     return list(api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers, **body},
@@ -242,7 +242,7 @@ def test_finding4_expiry_runs_despite_failing_service(api: Api, app: FastAPI, di
     failing, healthy, short = unique_service(), unique_service(), unique_service()
     [down] = fixed_covers(api, distributor, failing, 1)
     [paid] = fixed_covers(api, distributor, healthy, 1)
-    expiring = fixed_covers(api, distributor, short, 3, cover_seconds=120, product={"grace_seconds": 60})
+    expiring = fixed_covers(api, distributor, short, 3, quote={"cover_seconds": 120}, product={"grace_seconds": 60})
     outage(api, failing, 2 * HOUR, headers)  # first in the cycle's order
     outage(api, healthy, 2 * HOUR, headers)  # ...and both far past the short covers' grace
     state = app.state

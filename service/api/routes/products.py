@@ -1,8 +1,8 @@
-"""Cover products: payout terms on-chain (PolicyBook.createProduct), pricing off-chain."""
+"""Cover products: payout terms on-chain (PolicyBook.createProduct), pricing off-chain (annual
+rates per risk level, score adjustment, quote validity, maximum report age)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 from eth_utils import encode_hex
@@ -21,9 +21,10 @@ from service.api.schemas import Out, Strict, Text, Uint96
 from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
+from service.domain import caps
+from service.domain.pricing import MAX_SCORE_ADJUSTMENT_BPS
 from service.errors import BadRequest, ChainError, NotFound
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/products", tags=["products"])
 Underwriter = Annotated[Principal, Depends(require("underwriter"))]  # the insurer's: products are insurer-wide
 # Products are offered to every tenant: anyone may read them, and the nodes' target-list key lists them.
@@ -32,16 +33,20 @@ PositiveSeconds = Annotated[int, Field(ge=1, le=2**32 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
+RatePpm = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
 class Rates(Strict):
-    """Premium per policy (token minor units) by risk level; a missing level is declined. At
-    least one level needs a premium."""
+    """Annual rate by risk level, in parts per million of the limit a year ({"low": 20000}: 2 %
+    of the limit for a 365-day cover); a missing level is declined. At least one level needs a
+    rate. Pricing: service.domain.pricing."""
 
     model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": [level], "properties": {level: {
         "type": "integer"}}} for level in ("low", "lower", "medium")]})
 
-    low: Uint96 | None = None
-    lower: Uint96 | None = None
-    medium: Uint96 | None = None
+    low: RatePpm | None = None
+    lower: RatePpm | None = None
+    medium: RatePpm | None = None
 
 
 DAY = 86400
@@ -49,11 +54,14 @@ DEFAULT_GRACE = 7 * DAY
 DEFAULT_MAX_COVER = 400 * DAY
 DEFAULT_MAX_START_DELAY = 30 * DAY
 DEFAULT_CLAIM_SECONDS = 14 * DAY
+DEFAULT_QUOTE_VALIDITY = 7 * DAY
+DEFAULT_MAX_REPORT_AGE = 365 * DAY  # T/SNISA 04002—2025: a pre-underwriting report is valid for a year
 
 
 class ProductIn(Strict):
-    """auto_pay_limit, amount and medium_limit are at most policy_limit, and every rate at least
-    min_premium: bounds between fields, which a schema cannot state, answered 400."""
+    """auto_pay_limit, amount and medium_limit are at most policy_limit, and every rate, after the
+    score adjustment at its best, at least min_rate_ppm: bounds between fields, which a schema
+    cannot state, answered 400."""
 
     name: Text
     service: CoveredService = Field(description="Covered service: an http(s)/tcp/tls URL the oracles probe, or a "
@@ -68,17 +76,28 @@ class ProductIn(Strict):
     grace_seconds: Seconds | None = Field(None, description="After cover end, late reports still settle; at least "
                                           "the oracle's finality delay (default: 7 days, or that delay if longer)")
     rates: Rates
+    score_adjustment_bps: Annotated[int, Field(ge=0, le=MAX_SCORE_ADJUSTMENT_BPS)] = Field(
+        0, description="Within a risk level the rate moves linearly with the anchored score, from +x bps of the "
+        "level's rate at the level's lowest score to −x bps at its highest (rounded up); 0: no adjustment")
+    quote_validity_seconds: Annotated[int, Field(ge=60, le=365 * DAY)] = Field(
+        DEFAULT_QUOTE_VALIDITY, description="How long a quote may be issued on, chain time (7 days)")
+    max_report_age_seconds: Annotated[int, Field(ge=DAY, le=10 * 365 * DAY)] = Field(
+        DEFAULT_MAX_REPORT_AGE, description="The oldest report (since its on-chain anchoring) a quote takes (365 d)")
     medium_sub_limit_bps: Annotated[int, Field(ge=0, le=10_000)] = 5_000
     medium_limit: Uint96 | None = Field(None, description="Limit cap for a Medium-risk report, enforced on-chain; "
                                         "0 declines Medium (default: policy_limit × medium_sub_limit_bps / 10,000)")
     max_cover_seconds: PositiveSeconds = Field(DEFAULT_MAX_COVER, description="Longest cover period (400 days)")
     max_start_delay: Seconds = Field(DEFAULT_MAX_START_DELAY, description="Latest cover start after issuance (30 d)")
-    min_premium: Uint96 = Field(0, description="Premium floor per policy (token units)")
+    min_premium: Uint96 = Field(0, description="Minimum premium per policy (token units), on-chain too")
     min_rate_ppm: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(
         0, description="Premium floor per year of cover, in parts per million of the limit")
     claim_seconds: PositiveSeconds = Field(DEFAULT_CLAIM_SECONDS, description="A claim not decided within this "
                                            "is deemed approved and paid (14 days)")
     exposure_cap: Uint96 = Field(0, description="Total limit of the product's active policies; 0: no cap")
+    event_cap: Uint96 = Field(0, description="Most one outage episode may pay across the product's active "
+                              "policies (each counts min(amount, limit) for fixed, its limit for per-unit); "
+                              "enforced at issuance; 0: no cap")
+    cancellation_fee: Uint96 = Field(0, description="Kept from a cancellation's refund (token units)")
 
     @model_validator(mode="after")
     def _limits(self) -> ProductIn:
@@ -88,9 +107,11 @@ class ProductIn(Strict):
             raise rule("amount must not exceed policy_limit")
         if self.medium_limit is not None and self.medium_limit > self.policy_limit:
             raise rule("medium_limit must not exceed policy_limit")
-        for level, premium in self.rates.model_dump().items():
-            if premium is not None and premium < self.min_premium:
-                raise rule(f"rates.{level} is below min_premium: no policy could be issued at it")
+        for level, rate in self.rates.model_dump().items():
+            best = -(-rate * (10_000 - self.score_adjustment_bps) // 10_000) if rate is not None else None
+            if best is not None and best < self.min_rate_ppm:
+                raise rule(f"rates.{level} is {best} ppm at the level's best score, below min_rate_ppm "
+                           f"{self.min_rate_ppm}: the on-chain floor would price it, not the rate")
         return self
 
     @property
@@ -114,7 +135,10 @@ class ProductOut(Out):
     waiting_seconds: int
     grace_seconds: int
     active: bool
-    rates: dict[str, int] | None
+    rates: dict[str, int] | None = Field(description="Annual rate by risk level, ppm of the limit")
+    score_adjustment_bps: int | None
+    quote_validity_seconds: int | None
+    max_report_age_seconds: int | None
     medium_sub_limit_bps: int | None
     medium_limit: int
     max_cover_seconds: int
@@ -125,23 +149,30 @@ class ProductOut(Out):
     exposure_cap: int
     exposure: int | None = Field(description="Total limit of the product's active policies, on-chain "
                                  "(productExposure); null when the chain could not be read")
+    event_cap: int = Field(description="Most one outage episode may pay across the product's active policies; "
+                           "0: no cap")
+    event_exposure: int | None = Field(description="What one episode could pay across the product's active "
+                                       "policies now, on-chain (eventExposure); null: not read")
+    cancellation_fee: int
+    service_cap: int | None = Field(description="Cap on the total limit of active policies on the covered "
+                                    "service across all its products (0: no cap); null: not read")
+    service_exposure: int | None = Field(description="Total limit of active policies on the covered service, "
+                                         "on-chain (serviceExposure); null: not read")
 
     @classmethod
     def of_product(cls, p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> ProductOut:
+        service = caps.service_exposure(gw, p.service_id) if gw is not None else None
         return cls.of(p, name=t.name if t else None, service=t.service_name if t else None,
                       threshold_seconds=p.trigger_seconds, payout_kind=PayoutKind(p.payout_kind).label,
                       amount=p.payout_amount, rates=t.rates if t else None,
-                      medium_sub_limit_bps=t.medium_sub_limit_bps if t else None, exposure=_exposure(gw, p.id))
-
-
-def _exposure(gw: Gateway | None, product_id: int) -> int | None:
-    if gw is None:
-        return None
-    try:
-        return int(gw.book.functions.productExposure(product_id).call())
-    except Exception:  # noqa: BLE001 - a read for display: the projection answers the rest
-        log.warning("productExposure(%d) could not be read", product_id, exc_info=True)
-        return None
+                      medium_sub_limit_bps=t.medium_sub_limit_bps if t else None,
+                      score_adjustment_bps=t.score_adjustment_bps if t else None,
+                      quote_validity_seconds=t.quote_validity_seconds if t else None,
+                      max_report_age_seconds=t.max_report_age_seconds if t else None,
+                      exposure=caps.read(gw, "productExposure", p.id),
+                      event_exposure=caps.read(gw, "eventExposure", p.id),
+                      service_cap=service.cap if service else None,
+                      service_exposure=service.exposure if service else None)
 
 
 @router.post("", status_code=201, response_model=ProductOut, responses=responses(400, 409, 502))
@@ -149,7 +180,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
                    _: Underwriter) -> ProductOut:
     rates = {k: v for k, v in body.rates.model_dump().items() if v is not None}
     if not rates:
-        raise BadRequest("rates: at least one risk level needs a premium")
+        raise BadRequest("rates: at least one risk level needs a rate")
     sid = service_id(body.service)
     _, finality = gw.episode_params()
     grace = max(DEFAULT_GRACE, finality) if body.grace_seconds is None else body.grace_seconds
@@ -159,14 +190,17 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     terms = Product(sid, body.threshold_seconds, PayoutKind.of(body.payout_kind), body.unit_seconds,
                     body.waiting_seconds, grace, True, body.auto_pay_limit, body.amount, body.policy_limit,
                     body.max_cover_seconds, body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm,
-                    body.claim_seconds, body.exposure_cap)
+                    body.claim_seconds, body.exposure_cap, body.event_cap, body.cancellation_fee)
     receipt = gw.send(gw.book.functions.createProduct(terms.as_tuple()))
     events = gw.book.events.ProductCreated().process_receipt(receipt, errors=DISCARD)
     if not events:
         raise ChainError("createProduct mined without a ProductCreated event")
     product_id = int(events[0]["args"]["productId"])
     session.add(m.ProductTerms(product_id=product_id, name=body.name, service_name=body.service, rates=rates,
-                               medium_sub_limit_bps=body.medium_sub_limit_bps))
+                               medium_sub_limit_bps=body.medium_sub_limit_bps,
+                               score_adjustment_bps=body.score_adjustment_bps,
+                               quote_validity_seconds=body.quote_validity_seconds,
+                               max_report_age_seconds=body.max_report_age_seconds))
     session.commit()
     indexer.sync()
     session.expire_all()

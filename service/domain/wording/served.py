@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from contracts.enums import PolicyStatus
 from service.db import models as m
+from service.domain import lifecycle
 from service.errors import NotFound
 
 
@@ -22,10 +23,7 @@ class Served:
 
 def stored(session: Session, policy_id: int, may_see: Callable[[str | None], bool]) -> Served:
     """The schedule of `policy_id`, which the caller must see (as GET /v1/policies/{id})."""
-    p = session.get(m.Policy, policy_id) if 0 <= policy_id < 2**63 else None
-    owner = session.get(m.PolicyOwner, policy_id) if p is not None else None
-    if p is None or not may_see(owner.tenant_id if owner else None):
-        raise NotFound(f"no policy {policy_id}")
+    p = lifecycle.find(session, policy_id, may_see).policy  # the visibility rule of GET /v1/policies/{id}
     row = session.get(m.PolicySchedule, policy_id)
     if row is None:
         raise NotFound(f"policy {policy_id} has no schedule on file (not issued through this service)")

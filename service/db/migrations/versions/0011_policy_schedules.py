@@ -2,7 +2,7 @@
 is the on-chain record's scheduleHash (an off-chain record: reindex keeps it)
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0009'  # '0007' per the spec; chained after lifecycle's 0009 (and pricing's 0008) once merged here
 branch_labels = None
 depends_on = None
 
