@@ -126,9 +126,8 @@ def test_amounts_beyond_json_exact_integers_are_decimal_strings() -> None:
     assert doc["premium"]["pricing"] == {"limit": str(big), "rate_ppm": 20_000, "band": [0, str(big)]}
     assert "79,228,162,514.264337593543950335 DAI" in doc["limits"]["en"]
     assert check(doc, record(doc, limit=big, premium=big), _product_with_fee(), 9) != []  # the product differs
-    p = product(policy_limit=big, auto_pay_limit=big, payout_amount=big)
-    fee = SimpleNamespace(**{f: getattr(p, f) for f in p.__dataclass_fields__}, cancellation_fee=USD)
-    assert check(doc, record(doc, limit=big, premium=big), fee, 9) == []
+    p = product(policy_limit=big, auto_pay_limit=big, payout_amount=big, cancellation_fee=USD)
+    assert check(doc, record(doc, limit=big, premium=big), p, 9) == []
 
 
 def test_hash_is_keccak_of_rfc8785_and_refuses_what_jcs_cannot_hash_exactly() -> None:
@@ -148,9 +147,8 @@ def test_check_accepts_the_issued_schedule_and_names_every_mismatch() -> None:
     assert check(doc, record(doc), _product_with_fee(), 9, chain_id=31337, policy_book=BOOK) == []
 
 
-def _product_with_fee(fee: int = USD) -> Any:
-    p = product()
-    return SimpleNamespace(**{f: getattr(p, f) for f in p.__dataclass_fields__}, cancellation_fee=fee)
+def _product_with_fee(fee: int = USD) -> Product:
+    return product(cancellation_fee=fee)
 
 
 @pytest.mark.parametrize(("path", "value", "reason"), [

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from web3.exceptions import Web3Exception
 
 from contracts import artifacts
-from contracts.records import Product
+from contracts.records import MaintenanceRules, Product
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.domain.wording.document import Basis, Maintenance, Token
@@ -36,12 +36,12 @@ def token(gw: Gateway) -> Token:
 
 
 def maintenance(gw: Gateway, service_id: bytes) -> Maintenance | None:
-    """OutageOracle.maintenanceRules of the service (None: this oracle has no such rules, or the
-    service has no maintainer, so nobody can declare a window)."""
-    if not hasattr(gw.oracle.functions, "maintenanceRules"):
+    """OutageOracle.maintenanceRules of the service (None: it has no maintainer, so nobody can
+    declare a window)."""
+    rules = MaintenanceRules.decode(gw.oracle.functions.maintenanceRules(service_id).call())
+    if int(rules.maintainer, 16) == 0:
         return None
-    maintainer, min_notice, max_seconds = gw.oracle.functions.maintenanceRules(service_id).call()
-    return None if int(maintainer, 16) == 0 else Maintenance(int(min_notice), int(max_seconds))
+    return Maintenance(rules.min_notice, rules.max_seconds_per_period)
 
 
 def basis(session: Session, gw: Gateway, quote: m.Quote, report_id: bytes, subject: bytes, cover_end: int, *,
@@ -58,6 +58,6 @@ def basis(session: Session, gw: Gateway, quote: m.Quote, report_id: bytes, subje
         token=token(gw), limit=int(quote.limit or 0) if limit is None else limit, premium=int(quote.premium or 0),
         risk_level=quote.risk_level, report_id=report_id, subject=subject, cover_end=cover_end,
         cover_start=cover_start, conditions=tuple(quote.conditions or ()),
-        pricing=getattr(quote, "pricing", None),  # the pricing branch's breakdown, on quotes that have one
-        maintenance=maintenance(gw, product.service_id), cancellation_fee=getattr(product, "cancellation_fee", None),
+        pricing=quote.pricing,
+        maintenance=maintenance(gw, product.service_id), cancellation_fee=product.cancellation_fee,
         renewal_of=renewal_of)

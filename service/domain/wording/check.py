@@ -57,7 +57,7 @@ def _hex(b: bytes) -> str:
 
 def _expected(record: Any, product: Product, policy_id: int) -> dict[str, Any]:
     """Every number the schedule states, as the chain has it (path in the document → value)."""
-    renewal_of = int(getattr(record, "renewal_of", 0))
+    renewal_of = int(record.renewal_of)
     out: dict[str, Any] = {
         "product.id": record.product_id,
         "product.service_id": _hex(product.service_id),
@@ -79,9 +79,7 @@ def _expected(record: Any, product: Product, policy_id: int) -> dict[str, Any]:
     }
     if product.payout_kind is PayoutKind.PER_UNIT:
         out["payout.unit_seconds"] = product.unit_seconds
-    fee = getattr(product, "cancellation_fee", None)
-    if fee is not None:
-        out["cancellation.fee"] = units(fee)
+    out["cancellation.fee"] = units(product.cancellation_fee)
     return out
 
 
@@ -107,8 +105,8 @@ def _rebuilt(doc: Mapping[str, Any], record: Any, product: Product) -> dict[str,
         subject=bytes(record.subject), cover_end=record.cover_end,
         cover_start=None if get("cover_start") == ISSUANCE else record.cover_start,
         conditions=tuple(get("underwriting.conditions", ())), pricing=get("premium.pricing"),
-        maintenance=maintenance, cancellation_fee=getattr(product, "cancellation_fee", None),
-        renewal_of=int(getattr(record, "renewal_of", 0)) or None)
+        maintenance=maintenance, cancellation_fee=product.cancellation_fee,
+        renewal_of=int(record.renewal_of) or None)
     return for_cover(common(basis), bytes(record.holder), get("beneficiary", record.beneficiary))
 
 
