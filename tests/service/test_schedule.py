@@ -79,7 +79,8 @@ def test_served_json_is_the_hashed_document_and_verifies(api: Api, chain: Chain,
     assert wording.schedule_hash(doc) == keccak(data)
     assert doc["product"]["name"] == HOSTILE and doc["cover_start"] == "issuance"
     assert doc["cover_end"] == issued["policy"]["cover_end"] and doc["limits"]["limit"] == str(500 * USD)
-    assert doc["holder"] == issued["policy"]["holder"] and doc["premium"]["amount"] == str(5 * USD)
+    assert doc["holder"] == issued["policy"]["holder"] and doc["premium"]["amount"] == str(issued["policy"]["premium"])
+    assert doc["premium"]["pricing"]["premium"] == issued["policy"]["premium"]  # the quote's breakdown
     assert doc["token"] == {"address": chain.token.address, "symbol": "cUSD", "decimals": 6}
     assert doc["chain"] == {"chain_id": chain.w3.eth.chain_id, "policy_book": chain.book.address}
     path = tmp_path / "schedule.json"
@@ -237,3 +238,26 @@ def test_openapi_documents_both_media_types(api: Api) -> None:
     op = doc["paths"]["/v1/policies/{policy_id}/schedule"]["get"]
     assert set(op["responses"]["200"]["content"]) == {"text/html", "application/json"}
     assert {"401", "403", "404", "422"} <= set(op["responses"])
+
+
+def test_a_renewal_has_its_own_schedule_that_verifies(api: Api, distributor: tuple[str, dict[str, str]], cli,
+                                                      manifest: Path, tmp_path: Path) -> None:
+    """The follow-on cover states its explicit start (the old cover end), no waiting period and
+    `renewal_of`; its served JSON verifies against the renewed record."""
+    from tests.service.test_lifecycle import insured, renew
+
+    tenant, headers = distributor
+    _, _, old = insured(api, tenant, headers, unique_service(), waiting_seconds=86400)
+    new = renew(api, old, headers)
+    data = served_json(api, new["id"], headers)
+    doc = json.loads(data)
+    assert (doc["renewal_of"], doc["cover_start"], doc["cover_end"]) == (old["id"], old["cover_end"], new["cover_end"])
+    assert doc["periods"]["waiting_seconds"] == 0 and "renewal has no waiting period" in doc["periods"]["en"]
+    assert doc["holder"] == old["holder"] and doc["premium"]["amount"] == str(new["premium"])
+    old_doc = json.loads(served_json(api, old["id"], headers))
+    assert old_doc["cover_start"] == "issuance" and "renewal_of" not in old_doc
+    path = tmp_path / "renewal.json"
+    path.write_bytes(data)
+    result = verify(cli, path, manifest, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["policy_id"] == new["id"]
