@@ -79,7 +79,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "PolicyBookProductInactive", "PolicyBookPolicyMismatch", "PolicyBookCoverNotEnded",
         "PolicyBookClaimNotOpen", "PolicyBookClaimDeadlinePassed", "PolicyBookClaimDecisionPending",
         "PolicyBookReportNotUnderwritable", "PolicyBookProductCapExceeded", "PolicyBookIssuerCapExceeded",
-        "PolicyBookServiceCapExceeded", "PolicyBookEventCapExceeded", "PolicyBookPolicyNotActive",
+        "PolicyBookServiceCapExceeded", "PolicyBookEventCapExceeded", "PolicyBookPolicyClosed",
         "PolicyBookCoverEnded", "PolicyBookOutageInProgress", "PolicyBookPolicyHasPayout", "PolicyBookAlreadyRenewed",
         # CoverPool and the payout asset: capital, balances, allowances, a token that refuses.
         "CoverPoolInsufficientFreeCapital", "CoverPoolInsufficientLocked", "CoverPoolNothingOwed",
