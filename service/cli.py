@@ -10,9 +10,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="cybercover: 
 def _register() -> None:
     # Imported lazily so `cybercover --help` stays fast and one broken concern is visible.
     from service.assessment import cli as assess_cli
-    from service.commands import demo, ledger, report, serve, up
+    from service.commands import demo, ledger, policy, report, serve, up
 
-    for concern in (ledger, assess_cli, report, serve, up, demo):
+    for concern in (ledger, assess_cli, report, policy, serve, up, demo):
         concern.register(app)
 
 

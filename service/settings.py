@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     assessor_address: str | None = None
     assessor_key: SecretStr | None = None
     assessor_name: str = "CyberCover Assessment Desk"
+    insurer_name: str = "CyberCover Insurance"  # the insurer a policy schedule names
     gas_limit: int | None = None  # fixed gas instead of estimation (eth-tester: estimation is slow)
     settle_batch: int = 50
     issue_batch: int = 100

@@ -12,7 +12,18 @@ from contracts.runtime import restore_recursion_limit
 from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
-from service.api.routes import assessments, claims, health, outages, policies, products, quotes, tenants, webhooks
+from service.api.routes import (
+    assessments,
+    claims,
+    health,
+    outages,
+    policies,
+    products,
+    quotes,
+    services,
+    tenants,
+    webhooks,
+)
 from service.chain.gateway import Gateway, gateway_from_settings
 from service.chain.indexer import Indexer
 from service.db import models as m
@@ -72,6 +83,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
-    errors.declare(app, (m.router for m in (health, tenants, assessments, products, quotes, policies, outages,
-                                            claims, webhooks)))
+    errors.declare(app, (m.router for m in (health, tenants, assessments, products, services, quotes, policies,
+                                            outages, claims, webhooks)))
     return app

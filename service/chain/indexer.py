@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from eth_utils import encode_hex as hx
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from contracts import registry
-from contracts.enums import PolicyStatus
+from contracts.enums import ClaimReason, PolicyStatus
 from contracts.records import Anchor, PolicyRecord, Product
 from service.chain.gateway import Gateway
 from service.db import models as m
@@ -185,27 +184,15 @@ class Indexer:
 
 # --- handlers -------------------------------------------------------------------------------
 
-_NOT_PROJECTED = {"schedule_hash": bytes(32), "renewal_of": 0, "renewed_by": 0, "event_settled": 0}
-
-
-def _columns(model: type[m.Base], values: dict[str, Any]) -> dict[str, Any]:
-    """The record fields the projection stores (issue 12's new fields get their columns in the
-    lifecycle branch; until then `policy_record` supplies what the service's own policies have)."""
-    return {k: v for k, v in values.items() if k in model.__table__.columns}
-
-
 def policy_record(p: m.Policy) -> PolicyRecord:
-    """The on-chain record of a projected policy, for the book's settle / expire / claim calls.
-    Fields without a column yet hold the value every policy the service issues has (no
-    schedule hash, no renewal, no excluded-event entitlement)."""
-    row = {name: getattr(p, name) for name in m.Policy.__table__.columns.keys()}  # noqa: SIM118 (a ColumnCollection)
-    return PolicyRecord.of(SimpleNamespace(**{**_NOT_PROJECTED, **row}))
+    """The on-chain record of a projected policy, for the book's settle / expire / cancel / renew
+    and claim calls (every field of the record has its column)."""
+    return PolicyRecord.of(p)
 
 
 def _product(c: Ctx) -> None:
     p = Product.decode(c.args["product"])
-    c.session.merge(m.Product(**_columns(m.Product, {**vars(p), "service_id": hx(p.service_id)}),
-                              id=c.args["productId"], block=c.block))
+    c.session.merge(m.Product(**{**vars(p), "service_id": hx(p.service_id)}, id=c.args["productId"], block=c.block))
 
 
 def _activation(c: Ctx) -> None:
@@ -215,10 +202,9 @@ def _activation(c: Ctx) -> None:
 
 
 def _issued(c: Ctx) -> None:
-    r = PolicyRecord.decode(c.args["policy"])
+    r = PolicyRecord.decode(c.args["policy"])  # the record carries the premium and the renewal link
     hexed = {k: hx(v) for k, v in vars(r).items() if isinstance(v, bytes)}
-    c.session.add(m.Policy(**_columns(m.Policy, {**vars(r), **hexed}), id=c.args["policyId"], block=c.block,
-                           tx=c.tx))
+    c.session.add(m.Policy(**{**vars(r), **hexed}, id=c.args["policyId"], block=c.block, tx=c.tx))
 
 
 def _policy(c: Ctx) -> m.Policy | None:
@@ -259,11 +245,12 @@ def _claim_opened(c: Ctx) -> None:
     if (p := _policy(c)) is not None:
         p.open_claim = c.args["claimId"]
         p.settled = c.args["entitlement"]
+    reason = ClaimReason(c.args["reason"]).label
     c.session.add(m.Claim(id=c.args["claimId"], policy_id=c.args["policyId"], amount=c.args["amount"],
                           entitlement=c.args["entitlement"], status="open", deadline=c.args["deadline"],
-                          block=c.block))
+                          reason=reason, block=c.block))
     _notify(c, "claim.opened", {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
-                                "amount": str(c.args["amount"]), "deadline": c.args["deadline"]})
+                                "amount": str(c.args["amount"]), "deadline": c.args["deadline"], "reason": reason})
 
 
 def _claim_increased(c: Ctx) -> None:
@@ -272,6 +259,12 @@ def _claim_increased(c: Ctx) -> None:
     if (claim := c.session.get(m.Claim, c.args["claimId"])) is not None:
         claim.amount = c.args["amount"]
         claim.entitlement = c.args["entitlement"]
+
+
+def _event_reviewed(c: Ctx) -> None:
+    """ExcludedEventReviewed: entitlement from excluded-event episodes went to review (never auto-paid)."""
+    if (p := _policy(c)) is not None:
+        p.event_settled = c.args["eventSettled"]
 
 
 def _claim_decided(status: str) -> Callable[[Ctx], None]:
@@ -298,6 +291,30 @@ def _claim_decided(status: str) -> Callable[[Ctx], None]:
 def _expired(c: Ctx) -> None:
     if (p := _policy(c)) is not None:
         p.status = PolicyStatus.EXPIRED
+
+
+def _cancelled(c: Ctx) -> None:
+    """PolicyCancelled: the refund went to the issuer (or was credited to it by the pool), the
+    collateral `released` back to free capital."""
+    if (p := _policy(c)) is not None:
+        p.status = PolicyStatus.CANCELLED
+        p.refund, p.released, p.cancel_tx = c.args["refund"], c.args["released"], c.tx
+    _notify(c, "policy.cancelled", {"policy_id": c.args["policyId"], "refund": str(c.args["refund"]),
+                                    "released": str(c.args["released"])})
+
+
+def _renewed(c: Ctx) -> None:
+    """PolicyRenewed: the old record now names its follow-on (the new one was issued naming it)."""
+    old, new = c.args["policyId"], c.args["newPolicyId"]
+    if (p := c.session.get(m.Policy, old)) is not None:
+        p.renewed_by = new
+    if (q := c.session.get(m.Policy, new)) is not None:
+        q.renewal_of = old
+    _notify(c, "policy.renewed", {"policy_id": old, "renewed_by": new})
+
+
+def _service_cap(c: Ctx) -> None:
+    c.session.merge(m.ServiceCap(service_id=hx(c.args["serviceId"]), cap=c.args["cap"], block=c.block, tx=c.tx))
 
 
 def _shift(s: Session, service_id: str, first: int, delta: int) -> None:
@@ -386,10 +403,14 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "PayoutSent": _payout,
     "ClaimOpened": _claim_opened,
     "ClaimIncreased": _claim_increased,
+    "ExcludedEventReviewed": _event_reviewed,
     "ClaimApproved": _claim_decided("approved"),
     "ClaimRejected": _claim_decided("rejected"),
     "ClaimLapsed": _claim_decided("lapsed"),
     "PolicyExpired": _expired,
+    "PolicyCancelled": _cancelled,
+    "PolicyRenewed": _renewed,
+    "ServiceCapSet": _service_cap,
     "OutageVerified": _outage,
     "ReportAnchored": _anchored,
     "ReportRevoked": _revoked,

@@ -88,6 +88,8 @@ class AssessmentRecord(Base):
     score_bps: Mapped[int] = mapped_column(Integer)
     risk_level: Mapped[str] = mapped_column(String(10))
     subject_salt: Mapped[str] = mapped_column(String(66))  # secret: proves which org was assessed
+    # The report's subject commitment: a renewal looks up the latest live report of a policy's subject.
+    subject: Mapped[str] = mapped_column(String(66), index=True)
     anchor_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
@@ -151,6 +153,27 @@ class PolicyOwner(Base):
     quote_id: Mapped[str] = mapped_column(String(32))
     holder_ref: Mapped[str] = mapped_column(String(200))
     holder_salt: Mapped[str] = mapped_column(String(66))
+
+
+class PolicySchedule(Base):
+    """The schedule (policy wording) of an issued policy, exactly as hashed into its on-chain record
+    (service.domain.wording): an off-chain record, like the owner, so `reindex` keeps it."""
+
+    __tablename__ = "policy_schedules"
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    schedule_hash: Mapped[str] = mapped_column(String(66), index=True)
+
+
+class CancellationNote(Base):
+    """Who cancelled a policy through the service, and the written reason (off-chain: a reindex
+    keeps it; the chain has the refund)."""
+
+    __tablename__ = "cancellation_notes"
+    policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancelled_by: Mapped[str] = mapped_column(String(32))  # API key id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
 class IdempotencyRecord(Base):
@@ -248,6 +271,8 @@ class Product(Base):
     min_rate_ppm: Mapped[int] = mapped_column(BigInteger)
     claim_seconds: Mapped[int] = mapped_column(BigInteger)
     exposure_cap: Mapped[int] = mapped_column(BigUint)  # 0: no cap
+    event_cap: Mapped[int] = mapped_column(BigUint)  # most one episode may pay across the product; 0: no cap
+    cancellation_fee: Mapped[int] = mapped_column(BigUint)  # kept from a cancellation refund
     block: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -263,13 +288,21 @@ class Policy(Base):
     holder: Mapped[str] = mapped_column(String(66))
     subject: Mapped[str] = mapped_column(String(66))  # the insured organisation's commitment
     report_hash: Mapped[str] = mapped_column(String(66))
+    schedule_hash: Mapped[str] = mapped_column(String(66))  # keccak256 of the policy schedule (0: none)
+    premium: Mapped[int] = mapped_column(BigUint)
+    renewal_of: Mapped[int] = mapped_column(BigInteger)  # 0, or the policy this one renews
+    renewed_by: Mapped[int] = mapped_column(BigInteger)  # 0, or the follow-on policy
     settled: Mapped[int] = mapped_column(BigUint)
     paid: Mapped[int] = mapped_column(BigUint)
     open_claim: Mapped[int] = mapped_column(BigInteger)
+    event_settled: Mapped[int] = mapped_column(BigUint)  # part of `settled` from excluded-event episodes
     status: Mapped[int] = mapped_column(Integer, index=True)
-    premium: Mapped[int] = mapped_column(BigUint)
     block: Mapped[int] = mapped_column(BigInteger)
     tx: Mapped[str] = mapped_column(String(66))
+    # PolicyCancelled: the refund paid to the issuer and the collateral released (None: not cancelled)
+    refund: Mapped[int | None] = mapped_column(BigUint, nullable=True)
+    released: Mapped[int | None] = mapped_column(BigUint, nullable=True)
+    cancel_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
 
 
 class Claim(Base):
@@ -283,6 +316,7 @@ class Claim(Base):
     approved: Mapped[int | None] = mapped_column(BigUint, nullable=True)  # paid on approval or lapse
     incident_report: Mapped[str | None] = mapped_column(String(66), nullable=True)
     reason_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)  # of a rejection
+    reason: Mapped[str] = mapped_column(String(30))  # why it is in review: above_auto_pay_limit | excluded_event
     block: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -340,4 +374,15 @@ class Anchor(Base):
     tx: Mapped[str] = mapped_column(String(66))
 
 
-PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ChainCursor)
+class ServiceCap(Base):
+    """ServiceCapSet: the cap on the total limit of active policies on a covered service, across
+    all its products (0: no cap). The exposure itself is read on-chain (serviceExposure)."""
+
+    __tablename__ = "service_caps"
+    service_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    cap: Mapped[int] = mapped_column(BigUint)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ServiceCap, ChainCursor)

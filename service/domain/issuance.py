@@ -1,6 +1,8 @@
 """Issuing policies from an accepted quote: one, or many chunked into issueBatch transactions.
 The holder goes on-chain only as a salted hash; the distributor's reference and the salt stay in
-the database, with the tenant that owns the policy."""
+the database, with the tenant that owns the policy. Each cover gets its schedule (the policy
+wording, service.domain.wording), whose hash goes into its terms and whose document is kept
+with its owner row."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3.logs import DISCARD
@@ -20,9 +22,9 @@ from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
 from service.db import models as m
+from service.domain import wording
+from service.domain.wording.basis import basis
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
-
-NO_SCHEDULE = bytes(32)  # PolicyTerms.scheduleHash until the policy schedule is wired (issue 12, wording)
 
 
 class Cover(Protocol):
@@ -66,12 +68,14 @@ def _cover_seconds(quote: m.Quote, cover_seconds: int | None, now: int) -> int:
 
 
 def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers: Sequence[Cover],
-          cover_seconds: int | None, chunk: int, *, may_see: Callable[[str | None], bool]) -> Issued:
+          cover_seconds: int | None, chunk: int, *, may_see: Callable[[str | None], bool], insurer: str,
+          assessor: str) -> Issued:
     """Issues `covers` on the offer `quote_id` (which the caller must see, and which has not
     expired), each with the quote's limit, premium and cover length (`cover_seconds`, if given,
-    must be the quote's), in chunks of `chunk`, and records the owner of every issued id. A
-    chunk that fails after earlier ones were issued ends the call with what was issued and the
-    error (raising would hide money that moved); a failing first chunk raises."""
+    must be the quote's), in chunks of `chunk`, and records the owner and the schedule of every
+    issued id (`insurer` and `assessor`: the names the schedules give). A chunk that fails after
+    earlier ones were issued ends the call with what was issued and the error (raising would hide
+    money that moved); a failing first chunk raises."""
     quote = _offer(session, quote_id, may_see)
     now = gw.now()
     # The cover starts at the issuing block (>= now), so the chain's cover is never longer than
@@ -82,13 +86,19 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     report_id = report_anchor_id(record.report)  # the book takes the anchor id: it commits to the assessor
     subject = anchor_fields(record.report)["subject"]  # the insured the report was anchored for
     salts = [secrets.token_bytes(32) for _ in covers]
+    schedules = wording.Covers(basis(session, gw, quote, report_id, subject, end, insurer=insurer, assessor=assessor))
     issued: list[int] = []
     error: Unissued | None = None
     for i in range(0, len(covers), chunk):
         part = list(zip(covers[i:i + chunk], salts[i:i + chunk], strict=True))
-        terms = [PolicyTerms(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary,
-                             keccak(salt + c.holder_ref.encode()), subject, report_id, NO_SCHEDULE).as_tuple()
-                 for c, salt in part]
+        docs, hashes, terms = [], [], []
+        for c, salt in part:  # per cover only the holder and beneficiary differ
+            holder = keccak(salt + c.holder_ref.encode())
+            doc, h = schedules.cover(holder, to_checksum_address(c.beneficiary))
+            docs.append(doc)
+            hashes.append(h)
+            terms.append(PolicyTerms(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary, holder,
+                                     subject, report_id, hashes[-1]).as_tuple())
         fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)
         try:
             receipt = gw.send(fn)
@@ -99,9 +109,10 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
             break
         ids = [int(e["args"]["policyId"]) for e in gw.book.events.PolicyIssued().process_receipt(receipt,
                                                                                                errors=DISCARD)]
-        for pid, (c, salt) in zip(ids, part, strict=True):
+        for pid, (c, salt), doc, h in zip(ids, part, docs, hashes, strict=True):
             session.add(m.PolicyOwner(policy_id=pid, tenant_id=quote.tenant_id, quote_id=quote.id,
                                       holder_ref=c.holder_ref, holder_salt="0x" + salt.hex()))
+            session.add(m.PolicySchedule(policy_id=pid, document=doc, schedule_hash="0x" + h.hex()))
         session.commit()  # owners are committed per chunk: that money has moved
         issued.extend(ids)
     indexer.sync()

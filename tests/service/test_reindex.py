@@ -18,14 +18,16 @@ from tests.service.helpers import HOUR, Api, issue, outage, unique_service, work
 TABLES: dict[type[m.Base], tuple[str, ...]] = {
     m.Product: ("id", "service_id", "trigger_seconds", "payout_kind", "auto_pay_limit", "policy_limit", "active",
                 "grace_seconds", "max_cover_seconds", "max_start_delay", "min_premium", "medium_limit", "min_rate_ppm",
-                "claim_seconds", "exposure_cap"),
+                "claim_seconds", "exposure_cap", "event_cap", "cancellation_fee"),
     m.Policy: ("id", "product_id", "issuer", "beneficiary", "holder", "subject", "report_hash", "limit", "premium",
-               "settled", "paid", "open_claim", "status", "tx"),
+               "settled", "paid", "open_claim", "status", "tx", "schedule_hash", "renewal_of", "renewed_by",
+               "event_settled", "refund", "released", "cancel_tx"),
     m.Outage: ("service_id", "index", "start", "end", "ongoing", "version", "verified_at", "start_since"),
     m.Claim: ("id", "policy_id", "amount", "entitlement", "status", "deadline", "approved", "incident_report",
-              "reason_hash"),
+              "reason_hash", "reason"),
     m.Payout: ("policy_id", "beneficiary", "amount", "entitlement", "status", "block", "tx", "log_index"),
     m.Anchor: ("anchor_id", "report_hash", "assessor", "subject", "score_bps", "risk_level", "kind", "revoked"),
+    m.ServiceCap: ("service_id", "cap", "block", "tx"),
 }
 
 

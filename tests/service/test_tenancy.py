@@ -184,8 +184,23 @@ CASES: dict[tuple[str, str], Case] = {
         ("distributor",), lambda w, c: ("POST", "/v1/policies/batch", {"quote_id": w.quote, "covers": [_cover(c)]}),
         ok=201, owned=True),
     ("GET", "/v1/policies/{policy_id}"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}"), owned=True),
+    ("GET", "/v1/policies/{policy_id}/schedule"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}/schedule"),
+                                                       owned=True),
     ("GET", "/v1/policies"): Case(PEOPLE, get(lambda w: f"/v1/policies?product_id={w.product}&limit=500"),
                                   listed=lambda w, body: w.policy in _ids(body["items"])),
+    # Cancel and renew: A's distributor, or the insurer's underwriter. A's policy has had a payout
+    # (409 policy_has_payout), and the renewal names a product of another service (400): nothing moves.
+    ("POST", "/v1/policies/{policy_id}/cancel"): Case(
+        ("distributor", "underwriter"), lambda w, c: ("POST", f"/v1/policies/{w.policy}/cancel", None), ok=409,
+        owned=True),
+    ("POST", "/v1/policies/{policy_id}/renew"): Case(
+        ("distributor", "underwriter"),
+        lambda w, c: ("POST", f"/v1/policies/{w.policy}/renew", {"product_id": _other_product(w)}), ok=400,
+        owned=True),
+    # Service caps: insurer-wide; only the underwriter sets one (here on a service nobody covers).
+    ("PUT", "/v1/services/{service_id}/cap"): Case(
+        ("underwriter",), lambda w, c: ("PUT", f"/v1/services/0x{'cd' * 32}/cap", {"cap": 0})),
+    ("GET", "/v1/services/{service_id}/cap"): Case(PEOPLE, get(lambda w: f"/v1/services/{w.service_id}/cap")),
     # Verified outages: public on-chain data. Relaying: the relay key and the roles that relay.
     ("GET", "/v1/outages"): Case(PEOPLE, get(lambda w: f"/v1/outages?service_id={w.service_id}"),
                                  listed=lambda w, body: w.service_id in _ids(body["windows"], "service_id")
@@ -223,6 +238,15 @@ CASES: dict[tuple[str, str], Case] = {
         ("distributor",), lambda w, c: ("DELETE", f"/v1/webhooks/{_delete_victim(w, c)}", None), ok=204,
         tenant_only=True),
 }
+
+_others: dict[int, int] = {}  # per world: a product of another service than A's policy
+
+
+def _other_product(w: World) -> int:
+    if id(w) not in _others:
+        _others[id(w)] = w.api.product(unique_service())["id"]
+    return _others[id(w)]
+
 
 _victims: dict[int, str | None] = {}  # per world (one per database backend): A's hook to delete next
 

@@ -77,6 +77,10 @@ class AssessmentIn(Strict):
     disclosed_name: Prose | None = None
     tenant_id: str | None = Field(None, max_length=32, description="Client tenant (insurer staff only); default: "
                                   "the caller's")
+    subject_salt: Hex32 | None = Field(None, description="The salt of an earlier assessment of the same "
+                                       "organisation (shown once, at its creation): the new report then commits "
+                                       "to the same subject, so its policies can be renewed on it. Default: a "
+                                       "fresh salt")
 
     @field_validator("org_identifier")
     @classmethod
@@ -93,6 +97,7 @@ class AssessmentOut(Out):
     score_bps: int
     risk_level: str
     underwriting: str
+    subject: str = Field(description="The report's subject commitment, keccak256(salt ‖ org identifier)")
     anchored: bool
     anchor_tx: str | None
     created_at: datetime
@@ -153,7 +158,7 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
     if session.get(m.Tenant, tenant_id) is None or not principal.can_see(tenant_id):
         raise NotFound(f"no tenant {tenant_id}")
     assessment = assess(body.answers, body.scenarios)
-    commitment = commit_subject(body.org_identifier)
+    commitment = commit_subject(body.org_identifier, decode_hex(body.subject_salt) if body.subject_salt else None)
     record_id = m.new_id()
     issued = datetime.now(UTC).replace(microsecond=0)
     report = build_report(
@@ -169,7 +174,8 @@ def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, s
     fields = anchor_fields(report)
     record = m.AssessmentRecord(id=record_id, tenant_id=tenant_id, report=report,
                                 report_hash=encode_hex(fields["report_hash"]), score_bps=fields["score_bps"],
-                                risk_level=assessment.risk_level.value, subject_salt=encode_hex(commitment.salt))
+                                risk_level=assessment.risk_level.value, subject_salt=encode_hex(commitment.salt),
+                                subject=encode_hex(commitment.commitment))
     session.add(record)
     session.commit()
     return AssessmentCreated.of_record(record)

@@ -46,6 +46,9 @@ class ClaimOut(Out):
     amount: int
     entitlement: int
     status: ClaimStatus
+    review_reason: Literal["above_auto_pay_limit", "excluded_event"] = Field(
+        description="Why it is in review (on-chain): entitlement above the auto-pay limit, or from an outage "
+                    "inside a declared excluded event (never auto-paid)")
     deadline: int = Field(description="Unix time after which an undecided claim lapses: paid in full")
     approved: int | None = Field(description="Paid on approval (≤ amount) or lapse")
     declined: int | None = Field(description="The part not paid: amount − approved, or all of a rejected claim")
@@ -56,7 +59,8 @@ class ClaimOut(Out):
     @classmethod
     def of_claim(cls, c: m.Claim, note: m.ClaimNote | None) -> ClaimOut:
         declined = c.amount - c.approved if c.approved is not None else c.amount if c.status == "rejected" else None
-        return cls.of(c, declined=declined, reason=note.reason if note is not None else None)
+        return cls.of(c, declined=declined, reason=note.reason if note is not None else None,
+                      review_reason=c.reason)
 
 
 class PayoutOut(Out):

@@ -1,26 +1,33 @@
 """Policies: issued on-chain from an accepted quote (one, or up to 1,000 per call chunked into
-issueBatch transactions), read from the event projection, scoped to the distributor."""
+issueBatch transactions), cancelled and renewed (service.domain.lifecycle), read from the event
+projection, scoped to the distributor."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from contracts.enums import PolicyStatus
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
+from service.api.negotiation import language, wants_json
 from service.api.schemas import Address, Out, Page, Strict
+from service.assessment.canonical import canonical_bytes
 from service.db import models as m
-from service.domain import issuance
-from service.errors import NotFound
+from service.domain import issuance, lifecycle, wording
+from service.domain.wording import served as served_schedule
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 Issuer = Annotated[Principal, Depends(require("distributor"))]
+# The distributor tenant that owns the policy (others do not see it: 404), or the insurer's underwriter.
+Manager = Annotated[Principal, Depends(require("distributor", "underwriter"))]
+Status = Literal["active", "expired", "cancelled"]
 CoverSeconds = Annotated[int, Field(ge=60, le=2**32 - 1)]
 HolderRef = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -45,30 +52,72 @@ class BatchIn(Strict):
     covers: list[Cover] = Field(min_length=1, max_length=1000)
 
 
+class PolicyPayout(Out):
+    amount: int
+    entitlement: int = Field(description="The policy's settled entitlement after this payout")
+    status: Literal["sent", "credited"] = Field(description="credited: the pool could not transfer it; the "
+                                                "beneficiary claims it from CoverPool (claim(to))")
+    block: int
+    tx: str
+
+
 class PolicyOut(Out):
     id: int
     product_id: int
     cover_start: int
     cover_end: int
     limit: int
-    premium: int
+    premium: int = Field(description="What was collected for the policy (token minor units)")
     beneficiary: str
     issuer: str
     holder: str
     subject: str
     report_hash: str
+    schedule_hash: str = Field(description="keccak256 of the policy schedule (0x00…00: none)")
     settled: int
+    event_settled: int = Field(description="Part of `settled` from excluded-event episodes (sent to review)")
     paid: int
     open_claim: int
-    status: Literal["active", "expired"]
+    status: Status
+    renewal_of: int | None = Field(description="The policy this one renews (no waiting period); null: none")
+    renewed_by: int | None = Field(description="The follow-on policy, starting at this one's cover end; null: none")
+    refund: int | None = Field(description="Paid to the issuer on cancellation; null: not cancelled")
+    released: int | None = Field(description="Collateral released on cancellation; null: not cancelled")
+    cancel_tx: str | None
+    payouts: list[PolicyPayout] = Field(description="Payouts sent (or credited), oldest first")
     tenant_id: str | None
     holder_ref: str | None
     tx: str
 
     @classmethod
-    def of_policy(cls, p: m.Policy, owner: m.PolicyOwner | None) -> PolicyOut:
+    def of_policy(cls, p: m.Policy, owner: m.PolicyOwner | None, payouts: list[m.Payout] | None = None) -> PolicyOut:
         return cls.of(p, status=PolicyStatus(p.status).label, tenant_id=owner.tenant_id if owner else None,
-                      holder_ref=owner.holder_ref if owner else None)
+                      holder_ref=owner.holder_ref if owner else None, renewal_of=p.renewal_of or None,
+                      renewed_by=p.renewed_by or None, payouts=[PolicyPayout.of(x) for x in payouts or ()])
+
+
+def _payouts(session: Session, ids: list[int]) -> dict[int, list[m.Payout]]:
+    out: dict[int, list[m.Payout]] = {i: [] for i in ids}
+    for row in session.scalars(select(m.Payout).where(m.Payout.policy_id.in_(ids))
+                               .order_by(m.Payout.block, m.Payout.log_index)):
+        out[row.policy_id].append(row)
+    return out
+
+
+def _answer(session: Session, found: lifecycle.Owned) -> PolicyOut:
+    return PolicyOut.of_policy(found.policy, found.owner, _payouts(session, [found.policy.id])[found.policy.id])
+
+
+class CancelIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=5000)] | None = Field(
+        None, description="Written reason; kept off-chain")
+
+
+class RenewIn(Strict):
+    product_id: Annotated[int, Field(ge=1, le=2**32 - 1)] | None = Field(
+        None, description="Another product of the same covered service; default: the policy's product")
+    cover_seconds: CoverSeconds | None = Field(None, description="Length of the follow-on cover; default: the "
+                                               "policy's cover length")
 
 
 class BatchError(Out):
@@ -88,11 +137,12 @@ class BatchOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=PolicyOut, responses=responses(400, 404, 409, 502))
-def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, principal: Issuer,
-                  idem: Idempotent) -> JSONResponse:
+def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, settings: SettingsDep,
+                  principal: Issuer, idem: Idempotent) -> JSONResponse:
     def work() -> PolicyOut:
         issued = issuance.issue(session, gw, indexer, body.quote_id, [body], body.cover_seconds, 1,
-                                may_see=principal.can_see)
+                                may_see=principal.can_see, insurer=settings.insurer_name,
+                                assessor=settings.assessor_name)
         return PolicyOut.of_policy(*issued.policies[0])
 
     return idem.run(body, work, 201)
@@ -103,22 +153,44 @@ def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: In
                  principal: Issuer, idem: Idempotent) -> JSONResponse:
     return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
         session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
-        may_see=principal.can_see)), 201)
+        may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
 
 
 @router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422
 def get_policy(policy_id: int, session: SessionDep, principal: Anyone) -> PolicyOut:
-    p = session.get(m.Policy, policy_id) if 0 <= policy_id < 2**63 else None
-    owner = session.get(m.PolicyOwner, policy_id) if p is not None else None
-    if p is None or not principal.can_see(owner.tenant_id if owner else None):
-        raise NotFound(f"no policy {policy_id}")
-    return PolicyOut.of_policy(p, owner)
+    return _answer(session, lifecycle.find(session, policy_id, principal.can_see))
+
+
+@router.post("/{policy_id:int}/cancel", response_model=PolicyOut, responses=responses(400, 404, 409, 502))
+def cancel_policy(policy_id: int, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, principal: Manager,
+                  idem: Idempotent, body: CancelIn | None = None) -> JSONResponse:
+    """Refunds the unexpired share of the premium less the product's cancellation fee to the
+    issuer and releases the collateral. Refused (409) while an outage of the service is in
+    progress or unsettled (`outage_in_progress`), after any payout or claim (`policy_has_payout`),
+    at or after cover end (`cover_ended`), and for a policy not active (`policy_not_active`)."""
+    body = body or CancelIn()
+    return idem.run(body, lambda: _answer(session, lifecycle.cancel(
+        session, gw, indexer, policy_id, may_see=principal.can_see, reason=body.reason, by=principal.key_id)))
+
+
+@router.post("/{policy_id:int}/renew", status_code=201, response_model=PolicyOut,
+             responses=responses(400, 404, 409, 502))
+def renew_policy(policy_id: int, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, settings: SettingsDep,
+                 principal: Manager, idem: Idempotent, body: RenewIn | None = None) -> JSONResponse:
+    """Issues the follow-on cover from a fresh quote on the latest live report of the policy's
+    subject: it starts at the old cover end, with no waiting period. A declined quote (a High
+    level, no rate for the level) is 409 `renewal_declined` with its reason; a policy renewed
+    before is 409 `already_renewed`."""
+    body = body or RenewIn()
+    return idem.run(body, lambda: _answer(session, lifecycle.renew(
+        session, gw, indexer, policy_id, may_see=principal.can_see, product_id=body.product_id,
+        cover_seconds=body.cover_seconds, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
 
 
 @router.get("", response_model=Page[PolicyOut])
 def list_policies(session: SessionDep, principal: Anyone,
                   product_id: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
-                  status: Literal["active", "expired"] | None = None,
+                  status: Status | None = None,
                   beneficiary: Address | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Page[PolicyOut]:
@@ -132,4 +204,31 @@ def list_policies(session: SessionDep, principal: Anyone,
         q = q.where(m.Policy.beneficiary == beneficiary)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.execute(q.order_by(m.Policy.id).limit(limit).offset(offset)).all()
-    return Page[PolicyOut](items=[PolicyOut.of_policy(p, o) for p, o in rows], total=total, limit=limit, offset=offset)
+    payouts = _payouts(session, [p.id for p, _ in rows])
+    return Page[PolicyOut](items=[PolicyOut.of_policy(p, o, payouts[p.id]) for p, o in rows], total=total,
+                           limit=limit, offset=offset)
+
+
+
+_SCHEDULE_JSON = {"type": "object", "description": "The schedule exactly as hashed: RFC 8785 bytes, whose keccak256 "
+                  "is the record's scheduleHash", "required": ["schema", "product", "cover_start", "cover_end",
+                                                              "holder", "beneficiary"]}
+_SCHEDULE_RESPONSES = {200: {"description": "The policy schedule: an HTML page (zh or en), or with "
+                             "`Accept: application/json` the hashed JSON document",
+                             "content": {"text/html": {"schema": {"type": "string"}},
+                                         "application/json": {"schema": _SCHEDULE_JSON}}}}
+
+
+@router.get("/{policy_id:int}/schedule", response_class=HTMLResponse, responses=_SCHEDULE_RESPONSES)
+def get_schedule(policy_id: int, request: Request, session: SessionDep, principal: Anyone,
+                 lang: Annotated[Literal["zh", "en"] | None, Query(description="Page language (default: from "
+                                                                     "Accept-Language, else en)")] = None) -> Response:
+    """The policy wording. Visible to whoever may see the policy."""
+    served = served_schedule.stored(session, policy_id, principal.can_see)
+    if wants_json(request.headers.get("accept")):
+        return Response(canonical_bytes(served.document), media_type="application/json",
+                        headers={"Vary": "Accept, Accept-Language"})
+    page = wording.render_html(served.document, lang or language(request.headers.get("accept-language")),
+                               served.facts)
+    return HTMLResponse(page, headers={"Vary": "Accept, Accept-Language",
+                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

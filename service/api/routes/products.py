@@ -3,7 +3,6 @@ rates per risk level, score adjustment, quote validity, maximum report age)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 from eth_utils import encode_hex
@@ -22,10 +21,10 @@ from service.api.schemas import Out, Strict, Text, Uint96
 from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
+from service.domain import caps
 from service.domain.pricing import MAX_SCORE_ADJUSTMENT_BPS
 from service.errors import BadRequest, ChainError, NotFound
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/products", tags=["products"])
 Underwriter = Annotated[Principal, Depends(require("underwriter"))]  # the insurer's: products are insurer-wide
 # Products are offered to every tenant: anyone may read them, and the nodes' target-list key lists them.
@@ -95,6 +94,10 @@ class ProductIn(Strict):
     claim_seconds: PositiveSeconds = Field(DEFAULT_CLAIM_SECONDS, description="A claim not decided within this "
                                            "is deemed approved and paid (14 days)")
     exposure_cap: Uint96 = Field(0, description="Total limit of the product's active policies; 0: no cap")
+    event_cap: Uint96 = Field(0, description="Most one outage episode may pay across the product's active "
+                              "policies (each counts min(amount, limit) for fixed, its limit for per-unit); "
+                              "enforced at issuance; 0: no cap")
+    cancellation_fee: Uint96 = Field(0, description="Kept from a cancellation's refund (token units)")
 
     @model_validator(mode="after")
     def _limits(self) -> ProductIn:
@@ -146,26 +149,30 @@ class ProductOut(Out):
     exposure_cap: int
     exposure: int | None = Field(description="Total limit of the product's active policies, on-chain "
                                  "(productExposure); null when the chain could not be read")
+    event_cap: int = Field(description="Most one outage episode may pay across the product's active policies; "
+                           "0: no cap")
+    event_exposure: int | None = Field(description="What one episode could pay across the product's active "
+                                       "policies now, on-chain (eventExposure); null: not read")
+    cancellation_fee: int
+    service_cap: int | None = Field(description="Cap on the total limit of active policies on the covered "
+                                    "service across all its products (0: no cap); null: not read")
+    service_exposure: int | None = Field(description="Total limit of active policies on the covered service, "
+                                         "on-chain (serviceExposure); null: not read")
 
     @classmethod
     def of_product(cls, p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> ProductOut:
+        service = caps.service_exposure(gw, p.service_id) if gw is not None else None
         return cls.of(p, name=t.name if t else None, service=t.service_name if t else None,
                       threshold_seconds=p.trigger_seconds, payout_kind=PayoutKind(p.payout_kind).label,
                       amount=p.payout_amount, rates=t.rates if t else None,
                       medium_sub_limit_bps=t.medium_sub_limit_bps if t else None,
                       score_adjustment_bps=t.score_adjustment_bps if t else None,
                       quote_validity_seconds=t.quote_validity_seconds if t else None,
-                      max_report_age_seconds=t.max_report_age_seconds if t else None, exposure=_exposure(gw, p.id))
-
-
-def _exposure(gw: Gateway | None, product_id: int) -> int | None:
-    if gw is None:
-        return None
-    try:
-        return int(gw.book.functions.productExposure(product_id).call())
-    except Exception:  # noqa: BLE001 - a read for display: the projection answers the rest
-        log.warning("productExposure(%d) could not be read", product_id, exc_info=True)
-        return None
+                      max_report_age_seconds=t.max_report_age_seconds if t else None,
+                      exposure=caps.read(gw, "productExposure", p.id),
+                      event_exposure=caps.read(gw, "eventExposure", p.id),
+                      service_cap=service.cap if service else None,
+                      service_exposure=service.exposure if service else None)
 
 
 @router.post("", status_code=201, response_model=ProductOut, responses=responses(400, 409, 502))
@@ -183,7 +190,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     terms = Product(sid, body.threshold_seconds, PayoutKind.of(body.payout_kind), body.unit_seconds,
                     body.waiting_seconds, grace, True, body.auto_pay_limit, body.amount, body.policy_limit,
                     body.max_cover_seconds, body.max_start_delay, body.min_premium, body.medium, body.min_rate_ppm,
-                    body.claim_seconds, body.exposure_cap)
+                    body.claim_seconds, body.exposure_cap, body.event_cap, body.cancellation_fee)
     receipt = gw.send(gw.book.functions.createProduct(terms.as_tuple()))
     events = gw.book.events.ProductCreated().process_receipt(receipt, errors=DISCARD)
     if not events:

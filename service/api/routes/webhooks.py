@@ -19,7 +19,8 @@ from service.webhooks.sealing import sealer_for
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Subscriber = Annotated[Principal, Depends(require("distributor"))]
-Event = Literal["payout.sent", "payout.credited", "claim.opened", "claim.approved", "claim.rejected", "claim.lapsed"]
+Event = Literal["payout.sent", "payout.credited", "claim.opened", "claim.approved", "claim.rejected", "claim.lapsed",
+                "policy.cancelled", "policy.renewed"]
 
 
 def get_resolver() -> Resolver:
@@ -33,7 +34,7 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 class WebhookIn(Strict):
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://hooks.example.com/cybercover"],
                      description="https URL whose host resolves to public addresses only")
-    events: list[Event] = Field(min_length=1, max_length=6)
+    events: list[Event] = Field(min_length=1, max_length=8)
 
 
 class WebhookOut(Out):
