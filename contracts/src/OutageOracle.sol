@@ -153,6 +153,11 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         // every outage it covers happened after it was public.
         uint256 earliest = block.timestamp + x.minNotice;
         if (start < earliest) revert OutageOracleMaintenanceNoticeTooShort(start, earliest);
+        // With a short notice a hostile maintainer could otherwise cut the rest of a running outage.
+        Latest memory l = _latest[serviceId];
+        if (l.count > 0 && (l.ongoing || uint256(l.end) + _mergeGap > block.timestamp)) {
+            revert OutageOracleMaintenanceDuringOutage(serviceId, l.end);
+        }
         index = x.maintenanceCount;
         if (index > 0) {
             uint64 lastEnd = _maintenance[serviceId][index - 1].end;

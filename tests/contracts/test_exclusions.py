@@ -344,6 +344,27 @@ def _next_period_start(led: Ledger) -> int:
     return (led.now() + 2 * NOTICE) // MAINTENANCE_PERIOD * MAINTENANCE_PERIOD + MAINTENANCE_PERIOD
 
 
+def test_no_declaration_while_an_outage_is_in_progress(ledger) -> None:
+    """A hostile maintainer cannot lay a window over an outage already running: while the latest
+    window is ongoing or may still merge (ended < mergeGap ago), declaring is refused."""
+    set_rules(ledger, 4 * HOUR)
+    o = ledger.oracle.functions
+    gap = o.mergeGap().call()
+    now = ledger.now()
+    ledger.verify_outage(SERVICE, now - 600, now - 1, ongoing=True)
+    t = ledger.now() + 2 * NOTICE
+    refused(ledger, o.declareMaintenance(SERVICE, t, t + 600), ledger.a.distributor,
+            "OutageOracleMaintenanceDuringOutage", lastWindowEnd=now - 1)
+    now = ledger.travel(60)
+    ledger.verify_outage(SERVICE, now - 600, now - 1)  # closed: it may still merge for mergeGap
+    refused(ledger, o.declareMaintenance(SERVICE, t, t + 600), ledger.a.distributor,
+            "OutageOracleMaintenanceDuringOutage")
+    ledger.travel(gap + 1, mine=True)
+    ledger.send(o.declareMaintenance(SERVICE, t + gap, t + gap + 600), ledger.a.distributor)
+    err = chain_error(ContractRevert("OutageOracleMaintenanceDuringOutage"))
+    assert err.status == 409
+
+
 def test_budget_per_period_and_cancel_returns_it(ledger) -> None:
     set_rules(ledger, 2 * HOUR)
     o, p0 = ledger.oracle.functions, _next_period_start(ledger)

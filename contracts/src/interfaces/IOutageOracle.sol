@@ -154,6 +154,9 @@ interface IOutageOracle {
     error OutageOracleMaintenanceNoticeTooShort(uint64 start, uint256 earliest);
     /// @notice A maintenance window must start at or after `lastEnd`, the end of the service's last one.
     error OutageOracleMaintenanceOutOfOrder(uint64 start, uint64 lastEnd);
+    /// @notice The service's latest verified window is ongoing or ended less than `mergeGap` ago
+    /// (it may still grow): no maintenance is declared while an outage is in progress.
+    error OutageOracleMaintenanceDuringOutage(bytes32 serviceId, uint64 lastWindowEnd);
     /// @notice `period` already holds `MAX_MAINTENANCE_PER_PERIOD` windows (cancelled ones included).
     error OutageOracleMaintenanceCountExceeded(bytes32 serviceId, uint256 period);
     /// @notice The uncancelled windows of `period` would total `total` seconds, above `budget`.
@@ -205,9 +208,11 @@ interface IOutageOracle {
     /// retroactively: `start >= block.timestamp + minNotice`. Windows stay sorted and disjoint
     /// (`start` at or after the end of the last declared one, cancelled or not); the period of
     /// `start` (`start / MAINTENANCE_PERIOD`) holds at most `MAX_MAINTENANCE_PER_PERIOD` windows and
-    /// at most `maxSecondsPerPeriod` seconds of uncancelled ones.
+    /// at most `maxSecondsPerPeriod` seconds of uncancelled ones. Nothing is declared while the
+    /// service's latest verified window is ongoing or ended less than `mergeGap` ago, so a window
+    /// can never be laid over an outage already happening, whatever the notice.
     /// @dev Requirements: the caller is the rules' maintainer. Emits {MaintenanceDeclared}. Reverts
-    /// `OutageOracleNotMaintainer`, `OutageOracleInvalidMaintenanceWindow`,
+    /// `OutageOracleNotMaintainer`, `OutageOracleInvalidMaintenanceWindow`, `OutageOracleMaintenanceDuringOutage`,
     /// `OutageOracleMaintenanceNoticeTooShort`, `OutageOracleMaintenanceOutOfOrder`,
     /// `OutageOracleMaintenanceCountExceeded`, `OutageOracleMaintenanceBudgetExceeded`.
     /// @return index the window's position in the service's maintenance list
