@@ -64,18 +64,22 @@ class Refusal(Enum):
 _TABLE: dict[Refusal, tuple[str, ...]] = {
     Refusal.FORBIDDEN: (
         "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation", "TimelockUnauthorizedCaller",
-        "AssessmentRegistryNotAccredited", "AssessmentRegistryNotReportAssessor",
+        "AssessmentRegistryNotAccredited", "AssessmentRegistryNotReportAssessor", "OutageOracleNotMaintainer",
     ),
     Refusal.CONFLICT: (
         # OutageOracle: the chain already holds it, or its oracle set is not set yet.
         "OutageOracleWindowAlreadyCovered", "OutageOracleNoConfig",
+        # OutageOracle exclusions: the service's other windows, the clock, the list's state.
+        "OutageOracleMaintenanceOutOfOrder", "OutageOracleMaintenanceCountExceeded",
+        "OutageOracleMaintenanceBudgetExceeded", "OutageOracleMaintenanceStarted",
+        "OutageOracleMaintenanceAlreadyCancelled", "OutageOracleTooManyExcludedEvents",
         # AssessmentRegistry: the anchor's state.
         "AssessmentRegistryAlreadyAnchored", "AssessmentRegistryAlreadyRevoked", "AssessmentRegistryAlreadySuperseded",
         # PolicyBook: product, policy, claim and exposure state.
         "PolicyBookProductInactive", "PolicyBookPolicyMismatch", "PolicyBookCoverNotEnded",
         "PolicyBookClaimNotOpen", "PolicyBookClaimDeadlinePassed", "PolicyBookClaimDecisionPending",
         "PolicyBookReportNotUnderwritable", "PolicyBookProductCapExceeded", "PolicyBookIssuerCapExceeded",
-        "PolicyBookServiceCapExceeded", "PolicyBookEventCapExceeded", "PolicyBookPolicyNotActive",
+        "PolicyBookServiceCapExceeded", "PolicyBookEventCapExceeded", "PolicyBookPolicyClosed",
         "PolicyBookCoverEnded", "PolicyBookOutageInProgress", "PolicyBookPolicyHasPayout", "PolicyBookAlreadyRenewed",
         # CoverPool and the payout asset: capital, balances, allowances, a token that refuses.
         "CoverPoolInsufficientFreeCapital", "CoverPoolInsufficientLocked", "CoverPoolNothingOwed",
@@ -95,6 +99,9 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
     ),
     Refusal.BAD_ARGUMENT: (
         "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
+        "OutageOracleInvalidMaintenanceRules", "OutageOracleInvalidMaintenanceWindow",
+        "OutageOracleMaintenanceNoticeTooShort", "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
+        "OutageOracleNoServices",
         "AssessmentRegistryZeroAddress", "AssessmentRegistryInvalidCapability", "AssessmentRegistryZeroHash",
         "AssessmentRegistryZeroSubject", "AssessmentRegistryInvalidScore", "AssessmentRegistryUnknownReport",
         "AssessmentRegistryInPolicyNotSuccessor", "AssessmentRegistrySubjectMismatch", "AssessmentRegistryKindMismatch",

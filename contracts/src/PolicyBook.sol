@@ -517,7 +517,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     function _cancellable(uint256 policyId, Policy calldata policy) private view returns (Policy memory p) {
         (p,) = _load(policyId, policy);
         if (msg.sender != p.issuer) _checkRole(UNDERWRITER_ROLE);
-        if (p.status != PolicyStatus.Active) revert PolicyBookPolicyNotActive(policyId);
+        if (p.status != PolicyStatus.Active) revert PolicyBookPolicyClosed(policyId);
         if (p.renewedBy != 0) revert PolicyBookAlreadyRenewed(policyId, p.renewedBy);
         if (block.timestamp >= p.coverEnd) revert PolicyBookCoverEnded(policyId, p.coverEnd);
     }

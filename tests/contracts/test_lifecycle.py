@@ -98,7 +98,7 @@ def test_cancel_refunds_the_unexpired_share_less_the_fee(env) -> None:
     assert led.book.functions.serviceExposure(SERVICE).call()[1] == 0
     assert env.proj.check(led.book, [pid]) == []
     expect_revert(led.book.functions.cancel(pid, env.record(pid).as_tuple()), led.a.distributor,
-                  "PolicyBookPolicyNotActive", policyId=pid)
+                  "PolicyBookPolicyClosed", policyId=pid)
 
 
 def test_cancel_before_start_refunds_all_but_the_fee_and_a_fee_above_the_share_refunds_nothing(env) -> None:
@@ -209,7 +209,7 @@ def test_renewal_refused_after_cover_end_and_for_a_cancelled_policy(env) -> None
     [a, b] = env.issue(env.terms(env.fixed, days=1), env.terms(env.fixed, days=2, n=1))
     _cancel(env, b)
     expect_revert(led.book.functions.renew(b, env.record(b).as_tuple(), _renew_terms(env, b)), led.a.distributor,
-                  "PolicyBookPolicyNotActive", policyId=b)
+                  "PolicyBookPolicyClosed", policyId=b)
     led.travel(DAY)
     expect_revert(led.book.functions.renew(a, env.record(a).as_tuple(), _renew_terms(env, a)), led.a.distributor,
                   "PolicyBookCoverEnded", policyId=a)

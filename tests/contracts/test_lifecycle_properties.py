@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
 from contracts.deploy import DEFAULT_MERGE_GAP as MERGE_GAP
-from contracts.enums import PolicyStatus
+from contracts.enums import ClaimReason, PolicyStatus
+from contracts.records import Claim
 from contracts.reverts import ContractRevert
 from tests.chain import USD, Ledger, events
 from tests.contracts.helpers import DAY, HOUR, SERVICE, make_env, product_tuple, snapshot
@@ -100,7 +101,7 @@ class Walk:
     def cancel_refusals(self, i: int) -> set[str]:
         rec, c, now = self.env.record(i), self.covers[i], self.led.now() + 1
         if rec.status is not PolicyStatus.ACTIVE:
-            return {"PolicyBookPolicyNotActive"}
+            return {"PolicyBookPolicyClosed"}
         if rec.renewed_by:
             return {"PolicyBookAlreadyRenewed"}
         if now >= rec.cover_end:
@@ -151,7 +152,7 @@ class Walk:
         try:
             self.env.send_tracked(self.led.book.functions.renew(i, rec.as_tuple(), tuple(t)), self.led.a.distributor)
         except ContractRevert as exc:
-            assert not ok and exc.name in {"PolicyBookPolicyNotActive", "PolicyBookAlreadyRenewed",
+            assert not ok and exc.name in {"PolicyBookPolicyClosed", "PolicyBookAlreadyRenewed",
                                            "PolicyBookCoverEnded"}, exc
             return
         assert ok and i not in self.renewed
@@ -163,9 +164,10 @@ class Walk:
 
     def expire(self) -> None:
         self.led.travel(2 * DAY + 7 * DAY + 1)
-        ids = self.active()
+        self.settle()
+        now = self.led.now() + 1
+        ids = [i for i in self.active() if self.env.record(i).cover_end + 7 * DAY <= now]  # past grace
         if ids:
-            self.settle()
             self.env.expire(*ids)
 
     # --- invariants -------------------------------------------------------------------------
@@ -238,7 +240,7 @@ def test_no_batch_mix_exceeds_a_cap(_ledger: Ledger, batches, caps, cancel_every
         env = make_env(led)
         terms = {3: (Terms(FIXED, HOUR, HOUR, 100 * USD), SERVICE), 4: (Terms(PER_UNIT, HOUR, HOUR, 50 * USD), SERVICE),
                  5: (Terms(FIXED, HOUR, HOUR, 100 * USD), other)}
-        for pid, (t, service) in terms.items():
+        for t, service in terms.values():  # created as products 3, 4, 5
             led.send(led.book.functions.createProduct(product_tuple(
                 kind=t.kind, amount=t.amount, service=service, exposure_cap=product_cap, event_cap=event_cap)),
                 led.a.underwriter)
@@ -251,8 +253,9 @@ def test_no_batch_mix_exceeds_a_cap(_ledger: Ledger, batches, caps, cancel_every
             refusal = None
             for pid, units in batch:
                 t, service = terms[pid]
+                cap = service_cap if service == SERVICE else 0
                 refusal = refusal or trial.fits(pid, service, t, units * 50 * USD, product_cap=product_cap,
-                                                event_cap=event_cap, service_cap=service_cap if service == SERVICE else 0)
+                                                event_cap=event_cap, service_cap=cap)
                 trial.add(pid, service, t, units * 50 * USD)
             sent = [env.terms(pid, limit=units * 50 * USD, n=n + i) for i, (pid, units) in enumerate(batch)]
             n += len(batch)
@@ -274,3 +277,64 @@ def test_no_batch_mix_exceeds_a_cap(_ledger: Ledger, batches, caps, cancel_every
                 assert led.book.functions.eventExposure(pid).call() == per <= (event_cap or per)
             exposure = led.book.functions.serviceExposure(SERVICE).call()[1]
             assert exposure == model.services.get(SERVICE, 0) <= (service_cap or exposure)
+
+
+# --- excluded events ------------------------------------------------------------------------
+
+EVENT_OPS = st.lists(st.one_of(
+    st.tuples(st.just("outage"), st.integers(0, 40), st.integers(1, 5 * 60)),  # start (h), length (min)
+    st.tuples(st.just("event"), st.integers(0, 40), st.integers(1, 10)),  # start (h), length (h)
+    st.tuples(st.just("settle"), st.just(0), st.just(0)),
+    st.tuples(st.just("travel"), st.sampled_from([37, FINALITY + 1, 2 * HOUR]), st.just(0)),
+), min_size=3, max_size=12)
+
+
+@given(ops=EVENT_OPS, limits=st.tuples(st.integers(1, 10), st.integers(1, 10)))
+@PROPS
+def test_excluded_event_entitlement_never_auto_pays_and_nothing_pays_twice(_ledger: Ledger, ops, limits) -> None:  # noqa: ANN001
+    """Outages and event declarations in any order and timing, an event declared before or after
+    the payment of an episode it covers: each settle moves the records exactly as the model's
+    dN / dE rule says; auto-pay never exceeds the normal part; every claim holding event
+    entitlement says so; settled never passes the limit or goes down."""
+    product = Terms(kind=PER_UNIT, trigger=HOUR, unit=HOUR, amount=50 * USD, auto_pay=150 * USD)
+    with snapshot(_ledger):
+        led = _ledger
+        env = make_env(led)
+        t0 = led.now() + 1
+        ids = env.issue(*[env.terms(env.per_unit, start=0, days=30, limit=u * 50 * USD, n=k)
+                          for k, u in enumerate(limits)])
+        covers = {i: Cover(env.record(i).cover_start, env.record(i).cover_end, env.record(i).limit, 0) for i in ids}
+        outages = OutageModel(MERGE_GAP, FINALITY)
+        declared: list[tuple[int, int]] = []
+        for op, a, b in ops:
+            if op == "outage":
+                start, end = t0 + a * HOUR, t0 + a * HOUR + b * 60
+                if end > led.now():
+                    led.travel(end - led.now() + 1)
+                if outages.submit(start, end, led.now() + 1):
+                    led.verify_outage(SERVICE, start, end)
+            elif op == "event":
+                period = (t0 + a * HOUR, t0 + (a + b) * HOUR)
+                led.send(led.oracle.functions.declareExcludedEvent([SERVICE], *period, b"\x01" * 32), led.a.owner)
+                declared.append(period)
+            elif op == "travel":
+                led.travel(a)
+            else:
+                before = {i: env.record(i) for i in ids}
+                r = env.settle(*ids)
+                windows = [(w.start, w.end, w.start_since, w.ongoing) for w in outages.windows]
+                eps = episodes(windows, MERGE_GAP, FINALITY, led.now(), tuple(declared))
+                reviewed = {e["policyId"]: e["amount"] for e in events(r, led.book, "ExcludedEventReviewed")}
+                for i in ids:
+                    pay, review, d_e = covers[i].settle(product, eps)
+                    rec, c = env.record(i), covers[i]
+                    assert (rec.settled, rec.event_settled, rec.paid) == (c.settled, c.event_settled, c.paid), i
+                    assert before[i].settled <= rec.settled <= rec.limit
+                    # What this settle paid at once came out of the normal part it handled.
+                    normal_handled = (rec.settled - rec.event_settled) - (before[i].settled - before[i].event_settled)
+                    assert rec.paid - before[i].paid == pay <= normal_handled
+                    assert reviewed.get(i, 0) == d_e and rec.settled - before[i].settled == pay + review
+                    if d_e:
+                        assert env.proj.claims[rec.open_claim]["reason"] is ClaimReason.EXCLUDED_EVENT
+                        claim = Claim.decode(led.book.functions.claim(rec.open_claim).call())
+                        assert claim.reason is ClaimReason.EXCLUDED_EVENT

@@ -11,8 +11,11 @@ import pytest
 from contracts import artifacts, enums, records
 
 STRUCTS = {records.Product: "IPolicyBook.Product", records.PolicyTerms: "IPolicyBook.PolicyTerms",
-           records.PolicyRecord: "IPolicyBook.Policy", records.Claim: "IPolicyBook.Claim", records.Anchor: "IAssessmentRegistry.Anchor",
-           records.Verification: "IAssessmentRegistry.Verification"}
+           records.PolicyRecord: "IPolicyBook.Policy", records.Claim: "IPolicyBook.Claim",
+           records.Anchor: "IAssessmentRegistry.Anchor",
+           records.Verification: "IAssessmentRegistry.Verification", records.Episode: "IOutageOracle.Episode",
+           records.MaintenanceRules: "IOutageOracle.MaintenanceRules",
+           records.Maintenance: "IOutageOracle.Maintenance", records.ExcludedEvent: "IOutageOracle.ExcludedEvent"}
 OUTPUTS = {records.UnderwritingStatus: ("IAssessmentRegistry", "underwritingStatus")}
 
 

@@ -31,10 +31,19 @@ def test_issuance_and_claim_errors_have_the_right_status() -> None:
         "PolicyBookReportNotUnderwritable": 409, "PolicyBookClaimDeadlinePassed": 409,
         "PolicyBookClaimDecisionPending": 409, "CoverPoolNothingOwed": 409,
         "AccessControlUnauthorizedAccount": 403,
+        "PolicyBookServiceCapExceeded": 409, "PolicyBookEventCapExceeded": 409, "PolicyBookOutageInProgress": 409,
+        "PolicyBookPolicyHasPayout": 409, "PolicyBookCoverEnded": 409, "PolicyBookAlreadyRenewed": 409,
+        "PolicyBookPolicyClosed": 409, "PolicyBookRenewalMismatch": 400,
     }
     for name, status in expect.items():
         assert chain_error(ContractRevert(name)).status == status, name
     assert chain_error(ContractRevert("PolicyBookPremiumBelowFloor")).type == "premium_below_floor"
+    for name, kind in {"PolicyBookOutageInProgress": "outage_in_progress",
+                       "PolicyBookPolicyHasPayout": "policy_has_payout",
+                       "PolicyBookCoverEnded": "cover_ended", "PolicyBookAlreadyRenewed": "already_renewed",
+                       "PolicyBookServiceCapExceeded": "service_cap_exceeded",
+                       "PolicyBookEventCapExceeded": "event_cap_exceeded"}.items():
+        assert chain_error(ContractRevert(name)).type == kind
     assert chain_error(ContractRevert("Error", {"message": "x"})).status == 400
 
 

@@ -213,8 +213,8 @@ interface IPolicyBook {
     /// @notice Issuing would take what one episode can pay the product's active policies
     /// (`exposure`) above its `eventCap`.
     error PolicyBookEventCapExceeded(uint32 productId, uint256 exposure, uint96 cap);
-    /// @notice `cancel` / `renew` of a policy that is expired or cancelled.
-    error PolicyBookPolicyNotActive(uint256 policyId);
+    /// @notice `cancel` / `renew` of a policy that is closed: expired or cancelled.
+    error PolicyBookPolicyClosed(uint256 policyId);
     /// @notice `cancel` / `renew` at or after the policy's cover end.
     error PolicyBookCoverEnded(uint256 policyId, uint40 coverEnd);
     /// @notice `cancel` while an outage of the service is ongoing or not final, or ended less than
@@ -314,7 +314,7 @@ interface IPolicyBook {
     /// @dev Requirements: the caller is the policy's issuer or has `UNDERWRITER_ROLE` (else
     /// `AccessControlUnauthorizedAccount(caller, UNDERWRITER_ROLE)`). Emits {PolicyCancelled},
     /// and from the pool `CollateralReleased` and `PremiumRefunded` (refund > 0). Reverts
-    /// `PolicyBookUnknownPolicy`, `PolicyBookPolicyMismatch`, `PolicyBookPolicyNotActive`,
+    /// `PolicyBookUnknownPolicy`, `PolicyBookPolicyMismatch`, `PolicyBookPolicyClosed`,
     /// `PolicyBookAlreadyRenewed`, `PolicyBookCoverEnded`, `PolicyBookOutageInProgress`,
     /// `PolicyBookPolicyHasPayout`; from the pool `CoverPoolInsufficientFreeCapital`.
     /// @return refund what the issuer was refunded
@@ -327,7 +327,7 @@ interface IPolicyBook {
     /// @dev Requirements: the caller is the policy's issuer or has `UNDERWRITER_ROLE`, and may
     /// issue. Emits {PolicyIssued} and {PolicyRenewed}, and what {issue} emits from the pool.
     /// Reverts as {issue}, plus `PolicyBookUnknownPolicy`, `PolicyBookPolicyMismatch`,
-    /// `PolicyBookPolicyNotActive`, `PolicyBookAlreadyRenewed`, `PolicyBookCoverEnded`,
+    /// `PolicyBookPolicyClosed`, `PolicyBookAlreadyRenewed`, `PolicyBookCoverEnded`,
     /// `PolicyBookRenewalMismatch`.
     /// @return newId the follow-on policy's id
     function renew(uint256 policyId, Policy calldata policy, PolicyTerms calldata terms)
