@@ -124,6 +124,7 @@ REFUSALS: dict[str, Refusal] = {name: refusal for refusal, names in _TABLE.items
 TYPES = {
     "OutageOracleWindowAlreadyCovered": "already_covered", "AccessControlUnauthorizedAccount": "chain_unauthorized",
     "CoverPoolInsufficientFreeCapital": "insufficient_capital",
+    "PolicyBookPolicyClosed": "policy_not_active",  # the service's own pre-check says the same (lifecycle)
 }
 _PREFIX = re.compile(r"^(OutageOracle|AssessmentRegistry|PolicyBook|CoverPool)")
 

@@ -57,7 +57,8 @@ def find(session: Session, policy_id: int, may_see: Callable[[str | None], bool]
 
 
 def _product(session: Session, product_id: int) -> m.Product:
-    product = session.get(m.Product, product_id)
+    # products.id is a 32-bit INTEGER column: a larger id cannot be there (PostgreSQL would refuse the query)
+    product = session.get(m.Product, product_id) if 0 <= product_id < 2**31 else None
     if product is None:
         raise NotFound(f"no product {product_id}")
     return product

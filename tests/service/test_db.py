@@ -82,42 +82,6 @@ def test_reindex_command(cli: CliRunner, app: FastAPI, tmp_path: Path, monkeypat
     engine.dispose()
 
 
-def test_0009_fills_assessment_subjects_from_the_reports(backend: str, tmp_path: Path) -> None:
-    """assessments.subject is the report's subject commitment, for rows written before it existed."""
-    import json
-
-    from alembic import command
-    from sqlalchemy import text
-
-    from service.db.migrate import alembic_config
-
-    engine = fresh_engine(backend, tmp_path, schema="cybercover_0009")
-
-    def migrate(step: object, revision: str) -> None:
-        cfg = alembic_config()
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            step(cfg, revision)  # type: ignore[operator]
-
-    commitment = "0x" + "Ab" * 32
-    try:
-        migrate(command.upgrade, "0007")
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO tenants (id, name, insurer, created_at) VALUES ('t1', 'old', false, "
-                              "'2025-01-01')"))
-            conn.execute(text("INSERT INTO assessments (id, tenant_id, report, report_hash, score_bps, risk_level, "
-                              "subject_salt, created_at) VALUES ('a1', 't1', :r, '0x00', 9500, 'low', '0x00', "
-                              "'2025-01-01')"), {"r": json.dumps({"subject": {"commitment": commitment}})})
-        migrate(command.upgrade, "head")
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT subject FROM assessments WHERE id = 'a1'")).scalar_one() == \
-                commitment.lower()
-        migrate(command.downgrade, "0007")
-        migrate(command.upgrade, "head")
-    finally:
-        engine.dispose()
-
-
 def test_0008_parks_flat_premiums_and_the_downgrade_restores_them(backend: str, tmp_path: Path) -> None:
     """Flat premiums read as annual ppm would underprice every cover: 0008 moves them aside (the
     product then declines every level) and the downgrade puts them back."""
@@ -146,5 +110,34 @@ def test_0008_parks_flat_premiums_and_the_downgrade_restores_them(backend: str, 
         with engine.connect() as conn:
             rates = conn.execute(text("SELECT rates FROM product_terms WHERE product_id = 1")).scalar_one()
         assert (json.loads(rates) if isinstance(rates, str) else rates) == {"low": 5_000_000}
+    finally:
+        engine.dispose()
+
+
+def test_0009_fills_assessment_subjects_from_the_reports(backend: str, tmp_path: Path) -> None:
+    """assessments.subject is the report's subject commitment, for rows written before it existed."""
+    engine = fresh_engine(backend, tmp_path, schema="cybercover_0009")
+
+    def migrate(step: Callable[..., None], revision: str) -> None:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    commitment = "0x" + "Ab" * 32
+    try:
+        migrate(command.upgrade, "0007")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO tenants (id, name, insurer, created_at) VALUES ('t1', 'old', false, "
+                              "'2025-01-01')"))
+            conn.execute(text("INSERT INTO assessments (id, tenant_id, report, report_hash, score_bps, risk_level, "
+                              "subject_salt, created_at) VALUES ('a1', 't1', :r, '0x00', 9500, 'low', '0x00', "
+                              "'2025-01-01')"), {"r": json.dumps({"subject": {"commitment": commitment}})})
+        migrate(command.upgrade, "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT subject FROM assessments WHERE id = 'a1'")).scalar_one() == \
+                commitment.lower()
+        migrate(command.downgrade, "0007")
+        migrate(command.upgrade, "head")
     finally:
         engine.dispose()

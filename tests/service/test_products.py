@@ -21,7 +21,10 @@ def test_product_defaults_and_exposure(api: Api, distributor) -> None:
     assert prod["medium_sub_limit_bps"] == 5_000
     assert prod["grace_seconds"] == 7 * DAY >= finality(api.chain)
     on_chain = api.chain.book.functions.product(prod["id"]).call()
-    assert tuple(on_chain[10:]) == (400 * DAY, 30 * DAY, 0, 250 * USD, 0, 14 * DAY, 0)
+    assert tuple(on_chain[10:]) == (400 * DAY, 30 * DAY, 0, 250 * USD, 0, 14 * DAY, 0, 0, 0)
+    # No event cap, no cancellation fee, no service cap by default; nothing issued on the service yet.
+    assert (prod["event_cap"], prod["event_exposure"], prod["cancellation_fee"]) == (0, 0, 0)
+    assert (prod["service_cap"], prod["service_exposure"]) == (0, 0)
 
     assert (prod["score_adjustment_bps"], prod["quote_validity_seconds"], prod["max_report_age_seconds"]) == (
         0, 7 * DAY, 365 * DAY)
