@@ -12,7 +12,8 @@ from contracts.runtime import restore_recursion_limit
 from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
-from service.api.routes import assessments, claims, health, outages, policies, products, quotes, tenants, webhooks
+from service.api.routes import (assessments, claims, exclusions, health, outages, policies, products, quotes, tenants,
+                                webhooks)
 from service.chain.gateway import Gateway, gateway_from_settings
 from service.chain.indexer import Indexer
 from service.db import models as m
@@ -73,5 +74,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
     errors.declare(app, (m.router for m in (health, tenants, assessments, products, quotes, policies, outages,
-                                            claims, webhooks)))
+                                            claims, webhooks, exclusions)))
     return app

@@ -1,4 +1,5 @@
-"""Projects PolicyBook, OutageOracle, AssessmentRegistry and CoverPool events into the database.
+"""Projects PolicyBook, OutageOracle (windows, maintenance, excluded events), AssessmentRegistry and
+CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
@@ -30,7 +31,7 @@ from web3.exceptions import BlockNotFound
 
 from contracts import registry
 from contracts.enums import PolicyStatus
-from contracts.records import Anchor, PolicyRecord, Product
+from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -341,6 +342,36 @@ def _revoked(c: Ctx) -> None:
         row.revoked = True
 
 
+def _maintenance_rules(c: Ctx) -> None:
+    r = MaintenanceRules.decode(c.args["rules"])
+    c.session.merge(m.MaintenanceRules(service_id=hx(c.args["serviceId"]), maintainer=r.maintainer,
+                                       min_notice=r.min_notice, max_seconds_per_period=r.max_seconds_per_period,
+                                       block=c.block))
+
+
+def _maintenance_declared(c: Ctx) -> None:
+    """Windows are only ever appended (declared in time order), so `index` is the next one."""
+    a = c.args
+    c.session.add(m.MaintenanceWindow(service_id=hx(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
+                                      declared_at=c.block_time(), cancelled=False, block=c.block, tx=c.tx))
+
+
+def _maintenance_cancelled(c: Ctx) -> None:
+    row = c.session.scalar(select(m.MaintenanceWindow).where(m.MaintenanceWindow.service_id == hx(c.args["serviceId"]),
+                                                             m.MaintenanceWindow.index == c.args["index"]))
+    if row is None:
+        log.error("MaintenanceCancelled for an unprojected window %d of %s; run `cybercover reindex`",
+                  c.args["index"], hx(c.args["serviceId"]))
+        return
+    row.cancelled = True
+
+
+def _excluded_event(c: Ctx) -> None:
+    a = c.args
+    c.session.add(m.ExcludedEvent(service_id=hx(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
+                                  reason_hash=hx(a["reason"]), declared_at=c.block_time(), block=c.block, tx=c.tx))
+
+
 def _notify(c: Ctx, event: str, data: dict[str, Any], *, policy_id: int | None = None) -> None:
     if not c.notify:
         return
@@ -375,4 +406,8 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "ReportAnchored": _anchored,
     "ReportRevoked": _revoked,
     "PayoutCredited": _credited,
+    "MaintenanceRulesSet": _maintenance_rules,
+    "MaintenanceDeclared": _maintenance_declared,
+    "MaintenanceCancelled": _maintenance_cancelled,
+    "ExcludedEventDeclared": _excluded_event,
 }

@@ -237,8 +237,8 @@ class ExcludedEventOperation(Base):
     target: Mapped[str] = mapped_column(String(42))
     payload: Mapped[str] = mapped_column(Text)  # 0x calldata of declareExcludedEvent
     salt: Mapped[str] = mapped_column(String(66))
-    ready_at: Mapped[int] = mapped_column(BigInteger)
-    scheduled_tx: Mapped[str] = mapped_column(String(66))
+    ready_at: Mapped[int] = mapped_column(BigInteger)  # chain time from which it can be executed
+    scheduled_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)  # None: outcome unknown
     executed_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_by: Mapped[str] = mapped_column(String(32))  # API key id
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)

@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('salt', _HASH, nullable=False),
     sa.Column('ready_at', sa.BigInteger(), nullable=False),
-    sa.Column('scheduled_tx', _HASH, nullable=False),
+    sa.Column('scheduled_tx', _HASH, nullable=True),
     sa.Column('executed_tx', _HASH, nullable=True),
     sa.Column('created_by', sa.String(length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
