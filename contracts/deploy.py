@@ -129,6 +129,7 @@ def deploy(
     underwriters: Sequence[str] = (),
     distributors: Sequence[str] = (),
     claims: Sequence[str] = (),
+    maintenance_admins: Sequence[str] | None = None,
     merge_gap: int = DEFAULT_MERGE_GAP,
     finality_delay: int = DEFAULT_FINALITY_DELAY,
     manifest_path: Path | None = None,
@@ -139,6 +140,10 @@ def deploy(
     `deployer` must be able to send (an unlocked node account or a signing middleware) and
     becomes admin unless `admin` is given (then roles are granted before handing over).
     `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds).
+    `maintenance_admins` get the oracle's MAINTENANCE_ADMIN_ROLE (who sets each service's
+    maintenance rules: underwriting terms, so by default the underwriters, i.e. the service
+    account). It is an operational role like those of the book: it stays with them on a governed
+    deployment, whose timelock (DEFAULT_ADMIN_ROLE) alone declares excluded events.
 
     `governance_delay=None` keeps that direct admin (unit-test fixtures, local chains). An int
     also deploys `Governance` (a TimelockController with that minimum delay in seconds; `admin`
@@ -168,6 +173,9 @@ def deploy(
         role_id = getattr(book.functions, role)().call()
         for member in members:
             send(w3, book.functions.grantRole(role_id, member), deployer)
+    maintenance_role = oracle.functions.MAINTENANCE_ADMIN_ROLE().call()
+    for member in underwriters if maintenance_admins is None else maintenance_admins:
+        send(w3, oracle.functions.grantRole(maintenance_role, member), deployer)
     if governance_delay is not None:
         timelock = _deploy_one(w3, dep, "Governance", governance_delay, [admin], [admin], ZERO_ADDRESS)
         _hand_over(w3, deployer, timelock.address, registry, oracle, pool, book, treasurer=admin)

@@ -103,6 +103,41 @@ class PolicyRecord(Struct):  # IPolicyBook.Policy: the record whose hash the boo
 
 
 @dataclass(frozen=True)
+class Episode(Struct):  # IOutageOracle.Episode (episodesIn)
+    start: int
+    end: int
+    down_seconds: int  # outside declared maintenance: what pays
+    maintenance_seconds: int  # inside declared, uncancelled maintenance windows: never pays
+    ongoing: bool
+    settled: bool
+    windows: int
+    excluded_event: int  # 0, or 1 + the index of the first excluded event it overlaps
+
+
+@dataclass(frozen=True)
+class MaintenanceRules(Struct):  # IOutageOracle.MaintenanceRules
+    maintainer: str
+    min_notice: int
+    max_seconds_per_period: int
+
+
+@dataclass(frozen=True)
+class Maintenance(Struct):  # IOutageOracle.Maintenance (maintenanceAt)
+    start: int
+    end: int
+    declared_at: int
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class ExcludedEvent(Struct):  # IOutageOracle.ExcludedEvent (excludedEventAt)
+    start: int
+    end: int
+    reason: bytes
+    declared_at: int
+
+
+@dataclass(frozen=True)
 class Anchor(Struct):  # IAssessmentRegistry.Anchor (anchorOf)
     assessor_index: int
     anchored_at: int

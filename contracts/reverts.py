@@ -64,11 +64,15 @@ class Refusal(Enum):
 _TABLE: dict[Refusal, tuple[str, ...]] = {
     Refusal.FORBIDDEN: (
         "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation", "TimelockUnauthorizedCaller",
-        "AssessmentRegistryNotAccredited", "AssessmentRegistryNotReportAssessor",
+        "AssessmentRegistryNotAccredited", "AssessmentRegistryNotReportAssessor", "OutageOracleNotMaintainer",
     ),
     Refusal.CONFLICT: (
         # OutageOracle: the chain already holds it, or its oracle set is not set yet.
         "OutageOracleWindowAlreadyCovered", "OutageOracleNoConfig",
+        # OutageOracle exclusions: the service's other windows, the clock, the list's state.
+        "OutageOracleMaintenanceOutOfOrder", "OutageOracleMaintenanceCountExceeded",
+        "OutageOracleMaintenanceBudgetExceeded", "OutageOracleMaintenanceStarted",
+        "OutageOracleMaintenanceAlreadyCancelled", "OutageOracleTooManyExcludedEvents",
         # AssessmentRegistry: the anchor's state.
         "AssessmentRegistryAlreadyAnchored", "AssessmentRegistryAlreadyRevoked", "AssessmentRegistryAlreadySuperseded",
         # PolicyBook: product, policy, claim and exposure state.
@@ -93,6 +97,9 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
     ),
     Refusal.BAD_ARGUMENT: (
         "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
+        "OutageOracleInvalidMaintenanceRules", "OutageOracleInvalidMaintenanceWindow",
+        "OutageOracleMaintenanceNoticeTooShort", "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
+        "OutageOracleNoServices",
         "AssessmentRegistryZeroAddress", "AssessmentRegistryInvalidCapability", "AssessmentRegistryZeroHash",
         "AssessmentRegistryZeroSubject", "AssessmentRegistryInvalidScore", "AssessmentRegistryUnknownReport",
         "AssessmentRegistryInPolicyNotSuccessor", "AssessmentRegistrySubjectMismatch", "AssessmentRegistryKindMismatch",

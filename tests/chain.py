@@ -12,6 +12,7 @@ from web3.logs import DISCARD
 
 from contracts import eip712, registry
 from contracts.deploy import Deployment
+from contracts.records import Episode
 from contracts.reverts import ContractRevert, decode_exception
 from contracts.sender import send
 
@@ -120,6 +121,11 @@ class Ledger:
                       ongoing: bool = False, sender: str | None = None) -> Any:
         reports = [self.signed_report(s, service, start, end, ongoing=ongoing) for s in (signers or ORACLES[:QUORUM])]
         return self.send(self.oracle.functions.submit(service, 1, reports), sender or self.a.relayer)
+
+    def episodes(self, service: bytes, from_: int = 0, until: int = 2**64 - 1,
+                 max_windows: int = 64) -> tuple[list[Episode], bool]:
+        eps, truncated = self.oracle.functions.episodesIn(service, from_, until, max_windows).call()
+        return [Episode.decode(e) for e in eps], truncated
 
     # --- assessments ----------------------------------------------------------------------
     def anchor(self, report_hash: bytes, *, score_bps: int = 8500, level: int = 1, kind: int = 0,

@@ -15,6 +15,14 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     );
     /// @inheritdoc IOutageOracle
     uint256 public constant MAX_SIGNERS = 32;
+    /// @inheritdoc IOutageOracle
+    bytes32 public constant MAINTENANCE_ADMIN_ROLE = keccak256("MAINTENANCE_ADMIN_ROLE");
+    /// @inheritdoc IOutageOracle
+    uint32 public constant MAINTENANCE_PERIOD = 30 days;
+    /// @inheritdoc IOutageOracle
+    uint256 public constant MAX_MAINTENANCE_PER_PERIOD = 8;
+    /// @inheritdoc IOutageOracle
+    uint256 public constant MAX_EXCLUDED_EVENTS = 32;
 
     struct Config {
         uint32 version;
@@ -34,12 +42,43 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         uint32 count;
     }
 
+    /// @dev A service's maintenance rules with its maintenance and excluded-event counts, in one
+    /// slot: `episodesIn` learns there is nothing to exclude from a single read.
+    struct Exclusions {
+        address maintainer;
+        uint32 minNotice;
+        uint32 maxSecondsPerPeriod;
+        uint24 maintenanceCount;
+        uint8 excludedCount;
+    }
+
+    /// @dev What one budget period of a service holds: windows declared (cancelled included) and
+    /// seconds of uncancelled ones.
+    struct PeriodUse {
+        uint32 count;
+        uint64 used;
+    }
+
+    /// @dev `episodesIn`'s walk over the exclusions, loaded on the first episode window it counts.
+    struct Scan {
+        bool loaded;
+        uint256 maintenanceCount;
+        uint256 next; // first maintenance window that may still overlap a later outage window
+        uint256 excludedCount;
+        uint64[] eventStarts;
+        uint64[] eventEnds;
+    }
+
     uint32 private immutable _mergeGap;
     uint32 private immutable _finalityDelay;
 
     Config private _config;
     mapping(bytes32 serviceId => Latest) private _latest;
     mapping(bytes32 serviceId => mapping(uint256 index => Window)) private _archive;
+    mapping(bytes32 serviceId => Exclusions) private _exclusions;
+    mapping(bytes32 serviceId => mapping(uint256 index => Maintenance)) private _maintenance;
+    mapping(bytes32 serviceId => mapping(uint256 period => PeriodUse)) private _periodUse;
+    mapping(bytes32 serviceId => mapping(uint256 index => ExcludedEvent)) private _excluded;
 
     /// @param mergeGap_ windows at most this far apart are one episode (the nodes' own
     /// close-after hysteresis is the natural value: their episodes never have longer UP gaps)
@@ -91,6 +130,106 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IOutageOracle
+    function setMaintenanceRules(bytes32 serviceId, MaintenanceRules calldata rules)
+        external
+        onlyRole(MAINTENANCE_ADMIN_ROLE)
+    {
+        if (rules.maxSecondsPerPeriod > MAINTENANCE_PERIOD) {
+            revert OutageOracleInvalidMaintenanceRules(rules.maxSecondsPerPeriod);
+        }
+        Exclusions storage x = _exclusions[serviceId];
+        (x.maintainer, x.minNotice, x.maxSecondsPerPeriod) = (rules.maintainer, rules.minNotice, rules.maxSecondsPerPeriod);
+        emit MaintenanceRulesSet(serviceId, rules);
+    }
+
+    /// @inheritdoc IOutageOracle
+    function declareMaintenance(bytes32 serviceId, uint64 start, uint64 end) external returns (uint256 index) {
+        Exclusions memory x = _exclusions[serviceId];
+        if (x.maintainer == address(0) || msg.sender != x.maintainer) {
+            revert OutageOracleNotMaintainer(serviceId, msg.sender);
+        }
+        if (end <= start) revert OutageOracleInvalidMaintenanceWindow(start, end);
+        // Never retroactive: a window starts after the declaration by at least the notice, so
+        // every outage it covers happened after it was public.
+        uint256 earliest = block.timestamp + x.minNotice;
+        if (start < earliest) revert OutageOracleMaintenanceNoticeTooShort(start, earliest);
+        index = x.maintenanceCount;
+        if (index > 0) {
+            uint64 lastEnd = _maintenance[serviceId][index - 1].end;
+            if (start < lastEnd) revert OutageOracleMaintenanceOutOfOrder(start, lastEnd);
+        }
+        uint256 period = start / MAINTENANCE_PERIOD;
+        PeriodUse memory u = _periodUse[serviceId][period];
+        if (u.count >= MAX_MAINTENANCE_PER_PERIOD) revert OutageOracleMaintenanceCountExceeded(serviceId, period);
+        uint256 total = uint256(u.used) + (end - start);
+        if (total > x.maxSecondsPerPeriod) {
+            revert OutageOracleMaintenanceBudgetExceeded(serviceId, period, total, x.maxSecondsPerPeriod);
+        }
+        _periodUse[serviceId][period] = PeriodUse(u.count + 1, uint64(total));
+        _maintenance[serviceId][index] = Maintenance(start, end, uint40(block.timestamp), false);
+        _exclusions[serviceId].maintenanceCount = uint24(index + 1); // checked: reverts past 2^24 - 1 windows
+        emit MaintenanceDeclared(serviceId, index, start, end);
+    }
+
+    /// @inheritdoc IOutageOracle
+    function cancelMaintenance(bytes32 serviceId, uint256 index) external {
+        Exclusions memory x = _exclusions[serviceId];
+        if (x.maintainer == address(0) || msg.sender != x.maintainer) {
+            revert OutageOracleNotMaintainer(serviceId, msg.sender);
+        }
+        if (index >= x.maintenanceCount) revert OutageOracleUnknownMaintenance(serviceId, index);
+        Maintenance storage m = _maintenance[serviceId][index];
+        if (m.cancelled) revert OutageOracleMaintenanceAlreadyCancelled(serviceId, index);
+        if (block.timestamp >= m.start) revert OutageOracleMaintenanceStarted(serviceId, index, m.start);
+        m.cancelled = true;
+        _periodUse[serviceId][m.start / MAINTENANCE_PERIOD].used -= m.end - m.start;
+        emit MaintenanceCancelled(serviceId, index);
+    }
+
+    /// @inheritdoc IOutageOracle
+    function declareExcludedEvent(bytes32[] calldata serviceIds, uint64 start, uint64 end, bytes32 reason)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (end <= start) revert OutageOracleInvalidExcludedEvent(start, end);
+        if (serviceIds.length == 0) revert OutageOracleNoServices();
+        for (uint256 i = 0; i < serviceIds.length; ++i) {
+            bytes32 serviceId = serviceIds[i];
+            uint256 index = _exclusions[serviceId].excludedCount;
+            if (index >= MAX_EXCLUDED_EVENTS) revert OutageOracleTooManyExcludedEvents(serviceId);
+            _excluded[serviceId][index] = ExcludedEvent(start, end, reason, uint40(block.timestamp));
+            _exclusions[serviceId].excludedCount = uint8(index + 1);
+            emit ExcludedEventDeclared(serviceId, index, start, end, reason);
+        }
+    }
+
+    /// @inheritdoc IOutageOracle
+    function maintenanceRules(bytes32 serviceId) external view returns (MaintenanceRules memory) {
+        Exclusions memory x = _exclusions[serviceId];
+        return MaintenanceRules(x.maintainer, x.minNotice, x.maxSecondsPerPeriod);
+    }
+
+    /// @inheritdoc IOutageOracle
+    function maintenanceCount(bytes32 serviceId) external view returns (uint256) {
+        return _exclusions[serviceId].maintenanceCount;
+    }
+
+    /// @inheritdoc IOutageOracle
+    function maintenanceAt(bytes32 serviceId, uint256 index) external view returns (Maintenance memory) {
+        return _maintenance[serviceId][index];
+    }
+
+    /// @inheritdoc IOutageOracle
+    function excludedEventCount(bytes32 serviceId) external view returns (uint256) {
+        return _exclusions[serviceId].excludedCount;
+    }
+
+    /// @inheritdoc IOutageOracle
+    function excludedEventAt(bytes32 serviceId, uint256 index) external view returns (ExcludedEvent memory) {
+        return _excluded[serviceId][index];
+    }
+
+    /// @inheritdoc IOutageOracle
     function config() external view returns (uint32 version, uint8 quorum, address[] memory signers) {
         Config memory cfg = _config;
         signers = cfg.version == 0 ? new address[](0) : SignerSet.read(cfg.pointer, cfg.count);
@@ -134,6 +273,7 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         bool before = i > 0;
         uint64 prevEnd = before ? _get(serviceId, i - 1, l).end : 0;
         Episode memory cur;
+        Scan memory scan;
         bool building;
         uint256 budget = maxWindows;
         while (i < n) {
@@ -150,27 +290,93 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
             before = false;
             if (joins) {
                 cur.end = w.end;
-                cur.downSeconds += w.end - w.start;
                 cur.ongoing = w.ongoing;
                 ++cur.windows;
-                continue;
+            } else {
+                if (building) episodes[k++] = cur;
+                building = w.start < until;
+                if (!building) break;
+                cur = Episode({
+                    start: w.start,
+                    end: w.end,
+                    downSeconds: 0,
+                    maintenanceSeconds: 0,
+                    ongoing: w.ongoing,
+                    settled: uint256(w.startSince) + _finalityDelay <= block.timestamp,
+                    windows: 1,
+                    excludedEvent: 0
+                });
             }
-            if (building) episodes[k++] = cur;
-            building = w.start < until;
-            if (!building) break;
-            cur = Episode({
-                start: w.start,
-                end: w.end,
-                downSeconds: w.end - w.start,
-                ongoing: w.ongoing,
-                settled: uint256(w.startSince) + _finalityDelay <= block.timestamp,
-                windows: 1
-            });
+            _count(serviceId, w, cur, scan);
         }
         if (building) episodes[k++] = cur;
         assembly ("memory-safe") {
             mstore(episodes, k)
         }
+    }
+
+    /// @dev Adds window `w` of episode `e`: its downtime, split at the maintenance windows, and
+    /// the first excluded event it overlaps.
+    function _count(bytes32 serviceId, Window memory w, Episode memory e, Scan memory scan) private view {
+        if (!scan.loaded) _load(serviceId, w.start, scan);
+        uint64 inMaintenance = scan.maintenanceCount == 0 ? 0 : _maintenanceIn(serviceId, w.start, w.end, scan);
+        e.maintenanceSeconds += inMaintenance;
+        e.downSeconds += w.end - w.start - inMaintenance;
+        // Only a lower index than the one found can still change it.
+        uint256 limit = e.excludedEvent == 0 ? scan.excludedCount : e.excludedEvent - 1;
+        for (uint256 j = 0; j < limit; ++j) {
+            if (scan.eventStarts[j] < w.end && w.start < scan.eventEnds[j]) {
+                e.excludedEvent = uint32(j + 1);
+                break;
+            }
+        }
+    }
+
+    /// @dev Reads the service's exclusion counts, enters the maintenance list at the first window
+    /// ending after `from` (binary search: the list is sorted and disjoint, so ends ascend) and
+    /// copies the excluded events' periods to memory.
+    function _load(bytes32 serviceId, uint64 from, Scan memory scan) private view {
+        Exclusions memory x = _exclusions[serviceId];
+        scan.loaded = true;
+        scan.maintenanceCount = x.maintenanceCount;
+        scan.excludedCount = x.excludedCount;
+        if (x.maintenanceCount != 0) {
+            uint256 lo;
+            uint256 hi = x.maintenanceCount;
+            while (lo < hi) {
+                uint256 mid = (lo + hi) / 2;
+                if (_maintenance[serviceId][mid].end > from) hi = mid;
+                else lo = mid + 1;
+            }
+            scan.next = lo;
+        }
+        scan.eventStarts = new uint64[](x.excludedCount);
+        scan.eventEnds = new uint64[](x.excludedCount);
+        for (uint256 j = 0; j < x.excludedCount; ++j) {
+            ExcludedEvent storage ev = _excluded[serviceId][j];
+            (scan.eventStarts[j], scan.eventEnds[j]) = (ev.start, ev.end);
+        }
+    }
+
+    /// @dev Seconds of `[ws, we)` inside uncancelled maintenance windows. Outage windows come in
+    /// time order, so the pointer `scan.next` only moves forward: a maintenance window is passed
+    /// once it ends by `we`; one running past `we` is kept for the next outage window.
+    function _maintenanceIn(bytes32 serviceId, uint64 ws, uint64 we, Scan memory scan)
+        private
+        view
+        returns (uint64 inside)
+    {
+        uint256 p = scan.next;
+        while (p < scan.maintenanceCount) {
+            Maintenance memory m = _maintenance[serviceId][p];
+            if (m.start >= we) break;
+            if (!m.cancelled && m.end > ws) {
+                inside += (m.end < we ? m.end : we) - (m.start > ws ? m.start : ws);
+            }
+            if (m.end > we) break;
+            ++p;
+        }
+        scan.next = p;
     }
 
     /// @inheritdoc IOutageOracle

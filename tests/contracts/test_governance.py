@@ -19,7 +19,7 @@ DELAY = 3_600
 ZERO32 = b"\x00" * 32
 ROLE = {name: keccak(text=name) for name in (
     "BOOK_ROLE", "TREASURER_ROLE", "ACCREDITOR_ROLE", "UNDERWRITER_ROLE", "DISTRIBUTOR_ROLE", "CLAIMS_ROLE",
-    "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE")} | {"DEFAULT_ADMIN_ROLE": ZERO32}
+    "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE", "MAINTENANCE_ADMIN_ROLE")} | {"DEFAULT_ADMIN_ROLE": ZERO32}
 READY = (1 << 2).to_bytes(32, "big")  # TimelockController's bitmap of OperationState.Ready
 GOVERNED = ("AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook", "Governance")
 
@@ -91,7 +91,7 @@ def test_governed_deploy_timelock_is_the_only_admin_and_deployer_keeps_nothing(g
         # operational roles, set up directly at deployment
         ("CoverPool", r["TREASURER_ROLE"], a.owner), ("CoverPool", r["BOOK_ROLE"], gov.c["PolicyBook"].address),
         ("PolicyBook", r["UNDERWRITER_ROLE"], a.underwriter), ("PolicyBook", r["DISTRIBUTOR_ROLE"], a.distributor),
-        ("PolicyBook", r["CLAIMS_ROLE"], a.claims),
+        ("PolicyBook", r["CLAIMS_ROLE"], a.claims), ("OutageOracle", r["MAINTENANCE_ADMIN_ROLE"], a.underwriter),
     }
     assert not any(account == gov.deployer for _, _, account in current_holders(gov))
     # The deployer did hold the constructors' roles, and gave each of them up itself.
@@ -165,6 +165,29 @@ def test_accreditation_and_book_roles_only_through_timelock(gov, ledger) -> None
     assert len(events(r, gov.timelock, "CallExecuted")) == 2
     assert registry.functions.hasRole(ROLE["ACCREDITOR_ROLE"], gov.timelock.address).call()
     assert book.functions.hasRole(ROLE["DISTRIBUTOR_ROLE"], ledger.a.bob).call()
+
+
+def test_excluded_event_only_through_timelock_after_its_delay(gov, ledger) -> None:
+    """An excluded event stops auto-pay: only the timelock declares it, visibly ahead of effect."""
+    oracle, w3, governor = gov.c["OutageOracle"], ledger.w3, gov.governor
+    service, reason = keccak(text="svc"), keccak(text="state-backed attack, public statement #1")
+    start = ledger.now() - 7_200
+    call = oracle.functions.declareExcludedEvent([service], start, start + 3_600, reason)
+    for who in (governor, gov.deployer, ledger.a.underwriter):
+        expect_revert(call, who, "AccessControlUnauthorizedAccount", account=who, neededRole=ZERO32)
+    op = governance.schedule(w3, gov.timelock, call, governor)
+    expect_not_ready(gov.timelock.functions.execute(oracle.address, 0, op.payloads[0], op.predecessor, op.salt),
+                     governor, op.id)
+    assert oracle.functions.excludedEventCount(service).call() == 0
+    governance.wait_until(w3, op.ready_at)
+    r = governance.execute(w3, gov.timelock, op, governor)
+    expect_event(r, oracle, "ExcludedEventDeclared", serviceId=service, index=0, start=start, end=start + 3_600,
+                 reason=reason)
+    assert oracle.functions.excludedEventCount(service).call() == 1
+    # Maintenance rules are operational: the service account sets them directly.
+    ledger.send(oracle.functions.setMaintenanceRules(service, (ledger.a.distributor, 3_600, 36_000)),
+                ledger.a.underwriter)
+    assert list(oracle.functions.maintenanceRules(service).call()) == [ledger.a.distributor, 3_600, 36_000]
 
 
 def test_only_the_governor_proposes_and_executes_and_can_cancel(gov, ledger) -> None:

@@ -77,9 +77,9 @@ def test_finding1_honest_node_offline_split_is_one_episode(env) -> None:
     r = _submit(led, [(ORACLES[0], t0, now, True), (ORACLES[1], t0, now, True), (ORACLES[3], later_start, now, True)])
     assert events(r, led.oracle, "OutageVerified")[0]["replaced"] == 0
     _final(led)
-    eps, _ = led.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 64).call()
+    eps, _ = led.episodes(SERVICE)
     assert len(eps) == 1
-    assert eps[0][2] == (first_end - t0) + (now - later_start)  # the gap is not downtime
+    assert eps[0].down_seconds == (first_end - t0) + (now - later_start)  # the gap is not downtime
     env.settle(fixed)
     assert led.balance(led.a.alice) == 100 * USD  # old code: 200
 

@@ -237,21 +237,22 @@ def test_episodes_group_by_merge_gap_and_skip_those_begun_before(ledger) -> None
     ledger.verify_outage(SERVICE, now - 9000, now - 8000)
     ledger.verify_outage(SERVICE, now - 8000 + gap, now - 7000)  # within the gap: same episode
     ledger.verify_outage(SERVICE, now - 5000, now - 4000)
-    eps, truncated = ledger.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 64).call()
+    eps, truncated = ledger.episodes(SERVICE)
     assert not truncated
-    assert [(e[0], e[1], e[2]) for e in eps] == [(now - 9000, now - 7000, 2000 - gap), (now - 5000, now - 4000, 1000)]
-    assert not any(e[4] for e in eps)  # not final yet
+    assert [(e.start, e.end, e.down_seconds, e.maintenance_seconds, e.windows, e.excluded_event) for e in eps] == [
+        (now - 9000, now - 7000, 2000 - gap, 0, 2, 0), (now - 5000, now - 4000, 1000, 0, 1, 0)]
+    assert not any(e.settled for e in eps)  # not final yet
     ledger.travel(ledger.oracle.functions.finalityDelay().call(), mine=True)
-    eps, _ = ledger.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 64).call()
-    assert all(e[4] for e in eps)
+    eps, _ = ledger.episodes(SERVICE)
+    assert all(e.settled for e in eps)
     # From inside the first episode: it began before, so it is skipped whole.
-    eps, _ = ledger.oracle.functions.episodesIn(SERVICE, now - 8500, 2**64 - 1, 64).call()
-    assert [e[0] for e in eps] == [now - 5000]
-    eps, truncated = ledger.oracle.functions.episodesIn(SERVICE, 0, 2**64 - 1, 1).call()
+    eps, _ = ledger.episodes(SERVICE, now - 8500)
+    assert [e.start for e in eps] == [now - 5000]
+    eps, truncated = ledger.episodes(SERVICE, max_windows=1)
     assert truncated
-    assert [e[0] for e in eps] == [now - 9000]
-    eps, _ = ledger.oracle.functions.episodesIn(SERVICE, 0, now - 5000, 64).call()
-    assert [e[0] for e in eps] == [now - 9000]
+    assert [e.start for e in eps] == [now - 9000]
+    eps, _ = ledger.episodes(SERVICE, 0, now - 5000)
+    assert [e.start for e in eps] == [now - 9000]
 
 
 def test_report_digest_view_matches_python(ledger) -> None:

@@ -12,7 +12,9 @@ from contracts import artifacts, enums, records
 
 STRUCTS = {records.Product: "IPolicyBook.Product", records.PolicyTerms: "IPolicyBook.PolicyTerms",
            records.PolicyRecord: "IPolicyBook.Policy", records.Anchor: "IAssessmentRegistry.Anchor",
-           records.Verification: "IAssessmentRegistry.Verification"}
+           records.Verification: "IAssessmentRegistry.Verification", records.Episode: "IOutageOracle.Episode",
+           records.MaintenanceRules: "IOutageOracle.MaintenanceRules",
+           records.Maintenance: "IOutageOracle.Maintenance", records.ExcludedEvent: "IOutageOracle.ExcludedEvent"}
 OUTPUTS = {records.UnderwritingStatus: ("IAssessmentRegistry", "underwritingStatus")}
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from contracts import eip712
-from contracts.records import PolicyRecord
+from contracts.records import Episode, PolicyRecord
 from service.chain.indexer import Indexer
 from service.db import models as m
 from service.db.migrate import upgrade
@@ -41,13 +41,14 @@ def route_episodes(api: Api, sid: bytes) -> dict[str, Any]:
 
 
 def chain_episodes(api: Api, sid: bytes) -> list[tuple[Any, ...]]:
+    """episodesIn's episodes as (start, end, down_seconds, ongoing, settled, windows)."""
     episodes, truncated = api.chain.oracle.functions.episodesIn(sid, 0, 2**64 - 1, 1000).call()
     assert not truncated
-    return [tuple(e) for e in episodes]
+    return [(e.start, e.end, e.down_seconds, e.ongoing, e.settled, e.windows) for e in map(Episode.decode, episodes)]
 
 
 def as_chain(listed: dict[str, Any], *, with_final: bool) -> list[tuple[Any, ...]]:
-    """The route's episodes, oldest first, in episodesIn's field order."""
+    """The route's episodes, oldest first, in chain_episodes' field order."""
     return [(e["start"], e["end"], e["down_seconds"], e["ongoing"], *([e["final"]] if with_final else []),
              e["windows"]) for e in reversed(listed["episodes"])]
 
