@@ -12,8 +12,18 @@ from contracts.runtime import restore_recursion_limit
 from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
-from service.api.routes import (assessments, claims, exclusions, health, outages, policies, products, quotes, tenants,
-                                webhooks)
+from service.api.routes import (
+    assessments,
+    claims,
+    exclusions,
+    health,
+    outages,
+    policies,
+    products,
+    quotes,
+    tenants,
+    webhooks,
+)
 from service.chain.gateway import Gateway, gateway_from_settings
 from service.chain.indexer import Indexer
 from service.db import models as m

@@ -274,8 +274,28 @@ def service_episodes(session: Session, sid: str, windows_: Any, merge_gap: int, 
 
 
 def event_view(e: m.ExcludedEvent, reason: str | None) -> dict[str, Any]:
-    return {"index": e.index, "start": e.start, "end": e.end, "reason": reason, "reason_hash": e.reason_hash,
+    return {"service_id": e.service_id, "index": e.index, "start": e.start, "end": e.end, "reason": reason,
+            "reason_hash": e.reason_hash,
             "declared_at": e.declared_at}
+
+
+def claim_event(session: Session, claim: m.Claim, merge_gap: int, finality: int) -> dict[str, Any] | None:
+    """The excluded event behind a claim: the first one flagged on an episode of the policy's
+    service that starts inside its cover (the book sends such an episode's entitlement to review,
+    and the claim then carries reason `excluded_event`). None when no episode of the cover is in one."""
+    policy = session.get(m.Policy, claim.policy_id)
+    product = session.get(m.Product, policy.product_id) if policy is not None else None
+    if policy is None or product is None:
+        return None
+    sid = product.service_id
+    rows = session.scalars(select(m.Outage).where(m.Outage.service_id == sid))  # all: episodes span windows
+    for e in service_episodes(session, sid, rows, merge_gap, finality):
+        if e.excluded_event and policy.cover_start <= e.start < policy.cover_end:
+            event = session.scalar(select(m.ExcludedEvent).where(m.ExcludedEvent.service_id == sid,
+                                                                 m.ExcludedEvent.index == e.excluded_event - 1))
+            if event is not None:
+                return event_view(event, reason_text(session, event.reason_hash))
+    return None
 
 
 def product_exclusions(session: Session, product: m.Product, *,
@@ -290,7 +310,8 @@ def product_exclusions(session: Session, product: m.Product, *,
         {"code": "known_loss",
          "en": "An outage that began before the cover counts (its start, plus any waiting period) is not covered, "
                "even where it continues into the cover.",
-         "zh": "在保障起算时点（保障开始时间加等待期）之前已经开始的服务中断不属于保障范围，即使该中断延续至保障期内。"},
+         "zh": "在保障起算时点（保障开始时间加等待期）之前已经开始的服务中断不属于保障范围，"
+               "即使该中断延续至保障期内。"},
         {"code": "waiting_period", "waiting_seconds": w,
          "en": f"Outages starting in the first {w} seconds of the cover are not covered; a renewal has no "
                "waiting period." if w else "No waiting period: outages starting from the cover start count.",
@@ -309,8 +330,9 @@ def product_exclusions(session: Session, product: m.Product, *,
                   f"seconds in advance (at most {rules.max_seconds_per_period} seconds per {MAINTENANCE_PERIOD} "
                   "seconds, never retroactively) does not count; an outage that runs past such a window counts "
                   "only beyond it.",
-            "zh": f"被保险人至少提前 {rules.min_notice} 秒在链上声明的维护窗口内的停机时间不计入（每 {MAINTENANCE_PERIOD} 秒"
-                  f"最多 {rules.max_seconds_per_period} 秒，不得事后声明）；超出维护窗口的中断仅计算窗口之外的部分。"})
+            "zh": f"被保险人至少提前 {rules.min_notice} 秒在链上声明的维护窗口内的停机时间不计入"
+                  f"（每 {MAINTENANCE_PERIOD} 秒最多 {rules.max_seconds_per_period} 秒，不得事后声明）；"
+                  "超出维护窗口的中断仅计算窗口之外的部分。"})
     delay = "" if governance_delay is None else f" after a public notice of {governance_delay} seconds"
     delay_zh = "" if governance_delay is None else f"，经 {governance_delay} 秒公示期后生效"
     out.append({
@@ -319,8 +341,8 @@ def product_exclusions(session: Session, product: m.Product, *,
         "en": "Outages overlapping an excluded event (cyber war, state-backed attack, a provider-wide systemic "
               f"event) declared on-chain by the insurer's governance{delay} are not paid automatically: what they "
               "would pay goes to claims review, with that reason on the claim.",
-        "zh": f"与保险人治理机制在链上声明的除外事件（网络战争、国家背景的攻击、服务商范围的系统性事件）重叠的中断{delay_zh}，"
-              "不自动赔付：相应金额转入理赔审核，并在理赔记录中注明该原因。"})
+        "zh": "与保险人治理机制在链上声明的除外事件（网络战争、国家背景的攻击、服务商范围的系统性事件）"
+              f"重叠的中断{delay_zh}，不自动赔付：相应金额转入理赔审核，并在理赔记录中注明该原因。"})
     return out
 
 

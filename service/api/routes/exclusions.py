@@ -13,7 +13,7 @@ from pydantic import Field
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
-from service.api.schemas import Hex32, Out, Strict, Uint32, Uint64
+from service.api.schemas import Hex32, Out, Strict, Uint32
 from service.db import models as m
 from service.domain import exclusions as ex
 
