@@ -25,7 +25,7 @@ from typing import Any
 from eth_utils import encode_hex as hx
 from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
@@ -58,6 +58,15 @@ class Ctx:
         if self.block not in self.times:
             self.times[self.block] = self.gw.block_time(self.block)
         return self.times[self.block]
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: two indexers applying the same page
+# lock the rows a window shift moves in different orders; one is rolled back, like a lost race.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _transient(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 class _Raced(Exception):
@@ -120,7 +129,9 @@ class Indexer:
                     if moved.rowcount != 1:  # type: ignore[attr-defined]
                         raise _Raced
                 attempts = 0  # the retry budget is per page: a long catch-up may lose many races
-            except (_Raced, IntegrityError):
+            except (_Raced, IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not _transient(exc):
+                    raise
                 # Losing to another indexer that moved the cursor is progress, not failure: only
                 # races with no progress anywhere count against the budget.
                 seen, last_seen = self.block(), last_seen
