@@ -22,7 +22,8 @@ Underwriter = Annotated[Principal, Depends(require("underwriter"))]
 Maintainer = Annotated[Principal, Depends(require("distributor", "underwriter"))]
 ServiceRef = Annotated[str, Path(min_length=1, max_length=66, description="The covered service's id (0x + 64 hex), "
                                  "or its plain name ([A-Za-z0-9._-], ≤ 64); a URL service is named by its id")]
-Unix = Annotated[int, Field(ge=0, le=2**64 - 1, description="Unix seconds (UTC)")]
+# uint64 on-chain; the database's BIGINT (signed 64-bit) bounds what the projection can hold.
+Unix = Annotated[int, Field(ge=0, le=2**63 - 1, description="Unix seconds (UTC)")]
 Reason = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
