@@ -167,7 +167,7 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
         }
         _periodUse[serviceId][period] = PeriodUse(u.count + 1, uint64(total));
         _maintenance[serviceId][index] = Maintenance(start, end, uint40(block.timestamp), false);
-        _exclusions[serviceId].maintenanceCount = uint24(index + 1); // checked: reverts past 2^24 - 1 windows
+        _exclusions[serviceId].maintenanceCount = x.maintenanceCount + 1; // checked uint24: reverts at 2^24
         emit MaintenanceDeclared(serviceId, index, start, end);
     }
 
