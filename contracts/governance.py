@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from web3 import Web3
@@ -78,30 +78,61 @@ def operation_id(timelock: Any, targets: Sequence[str], values: Sequence[int], p
     return bytes(_one_or_batch(timelock, "hashOperation", targets, values, payloads, predecessor, salt).call())
 
 
+def plan(timelock: Any, call: Any | Sequence[Any], *, predecessor: bytes = ZERO32,
+         salt: bytes | None = None) -> Operation:
+    """The operation that would run `call` (a bound contract function, or a list executed
+    atomically), not yet scheduled (`ready_at` 0). `salt` defaults to a random one so that an
+    identical call can be scheduled again later."""
+    targets, values, payloads = _fields(call)
+    salt = os.urandom(32) if salt is None else salt
+    op_id = operation_id(timelock, targets, values, payloads, predecessor, salt)
+    return Operation(targets, values, payloads, predecessor, salt, op_id, 0)
+
+
+def schedule_call(timelock: Any, op: Operation, delay: int) -> Any:
+    """The timelock's bound `schedule` (or `scheduleBatch`) call for `op`, for any sender."""
+    return _one_or_batch(timelock, "schedule", op.targets, op.values, op.payloads, op.predecessor, op.salt, delay)
+
+
+def execute_call(timelock: Any, op: Operation) -> Any:
+    """The timelock's bound `execute` (or `executeBatch`) call for `op`, for any sender."""
+    return _one_or_batch(timelock, "execute", op.targets, op.values, op.payloads, op.predecessor, op.salt)
+
+
 def schedule(w3: Web3, timelock: Any, call: Any | Sequence[Any], sender: str, *, delay: int | None = None,
              predecessor: bytes = ZERO32, salt: bytes | None = None) -> Operation:
     """Schedules `call` (a bound contract function, or a list executed atomically) on the timelock;
     `sender` needs PROPOSER_ROLE. `delay` defaults to the timelock's minimum; `salt` defaults to a
     random one so that an identical call can be scheduled again later."""
-    targets, values, payloads = _fields(call)
-    salt = os.urandom(32) if salt is None else salt
+    op = plan(timelock, call, predecessor=predecessor, salt=salt)
     delay = int(timelock.functions.getMinDelay().call()) if delay is None else delay
-    send(w3, _one_or_batch(timelock, "schedule", targets, values, payloads, predecessor, salt, delay), sender)
-    op_id = operation_id(timelock, targets, values, payloads, predecessor, salt)
-    ready_at = int(timelock.functions.getTimestamp(op_id).call())
-    return Operation(targets, values, payloads, predecessor, salt, op_id, ready_at)
+    send(w3, schedule_call(timelock, op, delay), sender)
+    return replace(op, ready_at=int(timelock.functions.getTimestamp(op.id).call()))
 
 
 def execute(w3: Web3, timelock: Any, op: Operation, sender: str) -> TxReceipt:
     """Executes a ready operation; `sender` needs EXECUTOR_ROLE. Before `op.ready_at` the timelock
     reverts `TimelockUnexpectedOperationState` (raised here as a decoded `ContractRevert`)."""
-    return send(w3, _one_or_batch(timelock, "execute", op.targets, op.values, op.payloads, op.predecessor, op.salt),
-                sender)
+    return send(w3, execute_call(timelock, op), sender)
 
 
 def cancel(w3: Web3, timelock: Any, op: Operation, sender: str) -> TxReceipt:
     """Cancels a pending operation; `sender` needs CANCELLER_ROLE (every proposer has it)."""
     return send(w3, timelock.functions.cancel(op.id), sender)
+
+
+DONE_TIMESTAMP = 1  # TimelockController marks an executed operation's timestamp so
+
+
+def operation_state(timelock: Any, op_id: bytes, now: int) -> str:
+    """`unset` (never scheduled, or cancelled), `waiting` (before its ready time), `ready` or
+    `done` — TimelockController.getOperationState, judged at chain time `now`."""
+    at = int(timelock.functions.getTimestamp(op_id).call())
+    if at == 0:
+        return "unset"
+    if at == DONE_TIMESTAMP:
+        return "done"
+    return "waiting" if at > now else "ready"
 
 
 def wait_until(w3: Web3, timestamp: int, *, travel: bool | None = None, poll: float = 1.0) -> None:

@@ -15,6 +15,7 @@ from service.api.metrics import Metrics
 from service.api.routes import (
     assessments,
     claims,
+    exclusions,
     health,
     outages,
     policies,
@@ -84,5 +85,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
     errors.declare(app, (m.router for m in (health, tenants, assessments, products, services, quotes, policies,
-                                            outages, claims, webhooks)))
+                                            outages, claims, webhooks, exclusions)))
     return app

@@ -17,8 +17,11 @@ from service.errors import ChainError
 from service.settings import Settings
 
 # Forbidden 403, conflict 409, anything else the contract refuses 400. A stale oracle config is final
-# for a transmitter (versions only grow), yet to an API client the config moved on: 409, as always.
+# for a transmitter (versions only grow), yet to an API client the config moved on: 409.
 _STATUS: dict[Refusal | None, int] = {Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409}
+# Refusals the chain's clock or config causes, not the call's own arguments: to an API client a
+# conflict with the current state (a maintenance start too soon is one the clock made too soon).
+_CONFLICTS = frozenset({"OutageOracleStaleConfig", "OutageOracleMaintenanceNoticeTooShort"})
 _FAILURES = {CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), NoReceipt: (502, "no_receipt"),
              TransactionFailed: (502, "reverted")}
 
@@ -26,7 +29,7 @@ _FAILURES = {CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), 
 def chain_error(exc: ContractsError) -> ChainError:
     """A failed send as the service answers it (`no_receipt`: the outcome is unknown)."""
     if isinstance(exc, ContractRevert):
-        status = 409 if exc.name == "OutageOracleStaleConfig" else _STATUS.get(exc.refusal, 400)
+        status = 409 if exc.name in _CONFLICTS else _STATUS.get(exc.refusal, 400)
         return ChainError(f"the chain refused: {exc}", type=exc.type, status=status)
     status, type_ = _FAILURES.get(type(exc), (502, "chain_error"))
     return ChainError(str(exc), type=type_, status=status)
@@ -48,6 +51,9 @@ class Gateway:
         self.oracle = self.deployment.contract(self.w3, "OutageOracle")
         self.registry = self.deployment.contract(self.w3, "AssessmentRegistry")
         self.pool = self.deployment.contract(self.w3, "CoverPool")
+        # The governance timelock (DEFAULT_ADMIN_ROLE everywhere), on a governed deployment only.
+        self.timelock = (self.deployment.contract(self.w3, "Governance")
+                         if "Governance" in self.deployment.contracts else None)
         self._episode_params: tuple[int, int] | None = None
 
     @property

@@ -1,4 +1,5 @@
-"""Projects PolicyBook, OutageOracle, AssessmentRegistry and CoverPool events into the database.
+"""Projects PolicyBook, OutageOracle (windows, maintenance, excluded events), AssessmentRegistry and
+CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
@@ -24,13 +25,13 @@ from typing import Any
 from eth_utils import encode_hex as hx
 from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from contracts import registry
 from contracts.enums import ClaimReason, PolicyStatus
-from contracts.records import Anchor, PolicyRecord, Product
+from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -57,6 +58,15 @@ class Ctx:
         if self.block not in self.times:
             self.times[self.block] = self.gw.block_time(self.block)
         return self.times[self.block]
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: two indexers applying the same page
+# lock the rows a window shift moves in different orders; one is rolled back, like a lost race.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _transient(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 class _Raced(Exception):
@@ -119,7 +129,9 @@ class Indexer:
                     if moved.rowcount != 1:  # type: ignore[attr-defined]
                         raise _Raced
                 attempts = 0  # the retry budget is per page: a long catch-up may lose many races
-            except (_Raced, IntegrityError):
+            except (_Raced, IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not _transient(exc):
+                    raise
                 # Losing to another indexer that moved the cursor is progress, not failure: only
                 # races with no progress anywhere count against the budget.
                 seen, last_seen = self.block(), last_seen
@@ -377,6 +389,36 @@ def _revoked(c: Ctx) -> None:
         row.revoked = True
 
 
+def _maintenance_rules(c: Ctx) -> None:
+    r = MaintenanceRules.decode(c.args["rules"])
+    c.session.merge(m.MaintenanceRules(service_id=hx(c.args["serviceId"]), maintainer=r.maintainer,
+                                       min_notice=r.min_notice, max_seconds_per_period=r.max_seconds_per_period,
+                                       block=c.block))
+
+
+def _maintenance_declared(c: Ctx) -> None:
+    """Windows are only ever appended (declared in time order), so `index` is the next one."""
+    a = c.args
+    c.session.add(m.MaintenanceWindow(service_id=hx(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
+                                      declared_at=c.block_time(), cancelled=False, block=c.block, tx=c.tx))
+
+
+def _maintenance_cancelled(c: Ctx) -> None:
+    row = c.session.scalar(select(m.MaintenanceWindow).where(m.MaintenanceWindow.service_id == hx(c.args["serviceId"]),
+                                                             m.MaintenanceWindow.index == c.args["index"]))
+    if row is None:
+        log.error("MaintenanceCancelled for an unprojected window %d of %s; run `cybercover reindex`",
+                  c.args["index"], hx(c.args["serviceId"]))
+        return
+    row.cancelled = True
+
+
+def _excluded_event(c: Ctx) -> None:
+    a = c.args
+    c.session.add(m.ExcludedEvent(service_id=hx(a["serviceId"]), index=a["index"], start=a["start"], end=a["end"],
+                                  reason_hash=hx(a["reason"]), declared_at=c.block_time(), block=c.block, tx=c.tx))
+
+
 def _notify(c: Ctx, event: str, data: dict[str, Any], *, policy_id: int | None = None) -> None:
     if not c.notify:
         return
@@ -415,4 +457,8 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "ReportAnchored": _anchored,
     "ReportRevoked": _revoked,
     "PayoutCredited": _credited,
+    "MaintenanceRulesSet": _maintenance_rules,
+    "MaintenanceDeclared": _maintenance_declared,
+    "MaintenanceCancelled": _maintenance_cancelled,
+    "ExcludedEventDeclared": _excluded_event,
 }

@@ -1,6 +1,7 @@
 """Tables. Two kinds: off-chain records the service owns (tenants, keys, assessments, quotes,
 policy owners, webhooks, outbox, idempotency) and the projection of chain events (products,
-policies, claims, payouts, outages, anchors), which `reindex` can drop and rebuild."""
+policies, claims, payouts, outages, anchors, maintenance rules and windows, excluded
+events), which `reindex` can drop and rebuild."""
 
 from __future__ import annotations
 
@@ -241,6 +242,38 @@ class PayoutRetry(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class MaintenanceTenant(Base):
+    """Which tenant (a distributor) declares the maintenance windows of a covered service. On-chain
+    the maintainer is the service's own account, acting for this tenant. Off-chain: a reindex keeps it."""
+
+    __tablename__ = "maintenance_tenants"
+    service_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    set_by: Mapped[str] = mapped_column(String(32))  # API key id
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class ExcludedEventOperation(Base):
+    """A `declareExcludedEvent` scheduled on the governance timelock: what executing it needs (the
+    call and salt), and the reason text whose keccak256 goes on-chain. Off-chain: a reindex keeps it."""
+
+    __tablename__ = "excluded_event_operations"
+    operation: Mapped[str] = mapped_column(String(66), primary_key=True)  # the timelock operation id
+    service_ids: Mapped[list[str]] = mapped_column(JSON)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    reason_hash: Mapped[str] = mapped_column(String(66), index=True)
+    target: Mapped[str] = mapped_column(String(42))
+    payload: Mapped[str] = mapped_column(Text)  # 0x calldata of declareExcludedEvent
+    salt: Mapped[str] = mapped_column(String(66))
+    ready_at: Mapped[int] = mapped_column(BigInteger)  # chain time from which it can be executed
+    scheduled_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)  # None: outcome unknown
+    executed_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(32))  # API key id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 # --- projection of chain events ---------------------------------------------------------------
 
 class ChainCursor(Base):
@@ -385,4 +418,49 @@ class ServiceCap(Base):
     tx: Mapped[str] = mapped_column(String(66))
 
 
-PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ServiceCap, ChainCursor)
+class MaintenanceRules(Base):
+    """OutageOracle.maintenanceRules(service_id), from MaintenanceRulesSet."""
+
+    __tablename__ = "maintenance_rules"
+    service_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    maintainer: Mapped[str] = mapped_column(String(42))  # the zero address: no window can be declared
+    min_notice: Mapped[int] = mapped_column(BigInteger)  # uint32 seconds
+    max_seconds_per_period: Mapped[int] = mapped_column(BigInteger)  # uint32 seconds
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
+class MaintenanceWindow(Base):
+    """OutageOracle.maintenanceAt(service_id, index): declared before the fact, sorted, disjoint;
+    a cancelled window keeps its place."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (UniqueConstraint("service_id", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    declared_at: Mapped[int] = mapped_column(BigInteger)  # block time of the declaration
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+class ExcludedEvent(Base):
+    """OutageOracle.excludedEventAt(service_id, index), from ExcludedEventDeclared."""
+
+    __tablename__ = "excluded_events"
+    __table_args__ = (UniqueConstraint("service_id", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    reason_hash: Mapped[str] = mapped_column(String(66))
+    declared_at: Mapped[int] = mapped_column(BigInteger)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ServiceCap, MaintenanceRules, MaintenanceWindow,
+              ExcludedEvent, ChainCursor)

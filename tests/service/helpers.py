@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from web3 import EthereumTesterProvider, Web3
 
 from contracts import artifacts, eip712, registry
-from contracts.deploy import Deployment, deploy
+from contracts.deploy import ZERO_ADDRESS, Deployed, Deployment, deploy
 from contracts.sender import Account, send
 from service.assessment import ITEMS, assess
 from service.assessment.template import Part
@@ -105,6 +105,7 @@ def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain, token_artifact:
     pool = dep.contract(w3, "CoverPool")
     token = dep.contract(w3, "TestToken") if asset is None else artifacts.contract(w3, token_artifact, asset)
     registry = dep.contract(w3, "AssessmentRegistry")
+    _add_timelock(w3, dep, owner, operator)
     for fn, who in ((registry.functions.setAssessor(assessor, 88), owner),
                     (token.functions.mint(owner, 10**9 * USD), owner),
                     (token.functions.approve(pool.address, 2**256 - 1), owner),
@@ -114,6 +115,24 @@ def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain, token_artifact:
         send(w3, fn, who, gas=TEST_GAS)
     return cls(w3, dep, owner, operator, assessor, token, registry, dep.contract(w3, "OutageOracle"),
                dep.contract(w3, "PolicyBook"))
+
+
+GOVERNANCE_DELAY = 3600
+
+
+def _add_timelock(w3: Web3, dep: Deployment, owner: str, operator: str) -> None:
+    """A governance timelock whose proposer and executor is the service's account, holding
+    OutageOracle's DEFAULT_ADMIN_ROLE beside the owner (who keeps it, so the other fixtures stay
+    direct): what the service's timelocked actions (excluded events) go through."""
+    factory = artifacts.contract(w3, "Governance")
+    receipt = send(w3, factory.constructor(GOVERNANCE_DELAY, [operator], [operator], ZERO_ADDRESS),  # type: ignore[union-attr]
+                   owner, gas=TEST_GAS)
+    dep.contracts["Governance"] = Deployed(receipt["contractAddress"], receipt["blockNumber"],
+                                           receipt["transactionHash"].to_0x_hex(),
+                                           artifacts.artifact_sha256("Governance"))
+    oracle = dep.contract(w3, "OutageOracle")
+    send(w3, oracle.functions.grantRole(oracle.functions.DEFAULT_ADMIN_ROLE().call(), receipt["contractAddress"]),
+         owner, gas=TEST_GAS)
 
 
 def unique_service() -> str:

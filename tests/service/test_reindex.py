@@ -8,10 +8,13 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from contracts import eip712
+from contracts.sender import send
 from service.chain.indexer import Indexer
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_sessionmaker
+from tests.chain import TEST_GAS
 from tests.service.conftest import fresh_engine
 from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 
@@ -28,6 +31,9 @@ TABLES: dict[type[m.Base], tuple[str, ...]] = {
     m.Payout: ("policy_id", "beneficiary", "amount", "entitlement", "status", "block", "tx", "log_index"),
     m.Anchor: ("anchor_id", "report_hash", "assessor", "subject", "score_bps", "risk_level", "kind", "revoked"),
     m.ServiceCap: ("service_id", "cap", "block", "tx"),
+    m.MaintenanceRules: ("service_id", "maintainer", "min_notice", "max_seconds_per_period", "block"),
+    m.MaintenanceWindow: ("service_id", "index", "start", "end", "declared_at", "cancelled", "block", "tx"),
+    m.ExcludedEvent: ("service_id", "index", "start", "end", "reason_hash", "declared_at", "block", "tx"),
 }
 
 
@@ -50,8 +56,22 @@ def test_reindex_restores_policies_outages_claims_payouts(api: Api, app: FastAPI
                if c["policy_id"] == paid_policy["id"]]
     api.ok(api.c.post(f"/v1/claims/{claim['id']}/reject", json={"reason": "outside the cover's terms"},
                       headers=reviewer))
+    # Exclusions: rules, a declared and a cancelled window, an excluded event.
+    sid = "0x" + eip712.service_id(service).hex()
+    api.ok(api.c.put(f"/v1/services/{sid}/maintenance-rules", headers=api.staff("underwriter"),
+                     json={"tenant_id": tenant, "min_notice_seconds": 60, "max_seconds_per_period": 4 * HOUR}))
+    start = api.chain.now() + HOUR
+    for offset in (0, 2 * HOUR):
+        api.ok(api.c.post(f"/v1/services/{sid}/maintenance", json={"start": start + offset, "end": start + offset + 60},
+                          headers=headers), 201)
+    api.ok(api.c.delete(f"/v1/services/{sid}/maintenance/1", headers=headers))
+    send(api.chain.w3, api.chain.oracle.functions.declareExcludedEvent([bytes.fromhex(sid[2:])], 1, 2, b"\x01" * 32),
+         api.chain.owner, gas=TEST_GAS)
     app.state.indexer.sync()
     before = snapshot(app.state.factory)
+    assert len(before["maintenance_windows"]) >= 2
+    assert before["maintenance_rules"]
+    assert before["excluded_events"]
     assert before["payouts"]
     assert before["claims"]
     assert before["outages"]

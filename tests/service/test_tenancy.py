@@ -220,6 +220,29 @@ CASES: dict[tuple[str, str], Case] = {
                                    {"reason": "matrix", "incident_report": w.report_hash}), ok=400),
     ("GET", "/v1/payouts"): Case(PEOPLE, get(lambda w: f"/v1/payouts?policy_id={w.policy}"),
                                  listed=lambda w, body: w.policy in _ids(body, "policy_id")),
+    # Exclusions: public to every person's key; rules are the underwriter's, windows the maintainer
+    # tenant's distributors' (another tenant's: 403, tests/service/test_exclusions.py) or the
+    # underwriter's, excluded events the insurer's. Refused before any gas for allowed callers.
+    ("PUT", "/v1/services/{service}/maintenance-rules"): Case(
+        ("underwriter",), lambda w, c: ("PUT", f"/v1/services/{w.service_id}/maintenance-rules",
+                                        {"tenant_id": "nobody", "min_notice_seconds": 0,
+                                         "max_seconds_per_period": 60}), ok=404),
+    ("GET", "/v1/services/{service}/maintenance"): Case(
+        PEOPLE, get(lambda w: f"/v1/services/{w.service_id}/maintenance")),
+    ("POST", "/v1/services/{service}/maintenance"): Case(
+        ("distributor", "underwriter"),
+        lambda w, c: ("POST", f"/v1/services/{w.service_id}/maintenance", {"start": 10, "end": 5}), ok=400),
+    ("DELETE", "/v1/services/{service}/maintenance/{index}"): Case(  # the service has no maintenance rules
+        ("distributor", "underwriter"), lambda w, c: ("DELETE", f"/v1/services/{w.service_id}/maintenance/0", None),
+        ok=409),
+    ("GET", "/v1/services/{service}/excluded-events"): Case(
+        PEOPLE, get(lambda w: f"/v1/services/{w.service_id}/excluded-events")),
+    ("POST", "/v1/excluded-events"): Case(
+        ("underwriter",), lambda w, c: ("POST", "/v1/excluded-events", {"services": [w.service_id], "start": 10,
+                                                                         "end": 5, "reason": "matrix"}), ok=400),
+    ("GET", "/v1/excluded-events/{operation}"): Case(PEOPLE, get("/v1/excluded-events/0x" + "00" * 32), ok=404),
+    ("POST", "/v1/excluded-events/{operation}/execute"): Case(
+        ("underwriter",), lambda w, c: ("POST", "/v1/excluded-events/0x" + "00" * 32 + "/execute", None), ok=404),
     # Webhooks: each tenant's own subscriptions, the insurer's staff included.
     ("POST", "/v1/webhooks"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/webhooks", {"url": f"{HOOKS}{c.name}-{next(_n)}",

@@ -16,8 +16,9 @@ from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionD
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
 from service.api.schemas import Hex32, Out, Strict
+from service.chain.gateway import Gateway
 from service.db import models as m
-from service.domain import claims
+from service.domain import claims, exclusions
 from service.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -40,6 +41,16 @@ class Rejection(Strict):
                                           "on; checked like an approval's when given")
 
 
+class ExcludedEventRef(Out):
+    service_id: str
+    index: int
+    start: int
+    end: int
+    reason: str | None = Field(description="The event's public statement (null: declared outside this service)")
+    reason_hash: str
+    declared_at: int
+
+
 class ClaimOut(Out):
     id: int
     policy_id: int
@@ -55,12 +66,15 @@ class ClaimOut(Out):
     incident_report: str | None
     reason: str | None = Field(description="The written reason of the decision, if one was given")
     reason_hash: str | None = Field(description="keccak256 of the rejection's reason, as recorded on-chain")
+    excluded_event: ExcludedEventRef | None = Field(
+        description="The declared excluded event an episode of the cover overlapped (its entitlement is never "
+                    "auto-paid: it is in review), with its period and reason text; null: none")
 
     @classmethod
-    def of_claim(cls, c: m.Claim, note: m.ClaimNote | None) -> ClaimOut:
+    def of_claim(cls, c: m.Claim, note: m.ClaimNote | None, event: dict[str, Any] | None = None) -> ClaimOut:
         declined = c.amount - c.approved if c.approved is not None else c.amount if c.status == "rejected" else None
         return cls.of(c, declined=declined, reason=note.reason if note is not None else None,
-                      review_reason=c.reason)
+                      review_reason=c.reason, excluded_event=event)
 
 
 class PayoutOut(Out):
@@ -86,26 +100,29 @@ def _scope(q: Any, principal: Principal, policy_col: Any) -> Any:
 
 
 @router.get("/claims", response_model=list[ClaimOut])
-def list_claims(session: SessionDep, principal: Anyone, status: ClaimStatus | None = None,
+def list_claims(session: SessionDep, gw: GatewayDep, principal: Anyone, status: ClaimStatus | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
                 offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> list[ClaimOut]:
     q = _scope(select(m.Claim, m.ClaimNote), principal, m.Claim.policy_id).outerjoin(
         m.ClaimNote, m.ClaimNote.claim_id == m.Claim.id)
     if status is not None:
         q = q.where(m.Claim.status == status)
-    return [ClaimOut.of_claim(c, n) for c, n in session.execute(q.order_by(m.Claim.id).limit(limit).offset(offset))]
+    params = gw.episode_params()
+    return [ClaimOut.of_claim(c, n, exclusions.claim_event(session, c, *params))
+            for c, n in session.execute(q.order_by(m.Claim.id).limit(limit).offset(offset))]
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut)
-def get_claim(claim_id: int, session: SessionDep, principal: Anyone) -> ClaimOut:
+def get_claim(claim_id: int, session: SessionDep, gw: GatewayDep, principal: Anyone) -> ClaimOut:
     c = session.get(m.Claim, claim_id) if 0 <= claim_id < 2**63 else None
     if c is None or not _owned(session, principal, c.policy_id):
         raise NotFound(f"no claim {claim_id}")
-    return _answer(session, c)
+    return _answer(session, gw, c)
 
 
-def _answer(session: Session, claim: m.Claim) -> ClaimOut:
-    return ClaimOut.of_claim(claim, session.get(m.ClaimNote, claim.id))
+def _answer(session: Session, gw: Gateway, claim: m.Claim) -> ClaimOut:
+    return ClaimOut.of_claim(claim, session.get(m.ClaimNote, claim.id),
+                             exclusions.claim_event(session, claim, *gw.episode_params()))
 
 
 @router.post("/claims/{claim_id}/approve", response_model=ClaimOut, responses=responses(400, 409, 502))
@@ -113,7 +130,7 @@ def approve_claim(claim_id: int, body: Approval, session: SessionDep, gw: Gatewa
                   principal: Reviewer, idem: Idempotent) -> JSONResponse:
     """Pays `amount` (default: the whole claim) against a live incident report bound to the
     policy's insured subject and service; the rest of the claim is declined."""
-    return idem.run(body, lambda: _answer(session, claims.approve(
+    return idem.run(body, lambda: _answer(session, gw, claims.approve(
         session, gw, indexer, claim_id, decode_hex(body.incident_report), body.amount, body.reason, principal.key_id)))
 
 
@@ -123,7 +140,7 @@ def reject_claim(claim_id: int, body: Rejection, session: SessionDep, gw: Gatewa
     """Declines the claim with a written reason (its keccak256 is the on-chain `reason`); no
     incident report is needed."""
     report = decode_hex(body.incident_report) if body.incident_report is not None else None
-    return idem.run(body, lambda: _answer(session, claims.reject(
+    return idem.run(body, lambda: _answer(session, gw, claims.reject(
         session, gw, indexer, claim_id, body.reason, report, principal.key_id)))
 
 

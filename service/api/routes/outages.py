@@ -18,8 +18,9 @@ from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionD
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
 from service.api.schemas import Address, Hex32, Out, Strict, Uint32, Uint64
-from service.chain.episodes import Episode, group
+from service.chain.episodes import Episode
 from service.db import models as m
+from service.domain.exclusions import service_episodes
 from service.errors import BadRequest, ChainError
 
 router = APIRouter(prefix="/v1", tags=["outages"])
@@ -69,7 +70,12 @@ class EpisodeOut(Out):
     service_id: str
     start: int
     end: int
-    down_seconds: int = Field(description="Sum of the windows' lengths (gaps between them never count)")
+    down_seconds: int = Field(description="Sum of the windows' lengths (gaps between them never count), outside "
+                              "declared maintenance: what pays")
+    maintenance_seconds: int = Field(description="Downtime inside declared, uncancelled maintenance windows: never "
+                                     "pays")
+    excluded_event: int = Field(description="0, or 1 + the index of the service's first excluded event it overlaps "
+                                "(what it is owed goes to claims review)")
     ongoing: bool
     final: bool = Field(description="Its start has been unchanged for the finality delay: it pays")
     final_at: int = Field(description="When the start is (or was) final, unless it moves earlier again")
@@ -108,7 +114,7 @@ def list_outages(session: SessionDep, gw: GatewayDep, _: Anyone, service_id: Hex
     episodes: list[Episode] = []
     for sid, windows in groupby(session.scalars(q.order_by(m.Outage.service_id, m.Outage.index)),
                                 key=lambda o: o.service_id):
-        episodes += group(sid, windows, merge_gap, finality)
+        episodes += service_episodes(session, sid, windows, merge_gap, finality)
     episodes.sort(key=lambda e: (e.start, e.service_id), reverse=True)
     shown = episodes[:limit]
     windows = [WindowOut.of(w, episode_start=e.start) for e in shown for w in e.windows]

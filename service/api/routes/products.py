@@ -3,12 +3,13 @@ rates per risk level, score adjustment, quote validity, maximum report age)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from eth_utils import encode_hex
 from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field, StrictBool, model_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
 from contracts.eip712 import service_id
@@ -21,7 +22,7 @@ from service.api.schemas import Out, Strict, Text, Uint96
 from service.chain.gateway import Gateway
 from service.covered import CoveredService
 from service.db import models as m
-from service.domain import caps
+from service.domain import caps, exclusions
 from service.domain.pricing import MAX_SCORE_ADJUSTMENT_BPS
 from service.errors import BadRequest, ChainError, NotFound
 
@@ -159,8 +160,14 @@ class ProductOut(Out):
     service_exposure: int | None = Field(description="Total limit of active policies on the covered service, "
                                          "on-chain (serviceExposure); null: not read")
 
+    exclusions: list[dict[str, Any]] = Field(description="What the cover excludes: `code` (known_loss, "
+                                             "waiting_period, scheduled_maintenance, excluded_events), `en`, `zh` "
+                                             "and the numbers (seconds, declared windows and events)")
+
     @classmethod
-    def of_product(cls, p: m.Product, t: m.ProductTerms | None, gw: Gateway | None = None) -> ProductOut:
+    def of_product(cls, session: Session, p: m.Product, gw: Gateway | None = None) -> ProductOut:
+        t = session.get(m.ProductTerms, p.id)
+        delay = exclusions.governance_delay(gw) if gw is not None else None
         service = caps.service_exposure(gw, p.service_id) if gw is not None else None
         return cls.of(p, name=t.name if t else None, service=t.service_name if t else None,
                       threshold_seconds=p.trigger_seconds, payout_kind=PayoutKind(p.payout_kind).label,
@@ -172,7 +179,8 @@ class ProductOut(Out):
                       exposure=caps.read(gw, "productExposure", p.id),
                       event_exposure=caps.read(gw, "eventExposure", p.id),
                       service_cap=service.cap if service else None,
-                      service_exposure=service.exposure if service else None)
+                      service_exposure=service.exposure if service else None,
+                      exclusions=exclusions.product_exclusions(session, p, governance_delay=delay))
 
 
 @router.post("", status_code=201, response_model=ProductOut, responses=responses(400, 409, 502))
@@ -206,7 +214,7 @@ def create_product(body: ProductIn, session: SessionDep, gw: GatewayDep, indexer
     session.expire_all()
     product = session.get(m.Product, product_id)
     assert product is not None and product.service_id == encode_hex(sid)
-    return ProductOut.of_product(product, session.get(m.ProductTerms, product_id), gw)
+    return ProductOut.of_product(session, product, gw)
 
 
 class ActivationIn(Strict):
@@ -229,7 +237,7 @@ def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: Gat
 @router.get("", response_model=list[ProductOut])
 def list_products(session: SessionDep, gw: GatewayDep, _: Reader) -> list[ProductOut]:
     products = session.scalars(select(m.Product).order_by(m.Product.id))
-    return [ProductOut.of_product(p, session.get(m.ProductTerms, p.id), gw) for p in products]
+    return [ProductOut.of_product(session, p, gw) for p in products]
 
 
 @router.get("/{product_id}", response_model=ProductOut)
@@ -237,4 +245,4 @@ def get_product(product_id: int, session: SessionDep, gw: GatewayDep, _: Anyone)
     p = session.get(m.Product, product_id) if 0 <= product_id < 2**32 else None
     if p is None:
         raise NotFound(f"no product {product_id}")
-    return ProductOut.of_product(p, session.get(m.ProductTerms, product_id), gw)
+    return ProductOut.of_product(session, p, gw)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0009'  # '0007' per the spec; chained after lifecycle's 0009 (and pricing's 0008) once merged here
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
