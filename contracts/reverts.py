@@ -70,7 +70,8 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         # OutageOracle: the chain already holds it, or its oracle set is not set yet.
         "OutageOracleWindowAlreadyCovered", "OutageOracleNoConfig",
         # OutageOracle exclusions: the service's other windows, the clock, the list's state.
-        "OutageOracleMaintenanceOutOfOrder", "OutageOracleMaintenanceCountExceeded", "OutageOracleMaintenanceDuringOutage",
+        "OutageOracleMaintenanceOutOfOrder", "OutageOracleMaintenanceCountExceeded",
+        "OutageOracleMaintenanceDuringOutage",
         "OutageOracleMaintenanceBudgetExceeded", "OutageOracleMaintenanceStarted",
         "OutageOracleMaintenanceAlreadyCancelled", "OutageOracleTooManyExcludedEvents",
         # AssessmentRegistry: the anchor's state.
