@@ -330,6 +330,33 @@ def test_a_claim_shows_the_excluded_event_its_cover_overlapped(api: Api, app: Fa
                                        "declared_at": shown["excluded_event"]["declared_at"]}
 
 
+def test_an_outage_inside_a_declared_excluded_event_never_auto_pays(api: Api, app: FastAPI, distributor) -> None:
+    """The event is declared first (through the timelock); an outage inside it that would pay 150 at
+    once pays nothing through the worker: all of its entitlement goes to a claim, reason excluded_event."""
+    tenant, headers = distributor
+    service = unique_service()
+    _, policy = issue(api, tenant, headers, service)
+    t = api.chain.now() + 2 * HOUR
+    op = api.ok(api.c.post("/v1/excluded-events", json={"services": [sid_of(service)], "start": t,
+                                                       "end": t + 6 * HOUR, "reason": "state-backed attack"},
+                           headers=api.staff("underwriter")), 202)
+    api.chain.travel(op["ready_at"] - api.chain.now() + 1)
+    api.ok(api.c.post(f"/v1/excluded-events/{op['operation']}/execute", headers=api.admin))
+    api.chain.travel(t + 5 * HOUR + 60 - api.chain.now())
+    relay(api, service, t + 60, t + 60 + 4 * HOUR)  # 3 started hours beyond the 1 h threshold: 150
+    api.chain.travel(finality(api.chain) + 1)
+    worker(app).run_once()
+    [e] = episodes(api, service)
+    assert e["excluded_event"] == 1
+    assert api.chain.balance(policy["beneficiary"]) == 0
+    claims = api.ok(api.c.get("/v1/claims", headers=api.staff("claims")))
+    [claim] = [c for c in claims if c["policy_id"] == policy["id"]]
+    assert (claim["amount"], claim["review_reason"], claim["status"]) == (150 * USD, "excluded_event", "open")
+    with app.state.factory() as s:
+        row = s.get(m.Policy, policy["id"])
+        assert (row.paid, row.settled, row.event_settled) == (0, 150 * USD, 150 * USD)
+
+
 # --- the episodes mirror against the contract --------------------------------------------------
 
 spans = st.lists(st.tuples(st.integers(0, 1500), st.integers(1, 2400)), min_size=1, max_size=6)
