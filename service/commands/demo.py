@@ -1,25 +1,35 @@
 """`cybercover demo`: the whole cycle against a running `cybercover up` (or one it starts).
 
 An insurer product with a 30 s threshold (one DOWN minute exceeds it); an assessed and anchored
-report; covers for a SaaS provider's customers issued in batches; a loopback HTTP service watched
-by the oracles and taken down past the threshold; the verified outage and its start becoming
-final, the automatic payouts (each customer's balance), one larger claim sent to review and
-approved (the amount, against an incident report bound to the insured subject and the covered
-service), and the auditor's check of the report. Exits 0 only when every check held."""
+report; covers for a SaaS provider's customers issued in batches, one cover's schedule checked
+against its on-chain hash; one cover cancelled with its refund (the unexpired share less the
+fee), its collateral released and a second cancel refused; a declared maintenance window on the
+provider's second service; both loopback HTTP services taken down in the same minute, the
+second only inside its window; the verified outage and its start becoming final, the automatic
+payouts (each customer's balance), the maintenance outage paying nothing, one larger claim sent
+to review and approved (the amount, against an incident report bound to the insured subject and
+the covered service), and the auditor's check of the report. Exits 0 only when every check held.
+
+The maintenance outage is on a second service, in the same minute as the paying one, because on
+one service the two would have to be more than the oracle's merge gap apart (120 s on `up`, plus
+the no-declaration-near-an-outage rule), adding three to four minutes to the demo."""
 
 from __future__ import annotations
 
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import typer
 
+from contracts.enums import PolicyStatus
 from contracts.errors import ContractsError
 from contracts.procs import free_port, wait_for_rpc, wait_http
 from contracts.redact import redact
@@ -29,6 +39,9 @@ from service.stack.launch import private_up
 USD = 10**6
 THRESHOLD = 30  # seconds; the oracles judge whole minutes, so one DOWN minute pays
 DEMO_COVER = 86400  # every demo cover lasts a day
+CANCELLATION_FEE = USD // 1000  # the micro-cover's, kept from a refund
+NOTICE = 10  # seconds: the maintained service's minimum notice (short, so the demo stays short)
+MAINTENANCE = 300  # seconds: the declared window, well past the one DOWN minute inside it
 
 
 class DemoFailed(Exception):
@@ -45,6 +58,8 @@ class Demo:
         self.dep = Deployment.load(data_dir / "deployment.json")
         self.w3 = wait_for_rpc(rpc, 0)
         self.token = self.dep.contract(self.w3, "TestToken")
+        self.pool = self.dep.contract(self.w3, "CoverPool")
+        self.book = self.dep.contract(self.w3, "PolicyBook")
         self.checks: list[tuple[str, bool]] = []
         self.timings: dict[str, float] = {}
 
@@ -54,6 +69,11 @@ class Demo:
         if r.status_code >= 400:
             raise DemoFailed(f"{method} {path} → {r.status_code} {r.text[:300]}")
         return r.json()
+
+    def refused(self, method: str, path: str, key: dict[str, str] | None = None, **kw: Any) -> tuple[int, str]:
+        """A request expected to fail: its status and error type."""
+        r = self.http.request(method, path, headers=key or self.admin, **kw)
+        return r.status_code, (r.json().get("type", "") if r.status_code >= 400 else "")
 
     def check(self, what: str, ok: bool) -> None:
         self.checks.append((what, ok))
@@ -73,13 +93,13 @@ class Demo:
 
     # --- steps the benchmark and the e2e tests share -------------------------------------------
     def product(self, name: str, service: str, amount: int, auto_pay: int, rates: dict[str, int],
-                min_premium: int = 0) -> Any:
+                min_premium: int = 0, cancellation_fee: int = 0) -> Any:
         """A fixed-payout product on `service` with the demo's threshold; `rates` are annual, in
         ppm of the limit."""
         return self.call("POST", "/v1/products", json={
             "name": name, "service": service, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
             "amount": amount, "policy_limit": amount, "auto_pay_limit": auto_pay, "grace_seconds": 3600,
-            "rates": rates, "min_premium": min_premium})
+            "rates": rates, "min_premium": min_premium, "cancellation_fee": cancellation_fee})
 
     def quote(self, product_id: int, assessment_id: str, key: dict[str, str] | None = None) -> Any:
         """A quote for one day's cover at the product's full limit."""
@@ -112,12 +132,17 @@ class Demo:
         self.wait("the minute after the last cover started", lambda: time.time() >= next_minute + 1, 90)
 
     # --- the scenario -------------------------------------------------------------------------
-    def run(self, target: Any) -> bool:
+    def run(self, target: Any, maintained: Any) -> bool:
+        """`target` goes down past the threshold and pays; `maintained` (the provider's second
+        service) goes down in the same minute, inside a window declared beforehand."""
         echo = self.echo
-        echo(f"1. insurer product: {target.url} down > {THRESHOLD} s pays")
+        echo(f"1. insurer products: {target.url} and {maintained.url} down > {THRESHOLD} s pays")
         rates = {"low": 100_000, "lower": 150_000, "medium": 250_000}  # 10, 15, 25 % of the limit a year
-        micro = self.product("SaaS downtime micro-cover", target.url, 20 * USD, 20 * USD, rates, USD // 100)
+        micro = self.product("SaaS downtime micro-cover", target.url, 20 * USD, 20 * USD, rates, USD // 100,
+                             cancellation_fee=CANCELLATION_FEE)
         big = self.product("Enterprise downtime cover", target.url, 500 * USD, 100 * USD, rates, USD // 100)
+        reporting = self.product("Reporting API downtime micro-cover", maintained.url, 20 * USD, 20 * USD, rates,
+                                 USD // 100)
 
         echo("2. assessment of the SaaS provider (T/SNISA 04002—2025), anchored on-chain")
         from service.assessment import ITEMS
@@ -147,12 +172,31 @@ class Demo:
         q2 = self.quote(big["id"], a["id"])
         enterprise_policy = self.call("POST", "/v1/policies", json={
             "quote_id": q2["id"], "beneficiary": enterprise, "holder_ref": "enterprise-1"})
+        self.check_schedule(issued[0], dist)
 
-        echo(f"4. {target.url} goes down; the oracles watch it")
-        self.wait("the oracle nodes to watch the service", lambda: target.hits > 3, 90)
-        self.wait_past_cover_starts([*issued, enterprise_policy])
+        echo("4. a customer leaves: its cover is cancelled before any outage")
+        leaver = self.issue(quote["id"], [self.w3.eth.account.create().address], dist, "acme-leaver", 1)[0]
+        self.cancellation(leaver, micro["id"], dist)
+
+        echo(f"5. the provider declares a maintenance window for {maintained.url}; its customers are covered too")
+        maint_customers = [self.w3.eth.account.create().address for _ in range(3)]
+        q3 = self.quote(reporting["id"], a["id"], dist)
+        maint_issued = self.issue(q3["id"], maint_customers, dist, "acme-reporting", 100)
+        self.check(f"{len(maint_issued)} covers issued on the reporting API", len(maint_issued) == len(maint_customers))
+        window = self.declare_maintenance(reporting["service_id"], tenant["id"], dist,
+                                          [*issued, enterprise_policy, *maint_issued])
+
+        echo(f"6. both services go down in minute {window['start']}: {target.url} past the threshold, "
+             f"{maintained.url} only inside its window")
+        self.wait("the oracle nodes to watch both services", lambda: target.hits > 3 and maintained.hits > 3, 90)
+        self.wait("the start of the maintenance window", lambda: time.time() >= window["start"] + 1, 90)
         target.down()
+        maintained.down()
         down_at = time.time()
+        # Back up within the window's first minute, whatever the paying outage does meanwhile.
+        restore = threading.Timer(max(0.0, window["start"] + 45 - time.time()), maintained.up)
+        restore.daemon = True
+        restore.start()
         service_id = micro["service_id"]
 
         def episode(final: bool = False) -> Any:
@@ -169,7 +213,7 @@ class Demo:
         self.check(f"outage start final since {outage['final_at']} (unchanged for the oracle's finality delay): "
                    "it pays", bool(outage["final"]))
 
-        echo("5. automatic payouts, no claim filed")
+        echo("7. automatic payouts, no claim filed")
         t1 = time.monotonic()
         self.wait("every customer to be paid", lambda: all(self.balance(c) >= 20 * USD for c in customers), 300)
         self.timings["verified_to_all_paid_seconds"] = time.monotonic() - t1
@@ -183,7 +227,11 @@ class Demo:
         self.check(f"{len(payouts)} payouts in {len(txs)} transactions, "
                    f"{self.timings['gas_per_policy_paid']:,.0f} gas per policy paid", len(payouts) >= len(customers))
 
-        echo("6. the larger claim goes to review; claims approves it against an incident report")
+        echo("8. the outage inside the declared maintenance window pays nothing")
+        restore.join()
+        self.maintenance_outage(reporting["service_id"], window, maint_issued, issued[0])
+
+        echo("9. the larger claim goes to review; claims approves it against an incident report")
         def open_claim() -> Any:
             return next(iter(self.call("GET", "/v1/claims", params={"status": "open"})), None)
 
@@ -203,10 +251,99 @@ class Demo:
         self.wait("the approved claim to be paid", lambda: self.balance(enterprise) == 500 * USD, 60)
         self.check("enterprise beneficiary holds 500 cUSD", self.balance(enterprise) == 500 * USD)
 
-        echo("7. the auditor verifies the underwriting report")
+        echo("10. the auditor verifies the underwriting report")
         v = self.call("GET", f"/v1/reports/{a['report_hash']}/verification")
         self.check(f"report {a['report_hash'][:18]}… valid, assessor {v.get('assessor')}", bool(v.get("valid")))
         return all(ok for _, ok in self.checks)
+
+    def check_schedule(self, policy: dict[str, Any], key: dict[str, str]) -> None:
+        """The policy wording as JSON hashes to the record's on-chain schedule hash."""
+        from eth_utils import keccak
+
+        r = self.http.get(f"/v1/policies/{policy['id']}/schedule", headers={**key, "Accept": "application/json"})
+        if r.status_code != 200:
+            raise DemoFailed(f"GET /v1/policies/{policy['id']}/schedule → {r.status_code} {r.text[:300]}")
+        digest = "0x" + keccak(r.content).hex()
+        self.check(f"policy {policy['id']}'s schedule ({len(r.content)} bytes of RFC 8785 JSON) hashes to its "
+                   f"on-chain schedule hash {digest[:18]}…", digest == policy["schedule_hash"])
+
+    def cancellation(self, policy: dict[str, Any], product_id: int, key: dict[str, str]) -> None:
+        """Cancels `policy` and checks the refund against the record's figures and the cancel's
+        block time, the released collateral, and that a second cancel is refused."""
+        before_locked = int(self.pool.functions.lockedCapital().call())
+        before_exposure = self.call("GET", f"/v1/products/{product_id}")["exposure"]
+        before_issuer = self.balance(policy["issuer"])
+        done = self.call("POST", f"/v1/policies/{policy['id']}/cancel", key,
+                         json={"reason": "the customer left the platform"})
+        receipt = self.w3.eth.get_transaction_receipt(done["cancel_tx"])
+        at = int(self.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+        length = policy["cover_end"] - policy["cover_start"]
+        unexpired = policy["cover_end"] - max(at, policy["cover_start"])
+        expected = max(0, policy["premium"] * unexpired // length - CANCELLATION_FEE)
+        self.check(f"cover {policy['id']} cancelled at {at}: refund {done['refund']} = floor({policy['premium']} × "
+                   f"{unexpired} / {length}) − fee {CANCELLATION_FEE} (token units)",
+                   done["status"] == "cancelled" and done["refund"] == expected)
+        locked = int(self.pool.functions.lockedCapital().call())
+        exposure = self.call("GET", f"/v1/products/{product_id}")["exposure"]
+        self.check(f"its {policy['limit'] / USD:.0f} cUSD of collateral released at once (pool locked capital "
+                   f"{before_locked / USD:,.2f} → {locked / USD:,.2f} cUSD, product exposure too), the refund "
+                   "paid to the issuer",
+                   done["released"] == policy["limit"] and before_locked - locked == policy["limit"]
+                   and before_exposure - exposure == policy["limit"]
+                   and self.balance(policy["issuer"]) - before_issuer == expected)
+        status, kind = self.refused("POST", f"/v1/policies/{policy['id']}/cancel", key)
+        self.check(f"a second cancel is refused: {status} {kind}", status == 409 and kind == "policy_not_active")
+
+    def declare_maintenance(self, service_id: str, tenant_id: str, key: dict[str, str],
+                            policies: list[dict[str, Any]]) -> Any:
+        """The underwriter lets the tenant maintain the service (short notice); its distributor
+        declares a window starting on the first minute that is both after every cover started (so
+        the outages count for every cover) and far enough ahead for the notice."""
+        self.call("PUT", f"/v1/services/{service_id}/maintenance-rules", json={
+            "tenant_id": tenant_id, "min_notice_seconds": NOTICE, "max_seconds_per_period": 3600})
+        earliest = max(max(p["cover_start"] for p in policies) + 1, int(time.time()) + NOTICE + 5)
+        start = -(-earliest // 60) * 60
+        window = self.call("POST", f"/v1/services/{service_id}/maintenance", key,
+                           json={"start": start, "end": start + MAINTENANCE})
+        listed = self.call("GET", f"/v1/services/{service_id}/maintenance")["windows"]
+        self.check(f"maintenance window [{window['start']}, {window['end']}) declared on-chain at "
+                   f"{window['declared_at']}, {window['start'] - window['declared_at']} s ahead (notice {NOTICE} s)",
+                   window["start"] - window["declared_at"] >= NOTICE and not window["cancelled"]
+                   and [w["index"] for w in listed] == [window["index"]])
+        return window
+
+    def maintenance_outage(self, service_id: str, window: dict[str, Any], policies: list[dict[str, Any]],
+                           paid: dict[str, Any]) -> None:
+        """The maintained service's verified outage lies inside its window: final, all of it
+        maintenance, none of it downtime that pays; the chain owes its covers nothing."""
+        from contracts.records import PolicyRecord
+
+        def episode() -> Any:
+            listed = self.call("GET", "/v1/outages", params={"service_id": service_id})
+            return next((e for e in listed["episodes"] if e["final"]), None)
+
+        # Final, as the paying one: from then on it would pay. Its closing (two UP minutes later)
+        # changes neither figure, so the demo does not wait for it.
+        e = self.wait("the maintenance outage to be verified and final", episode, 300)
+        self.check(f"outage [{e['start']}, {e['end']}) verified: {e['maintenance_seconds']} s inside the window, "
+                   f"{e['down_seconds']} s that pays (threshold {THRESHOLD} s)",
+                   window["start"] <= e["start"] < e["end"] <= window["end"] and e["down_seconds"] == 0
+                   and e["maintenance_seconds"] > THRESHOLD)
+
+        def owed(p: dict[str, Any]) -> int:
+            """PolicyBook.entitlementOf the record as the API shows it: what every episode owes it."""
+            record = PolicyRecord.of(SimpleNamespace(**{**p, "status": PolicyStatus.of(p["status"]),
+                                                        "renewal_of": p["renewal_of"] or 0,
+                                                        "renewed_by": p["renewed_by"] or 0}))
+            return int(self.book.functions.entitlementOf(record.as_tuple()).call())
+
+        now = [self.call("GET", f"/v1/policies/{p['id']}") for p in policies]
+        payouts = {x["policy_id"] for x in self.call("GET", "/v1/payouts", params={"limit": 500})}
+        contrast = owed(self.call("GET", f"/v1/policies/{paid['id']}"))  # the same view on a cover that was paid
+        self.check(f"its {len(policies)} covers are owed {sum(owed(p) for p in now)} on-chain (a cover of the other "
+                   f"service: {contrast / USD:.0f} cUSD), settled nothing, no payout, their customers hold 0 cUSD",
+                   all(owed(p) == 0 and p["settled"] == 0 and not p["payouts"] and p["id"] not in payouts
+                       and self.balance(p["beneficiary"]) == 0 for p in now) and contrast == 20 * USD)
 
     def anchor_incident(self, outage: dict[str, Any], insured: bytes) -> str:
         """The accredited assessor writes and anchors the §8 incident report the claim needs, for the
@@ -305,7 +442,7 @@ def demo_cmd(
     customers: int = typer.Option(200, min=1, max=1000, help="SaaS customers to cover."),
 ) -> None:
     """Run the scripted scenario against a running `up`, or start a private one. Exit 0 iff every check held."""
-    target = Target()
+    target, maintained = Target(), Target()
     ok = False
     try:
         with ExitStack() as own:
@@ -314,13 +451,15 @@ def demo_cmd(
                 typer.echo(f"no API at {api}: starting a private `cybercover up` in {tmp}")
                 (api, rpc_url), data_dir = own.enter_context(private_up(tmp)), tmp
             target.up()
+            maintained.up()
             demo = Demo(api, data_dir, rpc_url, customers, typer.echo)
-            ok = demo.run(target)
+            ok = demo.run(target, maintained)
             typer.echo("timings: " + ", ".join(f"{k}={v:,.1f}" for k, v in demo.timings.items()))
     except (DemoFailed, RuntimeError, ContractsError, httpx.HTTPError, OSError) as exc:  # RuntimeError: no stack
         typer.echo(f"error: {redact(str(exc))}", err=True)
     finally:
         target.down()
+        maintained.down()
     typer.echo("demo: every check held" if ok else "demo: FAILED")
     raise typer.Exit(0 if ok else 1)
 

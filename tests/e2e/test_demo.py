@@ -18,5 +18,7 @@ def test_demo_runs_the_whole_cycle_and_every_check_holds(demo_run: tuple[subproc
     assert code == 0, out + err
     assert "all 200 customers hold 20 cUSD" in out
     assert "enterprise beneficiary holds 500 cUSD" in out
+    assert "a second cancel is refused: 409 policy_not_active" in out
+    assert "s inside the window, 0 s that pays" in out
     assert "demo: every check held" in out
     assert "FAIL" not in out
