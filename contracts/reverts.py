@@ -71,7 +71,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "OutageOracleWindowAlreadyCovered", "OutageOracleNoConfig",
         # OutageOracle exclusions: the service's other windows, the clock, the list's state.
         "OutageOracleMaintenanceOutOfOrder", "OutageOracleMaintenanceCountExceeded",
-        "OutageOracleMaintenanceDuringOutage",
+        "OutageOracleMaintenanceDuringOutage", "OutageOracleMaintenanceNoticeTooShort",
         "OutageOracleMaintenanceBudgetExceeded", "OutageOracleMaintenanceStarted",
         "OutageOracleMaintenanceAlreadyCancelled", "OutageOracleTooManyExcludedEvents",
         # AssessmentRegistry: the anchor's state.
@@ -101,7 +101,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
     Refusal.BAD_ARGUMENT: (
         "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
         "OutageOracleInvalidMaintenanceRules", "OutageOracleInvalidMaintenanceWindow",
-        "OutageOracleMaintenanceNoticeTooShort", "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
+        "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
         "OutageOracleNoServices",
         "AssessmentRegistryZeroAddress", "AssessmentRegistryInvalidCapability", "AssessmentRegistryZeroHash",
         "AssessmentRegistryZeroSubject", "AssessmentRegistryInvalidScore", "AssessmentRegistryUnknownReport",

@@ -19,9 +19,8 @@ from service.settings import Settings
 # Forbidden 403, conflict 409, anything else the contract refuses 400. A stale oracle config is final
 # for a transmitter (versions only grow), yet to an API client the config moved on: 409.
 _STATUS: dict[Refusal | None, int] = {Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409}
-# Refusals the chain's clock or config causes, not the call's own arguments: to an API client a
-# conflict with the current state (a maintenance start too soon is one the clock made too soon).
-_CONFLICTS = frozenset({"OutageOracleStaleConfig", "OutageOracleMaintenanceNoticeTooShort"})
+# A refusal the chain's config causes, not the call's own arguments: to an API client a conflict.
+_CONFLICTS = frozenset({"OutageOracleStaleConfig"})
 _FAILURES = {CallRejected: (400, "bad_call"), SendFailed: (502, "send_failed"), NoReceipt: (502, "no_receipt"),
              TransactionFailed: (502, "reverted")}
 

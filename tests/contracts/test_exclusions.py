@@ -320,7 +320,7 @@ def test_notice_is_measured_from_the_declaring_block(ledger) -> None:
     refused(ledger, o.declareMaintenance(SERVICE, now - 3600, now - 60), ledger.a.distributor,
             "OutageOracleMaintenanceNoticeTooShort")
     err = chain_error(ContractRevert("OutageOracleMaintenanceNoticeTooShort"))
-    assert (err.status, err.type) == (400, "maintenance_notice_too_short")
+    assert (err.status, err.type) == (409, "maintenance_notice_too_short")  # the clock made it too soon
 
 
 def test_invalid_window_and_order(ledger) -> None:
@@ -510,8 +510,8 @@ def test_refusal_classes() -> None:
     from contracts.reverts import REFUSALS
 
     assert REFUSALS["OutageOracleNotMaintainer"] is Refusal.FORBIDDEN
-    assert REFUSALS["OutageOracleMaintenanceNoticeTooShort"] is Refusal.BAD_ARGUMENT
-    for name in ("OutageOracleMaintenanceBudgetExceeded", "OutageOracleMaintenanceCountExceeded",
+    for name in ("OutageOracleMaintenanceNoticeTooShort", "OutageOracleMaintenanceDuringOutage",
+                 "OutageOracleMaintenanceBudgetExceeded", "OutageOracleMaintenanceCountExceeded",
                  "OutageOracleMaintenanceOutOfOrder", "OutageOracleMaintenanceStarted",
                  "OutageOracleMaintenanceAlreadyCancelled", "OutageOracleTooManyExcludedEvents"):
         assert REFUSALS[name] is Refusal.CONFLICT, name
