@@ -146,7 +146,10 @@ def wait_until(w3: Web3, timestamp: int, *, travel: bool | None = None, poll: fl
     if latest >= timestamp:
         return
     if travel and tester is not None:
-        tester.time_travel(timestamp)  # the next block is mined at `timestamp`
+        # The next block is mined at `timestamp`, unless the pending one already stands later
+        # (py-evm re-creates it at the wall clock after a snapshot revert; no travelling back).
+        if int(w3.eth.get_block("pending")["timestamp"]) < timestamp:
+            tester.time_travel(timestamp)
         return
     if travel:
         # anvil / hardhat: the next block gets at least `timestamp`.

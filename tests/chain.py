@@ -91,7 +91,11 @@ class Ledger:
     def travel(self, seconds: int, *, mine: bool = False) -> int:
         """Moves chain time forward; the next block is mined at the new time (now, with `mine`,
         so that views see it)."""
-        target = self.now() + seconds
+        # After a snapshot revert py-evm re-creates the pending block at max(wall clock, parent + 1):
+        # a chain that lags the wall clock then already stands past `now + seconds`, and eth-tester
+        # refuses to travel back to it. The next block is then simply the pending one.
+        pending = int(self.w3.eth.get_block("pending")["timestamp"])
+        target = max(self.now() + seconds, pending)
         self.tester.time_travel(target)
         if mine:
             self.tester.mine_blocks(1)

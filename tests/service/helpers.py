@@ -48,7 +48,9 @@ class Chain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def travel(self, seconds: int) -> int:
-        target = self.now() + seconds
+        # The pending block may already stand past it (re-created at the wall clock after a
+        # snapshot revert): eth-tester refuses to travel back, and the next block is that one.
+        target = max(self.now() + seconds, int(self.w3.eth.get_block("pending")["timestamp"]))
         self.tester.time_travel(target)
         return target
 
