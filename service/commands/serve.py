@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from service.worker.payouts import PayoutWorker
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+DUE_PASS_SECONDS = 60.0  # the worker's assessment.due / overdue pass runs at most this often
 
 
 def _logging() -> None:
@@ -84,14 +85,15 @@ def _components() -> tuple[object, object, object]:
     return gateway, factory, Indexer(gateway, factory)
 
 
-def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float) -> str:
+def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float,
+               extra: list[object] | None = None) -> str:
     """The payout loop in this (main) thread, webhook deliveries in a thread of their own: the
     payout loop never waits on a receiver. SIGTERM stops the payout loop (in-flight transactions
     confirm), then the dispatcher (in-flight deliveries get a few seconds, the rest are released
     for the next start)."""
     hooks.start()
     try:
-        summary = payouts.run_forever(interval)
+        summary = payouts.run_forever(interval, extra)
     finally:
         hooks.stop(timeout=hooks.limits.stop_grace + 10)
     return f"{summary}; {hooks.run_summary()}"
@@ -101,6 +103,7 @@ def worker_cmd() -> None:
     """Index chain events, settle verified outages, deliver webhooks; until SIGTERM."""
     from service.settings import get_settings
     from service.webhooks.delivery import WebhookDispatcher
+    from service.worker.due_notices import DueNotifier
     from service.worker.payouts import PayoutWorker
 
     _logging()
@@ -111,7 +114,8 @@ def worker_cmd() -> None:
     payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
                            lease_seconds=settings.lease_seconds)
     hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
-    typer.echo(run_worker(payouts, hooks, settings.worker_interval))
+    due = DueNotifier(gateway, factory, min_interval=DUE_PASS_SECONDS)  # type: ignore[arg-type]
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [due]))
 
 
 def reindex_cmd() -> None:
