@@ -8,10 +8,12 @@ A notice goes to the active webhooks subscribed to its type that are either
 - insurer-wide webhooks (`scope == "insurer"`: created by a key of the insurer's staff), which
   receive every tenant's notices.
 
-Each (occurrence, webhook) has one event id, derived from the occurrence's stable `key` and the
-webhook id: publishing the same occurrence again (a retried worker pass, a replay after a reorg,
-a reindex) queues nothing new, and the receiver deduplicates retried deliveries by that id
-(`X-Cybercover-Event-Id`). Delivery, signing and retries are service.webhooks.delivery's.
+An occurrence is published once: its stable `key` is recorded (table `notices`) whether or not a
+webhook was subscribed, so publishing it again — a retried worker pass, the indexer replaying
+the chain after a reorg — queues nothing, not even for a webhook created since. Each
+(occurrence, webhook) has one event id, derived from the key and the webhook id; the receiver
+deduplicates retried deliveries by it (`X-Cybercover-Event-Id`). `cybercover reindex` replays
+without notifying at all. Delivery, signing and retries are service.webhooks.delivery's.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ def event_id(key: str, webhook_id: str) -> str:
     return keccak(text=f"{key}:{webhook_id}").hex()[:32]
 
 
+def key_hash(key: str) -> str:
+    return keccak(text=key).hex()
+
+
+def published(session: Session, key: str) -> bool:
+    """Whether the occurrence `key` was published already."""
+    return session.get(m.Notice, key_hash(key)) is not None
+
+
 def recipients(session: Session, event: str, tenant_ids: Iterable[str] = ()) -> list[m.Webhook]:
     """The active webhooks subscribed to `event`: those of `tenant_ids`, and the insurer-wide ones."""
     tenants = sorted(set(tenant_ids))
@@ -64,26 +75,26 @@ def publish(session: Session, event: str, data: dict[str, Any], *, key: str,
     Returns the number queued. The caller commits.
 
     Two processes publishing one key at the same moment: the loser's commit fails on the
-    unique event id (IntegrityError); it rolls back, and publishing again queues nothing."""
+    key's primary key (IntegrityError); it rolls back, and publishing again queues nothing."""
     if event not in EVENTS:
         raise ValueError(f"unknown notice type {event!r}")
+    if published(session, key):
+        return 0
     tenants = sorted(set(tenant_ids))
     hooks = recipients(session, event, tenants)
-    if not hooks:
-        return 0
     ids = {h.id: event_id(key, h.id) for h in hooks}
     seen = set(session.scalars(select(m.WebhookDelivery.event_id)
-                               .where(m.WebhookDelivery.event_id.in_(list(ids.values())))))
+                               .where(m.WebhookDelivery.event_id.in_(list(ids.values()))))) if ids else set()
     queued = 0
     for hook in hooks:
         eid = ids[hook.id]
-        if eid in seen:
+        if eid in seen:  # queued before this table existed (the indexer's ids are unchanged)
             continue
         payload: dict[str, Any] = {"id": eid, "type": event, "block": block, "tx": tx, "data": data}
         if hook.scope == INSURER:
             payload["tenant_ids"] = tenants  # the insurer sees whose notice it is; a client never does
         session.add(m.WebhookDelivery(event_id=eid, webhook_id=hook.id, event_type=event, payload=payload))
         queued += 1
-    if queued:
-        session.flush()
+    session.add(m.Notice(key_hash=key_hash(key), key=key, event=event, queued=queued))
+    session.flush()
     return queued

@@ -90,3 +90,15 @@ def test_events_cover_the_issue_and_the_old_names() -> None:
     old = {"payout.credited", "claim.approved", "claim.rejected", "claim.lapsed", "policy.renewed"}
     assert set(notices.EVENTS) == issue | old
     assert len(notices.EVENTS) == len(set(notices.EVENTS))
+
+
+def test_an_occurrence_is_published_once_even_for_a_webhook_created_later(api: Api, app: FastAPI) -> None:
+    a = api.tenant()
+    key = f"policy.expiring:{m.new_id()}"
+    with app.state.factory.begin() as s:
+        assert notices.publish(s, "policy.expiring", {}, key=key, tenant_ids=[a]) == 0  # nobody subscribed yet
+    late = _hook(app, a, ["policy.expiring"])
+    with app.state.factory.begin() as s:
+        assert notices.publish(s, "policy.expiring", {}, key=key, tenant_ids=[a]) == 0
+        assert notices.published(s, key)
+    assert _queued(app, late) == []
