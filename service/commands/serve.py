@@ -90,7 +90,7 @@ def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float,
     """The payout loop in this (main) thread, webhook deliveries in a thread of their own: the
     payout loop never waits on a receiver. SIGTERM stops the payout loop (in-flight transactions
     confirm), then the dispatcher (in-flight deliveries get a few seconds, the rest are released
-    for the next start)."""
+    for the next start). `extra` passes (notices) run after each payout cycle."""
     hooks.start()
     try:
         summary = payouts.run_forever(interval, extra)
@@ -104,6 +104,7 @@ def worker_cmd() -> None:
     from service.settings import get_settings
     from service.webhooks.delivery import WebhookDispatcher
     from service.worker.due_notices import DueNotifier
+    from service.worker.notices import ExpiringNotices
     from service.worker.payouts import PayoutWorker
 
     _logging()
@@ -114,8 +115,9 @@ def worker_cmd() -> None:
     payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
                            lease_seconds=settings.lease_seconds)
     hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
+    expiring = ExpiringNotices(gateway, factory, indexer, days=settings.notice_expiring_days)  # type: ignore[arg-type]
     due = DueNotifier(gateway, factory, min_interval=DUE_PASS_SECONDS)  # type: ignore[arg-type]
-    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [due]))
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [expiring, due]))
 
 
 def reindex_cmd() -> None:

@@ -199,6 +199,9 @@ class Webhook(Base):
     # in clear to sign, so it is encrypted rather than hashed. Shown once, at creation/rotation.
     secret_sealed: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: paused (deliveries held)
+    # "tenant": the tenant's own notices; "insurer": created by an insurer staff key, every
+    # tenant's notices (service.notices).
+    scope: Mapped[str] = mapped_column(String(16), default="tenant", server_default="tenant")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -216,6 +219,19 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class Notice(Base):
+    """Every notice occurrence published (service.notices.publish), whether or not a webhook
+    was subscribed: a key is published once, so a replay after a reorg, a retried worker pass or
+    a webhook created later never re-sends an occurrence. Off-chain: `reindex` keeps it."""
+
+    __tablename__ = "notices"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # keccak256 of the key, hex
+    key: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(40))
+    queued: Mapped[int] = mapped_column(Integer)  # deliveries queued for it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
