@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from contracts import eip712, registry
+from service import notices
+from service.db import models as m
 from service.domain import due
 from service.worker.due_notices import DueNotifier
 from tests.service.helpers import HOUR, Api, answers, unique_service
@@ -284,9 +287,21 @@ def test_due_list_boundaries_activities_and_notices(api: Api, app: FastAPI, dist
 
     published: list[tuple[str, str, dict[str, Any], list[str]]] = []
 
-    def publish(session: Any, event: str, data: dict[str, Any], *, key: str, tenant_ids: Any = (), **_: Any) -> int:
+    def publish(session: Any, event: str, data: dict[str, Any], *, key: str, tenant_ids: Any = (), **kw: Any) -> int:
         published.append((event, key, data, list(tenant_ids)))
-        return 1
+        return notices.publish(session, event, data, key=key, tenant_ids=tenant_ids, **kw)
+
+    with app.state.factory.begin() as s:
+        hook = m.Webhook(id=m.new_id(), tenant_id=tenant, url=f"https://hooks.example/{m.new_id()}",
+                         events=["assessment.due", "assessment.overdue"], secret_sealed="x", scope="tenant")
+        s.add(hook)
+        hook_id = hook.id
+
+    def deliveries() -> list[tuple[str, int, str]]:
+        with app.state.factory() as s:
+            rows = s.scalars(select(m.WebhookDelivery).where(m.WebhookDelivery.webhook_id == hook_id)
+                             .order_by(m.WebhookDelivery.id))
+            return [(r.event_type, r.payload["data"]["policy_id"], r.payload["data"]["activity"]) for r in rows]
 
     notifier = DueNotifier(app.state.gateway, app.state.factory, publish=publish)
     notifier.run_once()
@@ -294,6 +309,9 @@ def test_due_list_boundaries_activities_and_notices(api: Api, app: FastAPI, dist
     assert [(e, k) for e, k, _, _ in mine_published] == [
         ("assessment.due", f"assessment.due:{policy['id']}:event_monitoring:{monitoring_due}")]
     assert mine_published[0][3] == [tenant]
+    assert deliveries() == [("assessment.due", policy["id"], "event_monitoring")]
+    notifier.run_once()  # the same occurrence again: nothing new
+    assert deliveries() == [("assessment.due", policy["id"], "event_monitoring")]
 
     _travel_to(api, monitoring_due + 1)
     assert _item(api, headers, policy["id"], "event_monitoring")["status"] == "overdue"
@@ -301,6 +319,16 @@ def test_due_list_boundaries_activities_and_notices(api: Api, app: FastAPI, dist
     notifier.run_once()
     keys = [k for _, k, d, _ in published if d["policy_id"] == policy["id"]]
     assert keys == [f"assessment.overdue:{policy['id']}:event_monitoring:{monitoring_due}"]
+    notifier.run_once()
+    assert deliveries() == [("assessment.due", policy["id"], "event_monitoring"),
+                            ("assessment.overdue", policy["id"], "event_monitoring")]
+    with app.state.factory() as s:
+        [payload] = [r.payload for r in s.scalars(select(m.WebhookDelivery).where(
+            m.WebhookDelivery.webhook_id == hook_id, m.WebhookDelivery.event_type == "assessment.overdue"))]
+    assert payload["data"] == {"policy_id": policy["id"], "subject": policy["subject"], "activity": "event_monitoring",
+                               "frequency": "quarterly", "due_at": monitoring_due, "status": "overdue",
+                               "last_done": None, "risk_level": "low", "tier": "low",
+                               "report": policy["report_hash"]}
     overdue = api.ok(api.c.get("/v1/assessments/due?status=overdue", headers=headers))
     assert [i["activity"] for p in overdue["policies"] if p["policy_id"] == policy["id"] for i in p["activities"]] \
         == ["event_monitoring"]
