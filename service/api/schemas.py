@@ -15,6 +15,9 @@ Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + 
 Uint32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
 Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 Uint96 = Annotated[int, Field(ge=0, le=2**96 - 1)]
+# A database row id (SQL BIGINT is signed) and a Unix time a datetime can hold (before year 10000).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+UnixTime = Annotated[int, Field(ge=0, le=253_402_300_799)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 T = TypeVar("T")

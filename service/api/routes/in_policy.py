@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, require
 from service.api.errors import responses
-from service.api.schemas import Out, Strict, Text, Uint64
+from service.api.schemas import Out, RowId, Strict, Text, UnixTime
 from service.assessment import Method
 from service.assessment.in_policy import Change
 from service.assessment.plan import ChangeArea
@@ -31,7 +31,7 @@ Status = Literal["ok", "due", "overdue"]
 
 class ChangeIn(Strict):
     area: ChangeArea = Field(description="§7.2.1 area of the change or new threat")
-    observed_at: Uint64 = Field(description="Unix seconds (UTC)")
+    observed_at: UnixTime = Field(description="Unix seconds (UTC)")
     description: Text
 
 
@@ -42,15 +42,15 @@ class InPolicyIn(Strict):
 
     kind: Literal["in_policy"]
     baseline: str = Field(max_length=32, description="Assessment id of the anchored live report this one follows")
-    policy_ids: list[Annotated[int, Field(ge=1, le=2**64 - 1)]] | None = Field(None, min_length=1, max_length=1000)
+    policy_ids: list[RowId] | None = Field(None, min_length=1, max_length=1000)
     answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]] = Field(
         description="Item id → yes, partial or no (Appendix A), answered again for the period")
     scenarios: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=3)
     changes: list[ChangeIn] = Field(default_factory=list, max_length=100)
     advice: list[Text] = Field(default_factory=list, max_length=100)
-    period_start: Uint64 | None = Field(None, description="Unix seconds, chain time; default: the baseline's "
+    period_start: UnixTime | None = Field(None, description="Unix seconds, chain time; default: the baseline's "
                                         "anchoring")
-    period_end: Uint64 | None = Field(None, description="Unix seconds, chain time; default: now")
+    period_end: UnixTime | None = Field(None, description="Unix seconds, chain time; default: now")
     methods: list[Method] = Field(default=[Method.QUESTIONNAIRE], min_length=1, max_length=10)
     team: list[Text] = Field(default=["assessment desk"], min_length=1, max_length=20)
 
@@ -97,9 +97,9 @@ class DueOut(Out):
 
 
 class ActivityIn(Strict):
-    policy_id: Annotated[int, Field(ge=1, le=2**64 - 1)]
+    policy_id: RowId
     activity: Literal["event_monitoring", "staff_training"]
-    performed_at: Uint64 | None = Field(None, description="Unix seconds; default now (chain time); not in the future")
+    performed_at: UnixTime | None = Field(None, description="Unix seconds; default now (chain time); not in the future")
     note: Text
 
 
