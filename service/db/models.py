@@ -199,6 +199,9 @@ class Webhook(Base):
     # in clear to sign, so it is encrypted rather than hashed. Shown once, at creation/rotation.
     secret_sealed: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: paused (deliveries held)
+    # "tenant": the tenant's own notices; "insurer": created by an insurer staff key, every
+    # tenant's notices (service.notices).
+    scope: Mapped[str] = mapped_column(String(16), default="tenant", server_default="tenant")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 

@@ -50,8 +50,10 @@ def list_for(session: Session, tenant_id: str) -> list[m.Webhook]:
 
 
 def create(session: Session, tenant_id: str, url: str, events: list[str], sealer: Sealer,
-           rules: Rules) -> tuple[m.Webhook, str]:
-    """Registers a webhook; returns it and its secret (the only time the secret is shown)."""
+           rules: Rules, *, scope: str = "tenant") -> tuple[m.Webhook, str]:
+    """Registers a webhook; returns it and its secret (the only time the secret is shown).
+    `scope` "insurer" (a webhook created by an insurer staff key) receives every tenant's
+    notices; "tenant" only its own tenant's (service.notices)."""
     url = destinations.normalize(url)
     destinations.check(url, rules.resolver, allow_loopback_http=rules.allow_loopback_http)
     _lock_tenant(session, tenant_id)
@@ -63,7 +65,8 @@ def create(session: Session, tenant_id: str, url: str, events: list[str], sealer
         raise Conflict("a webhook with this URL already exists; pause, rotate or delete it instead",
                        type="webhook_duplicate")
     secret = new_secret()
-    hook = m.Webhook(id=m.new_id(), tenant_id=tenant_id, url=url, events=sorted(set(events)), active=True)
+    hook = m.Webhook(id=m.new_id(), tenant_id=tenant_id, url=url, events=sorted(set(events)), active=True,
+                     scope=scope)
     hook.secret_sealed = sealer.seal(secret, context=hook.id)
     session.add(hook)
     session.commit()

@@ -1,6 +1,10 @@
 """Webhook subscriptions of a tenant: create, list, show, pause, resume, rotate the secret,
 delete. The signing secret is shown once, at creation and at each rotation. A caller sees and
-changes only its own tenant's webhooks (another tenant's id is a 404)."""
+changes only its own tenant's webhooks (another tenant's id is a 404).
+
+Who subscribes: a distributor (or its tenant's admin) for its tenant's notices, and any insurer
+staff key (admin, underwriter, claims, assessor, auditor) for insurer-wide ones: a webhook
+created by a staff key receives every tenant's notices (service.notices)."""
 
 from __future__ import annotations
 
@@ -10,17 +14,28 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
-from service.api.deps import Principal, SessionDep, SettingsDep, require
+from service.api.deps import STAFF, Principal, SessionDep, SettingsDep, get_principal
 from service.api.errors import responses
 from service.api.schemas import Out, Strict
+from service.errors import Forbidden
+from service.notices import EVENTS, INSURER, TENANT
 from service.webhooks import registry
 from service.webhooks.destinations import MAX_URL_LENGTH, Resolver, system_resolver
 from service.webhooks.sealing import sealer_for
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-Subscriber = Annotated[Principal, Depends(require("distributor"))]
-Event = Literal["payout.sent", "payout.credited", "claim.opened", "claim.approved", "claim.rejected", "claim.lapsed",
-                "policy.cancelled", "policy.renewed"]
+
+
+def _subscriber(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """A distributor (or a tenant's admin) of any tenant, or any insurer staff key."""
+    if principal.may(("distributor",)) or (principal.insurer and principal.role in STAFF):
+        return principal
+    raise Forbidden(f"role {principal.role!r} may not manage webhooks (allowed: distributor, admin, "
+                    "and the insurer's staff)")
+
+
+Subscriber = Annotated[Principal, Depends(_subscriber)]
+Event = Literal[EVENTS]  # type: ignore[valid-type]
 
 
 def get_resolver() -> Resolver:
@@ -34,7 +49,8 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 class WebhookIn(Strict):
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, examples=["https://hooks.example.com/cybercover"],
                      description="https URL whose host resolves to public addresses only")
-    events: list[Event] = Field(min_length=1, max_length=8)
+    events: list[Event] = Field(min_length=1, max_length=len(EVENTS),
+                                description="notice types to receive (README: Notices)")
 
 
 class WebhookOut(Out):
@@ -42,6 +58,8 @@ class WebhookOut(Out):
     url: str
     events: list[str]
     active: bool = Field(description="false while paused: deliveries are held until resumed")
+    scope: str = Field(description='"tenant": this tenant\'s notices; "insurer": created by an insurer staff key, '
+                                   "every tenant's notices")
     created_at: datetime
 
 
@@ -59,8 +77,9 @@ RulesDep = Annotated[registry.Rules, Depends(_rules)]
 @router.post("", status_code=201, response_model=WebhookCreated, responses=responses(400, 409))
 def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber, settings: SettingsDep,
                    rules: RulesDep) -> WebhookCreated:
+    scope = INSURER if principal.insurer and principal.role in STAFF else TENANT
     hook, secret = registry.create(session, principal.tenant_id, body.url, list(body.events), sealer_for(settings),
-                                   rules)
+                                   rules, scope=scope)
     return WebhookCreated.of(hook, secret=secret)
 
 
