@@ -254,7 +254,7 @@ def _credited(c: Ctx) -> None:
     _notify(c, "payout.credited", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee},
             policy_id=row.policy_id)
     _notify(c, "payout.failed", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee,
-                                 "credited": True, "payout_tx": row.tx},
+                                 "credited": True},
             policy_id=row.policy_id, new=True)
 
 
