@@ -338,3 +338,37 @@ def test_a_refused_transfer_is_notified_as_payout_failed_credited_for_pull(
     app.state.indexer.rebuild()
     worker(app).run_once()
     assert _deliver_all(app) == 0
+
+
+def test_every_type_is_documented_in_the_readme_and_the_openapi_description(client: TestClient) -> None:
+    assert set(notices.PAYLOADS) == set(notices.EVENTS)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert notices.table() in readme  # the README's table is the code's, word for word
+    doc = client.get("/openapi.json").json()
+    create = doc["paths"]["/v1/webhooks"]["post"]
+    for event in notices.EVENTS:
+        assert f"| `{event}` |" in create["description"], event
+    body = doc["components"]["schemas"]["WebhookIn"]["properties"]["events"]
+    enum = body["items"].get("enum") or doc["components"]["schemas"][body["items"]["$ref"].split("/")[-1]]["enum"]
+    assert sorted(enum) == sorted(notices.EVENTS)
+
+
+def test_webhook_routes_for_staff_and_refusals(api: Api, app: FastAPI, local_dev: None) -> None:
+    """Staff of the insurer subscribe insurer-wide; the insurer's distributor and clients per
+    tenant; a client's auditor may not; an unknown type or none at all is a 422."""
+    url = f"http://127.0.0.1:9/{m.new_id()}"
+    own = _register(api, api.key(api.insurer, "distributor"), url, ["payout.sent"])
+    assert own["scope"] == "tenant"
+    tenant = api.tenant()
+    refused = api.c.post("/v1/webhooks", json={"url": url, "events": ["payout.sent"]},
+                         headers=api.key(tenant, "auditor"))
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "forbidden"
+    for events in (["policy.exploded"], [], ALL + ["payout.sent"]):
+        r = api.c.post("/v1/webhooks", json={"url": url + "x", "events": events}, headers=api.key(tenant, "admin"))
+        assert r.status_code == 422, events
+        assert r.json()["detail"]
+    client_admin = _register(api, api.key(tenant, "admin"), url, ALL)
+    assert client_admin["scope"] == "tenant"
+    for hook_id in (own["id"], client_admin["id"]):
+        _made.append(hook_id)
