@@ -8,10 +8,12 @@ A notice goes to the active webhooks subscribed to its type that are either
 - insurer-wide webhooks (`scope == "insurer"`: created by a key of the insurer's staff), which
   receive every tenant's notices.
 
-Each (occurrence, webhook) has one event id, derived from the occurrence's stable `key` and the
-webhook id: publishing the same occurrence again (a retried worker pass, a replay after a reorg,
-a reindex) queues nothing new, and the receiver deduplicates retried deliveries by that id
-(`X-Cybercover-Event-Id`). Delivery, signing and retries are service.webhooks.delivery's.
+An occurrence is published once: its stable `key` is recorded (table `notices`) whether or not a
+webhook was subscribed, so publishing it again — a retried worker pass, the indexer replaying
+the chain after a reorg — queues nothing, not even for a webhook created since. Each
+(occurrence, webhook) has one event id, derived from the key and the webhook id; the receiver
+deduplicates retried deliveries by it (`X-Cybercover-Event-Id`). `cybercover reindex` replays
+without notifying at all. Delivery, signing and retries are service.webhooks.delivery's.
 """
 
 from __future__ import annotations
@@ -34,6 +36,57 @@ EVENTS: tuple[str, ...] = (
     "policy.expiring", "policy.cancelled", "policy.renewed",
 )
 
+_OWNER = "the policy's tenant, insurer-wide"
+_SERVICE = "tenants with live policies on the service, insurer-wide"
+_OUTAGE = ("`service_id`, `index` (window), `start`, `end`, `ongoing`, `downtime_seconds`, `config_version`, "
+           "`replaced` (windows merged into it), `verified_at`")
+# type → (when, recipients, data fields): the README's table and POST /v1/webhooks' description.
+PAYLOADS: dict[str, tuple[str, str, str]] = {
+    "outage.started": ("a covered service's outage window is verified for the first time (OutageVerified)",
+                       _SERVICE, _OUTAGE),
+    "outage.verified": ("every verified report of a window: new, extended, merged or ended", _SERVICE, _OUTAGE),
+    "outage.closed": ("a window is verified as ended (first seen ended, or ongoing before)", _SERVICE, _OUTAGE),
+    "payout.sent": ("a payout is made (PayoutSent)", _OWNER, "`policy_id`, `amount`, `entitlement`"),
+    "payout.failed": ("the token refused the transfer; CoverPool credited the amount to the payee, who pulls it "
+                      "with `claim(to)` (PayoutCredited)", _OWNER, "`policy_id`, `amount`, `payee`, `credited` (true)"),
+    "payout.credited": ("the same as `payout.failed` (its earlier name)", _OWNER, "`policy_id`, `amount`, `payee`"),
+    "claim.opened": ("entitlement above the auto-pay limit goes to review (ClaimOpened)", _OWNER,
+                     "`claim_id`, `policy_id`, `amount`, `deadline` (unix), `reason`"),
+    "claim.decided": ("a claim is approved (in full or part), rejected, or lapses past its deadline", _OWNER,
+                      "`claim_id`, `policy_id`, `decision` (`approved`, `rejected`, `lapsed`), `claimed`, "
+                      "`approved_amount` (0 when rejected), `reason_hash` (rejected), `incident_report` (approved)"),
+    "claim.approved": ("ClaimApproved (see `claim.decided`)", _OWNER, "`claim_id`, `policy_id`, `amount` (approved)"),
+    "claim.rejected": ("ClaimRejected (see `claim.decided`)", _OWNER,
+                       "`claim_id`, `policy_id`, `amount` (claimed), `reason_hash`"),
+    "claim.lapsed": ("ClaimLapsed: deemed approved in full and paid", _OWNER,
+                     "`claim_id`, `policy_id`, `amount`"),
+    "assessment.due": ("an activity of a live policy's §7.2.1 plan falls due (the due-list pass; once per "
+                       "policy, activity and due date)", _OWNER, "`policy_id`, `activity`, `due_at` and the due "
+                       "list's fields (In-policy assessments and the due list)"),
+    "assessment.overdue": ("the same activity is past its due date", _OWNER, "as `assessment.due`"),
+    "risk.changed": ("an anchored in-policy report supersedes the subject's report and changes its level "
+                     "(once per superseding anchor)", "the tenants of the subject's policies, insurer-wide",
+                     "old and new level and score, subject, the policies concerned, effect on renewals (Re-rating)"),
+    "policy.expiring": ("a live, unrenewed cover ends within `CYBERCOVER_NOTICE_EXPIRING_DAYS` (14) days of chain "
+                        "time (worker pass; once per policy)", _OWNER,
+                        "`policy_id`, `product_id`, `service_id`, `cover_start`, `cover_end`, `seconds_left`, "
+                        "`notice_days`, `limit`, `paid`"),
+    "policy.cancelled": ("a cover is cancelled (PolicyCancelled)", _OWNER,
+                         "`policy_id`, `refund`, `released` (collateral)"),
+    "policy.renewed": ("a cover is renewed (PolicyRenewed)", _OWNER, "`policy_id`, `renewed_by`"),
+}
+ENVELOPE = ("Every delivery is `{\"id\", \"type\", \"block\", \"tx\", \"data\"}` (`block`/`tx`: the log that caused "
+            "it; null for worker passes), plus `tenant_ids` (whose notice it is) for insurer-wide webhooks. "
+            "Amounts are decimal strings in the payout token's units. Signed `X-Cybercover-Signature: "
+            "t=<unix>,v1=<HMAC-SHA256(secret, \"<t>.<body>\")>`; deduplicate on `X-Cybercover-Event-Id` (= `id`).")
+
+
+def table() -> str:
+    """The notice types as a Markdown table (type, when, recipients, data fields)."""
+    rows = [f"| `{t}` | {when} | {who} | {fields} |" for t, (when, who, fields) in PAYLOADS.items()]
+    return "\n".join(["| type | when | recipients | data fields |", "|---|---|---|---|", *rows])
+
+
 TENANT = "tenant"  # a client's (or the insurer's distributor's) webhook: its own tenant's notices
 INSURER = "insurer"  # created by insurer staff: every tenant's notices
 SCOPES = (TENANT, INSURER)
@@ -43,6 +96,15 @@ def event_id(key: str, webhook_id: str) -> str:
     """The delivery's event id: stable per (occurrence, webhook). The indexer's keys are
     `<tx>:<position of the log in it>`, so its ids are the ones it has always used."""
     return keccak(text=f"{key}:{webhook_id}").hex()[:32]
+
+
+def key_hash(key: str) -> str:
+    return keccak(text=key).hex()
+
+
+def published(session: Session, key: str) -> bool:
+    """Whether the occurrence `key` was published already."""
+    return session.get(m.Notice, key_hash(key)) is not None
 
 
 def recipients(session: Session, event: str, tenant_ids: Iterable[str] = ()) -> list[m.Webhook]:
@@ -64,26 +126,26 @@ def publish(session: Session, event: str, data: dict[str, Any], *, key: str,
     Returns the number queued. The caller commits.
 
     Two processes publishing one key at the same moment: the loser's commit fails on the
-    unique event id (IntegrityError); it rolls back, and publishing again queues nothing."""
+    key's primary key (IntegrityError); it rolls back, and publishing again queues nothing."""
     if event not in EVENTS:
         raise ValueError(f"unknown notice type {event!r}")
+    if published(session, key):
+        return 0
     tenants = sorted(set(tenant_ids))
     hooks = recipients(session, event, tenants)
-    if not hooks:
-        return 0
     ids = {h.id: event_id(key, h.id) for h in hooks}
     seen = set(session.scalars(select(m.WebhookDelivery.event_id)
-                               .where(m.WebhookDelivery.event_id.in_(list(ids.values())))))
+                               .where(m.WebhookDelivery.event_id.in_(list(ids.values()))))) if ids else set()
     queued = 0
     for hook in hooks:
         eid = ids[hook.id]
-        if eid in seen:
+        if eid in seen:  # queued before this table existed (the indexer's ids are unchanged)
             continue
         payload: dict[str, Any] = {"id": eid, "type": event, "block": block, "tx": tx, "data": data}
         if hook.scope == INSURER:
             payload["tenant_ids"] = tenants  # the insurer sees whose notice it is; a client never does
         session.add(m.WebhookDelivery(event_id=eid, webhook_id=hook.id, event_type=event, payload=payload))
         queued += 1
-    if queued:
-        session.flush()
+    session.add(m.Notice(key_hash=key_hash(key), key=key, event=event, queued=queued))
+    session.flush()
     return queued

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Local development only: accept http:// and loopback destinations (tests, a demo receiver).
     webhook_allow_loopback_http: bool = False
     webhook_secret_key: SecretStr | None = None  # 64 hex chars; default: data_dir/webhook-secret.key
+    # Notices (service.notices): `policy.expiring` goes out this many days before a cover ends (0: never).
+    notice_expiring_days: int = Field(default=14, ge=0)
     # Request bodies: bounded before they are read or parsed (service.api.app, contracts.asgilimits).
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_json_depth: int = Field(default=64, ge=8, le=500)

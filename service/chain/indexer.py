@@ -12,7 +12,8 @@ acts on a log the chain may still drop. Reorganisations: when the cursor's block
 longer the canonical one, the projection is rewound to the deployment block and replayed from
 the canonical chain in the same transaction (a projection row does not record how to undo the
 events that changed it, so replaying is the one rewind that is always right). Outbox entries
-are keyed by transaction and position in it, so a replay re-notifies only events that are new.
+are keyed by transaction and position in it (service.notices.publish derives the event id from
+that key and the webhook), so a replay re-notifies only events that are new.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import encode_hex as hx
-from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils import event_abi_to_log_topic
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,7 @@ from web3.exceptions import BlockNotFound
 from contracts import registry
 from contracts.enums import ClaimReason, PolicyStatus
 from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
+from service import notices
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -251,6 +253,9 @@ def _credited(c: Ctx) -> None:
     row.status = "credited"
     _notify(c, "payout.credited", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee},
             policy_id=row.policy_id)
+    _notify(c, "payout.failed", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee,
+                                 "credited": True},
+            policy_id=row.policy_id, new=True)
 
 
 def _claim_opened(c: Ctx) -> None:
@@ -287,16 +292,26 @@ def _claim_decided(status: str) -> Callable[[Ctx], None]:
             p.open_claim = 0
         data: dict[str, Any] = {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
                                 "amount": str(c.args["amount"])}
+        approved = 0 if status == "rejected" else c.args["amount"]
+        decided: dict[str, Any] = {"claim_id": c.args["claimId"], "policy_id": c.args["policyId"],
+                                   "decision": status, "claimed": str(c.args["amount"]),
+                                   "approved_amount": str(approved), "reason_hash": None, "incident_report": None}
         if (claim := c.session.get(m.Claim, c.args["claimId"])) is not None:
             claim.status = status
+            decided["claimed"] = str(claim.amount)
             if status == "approved":
                 claim.approved = c.args["amount"]
                 claim.incident_report = hx(c.args["incidentReport"])
             elif status == "lapsed":
                 claim.approved = c.args["amount"]
             else:
-                claim.reason_hash = data["reason_hash"] = hx(c.args["reason"])
+                claim.reason_hash = hx(c.args["reason"])
+        if status == "approved":
+            decided["incident_report"] = hx(c.args["incidentReport"])
+        elif status == "rejected":
+            data["reason_hash"] = decided["reason_hash"] = hx(c.args["reason"])
         _notify(c, f"claim.{status}", data)
+        _notify(c, "claim.decided", decided, new=True)
     return apply
 
 
@@ -360,8 +375,10 @@ def _outage(c: Ctx) -> None:
         c.session.add(m.Outage(service_id=sid, index=index, start=a["start"], end=a["end"], ongoing=a["ongoing"],
                                config_version=a["configVersion"], verified_at=now, start_since=now, version=1,
                                handled_version=0, block=c.block))
+        _outage_notices(c, sid, index, replaced, now, started=True, closed=not a["ongoing"])
         return
     row, merged = old[0], old[1:]
+    was_ongoing = any(w.ongoing for w in old)
     row.start_since = now if a["start"] < row.start else row.start_since
     row.start, row.end, row.ongoing, row.config_version = a["start"], a["end"], a["ongoing"], a["configVersion"]
     row.verified_at = now
@@ -371,6 +388,26 @@ def _outage(c: Ctx) -> None:
         c.session.delete(gone)
     c.session.flush()
     _shift(c.session, sid, index + len(old), 1 - len(old))
+    _outage_notices(c, sid, index, replaced, now, started=False, closed=was_ongoing and not a["ongoing"])
+
+
+def _outage_notices(c: Ctx, sid: str, index: int, replaced: int, now: int, *, started: bool, closed: bool) -> None:
+    """outage.started (a window verified for the first time), outage.verified (every verified
+    report of a window), outage.closed (a window verified as ended: first seen ended, or
+    ongoing before): to the tenants with live policies on the service, and insurer-wide."""
+    if not c.notify:
+        return
+    a = c.args
+    data = {"service_id": sid, "index": index, "start": a["start"], "end": a["end"], "ongoing": a["ongoing"],
+            "downtime_seconds": a["end"] - a["start"], "config_version": a["configVersion"], "replaced": replaced,
+            "verified_at": now}
+    tenants = list(c.session.scalars(
+        select(m.PolicyOwner.tenant_id).join(m.Policy, m.Policy.id == m.PolicyOwner.policy_id)
+        .join(m.Product, m.Product.id == m.Policy.product_id)
+        .where(m.Product.service_id == sid, m.Policy.status == PolicyStatus.ACTIVE).distinct()))
+    for event, due in (("outage.started", started), ("outage.verified", True), ("outage.closed", closed)):
+        if due:
+            _notify(c, event, data, tenant_ids=tenants, new=True)
 
 
 def _anchored(c: Ctx) -> None:
@@ -434,23 +471,19 @@ def _excluded_event(c: Ctx) -> None:
                                   reason_hash=hx(a["reason"]), declared_at=c.block_time(), block=c.block, tx=c.tx))
 
 
-def _notify(c: Ctx, event: str, data: dict[str, Any], *, policy_id: int | None = None) -> None:
+def _notify(c: Ctx, event: str, data: dict[str, Any], *, policy_id: int | None = None,
+            tenant_ids: list[str] | None = None, new: bool = False) -> None:
+    """Publishes a notice of this log: to the tenant owning the policy (or `tenant_ids`) and
+    insurer-wide. The occurrence key is the transaction and the log's position in it, so the
+    event id is the same after a reorg moves the transaction, and a replay queues nothing it
+    queued before; a log's further notices (`new`: the types added by issue 13) add their type."""
     if not c.notify:
         return
-    owner = c.session.get(m.PolicyOwner, c.args["policyId"] if policy_id is None else policy_id)
-    if owner is None:
-        return
-    hooks = c.session.scalars(select(m.Webhook).where(m.Webhook.tenant_id == owner.tenant_id, m.Webhook.active))
-    for hook in hooks:
-        if event not in hook.events:
-            continue
-        # Deterministic per (transaction, position of the log in it, webhook): the receiver
-        # deduplicates retries by this id, and a reorg that moves the transaction keeps it.
-        event_id = keccak(text=f"{c.tx}:{c.position}:{hook.id}").hex()[:32]
-        if c.replay and c.session.scalar(select(m.WebhookDelivery.id).where(m.WebhookDelivery.event_id == event_id)):
-            continue
-        payload = {"id": event_id, "type": event, "block": c.block, "tx": c.tx, "data": data}
-        c.session.add(m.WebhookDelivery(event_id=event_id, webhook_id=hook.id, event_type=event, payload=payload))
+    if tenant_ids is None:
+        owner = c.session.get(m.PolicyOwner, c.args["policyId"] if policy_id is None else policy_id)
+        tenant_ids = [] if owner is None else [owner.tenant_id]
+    key = f"{c.tx}:{c.position}" + (f":{event}" if new else "")
+    notices.publish(c.session, event, data, key=key, tenant_ids=tenant_ids, block=c.block, tx=c.tx)
 
 
 HANDLERS: dict[str, Callable[[Ctx], None]] = {

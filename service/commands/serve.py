@@ -84,14 +84,15 @@ def _components() -> tuple[object, object, object]:
     return gateway, factory, Indexer(gateway, factory)
 
 
-def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float) -> str:
+def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float,
+               extra: list[object] | None = None) -> str:
     """The payout loop in this (main) thread, webhook deliveries in a thread of their own: the
     payout loop never waits on a receiver. SIGTERM stops the payout loop (in-flight transactions
     confirm), then the dispatcher (in-flight deliveries get a few seconds, the rest are released
-    for the next start)."""
+    for the next start). `extra` passes (notices) run after each payout cycle."""
     hooks.start()
     try:
-        summary = payouts.run_forever(interval)
+        summary = payouts.run_forever(interval, extra)
     finally:
         hooks.stop(timeout=hooks.limits.stop_grace + 10)
     return f"{summary}; {hooks.run_summary()}"
@@ -101,6 +102,7 @@ def worker_cmd() -> None:
     """Index chain events, settle verified outages, deliver webhooks; until SIGTERM."""
     from service.settings import get_settings
     from service.webhooks.delivery import WebhookDispatcher
+    from service.worker.notices import ExpiringNotices
     from service.worker.payouts import PayoutWorker
 
     _logging()
@@ -111,7 +113,8 @@ def worker_cmd() -> None:
     payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
                            lease_seconds=settings.lease_seconds)
     hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
-    typer.echo(run_worker(payouts, hooks, settings.worker_interval))
+    expiring = ExpiringNotices(gateway, factory, indexer, days=settings.notice_expiring_days)  # type: ignore[arg-type]
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [expiring]))
 
 
 def reindex_cmd() -> None:

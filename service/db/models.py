@@ -222,6 +222,19 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class Notice(Base):
+    """Every notice occurrence published (service.notices.publish), whether or not a webhook
+    was subscribed: a key is published once, so a replay after a reorg, a retried worker pass or
+    a webhook created later never re-sends an occurrence. Off-chain: `reindex` keeps it."""
+
+    __tablename__ = "notices"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # keccak256 of the key, hex
+    key: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(40))
+    queued: Mapped[int] = mapped_column(Integer)  # deliveries queued for it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 class ServiceLease(Base):
     """One payout worker per covered service at a time, across replicas."""
 
