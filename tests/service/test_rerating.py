@@ -212,6 +212,8 @@ def test_worse_in_policy_result_stops_issuance_on_the_old_report_and_reprices_re
     assert {k: set(d["control_effectiveness"][k]) for k in want} == want
     # Once per superseding anchor: a replay of the projection queues nothing new.
     app.state.indexer.rebuild()
+    again = api.ok(api.c.get(f"/v1/assessments/{base['id']}", headers=headers))  # the projection rebuilt
+    assert (again["superseded_by"], again["current_report"]) == (new["anchor_id"], new["anchor_id"])
     with app.state.factory.begin() as s:
         rerating.notice(s, s.get(m.Anchor, new["anchor_id"]), block=0, tx="0x")
     assert len(_queued(app, hook)) == 1 and len(_queued(app, wide, old["subject"])) == 1
