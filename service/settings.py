@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # An idempotency reservation without an outcome is taken over after this long (its process died).
     idempotency_ttl_seconds: int = Field(default=600, ge=1)
+    oracle_nodes: dict[str, str] = {}  # oracle signer address → node API base URL (evidence links, monitoring facts)
 
     @property
     def db_url(self) -> str:

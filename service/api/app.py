@@ -17,6 +17,7 @@ from service.api.routes import (
     claims,
     exclusions,
     health,
+    in_policy,
     outages,
     policies,
     products,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
-    errors.declare(app, (m.router for m in (health, tenants, assessments, products, services, quotes, policies,
-                                            outages, claims, webhooks, exclusions)))
+    # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
+    errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
+                                            policies, outages, claims, webhooks, exclusions)))
     return app

@@ -33,6 +33,9 @@ class InPolicyDetails:
     baseline: Assessment | None = None  # its scores, to measure remediation
     changes: tuple[Change, ...] = ()
     advice: tuple[str, ...] = field(default=())
+    # The period's monitoring facts (service.domain.monitoring): chain episodes and what the
+    # oracle nodes publish. Integers, strings, booleans, lists and objects only.
+    monitoring: JSONObject | None = None
 
 
 def _effectiveness(baseline: Assessment, current: Assessment) -> JSONObject:
@@ -63,6 +66,33 @@ def _effectiveness(baseline: Assessment, current: Assessment) -> JSONObject:
     }
 
 
+def _plain(value: JSONValue, where: str) -> JSONObject:
+    """`value` is an object of RFC 8785-safe JSON: no floats, no nulls, integers within 2^53."""
+    def check(v: object, at: str) -> None:
+        if isinstance(v, (bool, str)):
+            return
+        if isinstance(v, int):
+            if abs(v) > 2**53 - 1:
+                raise ReportError(f"{at}: integer beyond 2^53 - 1")
+            return
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                check(x, f"{at}[{i}]")
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise ReportError(f"{at}: object keys are strings")
+                check(x, f"{at}.{k}")
+            return
+        raise ReportError(f"{at}: {type(v).__name__} is not allowed in a report")
+
+    if not isinstance(value, dict):
+        raise ReportError(f"{where}: an object")
+    check(value, where)
+    return value
+
+
 def in_policy_json(details: InPolicyDetails, current: Assessment) -> JSONObject:
     start = utc_iso(details.period_start, "in_policy.period_start")
     end = utc_iso(details.period_end, "in_policy.period_end")
@@ -87,6 +117,8 @@ def in_policy_json(details: InPolicyDetails, current: Assessment) -> JSONObject:
         "changes": changes,
         "advice": texts(details.advice, "in_policy.advice"),
     }
+    if details.monitoring is not None:
+        section["monitoring"] = _plain(details.monitoring, "in_policy.monitoring")
     if details.baseline is not None:
         section["control_effectiveness"] = _effectiveness(details.baseline, current)
     return section

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from service.worker.payouts import PayoutWorker
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+DUE_PASS_SECONDS = 60.0  # the worker's assessment.due / overdue pass runs at most this often
 
 
 def _logging() -> None:
@@ -102,6 +103,7 @@ def worker_cmd() -> None:
     """Index chain events, settle verified outages, deliver webhooks; until SIGTERM."""
     from service.settings import get_settings
     from service.webhooks.delivery import WebhookDispatcher
+    from service.worker.due_notices import DueNotifier
     from service.worker.notices import ExpiringNotices
     from service.worker.payouts import PayoutWorker
 
@@ -114,7 +116,8 @@ def worker_cmd() -> None:
                            lease_seconds=settings.lease_seconds)
     hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
     expiring = ExpiringNotices(gateway, factory, indexer, days=settings.notice_expiring_days)  # type: ignore[arg-type]
-    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [expiring]))
+    due = DueNotifier(gateway, factory, min_interval=DUE_PASS_SECONDS)  # type: ignore[arg-type]
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [expiring, due]))
 
 
 def reindex_cmd() -> None:

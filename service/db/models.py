@@ -290,6 +290,23 @@ class ExcludedEventOperation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class AssessmentActivity(Base):
+    """A §7.2.1 activity of an insured organisation (event monitoring, staff training) recorded
+    for a policy's subject: what the due list (service.domain.due) counts as done. A security
+    assessment is done by an anchored in-policy report instead. Off-chain: a reindex keeps it."""
+
+    __tablename__ = "assessment_activities"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(66), index=True)  # the insured organisation's commitment
+    policy_id: Mapped[int] = mapped_column(BigInteger)  # the policy it was recorded through
+    activity: Mapped[str] = mapped_column(String(30))  # event_monitoring | staff_training
+    performed_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds (chain time scale)
+    note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(32))  # API key id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 # --- projection of chain events ---------------------------------------------------------------
 
 class ChainCursor(Base):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts.records import UnderwritingStatus, Verification
-from service.assessment import anchor_fields
+from service.assessment import ReportKind, anchor_fields
 from service.assessment.anchoring import anchor_args, inspect, inspect_hash, named_assessor, report_anchor_id
 from service.assessment.canonical import report_hash
 from service.chain.gateway import Gateway
@@ -24,12 +24,17 @@ from service.errors import NotFound
 
 def anchor(session: Session, gw: Gateway, indexer: Indexer, assessment_id: str) -> m.AssessmentRecord:
     """Anchors the assessment's report once; anchoring it again returns the first anchoring
-    (a second `anchor` would only revert AlreadyAnchored)."""
+    (a second `anchor` would only revert AlreadyAnchored). An in-policy report replaces its
+    baseline (service.domain.in_policy.replaces: the baseline is superseded on-chain)."""
     a = session.get(m.AssessmentRecord, assessment_id)
     if a is None:
         raise NotFound(f"no assessment {assessment_id}")
     if a.anchor_tx is None:
-        fn = gw.registry.functions.anchor(*anchor_args(a.report, gw.assessor.address, None))
+        replaces = None
+        if a.report.get("kind") == ReportKind.IN_POLICY.value:  # supersedes its baseline on-chain
+            from service.domain import in_policy
+            replaces = in_policy.replaces(session, gw, a)
+        fn = gw.registry.functions.anchor(*anchor_args(a.report, gw.assessor.address, replaces))
         a.anchor_tx = "0x" + bytes(gw.send(fn, gw.assessor)["transactionHash"]).hex()
         session.commit()
     indexer.sync()

@@ -157,6 +157,15 @@ CASES: dict[tuple[str, str], Case] = {
                                                      owned=True),
     ("GET", "/v1/assessments/{assessment_id}/report"): Case(
         PEOPLE, get(lambda w: f"/v1/assessments/{w.assessment}/report"), owned=True),
+    # The §7.2.1 due list of A's live policy and the activities recorded for its subject.
+    ("GET", "/v1/assessments/due"): Case(PEOPLE, get("/v1/assessments/due"),
+                                         listed=lambda w, body: w.policy in _ids(body["policies"], "policy_id")),
+    ("POST", "/v1/assessments/activities"): Case(
+        ("assessor", "distributor"), lambda w, c: ("POST", "/v1/assessments/activities",
+                                                   {"policy_id": w.policy, "activity": "staff_training",
+                                                    "note": f"matrix {c.name}"}), ok=201, owned=True),
+    ("GET", "/v1/assessments/activities"): Case(
+        PEOPLE, get(lambda w: f"/v1/assessments/activities?policy_id={w.policy}")),
     ("POST", "/v1/assessments/{assessment_id}/anchor"): Case(
         ("assessor",), lambda w, c: ("POST", f"/v1/assessments/{w.assessment}/anchor", None), owned=True),
     # Anyone may verify a hash against the chain; only who may see A reads it against A's document.

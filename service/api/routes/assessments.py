@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from eth_utils import decode_hex, encode_hex
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
 from sqlalchemy.orm import Session
 
 from contracts.httperrors import rule
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
+from service.api.routes.in_policy import InPolicyIn
 from service.api.schemas import Address, Hex32, Out, Strict, Text
 from service.assessment import (
     ITEMS,
@@ -36,7 +37,7 @@ from service.assessment import (
 from service.assessment.anchoring import report_anchor_id
 from service.assessment.template import SCENARIOS
 from service.db import models as m
-from service.domain import anchoring, rerating
+from service.domain import anchoring, in_policy, rerating
 from service.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
@@ -61,6 +62,7 @@ class AssessmentIn(Strict):
     model_config = ConfigDict(json_schema_extra={"allOf": [
         {"if": {"required": ["scenarios"], "properties": {"scenarios": {"contains": {"const": s.value}}}},
          "then": {"properties": {"answers": {"required": _items(s)}}}} for s in SCENARIOS]})
+    kind: Literal["pre_underwriting"] = "pre_underwriting"
     org_identifier: Text = Field(description="The organisation's registration number; committed with a salt")
     answers: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=20)]] = Field(
         json_schema_extra={"properties": {i.id: {"enum": [a.value for a in Answer]} for i in ITEMS},
@@ -95,6 +97,7 @@ class AssessmentIn(Strict):
 class AssessmentOut(Out):
     id: str
     tenant_id: str
+    kind: str = Field(description="The report's kind: pre_underwriting, in_policy or incident")
     report_hash: str
     score_bps: int
     risk_level: str
@@ -121,11 +124,37 @@ class AssessmentOut(Out):
             current = rerating.current_anchor(session, a.subject)
             chain = {"anchor_id": anchor_id, "superseded_by": row.superseded_by if row is not None else None,
                      "current_report": current.anchor_id if current is not None else None}
-        return cls.of(a, underwriting=a.report["result"]["underwriting"], anchored=a.anchor_tx is not None, **chain)
+        return cls.of(a, underwriting=a.report["result"]["underwriting"], anchored=a.anchor_tx is not None,
+                      kind=a.report["kind"], **chain)
 
 
 class AssessmentCreated(AssessmentOut):
     subject_salt: str = Field(description="Secret: proves which organisation was assessed. Shown once.")
+
+
+class InPolicyCreated(AssessmentOut):
+    """An in-policy report on the baseline's subject (its salt is the baseline's: not shown again)."""
+
+    baseline_report_hash: str
+    monitoring: dict[str, Any] = Field(description="The period's monitoring facts, as in the report's "
+                                       "`in_policy.monitoring`")
+    control_effectiveness: dict[str, Any]
+
+    @classmethod
+    def of_in_policy(cls, a: m.AssessmentRecord) -> Self:
+        section = a.report["in_policy"]
+        return cls.of(a, underwriting=a.report["result"]["underwriting"], anchored=a.anchor_tx is not None,
+                      kind=a.report["kind"], baseline_report_hash=section["baseline_report_hash"],
+                      monitoring=section["monitoring"], control_effectiveness=section["control_effectiveness"])
+
+
+def _kind(value: Any) -> str:
+    kind = value.get("kind", "pre_underwriting") if isinstance(value, dict) else getattr(value, "kind", None)
+    return str(kind or "pre_underwriting")
+
+
+AssessmentBody = Annotated[Annotated[AssessmentIn, Tag("pre_underwriting")] | Annotated[InPolicyIn, Tag("in_policy")],
+                           Discriminator(_kind)]
 
 
 class VerificationOut(Out):
@@ -168,9 +197,17 @@ def visible(session: SessionDep, principal: Principal, assessment_id: str) -> m.
     return a
 
 
-@router.post("/assessments", status_code=201, response_model=AssessmentCreated, responses=responses(404))
-def create_assessment(body: AssessmentIn, session: SessionDep, gw: GatewayDep, settings: SettingsDep,
-                      principal: Creator) -> AssessmentCreated:
+@router.post("/assessments", status_code=201, response_model=AssessmentCreated | InPolicyCreated,
+             responses=responses(400, 404, 409))
+def create_assessment(body: AssessmentBody, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
+                      settings: SettingsDep, principal: Creator) -> AssessmentCreated | InPolicyCreated:
+    """`kind` pre_underwriting (default): the §6 questionnaire of an organisation. `kind`
+    in_policy: a §7 follow-up of the anchored live report `baseline` for its subject's live
+    policies, with the period's monitoring facts pulled from the chain and the oracle nodes
+    (see the README, "In-policy assessments and the due list"); anchoring it supersedes the baseline."""
+    if isinstance(body, InPolicyIn):
+        record = in_policy.create(session, gw, indexer, settings, body.request(), may_see=principal.can_see)
+        return InPolicyCreated.of_in_policy(record)
     tenant_id = body.tenant_id or principal.tenant_id
     if session.get(m.Tenant, tenant_id) is None or not principal.can_see(tenant_id):
         raise NotFound(f"no tenant {tenant_id}")

@@ -3,7 +3,7 @@ staff key, every tenant's notices; existing webhooks keep their tenant scope), a
 published notice occurrences (a key is published once).
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
