@@ -36,6 +36,57 @@ EVENTS: tuple[str, ...] = (
     "policy.expiring", "policy.cancelled", "policy.renewed",
 )
 
+_OWNER = "the policy's tenant, insurer-wide"
+_SERVICE = "tenants with live policies on the service, insurer-wide"
+_OUTAGE = ("`service_id`, `index` (window), `start`, `end`, `ongoing`, `downtime_seconds`, `config_version`, "
+           "`replaced` (windows merged into it), `verified_at`")
+# type → (when, recipients, data fields): the README's table and POST /v1/webhooks' description.
+PAYLOADS: dict[str, tuple[str, str, str]] = {
+    "outage.started": ("a covered service's outage window is verified for the first time (OutageVerified)",
+                       _SERVICE, _OUTAGE),
+    "outage.verified": ("every verified report of a window: new, extended, merged or ended", _SERVICE, _OUTAGE),
+    "outage.closed": ("a window is verified as ended (first seen ended, or ongoing before)", _SERVICE, _OUTAGE),
+    "payout.sent": ("a payout is made (PayoutSent)", _OWNER, "`policy_id`, `amount`, `entitlement`"),
+    "payout.failed": ("the token refused the transfer; CoverPool credited the amount to the payee, who pulls it "
+                      "with `claim(to)` (PayoutCredited)", _OWNER, "`policy_id`, `amount`, `payee`, `credited` (true)"),
+    "payout.credited": ("the same as `payout.failed` (its earlier name)", _OWNER, "`policy_id`, `amount`, `payee`"),
+    "claim.opened": ("entitlement above the auto-pay limit goes to review (ClaimOpened)", _OWNER,
+                     "`claim_id`, `policy_id`, `amount`, `deadline` (unix), `reason`"),
+    "claim.decided": ("a claim is approved (in full or part), rejected, or lapses past its deadline", _OWNER,
+                      "`claim_id`, `policy_id`, `decision` (`approved`, `rejected`, `lapsed`), `claimed`, "
+                      "`approved_amount` (0 when rejected), `reason_hash` (rejected), `incident_report` (approved)"),
+    "claim.approved": ("ClaimApproved (see `claim.decided`)", _OWNER, "`claim_id`, `policy_id`, `amount` (approved)"),
+    "claim.rejected": ("ClaimRejected (see `claim.decided`)", _OWNER,
+                       "`claim_id`, `policy_id`, `amount` (claimed), `reason_hash`"),
+    "claim.lapsed": ("ClaimLapsed: deemed approved in full and paid", _OWNER,
+                     "`claim_id`, `policy_id`, `amount`"),
+    "assessment.due": ("an activity of a live policy's §7.2.1 plan falls due (the due-list pass; once per "
+                       "policy, activity and due date)", _OWNER, "`policy_id`, `activity`, `due_at` and the due "
+                       "list's fields (In-policy assessments and the due list)"),
+    "assessment.overdue": ("the same activity is past its due date", _OWNER, "as `assessment.due`"),
+    "risk.changed": ("an anchored in-policy report supersedes the subject's report and changes its level "
+                     "(once per superseding anchor)", "the tenants of the subject's policies, insurer-wide",
+                     "old and new level and score, subject, the policies concerned, effect on renewals (Re-rating)"),
+    "policy.expiring": ("a live, unrenewed cover ends within `CYBERCOVER_NOTICE_EXPIRING_DAYS` (14) days of chain "
+                        "time (worker pass; once per policy)", _OWNER,
+                        "`policy_id`, `product_id`, `service_id`, `cover_start`, `cover_end`, `seconds_left`, "
+                        "`notice_days`, `limit`, `paid`"),
+    "policy.cancelled": ("a cover is cancelled (PolicyCancelled)", _OWNER,
+                         "`policy_id`, `refund`, `released` (collateral)"),
+    "policy.renewed": ("a cover is renewed (PolicyRenewed)", _OWNER, "`policy_id`, `renewed_by`"),
+}
+ENVELOPE = ("Every delivery is `{\"id\", \"type\", \"block\", \"tx\", \"data\"}` (`block`/`tx`: the log that caused "
+            "it; null for worker passes), plus `tenant_ids` (whose notice it is) for insurer-wide webhooks. "
+            "Amounts are decimal strings in the payout token's units. Signed `X-Cybercover-Signature: "
+            "t=<unix>,v1=<HMAC-SHA256(secret, \"<t>.<body>\")>`; deduplicate on `X-Cybercover-Event-Id` (= `id`).")
+
+
+def table() -> str:
+    """The notice types as a Markdown table (type, when, recipients, data fields)."""
+    rows = [f"| `{t}` | {when} | {who} | {fields} |" for t, (when, who, fields) in PAYLOADS.items()]
+    return "\n".join(["| type | when | recipients | data fields |", "|---|---|---|---|", *rows])
+
+
 TENANT = "tenant"  # a client's (or the insurer's distributor's) webhook: its own tenant's notices
 INSURER = "insurer"  # created by insurer staff: every tenant's notices
 SCOPES = (TENANT, INSURER)

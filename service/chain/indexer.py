@@ -254,7 +254,7 @@ def _credited(c: Ctx) -> None:
     _notify(c, "payout.credited", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee},
             policy_id=row.policy_id)
     _notify(c, "payout.failed", {"policy_id": row.policy_id, "amount": str(amount), "payee": payee,
-                                 "credited": True, "payout_tx": row.tx},
+                                 "credited": True},
             policy_id=row.policy_id, new=True)
 
 
@@ -419,6 +419,21 @@ def _anchored(c: Ctx) -> None:
     c.session.add(m.Anchor(anchor_id=hx(anchor_id), report_hash=hx(a["reportHash"]), assessor=a["assessor"],
                            subject=hx(a["subject"]), score_bps=rec.score_bps, risk_level=rec.risk_level,
                            kind=rec.kind, revoked=False, block=c.block, tx=c.tx))
+    if c.notify:  # a re-rating: the superseded report's row names this one (ReportSuperseded came first)
+        from service.domain import rerating  # noqa: PLC0415 (the domain imports the indexer)
+
+        c.session.flush()
+        rerating.notice(c.session, c.session.get(m.Anchor, hx(anchor_id)), block=c.block, tx=c.tx)
+
+
+def _superseded(c: Ctx) -> None:
+    """ReportSuperseded(previous, successor): emitted by the successor's anchoring, before its
+    ReportAnchored; the previous report no longer underwrites (the subject's current report is
+    its successor)."""
+    if (row := c.session.get(m.Anchor, hx(c.args["previous"]))) is not None:
+        row.superseded_by = hx(c.args["successor"])
+    else:
+        log.error("ReportSuperseded for an unprojected anchor %s; run `cybercover reindex`", hx(c.args["previous"]))
 
 
 def _revoked(c: Ctx) -> None:
@@ -488,6 +503,7 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "ServiceCapSet": _service_cap,
     "OutageVerified": _outage,
     "ReportAnchored": _anchored,
+    "ReportSuperseded": _superseded,
     "ReportRevoked": _revoked,
     "PayoutCredited": _credited,
     "MaintenanceRulesSet": _maintenance_rules,

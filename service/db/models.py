@@ -436,6 +436,9 @@ class Anchor(Base):
     risk_level: Mapped[int] = mapped_column(Integer)
     kind: Mapped[int] = mapped_column(Integer)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ReportSuperseded: the anchor id of the report that superseded this one (an in-policy
+    # re-rating, or a later report naming it in `replaces`); None while it stands.
+    superseded_by: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
     block: Mapped[int] = mapped_column(BigInteger)
     tx: Mapped[str] = mapped_column(String(66))
 

@@ -22,7 +22,7 @@ from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
 from service.db import models as m
-from service.domain import wording
+from service.domain import rerating, wording
 from service.domain.wording.basis import basis
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
 
@@ -83,6 +83,7 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     end = now + _cover_seconds(quote, cover_seconds, now)
     record = session.get(m.AssessmentRecord, quote.assessment_id)
     assert record is not None
+    rerating.refuse_superseded(session, gw, record.report, f"quote {quote.id} is not issued")
     report_id = report_anchor_id(record.report)  # the book takes the anchor id: it commits to the assessor
     subject = anchor_fields(record.report)["subject"]  # the insured the report was anchored for
     salts = [secrets.token_bytes(32) for _ in covers]
@@ -103,9 +104,12 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
         try:
             receipt = gw.send(fn)
         except ServiceError as exc:
+            mapped = rerating.mapped_refusal(session, gw, record.report, exc, f"quote {quote.id} is not issued")
             if not issued:
-                raise
-            error = Unissued(exc.type, exc.detail, i)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+            error = Unissued(mapped.type, mapped.detail, i)
             break
         ids = [int(e["args"]["policyId"]) for e in gw.book.events.PolicyIssued().process_receipt(receipt,
                                                                                                errors=DISCARD)]

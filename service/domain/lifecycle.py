@@ -11,8 +11,10 @@ final yet, or ended less than the oracle's merge gap ago: the episode may still 
 entitlement waiting to be settled. The chain refunds floor(premium × unexpired / cover length)
 less the product's cancellation fee (not below 0) to the issuer and releases the collateral.
 
-Renew: a fresh quote on the latest live underwriting report of the policy's subject (same
-product unless another of the same service is named); the follow-on cover starts at the old
+Renew: a fresh quote on the subject's current report (service.domain.rerating: its latest
+anchored pre-underwriting or in-policy report neither revoked nor superseded), at that report's
+level and score — a worse level prices higher (High declines with the reason), a better one
+lower (same product unless another of the same service is named); the follow-on cover starts at the old
 cover end (no gap, no overlap) and has no waiting period. The limit is the old one capped by the
 new level's sub-limit; the cover length is the old one unless another is asked for.
 """
@@ -33,8 +35,8 @@ from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
-from service.domain import underwriting, wording
-from service.domain.anchoring import report_status
+from service.domain import rerating, underwriting, wording
+from service.domain.anchoring import underwriting_status
 from service.domain.wording.basis import basis
 from service.errors import BadRequest, ChainError, Conflict, NotFound, ServiceError
 
@@ -127,18 +129,32 @@ def cancel(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
     return find(session, policy_id, may_see)
 
 
-def _latest_live_report(session: Session, gw: Gateway, subject: str,
-                        tenant_id: str) -> tuple[m.AssessmentRecord, UnderwritingStatus] | None:
-    """The tenant's newest assessment of `subject` whose report is anchored live for underwriting."""
-    rows = session.scalars(select(m.AssessmentRecord).where(
-        m.AssessmentRecord.subject == subject.lower(), m.AssessmentRecord.tenant_id == tenant_id,
-        m.AssessmentRecord.anchor_tx.is_not(None),
-    ).order_by(m.AssessmentRecord.created_at.desc(), m.AssessmentRecord.id.desc()).limit(MAX_CANDIDATES))
-    for a in rows:
-        status = report_status(gw, a.report)
-        if status.live and status.kind is ReportKind.PRE_UNDERWRITING:
-            return a, status
-    return None
+def current_report(session: Session, gw: Gateway, subject: str,
+                   tenant_id: str) -> tuple[m.AssessmentRecord, UnderwritingStatus]:
+    """The subject's current report (service.domain.rerating: its latest anchored pre-underwriting
+    or in-policy report, neither revoked nor superseded, still live on-chain), on file for
+    `tenant_id`; else why a renewal cannot be underwritten (a `_declined` reason)."""
+    seen = 0
+    rows = session.scalars(select(m.Anchor).where(
+        m.Anchor.subject == subject.lower(), m.Anchor.kind.in_(rerating.UNDERWRITING_KINDS),
+        m.Anchor.revoked.is_(False), m.Anchor.superseded_by.is_(None),
+    ).order_by(m.Anchor.block.desc(), m.Anchor.anchor_id).limit(MAX_CANDIDATES))
+    for anchor in rows:  # newest first; one whose assessor lost its accreditation is not live
+        seen += 1
+        status = underwriting_status(gw, bytes.fromhex(anchor.anchor_id[2:]), bytes.fromhex(subject[2:]))
+        if not status.live:
+            continue
+        record = rerating.record_of(session, anchor, tenant_id)
+        if record is None:
+            raise _NoReport(f"the subject's current report {anchor.anchor_id} ({ReportKind(anchor.kind).label}) is "
+                            "not on file for the policy's tenant: underwrite the renewal on-chain or file the report")
+        return record, status
+    raise _NoReport("no live pre-underwriting or in-policy report of the policy's subject: assess the organisation "
+                    "again with the subject_salt of its earlier assessment, and anchor the report")
+
+
+class _NoReport(Exception):
+    pass
 
 
 def _declined(policy_id: int, reason: str) -> Conflict:
@@ -170,11 +186,10 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
         raise Conflict(f"policy {old.id} can be renewed from {opens} on (cover end {old.cover_end} less the "
                        f"product's max start delay {product.max_start_delay} s)", type="renewal_not_open")
     length = cover_seconds if cover_seconds is not None else old.cover_end - old.cover_start
-    found_report = _latest_live_report(session, gw, old.subject, owner.tenant_id)
-    if found_report is None:
-        raise _declined(old.id, "no live pre-underwriting report of the policy's subject: assess the organisation "
-                        "again with the subject_salt of its earlier assessment, and anchor the report")
-    assessment, status = found_report
+    try:
+        assessment, status = current_report(session, gw, old.subject, owner.tenant_id)
+    except _NoReport as exc:
+        raise _declined(old.id, str(exc)) from None
     # The old limit, capped by the new level's sub-limit (a High level declines whatever the limit).
     limit = min(old.limit, underwriting.level_limit(status.risk_level, product))
     quote = underwriting.quote(session, gw, assessment, product.id, limit=limit, cover_seconds=length)
@@ -187,7 +202,13 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
         cover_start=old.cover_end, renewal_of=old.id)).cover(holder, to_checksum_address(old.beneficiary))
     terms = PolicyTerms(product.id, old.cover_end, old.cover_end + length, quote.limit, quote.premium,
                         old.beneficiary, holder, subject, report_id, schedule_hash)
-    receipt = gw.send(gw.book.functions.renew(old.id, policy_record(old).as_tuple(), terms.as_tuple()))
+    try:
+        receipt = gw.send(gw.book.functions.renew(old.id, policy_record(old).as_tuple(), terms.as_tuple()))
+    except ServiceError as exc:  # superseded since it was read: the chain refuses, named as the quote would be
+        mapped = rerating.mapped_refusal(session, gw, assessment.report, exc, f"policy {old.id} is not renewed")
+        if mapped is exc:
+            raise
+        raise mapped from exc
     events = gw.book.events.PolicyRenewed().process_receipt(receipt, errors=DISCARD)
     if not events:
         raise ChainError("renew mined without a PolicyRenewed event")

@@ -1,7 +1,8 @@
 """The quote decision: the assessment's risk level and score, as anchored on-chain, and the
 product's annual rates price one cover (a limit over cover_seconds), or decline it with its
 reason (standard §6.5 Table 6). A quote expires; a report older than the product's maximum age
-cannot be quoted. Times are the chain's (block timestamps), as the policy book's are."""
+cannot be quoted, nor one superseded on-chain (409 report_superseded: service.domain.rerating).
+Times are the chain's (block timestamps), as the policy book's are."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from contracts.enums import RiskLevel as ChainLevel
 from service.assessment.levels import RiskLevel
 from service.chain.gateway import Gateway
 from service.db import models as m
-from service.domain import pricing
+from service.domain import pricing, rerating
 from service.domain.anchoring import anchor_record, report_status
 from service.errors import BadRequest, Conflict, NotFound
 
 MIN_COVER = 60  # the shortest cover a quote prices (QuoteIn.cover_seconds)
 DEFAULT_COVER = 30 * 86400  # when a quote names none (at most the product's max_cover_seconds)
 UINT96 = 2**96 - 1
+# The kinds a cover is underwritten on: a pre-underwriting (§6) report, or the in-policy (§7)
+# report that re-rated it (the chain accepts both; an incident report never).
+UNDERWRITABLE = (ReportKind.PRE_UNDERWRITING, ReportKind.IN_POLICY)
 
 
 def product_pricing(product: m.Product, terms: m.ProductTerms) -> pricing.ProductPricing:
@@ -89,10 +93,11 @@ def quote(session: Session, gw: Gateway, assessment: m.AssessmentRecord, product
     if limit is not None and limit > product.policy_limit:
         raise BadRequest(f"limit {limit} is above the product's policy_limit {product.policy_limit}",
                          type="limit_above_product")
+    rerating.refuse_superseded(session, gw, assessment.report, "not quoted")
     status = report_status(gw, assessment.report)
-    if not status.live or status.kind is not ReportKind.PRE_UNDERWRITING:
-        raise Conflict("the assessment report is not anchored as a live pre-underwriting report: anchor it first",
-                       type="report_not_underwritable")
+    if not status.live or status.kind not in UNDERWRITABLE:
+        raise Conflict("the assessment report is not anchored as a live pre-underwriting or in-policy report: "
+                       "anchor it first", type="report_not_underwritable")
     record = anchor_record(gw, assessment.report)
     now = gw.now()
     stale_at = record.anchored_at + terms.max_report_age_seconds

@@ -11,6 +11,7 @@ from eth_utils import decode_hex, encode_hex
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
+from sqlalchemy.orm import Session
 
 from contracts.httperrors import rule
 from service.api.deps import Anyone, GatewayDep, IndexerDep, Principal, SessionDep, SettingsDep, require
@@ -33,9 +34,10 @@ from service.assessment import (
     commit_subject,
     render_html,
 )
+from service.assessment.anchoring import report_anchor_id
 from service.assessment.template import SCENARIOS
 from service.db import models as m
-from service.domain import anchoring, in_policy
+from service.domain import anchoring, in_policy, rerating
 from service.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
@@ -104,11 +106,26 @@ class AssessmentOut(Out):
     anchored: bool
     anchor_tx: str | None
     created_at: datetime
+    anchor_id: str | None = Field(None, description="The report's anchor id, keccak256(abi.encode(assessor, "
+                                  "report_hash)): what policies and `replaces` name")
+    superseded_by: str | None = Field(None, description="The anchor id of the report that superseded this one "
+                                      "on-chain (ReportSuperseded; e.g. an in-policy re-rating): a superseded "
+                                      "report is not quoted nor issued on (409 report_superseded)")
+    current_report: str | None = Field(None, description="The anchor id of the subject's current report: its "
+                                       "latest anchored pre-underwriting or in-policy report neither revoked nor "
+                                       "superseded — what new covers and renewals are underwritten on")
 
     @classmethod
-    def of_record(cls, a: m.AssessmentRecord) -> Self:
+    def of_record(cls, a: m.AssessmentRecord, session: Session | None = None) -> Self:
+        chain: dict[str, Any] = {}
+        if a.anchor_tx is not None and session is not None:
+            anchor_id = encode_hex(report_anchor_id(a.report))
+            row = session.get(m.Anchor, anchor_id)
+            current = rerating.current_anchor(session, a.subject)
+            chain = {"anchor_id": anchor_id, "superseded_by": row.superseded_by if row is not None else None,
+                     "current_report": current.anchor_id if current is not None else None}
         return cls.of(a, underwriting=a.report["result"]["underwriting"], anchored=a.anchor_tx is not None,
-                      kind=a.report["kind"])
+                      kind=a.report["kind"], **chain)
 
 
 class AssessmentCreated(AssessmentOut):
@@ -220,7 +237,7 @@ def create_assessment(body: AssessmentBody, session: SessionDep, gw: GatewayDep,
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut)
 def get_assessment(assessment_id: str, session: SessionDep, principal: Anyone) -> AssessmentOut:
-    return AssessmentOut.of_record(visible(session, principal, assessment_id))
+    return AssessmentOut.of_record(visible(session, principal, assessment_id), session)
 
 
 @router.get("/assessments/{assessment_id}/report", responses={200: {"content": {"text/html": {}}}})
@@ -237,7 +254,8 @@ def get_report(assessment_id: str, request: Request, session: SessionDep, princi
 def anchor_assessment(assessment_id: str, session: SessionDep, gw: GatewayDep, indexer: IndexerDep,
                       principal: AssessorRole, idem: Idempotent) -> JSONResponse:
     visible(session, principal, assessment_id)
-    return idem.run(None, lambda: AssessmentOut.of_record(anchoring.anchor(session, gw, indexer, assessment_id)))
+    return idem.run(None, lambda: AssessmentOut.of_record(anchoring.anchor(session, gw, indexer, assessment_id),
+                                                          session))
 
 
 @router.get("/reports/{report_hash}/verification", response_model=VerificationOut)

@@ -18,7 +18,7 @@ from service.api.deps import STAFF, Principal, SessionDep, SettingsDep, get_prin
 from service.api.errors import responses
 from service.api.schemas import Out, Strict
 from service.errors import Forbidden
-from service.notices import EVENTS, INSURER, TENANT
+from service.notices import ENVELOPE, EVENTS, INSURER, TENANT, table
 from service.webhooks import registry
 from service.webhooks.destinations import MAX_URL_LENGTH, Resolver, system_resolver
 from service.webhooks.sealing import sealer_for
@@ -74,7 +74,12 @@ def _rules(settings: SettingsDep, resolver: ResolverDep) -> registry.Rules:
 RulesDep = Annotated[registry.Rules, Depends(_rules)]
 
 
-@router.post("", status_code=201, response_model=WebhookCreated, responses=responses(400, 409))
+_CREATE = ("Subscribes a URL to notice types. A distributor's (or a tenant admin's) webhook receives its tenant's "
+           "notices; a webhook created by an insurer staff key (admin, underwriter, claims, assessor, auditor) is "
+           "insurer-wide (`scope: insurer`) and receives every tenant's.\n\n" + ENVELOPE + "\n\n" + table())
+
+
+@router.post("", status_code=201, response_model=WebhookCreated, responses=responses(400, 409), description=_CREATE)
 def create_webhook(body: WebhookIn, session: SessionDep, principal: Subscriber, settings: SettingsDep,
                    rules: RulesDep) -> WebhookCreated:
     scope = INSURER if principal.insurer and principal.role in STAFF else TENANT
