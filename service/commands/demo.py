@@ -359,6 +359,7 @@ class Demo:
             EntryVector,
             IncidentDetails,
             LossItem,
+            OutageWindow,
             Responsibility,
             TimelineEvent,
         )
@@ -379,6 +380,7 @@ class Demo:
             responsibility=Responsibility(True, "enterprise downtime cover", "infrastructure failure",
                                           "a verified outage longer than the threshold is within the cover"),
             secondary_risks=(), log_retention_days=365, advice=("add a standby origin",),
+            outage=OutageWindow(service, outage["start"], outage["end"]),
         )
         report = build_report(
             kind="incident", report_id=f"INC-{secrets.token_hex(4)}", issued_at=datetime.now(UTC),
