@@ -54,6 +54,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def _utc(moment: datetime, field: str) -> datetime:
+    """An aware datetime in UTC, from 2000 on (earlier ones are typos, and far ones overflow)."""
+    try:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError
+        at = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadRequest(f"{field}: expected an aware date and time from 2000 on", type=f"invalid_{field}") from None
+    if at.year < 2000:
+        raise BadRequest(f"{field}: expected an aware date and time from 2000 on", type=f"invalid_{field}")
+    return at
+
+
 def visible(session: Session, incident_id: str, may_see: Callable[[str | None], bool]) -> m.Incident:
     i = session.get(m.Incident, incident_id) if len(incident_id) <= 32 else None
     if i is None or not may_see(i.tenant_id):
@@ -96,10 +109,10 @@ def record(session: Session, *, tenant_id: str | None, policy_id: int | None, se
         raise BadRequest("description: required text is missing or blank", type="invalid_description")
     if reported_at is None:
         reported_at = now
-    elif reported_at.tzinfo is None:
-        raise BadRequest("reported_at: a timezone is required", type="invalid_reported_at")
-    elif reported_at > now + CLOCK_SKEW:
-        raise BadRequest(f"reported_at {reported_at.isoformat()} is in the future", type="invalid_reported_at")
+    else:
+        reported_at = _utc(reported_at, "reported_at")
+        if reported_at > now + CLOCK_SKEW:
+            raise BadRequest(f"reported_at {reported_at.isoformat()} is in the future", type="invalid_reported_at")
     if policy_id is not None:
         _, product, owner = _policy(session, policy_id, may_see)
         if service_id is not None and service_id != product.service_id:
@@ -245,7 +258,7 @@ def build(session: Session, i: m.Incident, body: ReportInput, *, assessor_name: 
         assessment = assess(answers, scenarios)
         details = IncidentDetails(
             incident_ref=f"INC-{i.id}", reported_at=i.reported_at, response_started_at=started,
-            timeline=tuple(TimelineEvent(at, text) for at, text in body.timeline),
+            timeline=tuple(TimelineEvent(_utc(at, "timeline"), text) for at, text in body.timeline),
             reconstruction=body.reconstruction, currency=body.currency,
             losses=tuple(LossItem(LossType(t), d, a, b) for t, d, a, b in body.losses),
             cause=Cause(EntryVector(body.cause["entry_vector"]), body.cause["attack_path"],

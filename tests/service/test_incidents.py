@@ -133,6 +133,9 @@ def test_one_hour_clock(api: Api, distributor, clock: list[datetime]) -> None:
     future = api.c.post("/v1/incidents", json={"policy_id": policy["id"], "description": "x",
                                                "reported_at": "2031-05-01T13:06:00Z"}, headers=headers)
     assert (future.status_code, future.json()["type"]) == (400, "invalid_reported_at")
+    old = api.c.post("/v1/incidents", json={"policy_id": policy["id"], "description": "x",
+                                            "reported_at": "0001-01-01T00:00:00+01:00"}, headers=headers)
+    assert (old.status_code, old.json()["type"]) == (400, "invalid_reported_at")  # no overflow: a 400
     naive = api.c.post("/v1/incidents", json={"policy_id": policy["id"], "description": "x",
                                               "reported_at": "2031-05-01T08:00:00"}, headers=headers)
     assert naive.status_code == 422
@@ -220,6 +223,8 @@ def test_service_incidents_tenancy_and_bad_input(api: Api, distributor) -> None:
                                                                "amount_minor": 1, "basis": "y"}]))[0] == 422
     assert report(report_body(policy_id=policy["id"], reconstruction="   ")) == (400, "invalid_report")
     assert report(report_body(policy_id=policy["id"], currency="usd"))[0] == 422
+    far = [{"at": "9999-12-31T23:59:59-01:00", "description": "x"}]
+    assert report(report_body(policy_id=policy["id"], timeline=far)) == (400, "invalid_timeline")
     assert report(report_body(policy_id=policy["id"], answers={"base.im.01": "yes"}))[0] == 422  # unanswered items
     ok = api.ok(api.c.post(url, json=report_body(policy_id=policy["id"]), headers=assessor), 201)
     assert ok["subject"] == "0x" + registry.incident_subject(decode_hex(policy["subject"]), decode_hex(sid)).hex()

@@ -26,12 +26,13 @@ router = APIRouter(prefix="/v1", tags=["incidents"])
 Reporter = Annotated[Principal, Depends(require("distributor", "claims", "underwriter"))]
 AssessorRole = Annotated[Principal, Depends(require("assessor"))]
 Days = Annotated[int, Field(ge=0, le=36_500)]
+Unix = Annotated[int, Field(ge=0, le=2**63 - 1)]  # a BIGINT column
 Long = Annotated[str, Field(min_length=1, max_length=5000, json_schema_extra={"pattern": NON_BLANK})]
 
 
 class OutageRef(Strict):
-    start: Uint64 = Field(description="Unix seconds (chain time), as the oracle verified the outage")
-    end: Uint64 = Field(description="Unix seconds, exclusive; after start")
+    start: Unix = Field(description="Unix seconds (chain time), as the oracle verified the outage")
+    end: Unix = Field(description="Unix seconds, exclusive; after start")
 
 
 class IncidentIn(Strict):
@@ -181,10 +182,11 @@ def create_incident(body: IncidentIn, session: SessionDep, principal: Reporter) 
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
-def list_incidents(session: SessionDep, principal: Anyone, policy_id: Uint64 | None = None,
+def list_incidents(session: SessionDep, principal: Anyone,
+                   policy_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
                    service_id: Hex32 | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> list[IncidentOut]:
+                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> list[IncidentOut]:
     from sqlalchemy import select
 
     q = principal.scope(select(m.Incident), m.Incident.tenant_id)
