@@ -18,6 +18,7 @@ from service.api.routes import (
     exclusions,
     health,
     in_policy,
+    incidents,
     outages,
     policies,
     products,
@@ -87,5 +88,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.metrics.install(app)
     # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
-                                            policies, outages, claims, webhooks, exclusions)))
+                                            policies, outages, claims, webhooks, exclusions, incidents)))
     return app

@@ -4,6 +4,11 @@ The section is what the claims reviewer decides on (§8.1 d), so amounts are int
 minor currency units with their basis (精算依据), and the two timeliness rules of the
 standard are computed, not typed in: evaluation started within 1 hour of the report
 (§8.2.1 a) and logs kept for at least 180 days (§8.3 b).
+
+`outage` names the verified outage window the report is about (the covered service's id and
+the window's [start, end) in unix seconds, chain time): a claim decision checks that the report
+is bound to that service and that the window overlaps the claim's outage episode. It is optional
+in the engine (an incident need not be an outage) and required for reports built through the API.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from enum import StrEnum
 
 from service.assessment.errors import ReportError
 from service.assessment.exposure import FIRST_PARTY, LOSS_TYPE_ZH, LossType
-from service.assessment.fields import text, texts, utc_iso
+from service.assessment.fields import hex32, text, texts, utc_iso
 from service.assessment.jsontypes import JSONObject, JSONValue
 
 RESPONSE_DEADLINE = timedelta(hours=1)  # §8.2.1 a)
@@ -69,6 +74,15 @@ class Responsibility:
 
 
 @dataclass(frozen=True, slots=True)
+class OutageWindow:
+    """The verified outage the report is about: `report["incident"]["outage"]`."""
+
+    service_id: bytes  # 32 bytes, the covered service (eip712.service_id)
+    start: int  # unix seconds, chain time
+    end: int  # unix seconds, exclusive; > start
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentDetails:
     incident_ref: str
     reported_at: datetime
@@ -82,6 +96,18 @@ class IncidentDetails:
     secondary_risks: tuple[str, ...]  # §8.2.3 b) 二次风险
     log_retention_days: int
     advice: tuple[str, ...]  # §8.3 b) 风险管理建议
+    outage: OutageWindow | None = None  # the outage window the report is about
+
+
+def _outage(window: OutageWindow) -> JSONObject:
+    for name in ("start", "end"):
+        value = getattr(window, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ReportError(f"incident.outage.{name}: expected unix seconds (an integer ≥ 0)")
+    if window.end <= window.start:
+        raise ReportError("incident.outage: the window must end after it starts")
+    return {"service_id": hex32(window.service_id, "incident.outage.service_id"),
+            "start": window.start, "end": window.end}
 
 
 def _losses(details: IncidentDetails) -> JSONObject:
@@ -132,7 +158,7 @@ def incident_json(details: IncidentDetails) -> JSONObject:
     ]
     cause = details.cause
     resp = details.responsibility
-    return {
+    out: JSONObject = {
         "incident_ref": text(details.incident_ref, "incident.incident_ref"),
         "reported_at": reported,
         "response_started_at": started,
@@ -162,3 +188,6 @@ def incident_json(details: IncidentDetails) -> JSONObject:
         },
         "advice": texts(details.advice, "incident.advice"),
     }
+    if details.outage is not None:
+        out["outage"] = _outage(details.outage)
+    return out

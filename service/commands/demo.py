@@ -7,8 +7,9 @@ fee), its collateral released and a second cancel refused; a declared maintenanc
 provider's second service; both loopback HTTP services taken down in the same minute, the
 second only inside its window; the verified outage and its start becoming final, the automatic
 payouts (each customer's balance), the maintenance outage paying nothing, one larger claim sent
-to review and approved (the amount, against an incident report bound to the insured subject and
-the covered service), and the auditor's check of the report. Exits 0 only when every check held.
+to review and approved (the amount, against the §8 incident report the assessor builds through
+`POST /v1/incidents` and its routes, bound to the insured subject, the covered service and the
+outage window), and the auditor's check of the report. Exits 0 only when every check held.
 
 The maintenance outage is on a second service, in the same minute as the paying one, because on
 one service the two would have to be more than the oracle's merge gap apart (120 s on `up`, plus
@@ -16,7 +17,6 @@ the no-declaration-near-an-outage rule), adding three to four minutes to the dem
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 import threading
 import time
@@ -231,7 +231,7 @@ class Demo:
         restore.join()
         self.maintenance_outage(reporting["service_id"], window, maint_issued, issued[0])
 
-        echo("9. the larger claim goes to review; claims approves it against an incident report")
+        echo("9. the larger claim goes to review; the incident is reported, assessed (§8) and claims approves it")
         def open_claim() -> Any:
             return next(iter(self.call("GET", "/v1/claims", params={"status": "open"})), None)
 
@@ -242,7 +242,7 @@ class Demo:
         insured = bytes.fromhex(report["subject"]["commitment"].removeprefix("0x"))
         self.check("the policy is bound to the insured subject the report assessed",
                    enterprise_policy["subject"] == "0x" + insured.hex())
-        incident = self.anchor_incident(outage, insured)
+        incident = self.anchor_incident(outage, enterprise_policy, claim, insured)
         approved = self.call("POST", f"/v1/claims/{claim['id']}/approve",
                              json={"incident_report": incident, "amount": claim["amount"],
                                    "reason": "verified outage beyond the threshold; incident report on file"})
@@ -345,54 +345,52 @@ class Demo:
                    all(owed(p) == 0 and p["settled"] == 0 and not p["payouts"] and p["id"] not in payouts
                        and self.balance(p["beneficiary"]) == 0 for p in now) and contrast == 20 * USD)
 
-    def anchor_incident(self, outage: dict[str, Any], insured: bytes) -> str:
-        """The accredited assessor writes and anchors the §8 incident report the claim needs, for the
-        subject binding the insured subject to the covered service; returns its anchor id."""
-        from datetime import UTC, datetime, timedelta
+    def anchor_incident(self, outage: dict[str, Any], policy: dict[str, Any], claim: dict[str, Any],
+                        insured: bytes) -> str:
+        """The incident goes through the API: reported against the policy (POST /v1/incidents),
+        taken up by the accredited assessor within the hour, its §8 report built by the service
+        for the subject binding the insured subject to the covered service and the outage window,
+        then anchored (kind Incident); returns its anchor id."""
+        from datetime import UTC, datetime
 
         from contracts.registry import incident_subject
-        from service.assessment import ITEMS, Assessor, Method, Overview, Subject, assess, build_report
-        from service.assessment.anchoring import anchor
-        from service.assessment.exposure import LossType
-        from service.assessment.incident import (
-            Cause,
-            EntryVector,
-            IncidentDetails,
-            LossItem,
-            Responsibility,
-            TimelineEvent,
-        )
 
-        assessor = self.w3.eth.accounts[2]
+        window = {"start": outage["start"], "end": outage["end"]}
+        incident = self.call("POST", "/v1/incidents", json={
+            "policy_id": policy["id"], "description": "the enterprise platform stopped answering",
+            "outage": window, "log_retention_days": 365})
+        started = self.call("POST", f"/v1/incidents/{incident['id']}/assessment")
+        self.check(f"incident {incident['id'][:8]}… reported; assessment started within 1 hour (§8.2.1 a): "
+                   f"{started['response']['within_1h']}", started["response"]["within_1h"] is True)
+
+        def at(t: int) -> str:
+            return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+        cents = claim["amount"] // (USD // 100)
+        a = self.call("POST", f"/v1/incidents/{incident['id']}/report", json={
+            "timeline": [{"at": at(outage["start"]), "description": "service stopped answering"},
+                         {"at": at(outage["end"]), "description": "service restored"}],
+            "reconstruction": "origin server process stopped; no attacker involvement found",
+            "currency": "USD",
+            "losses": [{"loss_type": "business_interruption_loss", "description": "downtime of the covered platform",
+                        "amount_minor": cents, "basis": "contracted parametric amount: the cover's limit less the "
+                        "part paid automatically"}],
+            "cause": {"entry_vector": "environmental", "attack_path": "origin process crash", "attack_source": "none",
+                      "technical_causes": ["process crash"]},
+            "responsibility": {"within_cover": True, "attribution": "infrastructure failure",
+                               "reasoning": "a verified outage longer than the threshold is within the cover"},
+            "advice": ["add a standby origin"], "log_retention_days": 365})
         service = bytes.fromhex(outage["service_id"].removeprefix("0x"))
-        started = datetime.fromtimestamp(outage["start"], UTC)
-        ended = datetime.fromtimestamp(outage["end"], UTC)
-        details = IncidentDetails(
-            incident_ref=f"INC-{outage['first_index']}", reported_at=ended,
-            response_started_at=ended + timedelta(minutes=5),
-            timeline=(TimelineEvent(started, "service stopped answering"), TimelineEvent(ended, "service restored")),
-            reconstruction="origin server process stopped; no attacker involvement found",
-            currency="USD",
-            losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime of the covered platform", 500_00,
-                             "contracted parametric amount"),),
-            cause=Cause(EntryVector.ENVIRONMENTAL, "origin process crash", "none", ("process crash",), ()),
-            responsibility=Responsibility(True, "enterprise downtime cover", "infrastructure failure",
-                                          "a verified outage longer than the threshold is within the cover"),
-            secondary_risks=(), log_retention_days=365, advice=("add a standby origin",),
-        )
-        report = build_report(
-            kind="incident", report_id=f"INC-{secrets.token_hex(4)}", issued_at=datetime.now(UTC),
-            assessor=Assessor("CyberCover Assessment Desk", assessor),
-            overview=Overview(objective="Incident assessment for a downtime claim", scope="Covered SaaS platform",
-                              started_at=started, ended_at=ended, methods=(Method.QUESTIONNAIRE,),
-                              team=("claims desk",)),
-            subject=Subject(commitment=incident_subject(insured, service), industry="SaaS",
-                            business_overview="B2B invoicing platform", key_assets=("customer data",)),
-            assessment=assess({i.id: "yes" for i in ITEMS if i.part.value == "base"}, []),
-            incident=details,
-        )
-        registry = self.dep.contract(self.w3, "AssessmentRegistry")
-        return "0x" + anchor(self.w3, registry, assessor, report).anchor_id.hex()
+        self.check("the §8 report is for keccak256(insured subject, service) and the outage window",
+                   a["subject"] == "0x" + incident_subject(insured, service).hex())
+        self.call("POST", f"/v1/assessments/{a['id']}/anchor")
+        shown = self.call("GET", f"/v1/incidents/{incident['id']}")
+        report = shown["report"]
+        self.check(f"incident report anchored ({report['losses_total_minor'] / 100:.2f} {report['currency']} "
+                   f"quantified; log retention ≥ 180 days: {shown['log_retention']['meets_minimum']})",
+                   bool(report["anchored"]) and report["outage"] == {"service_id": outage["service_id"], **window}
+                   and shown["log_retention"]["meets_minimum"] is True)
+        return str(report["anchor_id"])
 
 
 class Target:

@@ -95,6 +95,29 @@ class AssessmentRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class Incident(Base):
+    """A reported incident (§8): against a policy, or a covered service with the policy named when
+    the assessor reports. The §8 clock runs from `reported_at` to `assessment_started_at`; the
+    report is an assessment record (kind incident) linked by `assessment_id`."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    policy_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reported_by: Mapped[str] = mapped_column(String(32))  # the API key that recorded it
+    # The outage window the incident refers to (unix seconds, chain time), when named at intake.
+    outage_start: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    outage_end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    log_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # as reported
+    assessment_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    assessment_started_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    assessment_id: Mapped[str | None] = mapped_column(ForeignKey("assessments.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 class Quote(Base):
     __tablename__ = "quotes"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

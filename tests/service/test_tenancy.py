@@ -38,6 +38,7 @@ from tests.service.helpers import (
     unique_service,
     worker,
 )
+from tests.service.test_incidents import report_body
 
 CLIENT = ("admin", "distributor", "auditor")
 STAFF = ("admin", "underwriter", "claims", "assessor", "auditor")
@@ -252,6 +253,21 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/excluded-events/{operation}"): Case(PEOPLE, get("/v1/excluded-events/0x" + "00" * 32), ok=404),
     ("POST", "/v1/excluded-events/{operation}/execute"): Case(
         ("underwriter",), lambda w, c: ("POST", "/v1/excluded-events/0x" + "00" * 32 + "/execute", None), ok=404),
+    # Incidents: A's; reported by A's distributors or the insurer's claims and underwriting staff,
+    # assessed and reported on by the insurer's assessor (409: the window is not a verified outage).
+    ("POST", "/v1/incidents"): Case(
+        ("distributor", "claims", "underwriter"),
+        lambda w, c: ("POST", "/v1/incidents", {"policy_id": w.policy, "description": f"matrix {c.name}"}),
+        ok=201, owned=True),
+    ("GET", "/v1/incidents"): Case(PEOPLE, get(lambda w: f"/v1/incidents?policy_id={w.policy}&limit=500"
+                                                f"&_={_incident(w)}"),  # A's incident exists before the list
+                                   listed=lambda w, body: _incident(w) in _ids(body)),
+    ("GET", "/v1/incidents/{incident_id}"): Case(PEOPLE, get(lambda w: f"/v1/incidents/{_incident(w)}"), owned=True),
+    ("POST", "/v1/incidents/{incident_id}/assessment"): Case(
+        ("assessor",), lambda w, c: ("POST", f"/v1/incidents/{_incident(w)}/assessment", None), owned=True),
+    ("POST", "/v1/incidents/{incident_id}/report"): Case(
+        ("assessor",), lambda w, c: ("POST", f"/v1/incidents/{_incident(w)}/report",
+                                     report_body(outage={"start": 1, "end": 2})), ok=409, owned=True),
     # Webhooks: each tenant's own subscriptions, the insurer's staff included.
     ("POST", "/v1/webhooks"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/webhooks", {"url": f"{HOOKS}{c.name}-{next(_n)}",
@@ -278,6 +294,17 @@ def _other_product(w: World) -> int:
     if id(w) not in _others:
         _others[id(w)] = w.api.product(unique_service())["id"]
     return _others[id(w)]
+
+
+_incidents: dict[int, str] = {}  # per world: an incident of A's policy
+
+
+def _incident(w: World) -> str:
+    if id(w) not in _incidents:
+        _incidents[id(w)] = w.api.ok(w.api.c.post("/v1/incidents", json={"policy_id": w.policy,
+                                                                          "description": "matrix incident"},
+                                                  headers=w.keys["A-distributor"]), 201)["id"]
+    return _incidents[id(w)]
 
 
 _victims: dict[int, str | None] = {}  # per world (one per database backend): A's hook to delete next

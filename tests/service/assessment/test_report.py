@@ -29,6 +29,7 @@ from service.assessment.incident import (
     EntryVector,
     IncidentDetails,
     LossItem,
+    OutageWindow,
     Responsibility,
     TimelineEvent,
 )
@@ -237,6 +238,31 @@ def test_incident_section() -> None:
     late = sample_report(ReportKind.INCIDENT, incident=_incident(
         response_started_at=datetime(2025, 9, 1, 3, 0, 1, tzinfo=UTC)))
     assert late["incident"]["response_within_1h"] is False
+    assert "outage" not in section  # optional in the engine; the API always states it
+
+
+def test_incident_outage_window() -> None:
+    window = OutageWindow(b"\x11" * 32, 1_756_692_000, 1_756_692_060)
+    report = sample_report(ReportKind.INCIDENT, incident=_incident(outage=window))
+    assert report["incident"]["outage"] == {"service_id": "0x" + "11" * 32, "start": 1_756_692_000,
+                                            "end": 1_756_692_060}
+    assert anchor_fields(report)["report_hash"] != anchor_fields(
+        sample_report(ReportKind.INCIDENT, incident=_incident()))["report_hash"]  # the window is hashed
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (OutageWindow(b"\x11" * 32, 100, 100), "end after it starts"),
+        (OutageWindow(b"\x11" * 32, 100, 99), "end after it starts"),
+        (OutageWindow(b"\x11" * 32, -1, 99), "outage.start"),
+        (OutageWindow(b"\x11" * 32, True, 99), "outage.start"),  # type: ignore[arg-type]
+        (OutageWindow(b"\x11" * 31, 1, 2), "service_id"),
+    ],
+)
+def test_incident_outage_validation(window: OutageWindow, message: str) -> None:
+    with pytest.raises(ReportError, match=message):
+        sample_report(ReportKind.INCIDENT, incident=_incident(outage=window))
 
 
 @pytest.mark.parametrize(
