@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -318,3 +319,22 @@ def test_after_the_deadline_no_approval_pays_and_the_lapse_pays_once(api: Api, a
     with app.state.factory() as s:
         row = s.scalar(select(m.Claim).where(m.Claim.id == claim["id"]))
         assert (row.status, row.approved) == ("lapsed", claim["amount"])
+
+
+def test_up_gives_the_api_and_worker_each_local_node_by_its_signer(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from eth_account import Account
+
+    from service.commands.up import oracle_nodes_env
+    from service.settings import Settings
+    from service.stack.nodes import Target, node_config
+
+    signers = [Account.create().address for _ in range(3)]
+    ports = [9101, 9102, 9103]
+    monkeypatch.setenv("CYBERCOVER_ORACLE_NODES", oracle_nodes_env(signers, ports))
+    got = Settings().oracle_nodes
+    assert got == {s: f"http://127.0.0.1:{p}" for s, p in zip(signers, ports, strict=True)}
+    for i, s in enumerate(signers):  # the URL is where `up` makes that signer's node listen
+        cfg = node_config(i, tmp_path, ports, "http://127.0.0.1:9000", 31337, "0x" + "11" * 20, signers,
+                          [Target("https://covered.example/health", 60)], lambda _: None)
+        assert got[s] == f"http://127.0.0.1:{cfg.node.listen_port}"
