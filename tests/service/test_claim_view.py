@@ -99,6 +99,9 @@ def test_the_view_shows_the_episode_signers_evidence_incident_and_deadline(api: 
     config = api.chain.oracle.functions.config().call()
     assert w["signers"] == [s for i, s in enumerate(config[2]) if verified["args"]["signers"] >> i & 1]
     assert w["signers"] == [o.address for o in ORACLES[:QUORUM]]
+    with app.state.factory() as s:  # named through the projected OracleConfigSet, not the chain's fallback
+        projected = s.get(m.OracleConfig, verified["args"]["configVersion"])
+        assert projected is not None and (projected.signers, projected.quorum) == (list(config[2]), config[1])
 
     # Evidence per signer: resolved on node 1, unreachable node 2, nothing of this signer on node 3.
     links = {s["address"]: s["evidence"] for s in ep["signers"]}
