@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # An idempotency reservation without an outcome is taken over after this long (its process died).
     idempotency_ttl_seconds: int = Field(default=600, ge=1)
     oracle_nodes: dict[str, str] = {}  # oracle signer address → node API base URL (evidence links, monitoring facts)
+    # Seconds one oracle node may take to answer the claim view's evidence look-up (then: unreachable).
+    oracle_node_timeout: float = Field(default=2.0, gt=0, le=30)
 
     @property
     def db_url(self) -> str:

@@ -1,5 +1,5 @@
-"""Projects PolicyBook, OutageOracle (windows, maintenance, excluded events), AssessmentRegistry and
-CoverPool events into the database.
+"""Projects PolicyBook, OutageOracle (windows with their signers, oracle sets, maintenance, excluded
+events), AssessmentRegistry and CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
@@ -374,7 +374,7 @@ def _outage(c: Ctx) -> None:
         _shift(c.session, sid, index, 1)
         c.session.add(m.Outage(service_id=sid, index=index, start=a["start"], end=a["end"], ongoing=a["ongoing"],
                                config_version=a["configVersion"], verified_at=now, start_since=now, version=1,
-                               handled_version=0, block=c.block))
+                               handled_version=0, block=c.block, signers=a["signers"], tx=c.tx))
         _outage_notices(c, sid, index, replaced, now, started=True, closed=not a["ongoing"])
         return
     row, merged = old[0], old[1:]
@@ -383,7 +383,7 @@ def _outage(c: Ctx) -> None:
     row.start, row.end, row.ongoing, row.config_version = a["start"], a["end"], a["ongoing"], a["configVersion"]
     row.verified_at = now
     row.version += 1
-    row.block = c.block
+    row.block, row.tx, row.signers = c.block, c.tx, a["signers"]  # the submission that backs it now
     for gone in merged:
         c.session.delete(gone)
     c.session.flush()
@@ -408,6 +408,12 @@ def _outage_notices(c: Ctx, sid: str, index: int, replaced: int, now: int, *, st
     for event, due in (("outage.started", started), ("outage.verified", True), ("outage.closed", closed)):
         if due:
             _notify(c, event, data, tenant_ids=tenants, new=True)
+
+
+def _oracle_config(c: Ctx) -> None:
+    """OracleConfigSet: the signer list a version's `signers` bitmaps index into."""
+    c.session.merge(m.OracleConfig(version=c.args["version"], quorum=c.args["quorum"],
+                                   signers=[str(s) for s in c.args["signers"]], block=c.block, tx=c.tx))
 
 
 def _anchored(c: Ctx) -> None:
@@ -502,6 +508,7 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "PolicyRenewed": _renewed,
     "ServiceCapSet": _service_cap,
     "OutageVerified": _outage,
+    "OracleConfigSet": _oracle_config,
     "ReportAnchored": _anchored,
     "ReportSuperseded": _superseded,
     "ReportRevoked": _revoked,

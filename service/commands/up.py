@@ -10,6 +10,7 @@ store). Everything in the data directory is private to its owner (0700 / 0600)."
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -75,6 +76,12 @@ def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str]) -> dict[str,
     return {"deployment": dep.to_json(), **roles}
 
 
+def oracle_nodes_env(signers: list[str], ports: list[int]) -> str:
+    """`CYBERCOVER_ORACLE_NODES` for the API and the worker: each local node's signer address → its
+    API base URL (the claim view's evidence links, the in-policy report's monitoring facts)."""
+    return json.dumps({s: f"http://127.0.0.1:{p}" for s, p in zip(signers, ports, strict=True)})
+
+
 def up_cmd(
     data_dir: Path = setting("data_dir", "Data directory: chain state, manifest, keys, database."),
     port: int = typer.Option(8000, help="API port."),
@@ -115,9 +122,11 @@ def up_cmd(
         dep = boot["deployment"]
         api = f"http://127.0.0.1:{port}"
         key = admin_key(data_dir)
+        ports = [oracle_base_port + i for i in range(oracles)]
         env = {**os.environ, "CYBERCOVER_DATA_DIR": str(data_dir), "CYBERCOVER_RPC_URL": rpc_url,
                "CYBERCOVER_ADMIN_KEY": key, "CYBERCOVER_OPERATOR_ADDRESS": boot["operator"],
-               "CYBERCOVER_ASSESSOR_ADDRESS": boot["assessor"]}
+               "CYBERCOVER_ASSESSOR_ADDRESS": boot["assessor"],
+               "CYBERCOVER_ORACLE_NODES": oracle_nodes_env(signers, ports)}
         sup.start("api", [str(BIN / "cybercover"), "serve", "--port", str(port)], env)
         if not wait_http(f"{api}/healthz", proc=sup.children.get("api")):
             raise RuntimeError(f"the API did not come up; see {sup.logs / 'api.log'}")
@@ -127,7 +136,6 @@ def up_cmd(
         monitor_key = service_key(api, key, data_dir / "keys" / "monitor.apikey", "monitor")
         watch = TargetWatch(lambda: fetch_products(api, monitor_key), lambda line: typer.echo(line, err=True))
 
-        ports = [oracle_base_port + i for i in range(oracles)]
         oracle_addr = dep["contracts"]["OutageOracle"]["address"]
         targets: list[nodes.Target] | None = None
         skipped: list[str] = []

@@ -444,6 +444,11 @@ class Outage(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every OutageVerified
     handled_version: Mapped[int] = mapped_column(Integer, default=0)  # settled by the worker up to
     block: Mapped[int] = mapped_column(BigInteger)
+    # The last OutageVerified that set this window: the bitmap of the signers (indices into the
+    # signer list of OracleConfig `config_version`) that backed it, and its transaction.
+    # None: projected before 0015 (a `cybercover reindex` fills them in).
+    signers: Mapped[int | None] = mapped_column(BigUint, nullable=True)
+    tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
 
 
 class Anchor(Base):
@@ -521,5 +526,17 @@ class ExcludedEvent(Base):
     tx: Mapped[str] = mapped_column(String(66))
 
 
+class OracleConfig(Base):
+    """OracleConfigSet: oracle set `version` is `signers` (in order: bit i of an OutageVerified's
+    `signers` bitmap is signers[i]), of which `quorum` must co-sign a submission."""
+
+    __tablename__ = "oracle_configs"
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    quorum: Mapped[int] = mapped_column(Integer)
+    signers: Mapped[list[str]] = mapped_column(JSON)  # checksummed addresses
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
 PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ServiceCap, MaintenanceRules, MaintenanceWindow,
-              ExcludedEvent, ChainCursor)
+              ExcludedEvent, OracleConfig, ChainCursor)

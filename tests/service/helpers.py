@@ -250,3 +250,66 @@ def outage(api: Api, service: str, duration: int, headers: dict[str, str], *, fi
     if final:
         api.chain.travel(finality(api.chain) + 1)
     return verified
+
+
+def incident_on_file(api: Api, app: FastAPI, policy: dict[str, Any], service: str, start: int, end: int, *,
+                     tenant: str | None = None, outage_service: str | None = None, anchored: bool = True) -> str:
+    """A §8 incident report built by the engine about the outage window [start, end) of
+    `outage_service` (default `service`), for the subject binding the policy's insured subject to
+    `service`, kept on file as an assessment record (as the incident routes keep one) and, with
+    `anchored`, anchored by the service's assessor; returns its anchor id."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from eth_utils import encode_hex
+    from sqlalchemy import select as _select
+
+    from contracts import eip712 as _eip712
+    from contracts.registry import incident_subject
+    from service.assessment import ITEMS as _ITEMS
+    from service.assessment import Assessor, Method, Overview, Subject, build_report
+    from service.assessment import assess as _assess
+    from service.assessment.anchoring import anchor, report_anchor_id
+    from service.assessment.canonical import report_hash
+    from service.assessment.exposure import LossType
+    from service.assessment.incident import (
+        Cause,
+        EntryVector,
+        IncidentDetails,
+        LossItem,
+        OutageWindow,
+        Responsibility,
+        TimelineEvent,
+    )
+    from service.db import models as m
+
+    insured = bytes.fromhex(policy["subject"][2:])
+    sid = _eip712.service_id(service)
+    t0, t1 = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    details = IncidentDetails(
+        incident_ref=f"INC-{secrets.token_hex(3)}", reported_at=t1, response_started_at=t1 + timedelta(minutes=5),
+        timeline=(TimelineEvent(t0, "service stopped answering"), TimelineEvent(t1, "service restored")),
+        reconstruction="origin process stopped", currency="USD",
+        losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime", 500_00, "contracted parametric amount"),),
+        cause=Cause(EntryVector.ENVIRONMENTAL, "origin process crash", "none", ("process crash",), ()),
+        responsibility=Responsibility(True, "downtime cover", "infrastructure failure", "within the cover"),
+        secondary_risks=(), log_retention_days=365, advice=("add a standby origin",),
+        outage=OutageWindow(_eip712.service_id(outage_service or service), start, end))
+    report = build_report(
+        kind="incident", report_id=f"INC-{secrets.token_hex(4)}", issued_at=datetime.now(UTC),
+        assessor=Assessor("CyberCover Assessment Desk", api.chain.assessor),
+        overview=Overview(objective="Incident assessment for a downtime claim", scope="Covered SaaS platform",
+                          started_at=t0, ended_at=t1, methods=(Method.QUESTIONNAIRE,), team=("claims desk",)),
+        subject=Subject(commitment=incident_subject(insured, sid), industry="SaaS",
+                        business_overview="B2B invoicing platform", key_assets=("customer data",)),
+        assessment=_assess({i.id: "yes" for i in _ITEMS if i.part.value == "base"}, []),
+        incident=details)
+    tx = anchor(api.chain.w3, api.chain.registry, api.chain.assessor, report).tx if anchored else None
+    with app.state.factory.begin() as s:
+        owner = tenant or s.scalar(_select(m.PolicyOwner.tenant_id).where(m.PolicyOwner.policy_id == policy["id"]))
+        s.add(m.AssessmentRecord(tenant_id=owner, report=report, report_hash=encode_hex(report_hash(report)),
+                                 score_bps=report["scores"]["score_bps"], risk_level=report["result"]["risk_level"],
+                                 subject_salt="0x" + "00" * 32, subject=report["subject"]["commitment"],
+                                 anchor_tx=tx))
+    app.state.indexer.sync()  # the anchoring projected, as the worker's loop would have it
+    return "0x" + report_anchor_id(report).hex()

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from service.db import models as m
 from tests.chain import USD
-from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
+from tests.service.helpers import HOUR, Api, incident_on_file, issue, outage, unique_service, worker
 
 
 def open_claim(api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]],
@@ -34,7 +34,8 @@ def test_partial_approval_pays_the_approved_amount_and_declines_the_rest(api: Ap
                                                                           distributor) -> None:
     service, policy, claim = open_claim(api, app, distributor)
     reviewer = api.staff("claims")
-    incident = api.chain.anchor_incident(f"incident {service}", policy, service)
+    ep = api.ok(api.c.get(f"/v1/claims/{claim['id']}", headers=distributor[1]))["episodes"][0]
+    incident = incident_on_file(api, app, policy, service, ep["start"], ep["end"])
     url = f"/v1/claims/{claim['id']}/approve"
 
     too_much = api.c.post(url, json={"incident_report": incident, "amount": 51 * USD}, headers=reviewer)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from contracts.records import PolicyRecord
 from service.db import models as m
 from tests.chain import TEST_GAS, USD
-from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
+from tests.service.helpers import HOUR, Api, incident_on_file, issue, outage, unique_service, worker
 
 
 def test_outage_pays_automatically_once(api: Api, app: FastAPI, distributor) -> None:
@@ -92,7 +92,11 @@ def test_claim_above_auto_pay_goes_to_review_then_approval_pays(api: Api, app: F
     wrong = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": elsewhere}, headers=reviewer)
     assert wrong.status_code == 400
     assert wrong.json()["type"] == "invalid_incident_report"
-    incident = api.chain.anchor_incident(f"incident report for {service}", policy, service)
+    not_on_file = api.chain.anchor_incident(f"incident report for {service}", policy, service)
+    refused = api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": not_on_file}, headers=reviewer)
+    assert (refused.status_code, refused.json()["type"]) == (400, "incident_report_not_on_file")
+    ep = api.ok(api.c.get(f"/v1/claims/{claim['id']}", headers=headers))["episodes"][0]
+    incident = incident_on_file(api, app, policy, service, ep["start"], ep["end"])
     approved = api.ok(api.c.post(f"/v1/claims/{claim['id']}/approve", json={"incident_report": incident},
                                  headers=reviewer))
     assert approved["status"] == "approved"
