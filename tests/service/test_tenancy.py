@@ -106,6 +106,7 @@ class Case:
     listed: Callable[[World, Any], bool] | None = None
     finds_a: Callable[[Caller], bool] = field(default=lambda c: c.sees_a)
     tenant_only: bool = False  # the record is A's own, hidden even from the insurer's staff
+    staff: bool = False  # every insurer staff role may call it too (webhooks: insurer-wide subscriptions)
 
 
 def get(url: str | Callable[[World], str]) -> Callable[[World, Caller], Request]:
@@ -268,23 +269,26 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/incidents/{incident_id}/report"): Case(
         ("assessor",), lambda w, c: ("POST", f"/v1/incidents/{_incident(w)}/report",
                                      report_body(outage={"start": 1, "end": 2})), ok=409, owned=True),
-    # Webhooks: each tenant's own subscriptions, the insurer's staff included.
+    # Webhooks: each tenant's own subscriptions; any insurer staff key subscribes insurer-wide.
     ("POST", "/v1/webhooks"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/webhooks", {"url": f"{HOOKS}{c.name}-{next(_n)}",
-                                                                  "events": ["payout.sent"]}), ok=201),
+                                                                  "events": ["payout.sent"]}), ok=201, staff=True),
     ("GET", "/v1/webhooks"): Case(("distributor",), get("/v1/webhooks"),
-                                  listed=lambda w, body: w.webhook in _ids(body), finds_a=lambda c: c.tenant == "A"),
+                                  listed=lambda w, body: w.webhook in _ids(body), finds_a=lambda c: c.tenant == "A",
+                                  staff=True),
     ("GET", "/v1/webhooks/{webhook_id}"): Case(("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}"),
-                                               tenant_only=True),
+                                               tenant_only=True, staff=True),
     ("POST", "/v1/webhooks/{webhook_id}/pause"): Case(
-        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/pause", None), tenant_only=True),
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/pause", None), tenant_only=True, staff=True),
     ("POST", "/v1/webhooks/{webhook_id}/resume"): Case(
-        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/resume", None), tenant_only=True),
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/resume", None), tenant_only=True,
+        staff=True),
     ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Case(
-        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/rotate-secret", None), tenant_only=True),
+        ("distributor",), lambda w, c: ("POST", f"/v1/webhooks/{w.webhook}/rotate-secret", None), tenant_only=True,
+        staff=True),
     ("DELETE", "/v1/webhooks/{webhook_id}"): Case(
         ("distributor",), lambda w, c: ("DELETE", f"/v1/webhooks/{_delete_victim(w, c)}", None), ok=204,
-        tenant_only=True),
+        tenant_only=True, staff=True),
 }
 
 _others: dict[int, int] = {}  # per world: a product of another service than A's policy
@@ -328,7 +332,7 @@ def expected(case: Case, caller: Caller) -> int:
         return case.ok
     if not caller.role:
         return 401
-    if not caller.may(case.roles):
+    if not (caller.may(case.roles) or (case.staff and caller.tenant == "P" and caller.role in STAFF)):
         return 403
     if case.owned and not caller.sees_a:
         return 404
