@@ -13,6 +13,7 @@ from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
 from service.api.routes import (
+    accreditations,
     assessments,
     claims,
     exclusions,
@@ -85,5 +86,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
     errors.declare(app, (m.router for m in (health, tenants, assessments, products, services, quotes, policies,
-                                            outages, claims, webhooks, exclusions)))
+                                            outages, claims, webhooks, exclusions, accreditations)))
     return app
