@@ -60,8 +60,9 @@ def _conflict_open(row: m.Accreditation) -> Conflict:
 
 def propose(session: Session, gw: Gateway, principal: Principal, assessor: str,
             dimensions: Mapping[str, Any], note: str | None) -> m.Accreditation:
-    """Scores `dimensions` ({dimension: {criterion: 0..10}}, every criterion; 422
-    `assessment_error` otherwise) and records the proposal. Nothing is sent to the chain."""
+    """Scores `dimensions` ({dimension: {criterion: 0..10}}, every criterion; the route's schema
+    says so first, the engine refuses anything else with 422 `assessment_error`) and records the
+    proposal. Nothing is sent to the chain."""
     assessor = to_checksum_address(assessor)
     if assessor.lower() == ZERO_ADDRESS:
         raise BadRequest("the assessor is the zero address", type="zero_address")

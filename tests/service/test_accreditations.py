@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contracts import governance
 from contracts.sender import send
 from service.assessment.provider import APPENDIX_B
 from tests.chain import TEST_GAS
@@ -180,6 +181,22 @@ def test_one_open_accreditation_per_assessor_and_reaccreditation(api: Api, chain
     assert {i["id"] for i in only["items"]} == {p["id"], q["id"]}
 
 
+def test_executed_directly_on_the_timelock_is_recorded_effective(api: Api, chain: Chain, accreditors) -> None:
+    """Any holder of the timelock's executor role may run the operation itself; the next execute
+    through the API records what the chain did."""
+    first, second = accreditors
+    who = fresh()
+    p = post(api, propose(api, first, who, 8)["id"], "confirm", second, 202)
+    chain.travel(p["ready_at"] - chain.now() + 1)
+    timelock = chain.dep.contract(chain.w3, "Governance")
+    op = governance.Operation((p["target"],), (0,), (bytes.fromhex(p["payload"][2:]),), governance.ZERO32,
+                              bytes.fromhex(p["salt"][2:]), bytes.fromhex(p["operation"][2:]), p["ready_at"])
+    governance.execute(chain.w3, timelock, op, chain.operator)
+    assert capability(chain, who) == 80
+    done = post(api, p["id"], "execute", first)
+    assert (done["status"], done["operation_state"], done["executed_tx"]) == ("effective", "done", None)
+
+
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.integers(0, 10), min_size=len(CRITERIA), max_size=len(CRITERIA)))
 def test_on_chain_capability_equals_the_engines(api: Api, chain: Chain, values: list[int]) -> None:
@@ -217,11 +234,15 @@ def test_who_may(api: Api, accreditors) -> None:
     ({"assessor": "0x1234", "dimensions": scores(8)}, 422, "validation_error"),
     ({"assessor": "ASSESSOR", "dimensions": scores(11)}, 422, "validation_error"),
     ({"assessor": "ASSESSOR", "dimensions": scores(-1)}, 422, "validation_error"),
-    ({"assessor": "ASSESSOR", "dimensions": {**scores(8), "charisma": {"x": 1}}}, 422, "assessment_error"),
+    ({"assessor": "ASSESSOR", "dimensions": {**scores(8), "charisma": {"x": 1}}}, 422, "validation_error"),
     ({"assessor": "ASSESSOR", "dimensions": {k: v for k, v in scores(8).items() if k != "robustness"}}, 422,
-     "assessment_error"),
+     "validation_error"),
     ({"assessor": "ASSESSOR", "dimensions": {**scores(8), "robustness": {"years_in_business": 8}}}, 422,
-     "assessment_error"),
+     "validation_error"),
+    ({"assessor": "ASSESSOR", "dimensions": {**scores(8), "robustness": {**scores(8)["robustness"], "x": 1}}}, 422,
+     "validation_error"),
+    ({"assessor": "ASSESSOR", "dimensions": scores([True] + [8] * 9)}, 422, "validation_error"),
+    ({"assessor": "ASSESSOR", "dimensions": scores([8.5] + [8] * 9)}, 422, "validation_error"),
     ({"assessor": "ASSESSOR", "dimensions": scores(8), "capability": 100}, 422, "validation_error"),
     ({"assessor": "ASSESSOR", "dimensions": scores(8), "note": ""}, 422, "validation_error"),
 ])

@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, create_model
 
 from service.api.deps import STAFF, GatewayDep, Principal, SessionDep, require
 from service.api.errors import responses
 from service.api.idempotency import Idempotent
 from service.api.schemas import Address, Out, Page, Strict
+from service.assessment.provider import APPENDIX_B
 from service.db import models as m
 from service.domain import accreditation as acc
 from service.errors import Forbidden
@@ -38,13 +39,23 @@ Status = Literal["proposed", "scheduled", "effective", "rejected"]
 OperationState = Literal["waiting", "ready", "done", "unset"]
 
 
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+# The request schema states Appendix B exactly (built from the engine's table, so the two never
+# drift): every sub-item of every dimension required, 0..10, nothing else.
+AppendixBScores = create_model(  # type: ignore[call-overload]
+    "AppendixBScores", __base__=Strict, __doc__="Appendix B sub-item scores, 0..10 each",
+    **{d.id: (create_model(  # type: ignore[call-overload]
+        f"{_camel(d.id)}Scores", __base__=Strict, __doc__=f"{d.name_en} ({d.name_zh}), weight {d.weight * 100} %",
+        **{c.id: (SubScore, Field(description=f"{c.name_en} ({c.name_zh})")) for c in d.criteria}),
+        Field(description=f"{d.name_en}, weight {d.weight * 100} %")) for d in APPENDIX_B})
+
+
 class AccreditationIn(Strict):
     assessor: Address = Field(description="The assessor's chain account (the one that anchors its reports)")
-    dimensions: dict[str, dict[str, SubScore]] = Field(
-        description="Appendix B sub-item scores 0..10: `robustness` {years_in_business, financial_condition, "
-                    "supply_chain}, `service_experience` {major_clients, industry_experience, client_retention}, "
-                    "`team_capability` {team_professionalism, staff_competence}, `technical_strength` "
-                    "{innovation, project_management}; every sub-item, nothing else (422 assessment_error)")
+    dimensions: AppendixBScores = Field(description="The ten Appendix B sub-item scores")  # type: ignore[valid-type]
     note: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
         None, description="The evidence reviewed (audits, references, certificates)")
 
@@ -75,6 +86,10 @@ class AccreditationOut(Out):
     operation: str | None = Field(description="The timelock operation id (once confirmed)")
     operation_state: OperationState | None = Field(description="The timelock's: waiting, ready, done, unset")
     ready_at: int | None = Field(description="Chain time from which POST …/execute can run it")
+    target: str | None = Field(description="The operation's call (target, calldata, salt; no predecessor): what "
+                                           "CallScheduled shows, and what a timelock executor runs directly")
+    payload: str | None
+    salt: str | None
     scheduled_tx: str | None
     executed_tx: str | None
     effective_at: int | None = Field(description="Block time of the execution")
@@ -96,10 +111,11 @@ def _out(gw: Any, row: m.Accreditation) -> AccreditationOut:
              responses=responses(400, 409, 422))
 def propose(body: AccreditationIn, session: SessionDep, gw: GatewayDep, principal: Accreditor,
             idem: Idempotent) -> JSONResponse:
-    """Scores the assessor (Appendix B) and records a proposal; nothing goes on-chain yet. 409
-    `accreditation_open` while the assessor has another proposed or scheduled accreditation."""
-    return idem.run(body, lambda: _out(gw, acc.propose(session, gw, principal, body.assessor, body.dimensions,
-                                                       body.note)), status=201)
+    """Scores the assessor (Appendix B: the total is the weighted sum of the dimensions' mean
+    sub-item scores, here the plain sum of the ten) and records a proposal; nothing goes on-chain
+    yet. 409 `accreditation_open` while the assessor has another proposed or scheduled one."""
+    return idem.run(body, lambda: _out(gw, acc.propose(session, gw, principal, body.assessor,
+                                                       body.dimensions.model_dump(), body.note)), status=201)
 
 
 @router.get("/accreditations", response_model=Page[AccreditationOut], responses=responses(400))
