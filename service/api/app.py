@@ -13,6 +13,7 @@ from service.api import errors
 from service.api.deps import hash_key
 from service.api.metrics import Metrics
 from service.api.routes import (
+    accreditations,
     assessments,
     claims,
     exclusions,
@@ -88,5 +89,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.metrics.install(app)
     # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
-                                            policies, outages, claims, webhooks, exclusions, incidents)))
+                                            policies, outages, claims, webhooks, exclusions, incidents,
+                                            accreditations)))
     return app

@@ -23,10 +23,10 @@ from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-STAFF = ("admin", "underwriter", "claims", "assessor", "auditor")  # insurer staff
+STAFF = ("admin", "underwriter", "claims", "assessor", "accreditor", "auditor")  # insurer staff
 CLIENT_ROLES = ("admin", "distributor", "auditor")  # the only roles a client tenant may hold
 MACHINE = ("relay", "monitor")  # oracle transmitter (relay only), node target list (read only)
-ROLES = ("admin", "underwriter", "claims", "distributor", "assessor", "auditor", *MACHINE)
+ROLES = ("admin", "underwriter", "claims", "distributor", "assessor", "accreditor", "auditor", *MACHINE)
 PEOPLE = tuple(r for r in ROLES if r not in MACHINE)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (shown once at creation)")
@@ -41,7 +41,7 @@ def hash_key(key: str) -> str:
 class Principal:
     """The caller, and the tenancy rule, in one place:
 
-    - staff keys (admin, underwriter, claims, assessor, auditor) of the insurer's tenant act
+    - staff keys (admin, underwriter, claims, assessor, accreditor, auditor) of the insurer's tenant act
       across tenants;
     - every other key (any key of a client tenant, and the insurer's own distributor and machine
       keys) sees and changes only its own tenant's rows;

@@ -327,6 +327,40 @@ class AssessmentActivity(Base):
     performed_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds (chain time scale)
     note: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(32))  # API key id
+class Accreditation(Base):
+    """An Appendix B accreditation of an assessor account: proposed by one accreditor (the scores
+    and what the engine computes from them), confirmed by another, then `setAssessor(assessor,
+    capability)` scheduled on the governance timelock and executed once ready. `open_for` is the
+    assessor while the proposal is open (proposed or scheduled), else None: the unique constraint
+    allows one open proposal per assessor. Off-chain: a reindex keeps it."""
+
+    __tablename__ = "accreditations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    assessor: Mapped[str] = mapped_column(String(42), index=True)  # checksummed
+    open_for: Mapped[str | None] = mapped_column(String(42), nullable=True, unique=True)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)  # the request's {dimension: {criterion: 0..10}}
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # provider_json of the scores
+    capability: Mapped[int] = mapped_column(Integer)  # 0..100, what goes on-chain
+    grade: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # proposed|scheduled|effective|rejected
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    previous_capability: Mapped[int] = mapped_column(Integer)  # on-chain at proposal time
+    proposed_by: Mapped[str] = mapped_column(String(32))  # API key ids
+    confirmed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # never proposed_by
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    rejected_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reject_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    operation: Mapped[str | None] = mapped_column(String(66), nullable=True, unique=True)  # timelock op id
+    target: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)  # 0x calldata of setAssessor
+    salt: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    ready_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # chain time
+    scheduled_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    executed_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    executed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    effective_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # block time of the execution
+    cancelled_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)  # a scheduled one rejected
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 

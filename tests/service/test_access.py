@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from service.api.deps import CLIENT_ROLES, ROLES
+from service.api.routes.tenants import Role
 from service.db import models as m
 from tests.service.helpers import Api, assessment_body, issue, product_body, unique_service
 
@@ -163,3 +167,22 @@ def test_product_deactivation_stops_quotes_and_issuance(api: Api, distributor) -
     assert r.json()["type"] == "product_inactive"
     assert api.c.patch(f"/v1/products/{prod['id']}", json={"active": True}, headers=headers).status_code == 403
     assert api.ok(api.c.patch(f"/v1/products/{prod['id']}", json={"active": True}, headers=api.admin))["active"]
+
+
+def test_every_role_is_minted_where_it_belongs(api: Api) -> None:
+    """The key route accepts exactly the roles deps knows (accreditor included); insurer staff and
+    machine roles only in the insurer's tenant."""
+    assert set(get_args(Role)) == set(ROLES)
+    client = api.tenant()
+    for role in ROLES:
+        insurer = api.c.post(f"/v1/tenants/{api.insurer}/keys", json={"role": role}, headers=api.admin)
+        assert insurer.status_code == 201, insurer.text
+        r = api.c.post(f"/v1/tenants/{client}/keys", json={"role": role}, headers=api.admin)
+        if role in CLIENT_ROLES:
+            assert r.status_code == 201, r.text
+        else:
+            assert (r.status_code, r.json()["type"]) == (400, "role_not_for_tenant"), r.text
+    accreditor = api.staff("accreditor")
+    assert api.ok(api.c.get("/v1/accreditations", headers=accreditor))["total"] >= 0
+    assert api.c.get("/v1/policies", headers=accreditor).status_code == 200  # staff: reads like an auditor
+    assert api.c.post("/v1/products", json=product_body(unique_service()), headers=accreditor).status_code == 403

@@ -1,14 +1,14 @@
 """Tenancy as one rule (issue 10, finding 2), route by route.
 
-The rule (service.api.deps.Principal): staff keys (admin, underwriter, claims, assessor, auditor)
-of the insurer's tenant act across tenants; every other key — any key of a client tenant, and the
+The rule (service.api.deps.Principal): staff keys (admin, underwriter, claims, assessor, accreditor,
+auditor) of the insurer's tenant act across tenants; every other key — any key of a client tenant, and the
 insurer's own distributor and machine keys — sees and changes only its own tenant's records. A
 client tenant holds admin, distributor and auditor keys only; its admin may do what those roles
 may do, in its own tenant, and manage its own tenant's keys. Products and verified outages are
 insurer-wide: everyone reads them, only the insurer's underwriters change products.
 
 The matrix: every route of the app (read from `app.routes`, so a new route without an entry
-fails) × every caller (the insurer's eight roles, two client tenants' three roles, no key),
+fails) × every caller (the insurer's nine roles, two client tenants' three roles, no key),
 against records of client tenant A: B is the other tenant.
 """
 
@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from service.api.deps import hash_key
 from service.api.routes.webhooks import get_resolver
+from service.assessment.provider import APPENDIX_B
 from service.db import models as m
 from tests.service.helpers import (
     HOUR,
@@ -41,8 +42,8 @@ from tests.service.helpers import (
 from tests.service.test_incidents import report_body
 
 CLIENT = ("admin", "distributor", "auditor")
-STAFF = ("admin", "underwriter", "claims", "assessor", "auditor")
-PEOPLE = ("admin", "underwriter", "claims", "distributor", "assessor", "auditor")
+STAFF = ("admin", "underwriter", "claims", "assessor", "accreditor", "auditor")
+PEOPLE = ("admin", "underwriter", "claims", "distributor", "assessor", "accreditor", "auditor")
 MACHINE = ("relay", "monitor")
 HOOKS = "https://hooks.example.com/matrix-"  # never delivered to: deactivated at teardown
 _n = itertools.count(1)
@@ -107,6 +108,11 @@ class Case:
     finds_a: Callable[[Caller], bool] = field(default=lambda c: c.sees_a)
     tenant_only: bool = False  # the record is A's own, hidden even from the insurer's staff
     staff: bool = False  # every insurer staff role may call it too (webhooks: insurer-wide subscriptions)
+    insurer_only: bool = False  # the insurer's internal records: a client tenant's key gets 403
+
+
+def _appendix_b(score: int) -> dict[str, dict[str, int]]:
+    return {d.id: {c.id: score for c in d.criteria} for d in APPENDIX_B}
 
 
 def get(url: str | Callable[[World], str]) -> Callable[[World, Caller], Request]:
@@ -269,6 +275,20 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/incidents/{incident_id}/report"): Case(
         ("assessor",), lambda w, c: ("POST", f"/v1/incidents/{_incident(w)}/report",
                                      report_body(outage={"start": 1, "end": 2})), ok=409, owned=True),
+    # Accreditations: the insurer's staff read, its accreditors act (refused before any gas here).
+    ("POST", "/v1/accreditations"): Case(
+        ("accreditor",), lambda w, c: ("POST", "/v1/accreditations", {"assessor": "0x" + "00" * 20,
+                                                                       "dimensions": _appendix_b(7)}), ok=400),
+    ("GET", "/v1/accreditations"): Case(STAFF, get("/v1/accreditations"), insurer_only=True),
+    ("GET", "/v1/accreditations/{accreditation_id}"): Case(STAFF, get("/v1/accreditations/" + "ab" * 16), ok=404,
+                                                           insurer_only=True),
+    ("POST", "/v1/accreditations/{accreditation_id}/confirm"): Case(
+        ("accreditor",), lambda w, c: ("POST", "/v1/accreditations/" + "ab" * 16 + "/confirm", None), ok=404),
+    ("POST", "/v1/accreditations/{accreditation_id}/execute"): Case(
+        ("accreditor",), lambda w, c: ("POST", "/v1/accreditations/" + "ab" * 16 + "/execute", None), ok=404),
+    ("POST", "/v1/accreditations/{accreditation_id}/reject"): Case(
+        ("accreditor",), lambda w, c: ("POST", "/v1/accreditations/" + "ab" * 16 + "/reject", {"reason": "matrix"}),
+        ok=404),
     # Webhooks: each tenant's own subscriptions; any insurer staff key subscribes insurer-wide.
     ("POST", "/v1/webhooks"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/webhooks", {"url": f"{HOOKS}{c.name}-{next(_n)}",
@@ -333,6 +353,8 @@ def expected(case: Case, caller: Caller) -> int:
     if not caller.role:
         return 401
     if not (caller.may(case.roles) or (case.staff and caller.tenant == "P" and caller.role in STAFF)):
+        return 403
+    if case.insurer_only and caller.tenant != "P":
         return 403
     if case.owned and not caller.sees_a:
         return 404
@@ -407,7 +429,7 @@ def test_route_by_role_by_tenant(world: World, route: tuple[str, str], caller: C
 
 def test_finding2_client_tenants_cannot_hold_insurer_staff_or_machine_roles(world: World) -> None:
     api, a = world.api, world.tenants["A"]
-    for role in ("underwriter", "claims", "assessor", "relay", "monitor"):
+    for role in ("underwriter", "claims", "assessor", "accreditor", "relay", "monitor"):
         for minter in (api.admin, world.keys["A-admin"]):
             r = api.c.post(f"/v1/tenants/{a}/keys", json={"role": role}, headers=minter)
             assert r.status_code == 400, r.text

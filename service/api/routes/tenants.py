@@ -19,7 +19,8 @@ from service.db import models as m
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 InsurerAdmin = Annotated[Principal, Depends(require())]
 TenantAdmin = Annotated[Principal, Depends(require("admin"))]  # its own tenant's keys (Principal.can_see)
-Role = Literal["admin", "underwriter", "claims", "distributor", "assessor", "auditor", "relay", "monitor"]
+Role = Literal["admin", "underwriter", "claims", "distributor", "assessor", "accreditor", "auditor", "relay",
+               "monitor"]
 
 
 class TenantIn(Strict):
