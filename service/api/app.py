@@ -16,6 +16,7 @@ from service.api.routes import (
     assessments,
     claims,
     exclusions,
+    figures,
     health,
     outages,
     policies,
@@ -30,6 +31,7 @@ from service.chain.indexer import Indexer
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker, transaction
+from service.domain.figures import FiguresCollector
 from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.gateway = gateway
     app.state.indexer = Indexer(gateway, factory)
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(FiguresCollector(factory, gateway, app.state.indexer))
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     # Bodies are bounded (and a key required to send one to /v1) before anything reads them.
@@ -85,5 +88,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                        key_header="X-API-Key", key_paths="/v1/")
     app.state.metrics.install(app)
     errors.declare(app, (m.router for m in (health, tenants, assessments, products, services, quotes, policies,
-                                            outages, claims, webhooks, exclusions)))
+                                            outages, claims, webhooks, exclusions, figures)))
     return app
