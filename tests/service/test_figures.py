@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import eip712
+from service.domain import figures
 from tests.chain import USD
 from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 
@@ -156,6 +157,22 @@ def gauges(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             for fam in text_string_to_metric_families(text) for s in fam.samples}
 
 
+def test_a_lapsed_claim_counts_as_reviewed_not_automatic(api: Api, app: FastAPI, distributor) -> None:
+    tenant, headers = distributor
+    service = unique_service()
+    _, policy = issue(api, tenant, headers, service, claim_seconds=HOUR)
+    outage(api, service, 5 * HOUR, headers)
+    worker(app).run_once()  # 150 auto-paid, 50 to review
+    api.chain.travel(HOUR + 1)
+    api.chain.tester.mine_blocks()  # the worker reads the deadline against the latest block's time
+    assert len(worker(app).run_once().lapsed) == 1  # nobody decided: deemed approved, paid
+    c = api.ok(api.c.get("/v1/figures", headers=headers))["claims"]
+    assert (c["paid_amount"], c["paid_count"]) == (200 * USD, 2)
+    assert (c["automatic_amount"], c["automatic_count"]) == (150 * USD, 1)
+    assert (c["lapsed_amount"], c["lapsed_count"], c["reviewed_amount"], c["reviewed_count"]) == (50 * USD, 1, 0, 0)
+    assert (c["automation_by_amount"], c["automation_by_count"]) == ("0.750000", "0.500000")
+
+
 def test_figures_are_scoped_to_the_callers_tenant(api: Api) -> None:
     mine, other = api.tenant(), api.tenant()
     headers = api.key(mine, "distributor")
@@ -198,3 +215,17 @@ def test_figures_bad_requests(api: Api) -> None:
         assert r.status_code == 422, bad
         assert r.json()["type"] == "validation_error"
         assert r.json()["detail"]
+
+
+def test_ratios_round_once_half_to_even_and_quantiles_take_the_nearest_rank() -> None:
+    assert figures.ratio(5, 10**7) == "0.000000"  # 0.0000005: half, to even
+    assert figures.ratio(15, 10**7) == "0.000002"  # 0.0000015: half, to even
+    assert figures.ratio(Fraction(2, 3), 1) == "0.666667"
+    assert figures.ratio(170, Fraction(3, 7)) == "396.666667"
+    assert figures.ratio(1, 0) is None
+    assert all(figures.ratio(n, d) == exact(n, d) for n in range(0, 40) for d in range(1, 40))
+    values = list(range(1, 21))
+    assert figures.nearest_rank(values, Fraction(1, 2)) == 10
+    assert figures.nearest_rank(values, Fraction(95, 100)) == 19
+    assert figures.nearest_rank([7], Fraction(95, 100)) == 7
+    assert figures.nearest_rank([], Fraction(1, 2)) is None
