@@ -17,6 +17,7 @@ from service.api.routes import (
     assessments,
     claims,
     exclusions,
+    figures,
     health,
     in_policy,
     incidents,
@@ -33,6 +34,7 @@ from service.chain.indexer import Indexer
 from service.db import models as m
 from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker, transaction
+from service.domain.figures import FiguresCollector
 from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.gateway = gateway
     app.state.indexer = Indexer(gateway, factory)
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(FiguresCollector(factory, gateway, app.state.indexer))
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     # Bodies are bounded (and a key required to send one to /v1) before anything reads them.
@@ -90,5 +93,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
                                             policies, outages, claims, webhooks, exclusions, incidents,
-                                            accreditations)))
+                                            accreditations, figures)))
     return app

@@ -232,7 +232,7 @@ def _payout(c: Ctx) -> None:
         p.settled = c.args["entitlement"]
     c.session.add(m.Payout(policy_id=c.args["policyId"], beneficiary=p.beneficiary if p is not None else "",
                            amount=c.args["amount"], entitlement=c.args["entitlement"], status="sent",
-                           block=c.block, tx=c.tx, log_index=c.log_index))
+                           block=c.block, tx=c.tx, log_index=c.log_index, block_time=c.block_time()))
     _notify(c, "payout.sent", {"policy_id": c.args["policyId"], "amount": str(c.args["amount"]),
                                "entitlement": str(c.args["entitlement"])})
 
@@ -364,6 +364,8 @@ def _outage(c: Ctx) -> None:
     a = c.args
     sid, index, replaced = hx(a["serviceId"]), int(a["index"]), int(a["replaced"])
     now = c.block_time()
+    c.session.add(m.OutageVerification(service_id=sid, start=a["start"], end=a["end"], block=c.block,
+                                       block_time=now, tx=c.tx, log_index=c.log_index))
     old = list(c.session.scalars(select(m.Outage).where(
         m.Outage.service_id == sid, m.Outage.index >= index, m.Outage.index < index + replaced)
         .order_by(m.Outage.index)))

@@ -254,7 +254,30 @@ class Demo:
         echo("10. the auditor verifies the underwriting report")
         v = self.call("GET", f"/v1/reports/{a['report_hash']}/verification")
         self.check(f"report {a['report_hash'][:18]}… valid, assessor {v.get('assessor')}", bool(v.get("valid")))
+
+        echo("11. the insurer's figures (GET /v1/figures)")
+        self.figures()
         return all(ok for _, ok in self.checks)
+
+    def figures(self) -> None:
+        """Prints the insurer's figures overall; checks the capital against CoverPool at their block."""
+        f = self.call("GET", "/v1/figures")
+        uw, cl, loss, cap, t = f["underwriting"], f["claims"], f["loss"], f["capital"], f["outage_to_payout"]
+        pct = lambda r: "n/a" if r is None else f"{float(r) * 100:.1f} %"  # noqa: E731 - display only
+        self.echo(f"  underwriting automation {pct(uw['automation'])} of {uw['quotes']} quotes "
+                  f"(target > {pct(uw['target'])})")
+        self.echo(f"  claims automation {pct(cl['automation_by_amount'])} of {cl['paid_amount'] / USD:,.2f} cUSD, "
+                  f"{pct(cl['automation_by_count'])} of {cl['paid_count']} payouts (target > {pct(cl['target'])})")
+        self.echo(f"  loss ratio {loss['loss_ratio'] or 'n/a'}: paid {loss['paid'] / USD:,.2f} ÷ earned "
+                  f"{loss['earned_premium'] / USD:,.6f} cUSD")
+        self.echo(f"  capital: free {cap['free'] / USD:,.2f}, locked {cap['locked'] / USD:,.2f} cUSD, "
+                  f"utilisation {cap['utilisation']}")
+        for e in f["exposure"]:
+            self.echo(f"  exposure {e['service_id'][:18]}…: {e['policies']} covers, {e['exposure'] / USD:,.2f} cUSD")
+        self.echo(f"  verified outage → payout: p50 {t['p50_seconds']} s, p95 {t['p95_seconds']} s "
+                  f"over {t['payouts']} payouts")
+        locked = int(self.pool.functions.lockedCapital().call(block_identifier=f["as_of_block"]))
+        self.check(f"figures at block {f['as_of_block']}: locked capital equals CoverPool's", cap["locked"] == locked)
 
     def check_schedule(self, policy: dict[str, Any], key: dict[str, str]) -> None:
         """The policy wording as JSON hashes to the record's on-chain schedule hash."""

@@ -134,6 +134,9 @@ class Quote(Base):
     pricing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # pricing.Price.breakdown()
     expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # chain time; None: expired
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The role of the key that asked for the quote (service.domain.figures: a distributor key is the
+    # platform's integration, decided by the engine alone; any other role is a person). None: before 0018.
+    requested_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -458,6 +461,23 @@ class Payout(Base):
     block: Mapped[int] = mapped_column(BigInteger)
     tx: Mapped[str] = mapped_column(String(66))
     log_index: Mapped[int] = mapped_column(Integer)
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # None: projected before 0018
+
+
+class OutageVerification(Base):
+    """Every OutageVerified as submitted (the windows table keeps only the merged result): when an
+    outage was first verified on-chain, for the verified-outage-to-payout figure."""
+
+    __tablename__ = "outage_verifications"
+    __table_args__ = (UniqueConstraint("tx", "log_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(66), index=True)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    block: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
 
 
 class Outage(Base):
@@ -573,4 +593,4 @@ class OracleConfig(Base):
 
 
 PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ServiceCap, MaintenanceRules, MaintenanceWindow,
-              ExcludedEvent, OracleConfig, ChainCursor)
+              ExcludedEvent, OracleConfig, OutageVerification, ChainCursor)

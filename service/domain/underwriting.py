@@ -78,11 +78,12 @@ def decide(level: ChainLevel, score_bps: int, product: m.Product, terms: m.Produ
 
 
 def quote(session: Session, gw: Gateway, assessment: m.AssessmentRecord, product_id: int, *,
-          limit: int | None = None, cover_seconds: int | None = None) -> m.Quote:
+          limit: int | None = None, cover_seconds: int | None = None, requested_role: str | None = None) -> m.Quote:
     """Prices `limit` (default: the most the risk level allows) over `cover_seconds` (default 30
     days, at most the product's maximum) of `product_id` for the assessment, at the risk level
     and score its report is anchored with. It is valid until the product's quote validity has
-    passed, or the report reaches its maximum age, whichever is first."""
+    passed, or the report reaches its maximum age, whichever is first. `requested_role` (the
+    asking key's role) is kept for the underwriting-automation figure (service.domain.figures)."""
     product = session.get(m.Product, product_id)
     terms = session.get(m.ProductTerms, product_id)
     if product is None or terms is None:
@@ -107,7 +108,7 @@ def quote(session: Session, gw: Gateway, assessment: m.AssessmentRecord, product
                        type="report_too_old")
     q = m.Quote(tenant_id=assessment.tenant_id, product_id=product.id, assessment_id=assessment.id,
                 report_hash=assessment.report_hash, risk_level=status.risk_level.label, cover_seconds=cover,
-                expires_at=min(now + terms.quote_validity_seconds, stale_at),
+                expires_at=min(now + terms.quote_validity_seconds, stale_at), requested_role=requested_role,
                 **{"conditions": [], **decide(status.risk_level, record.score_bps, product, terms, limit, cover)})
     session.add(q)
     session.commit()

@@ -237,6 +237,8 @@ CASES: dict[tuple[str, str], Case] = {
                                    {"reason": "matrix", "incident_report": w.report_hash}), ok=400),
     ("GET", "/v1/payouts"): Case(PEOPLE, get(lambda w: f"/v1/payouts?policy_id={w.policy}"),
                                  listed=lambda w, body: w.policy in _ids(body, "policy_id")),
+    # The insurer's figures: A's for A's keys and the insurer's staff; another tenant's are a 404.
+    ("GET", "/v1/figures"): Case(PEOPLE, get(lambda w: f"/v1/figures?tenant_id={w.tenants['A']}"), owned=True),
     # Exclusions: public to every person's key; rules are the underwriter's, windows the maintainer
     # tenant's distributors' (another tenant's: 403, tests/service/test_exclusions.py) or the
     # underwriter's, excluded events the insurer's. Refused before any gas for allowed callers.

@@ -78,7 +78,7 @@ class QuoteOut(Out):
 def create_quote(body: QuoteIn, session: SessionDep, gw: GatewayDep, principal: Quoter) -> QuoteOut:
     assessment = visible(session, principal, body.assessment_id)
     return QuoteOut.of(underwriting.quote(session, gw, assessment, body.product_id, limit=body.limit,
-                                          cover_seconds=body.cover_seconds))
+                                          cover_seconds=body.cover_seconds, requested_role=principal.role))
 
 
 @router.get("/{quote_id}", response_model=QuoteOut)
