@@ -330,6 +330,9 @@ class AssessmentActivity(Base):
     performed_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds (chain time scale)
     note: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(32))  # API key id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 class Accreditation(Base):
     """An Appendix B accreditation of an assessor account: proposed by one accreditor (the scores
     and what the engine computes from them), confirmed by another, then `setAssessor(assessor,

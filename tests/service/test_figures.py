@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts import eip712
 from service.domain import figures
 from tests.chain import USD
-from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
+from tests.service.helpers import HOUR, Api, incident_on_file, issue, outage, unique_service, worker
 
 LIMIT = 500 * USD
 
@@ -47,12 +47,12 @@ def history(api: Api, app: FastAPI, tenant: str, headers: dict[str, str]) -> dic
     # Quote 3 (distributor) and policy 2, on another service, cancelled later.
     _, cancelled = issue(api, tenant, headers, unique_service())
 
-    outage(api, service, 5 * HOUR, headers)  # 4 units beyond the 1 h trigger: 200 USD, 150 auto-paid
+    window = outage(api, service, 5 * HOUR, headers)  # 4 units beyond the 1 h trigger: 200 USD, 150 auto-paid
     worker(app).run_once()
     [claim] = [c for c in api.ok(api.c.get("/v1/claims", params={"status": "open"}, headers=headers))
                if c["policy_id"] == paid["id"]]
     assert claim["amount"] == 50 * USD
-    incident = api.chain.anchor_incident(f"figures {service}", paid, service)
+    incident = incident_on_file(api, app, paid, service, window["start"], window["end"])
     approved = api.ok(api.c.post(f"/v1/claims/{claim['id']}/approve",
                                  json={"incident_report": incident, "amount": 20 * USD}, headers=api.staff("claims")))
     assert approved["approved"] == 20 * USD

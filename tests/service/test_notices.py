@@ -25,7 +25,7 @@ from service.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, verify
 from service.worker.notices import ExpiringNotices
 from tests.chain import TEST_GAS, USD
 from tests.service.conftest import build_app
-from tests.service.helpers import HOUR, Api, issue, make_chain, outage, unique_service, worker
+from tests.service.helpers import HOUR, Api, incident_on_file, issue, make_chain, outage, unique_service, worker
 from tests.service.test_webhooks import Receiver
 
 ALL = list(notices.EVENTS)
@@ -201,13 +201,13 @@ def test_every_notice_type_is_delivered_signed_to_its_recipients_and_never_twice
     _, p3 = issue(api, a, ha, unique_service())
     # B: its claim lapses (nobody decides within the hour), then its policy is renewed.
     _, pb = issue(api, b, hb, s3, claim_seconds=HOUR)
-    outage(api, s1, 5 * HOUR, ha)
+    o1 = outage(api, s1, 5 * HOUR, ha)
     outage(api, s2, 5 * HOUR, ha)
     outage(api, s3, 5 * HOUR, hb)
     worker(app).run_once()
     reviewer = api.staff("claims")
     c1, c2, cb = _open_claim(api, app, p1, ha), _open_claim(api, app, p2, ha), _open_claim(api, app, pb, hb)
-    incident = api.chain.anchor_incident(f"incident {s1}", p1, s1)
+    incident = incident_on_file(api, app, p1, s1, o1["start"], o1["end"])
     api.ok(api.c.post(f"/v1/claims/{c1['id']}/approve", json={"incident_report": incident, "amount": 20 * USD},
                       headers=reviewer))
     reason = "the outage was the insured's own migration"
