@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from web3 import EthereumTesterProvider, Web3
+from web3 import Web3
 
 from contracts.deploy import deploy
-from tests.chain import ORACLES, QUORUM, Actors, Ledger
+from tests.chain import ORACLES, QUORUM, Actors, Ledger, fast_w3
 
 
 @pytest.fixture(scope="session")
 def w3() -> Web3:
-    return Web3(EthereumTesterProvider())
+    return fast_w3()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from typing import Any
 from eth_utils import keccak
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web3 import EthereumTesterProvider, Web3
+from web3 import Web3
 
 from contracts import artifacts, eip712, registry
 from contracts.deploy import ZERO_ADDRESS, Deployed, Deployment, deploy
@@ -22,7 +22,7 @@ from service.assessment import ITEMS, assess
 from service.assessment.template import Part
 from service.chain.gateway import Gateway
 from service.worker.payouts import PayoutWorker
-from tests.chain import ORACLES, QUORUM, TEST_GAS, USD
+from tests.chain import ORACLES, QUORUM, TEST_GAS, USD, fast_w3
 
 ADMIN_KEY = "test-admin-key-0123456789"
 _names = itertools.count(1)
@@ -96,7 +96,7 @@ class Chain:
 def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain, token_artifact: str | None = None) -> Chain:
     """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set. The
     payout asset is a TestToken, or a fresh `token_artifact` (e.g. "BlacklistToken")."""
-    w3 = w3 or Web3(EthereumTesterProvider())
+    w3 = w3 or fast_w3()
     owner, operator, assessor = w3.eth.accounts[:3]
     asset = None
     if token_artifact is not None:
