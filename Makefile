@@ -15,7 +15,7 @@ run: setup
 # Unit, contract and service tests on both cores (a file stays on one worker: module fixtures
 # are shared), then the end-to-end tests one at a time (real processes, timing-sensitive).
 test: setup
-	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not e2e"
 	$(BIN)/pytest -m e2e
 
 setup: $(PY_STAMP) $(NPM_STAMP)
