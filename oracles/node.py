@@ -47,6 +47,9 @@ TICK_SECONDS = 1.0
 # UNKNOWN, which the episode machines treat exactly like a gap in the sequence.
 MAX_CATCH_UP_BUCKETS = 10
 STALL_SECONDS = 15.0
+# At start the certificate facts of `GET /v1/targets` are restored from this many of a TLS
+# target's latest observations (a run of failed handshakes carries no certificate).
+CERT_RESTORE_OBSERVATIONS = 200
 
 
 @dataclass
@@ -114,6 +117,11 @@ class OracleNode:
         self._next_bucket = max(math.ceil(self.started_at / BUCKET_SECONDS),
                                 self.state.next_bucket() or 0)
         self._last_outcome: dict[str, Outcome] = {}
+        # Per target: its latest probe (start, outcome) and latest certificate reading
+        # (start, days left), what `GET /v1/targets` publishes.
+        self._last_probe: dict[str, tuple[float, Outcome]] = {}
+        self._last_cert: dict[str, tuple[float, int]] = {}
+        self._restore_target_facts()
         self._last_verdict: dict[str, Verdict] = {}
         self._skipped_seen = 0
         self._last_tick = self.started_at
@@ -151,6 +159,10 @@ class OracleNode:
             service_id=target.service_id_bytes if target else None,
             planned=slot.planned, started=started, result=result)
         self.tally.add(spec.name, started, result.outcome)
+        if not is_canary:
+            self._last_probe[spec.name] = (started, result.outcome)
+            if result.cert_days_left is not None:
+                self._last_cert[spec.name] = (started, result.cert_days_left)
         m = self.metrics
         m.probes.labels(target=spec.name, kind=spec.kind, outcome=result.outcome.value).inc()
         m.probe_duration.labels(kind=spec.kind).observe(result.duration_ms / 1000)
@@ -323,6 +335,35 @@ class OracleNode:
             "open_episodes": sum(isinstance(s, Open) for s in self._machines.values()),
             "next_minute": self._next_bucket * BUCKET_SECONDS,
         }
+
+    def _restore_target_facts(self) -> None:
+        for target in self.config.targets:
+            for obs in self.evidence.recent(target.name, 1 if target.kind != "tls" else CERT_RESTORE_OBSERVATIONS):
+                body = obs.body
+                started = int(body["started_ms"]) / 1000
+                self._last_probe.setdefault(target.name, (started, Outcome(body["outcome"])))
+                if body.get("cert_days_left") is not None:
+                    self._last_cert[target.name] = (started, int(body["cert_days_left"]))
+                    break
+
+    def targets(self) -> list[dict[str, Any]]:
+        """What the node monitors and its latest facts, per target (canaries left out): the
+        latest probe's time and outcome and, for TLS probes, the certificate's days left at the
+        latest handshake that presented one (null when none did)."""
+        out = []
+        for t in self.config.targets:
+            probe = self._last_probe.get(t.name)
+            cert = self._last_cert.get(t.name)
+            out.append({
+                "name": t.name, "kind": t.kind, "service_id": "0x" + t.service_id_bytes.hex(),
+                "threshold_seconds": t.threshold_seconds,
+                "last_probe_at": round(probe[0]) if probe else None,
+                "last_outcome": probe[1].value if probe else None,
+                "cert_days_left": cert[1] if cert else None,
+                "cert_checked_at": round(cert[0]) if cert else None,
+                "min_days_left": t.min_days_left if t.kind == "tls" else None,
+            })
+        return out
 
     def evidence_bundle(self, episode: str, seq: int | None = None) -> dict[str, Any]:
         return episode_bundle(self.state, self.evidence, node=self.address,
