@@ -127,6 +127,9 @@ def up_cmd(
                "CYBERCOVER_ADMIN_KEY": key, "CYBERCOVER_OPERATOR_ADDRESS": boot["operator"],
                "CYBERCOVER_ASSESSOR_ADDRESS": boot["assessor"],
                "CYBERCOVER_ORACLE_NODES": oracle_nodes_env(signers, ports)}
+        if "TestToken" in dep["contracts"] and "CYBERCOVER_TOKEN_CURRENCY" not in os.environ:
+            # The local payout token is a 6-decimal test USD: approvals are capped by a USD loss.
+            env |= {"CYBERCOVER_TOKEN_CURRENCY": "USD", "CYBERCOVER_TOKEN_DECIMALS": "6"}
         sup.start("api", [str(BIN / "cybercover"), "serve", "--port", str(port)], env)
         if not wait_http(f"{api}/healthz", proc=sup.children.get("api")):
             raise RuntimeError(f"the API did not come up; see {sup.logs / 'api.log'}")

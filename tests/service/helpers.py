@@ -253,11 +253,13 @@ def outage(api: Api, service: str, duration: int, headers: dict[str, str], *, fi
 
 
 def incident_on_file(api: Api, app: FastAPI, policy: dict[str, Any], service: str, start: int, end: int, *,
-                     tenant: str | None = None, outage_service: str | None = None, anchored: bool = True) -> str:
+                     tenant: str | None = None, outage_service: str | None = None, anchored: bool = True,
+                     loss_minor: int = 500_00, currency: str = "USD") -> str:
     """A §8 incident report built by the engine about the outage window [start, end) of
     `outage_service` (default `service`), for the subject binding the policy's insured subject to
     `service`, kept on file as an assessment record (as the incident routes keep one) and, with
-    `anchored`, anchored by the service's assessor; returns its anchor id."""
+    `anchored`, anchored by the service's assessor; its one loss is `loss_minor` minor units of
+    `currency`; returns its anchor id."""
     import secrets
     from datetime import UTC, datetime, timedelta
 
@@ -289,8 +291,8 @@ def incident_on_file(api: Api, app: FastAPI, policy: dict[str, Any], service: st
     details = IncidentDetails(
         incident_ref=f"INC-{secrets.token_hex(3)}", reported_at=t1, response_started_at=t1 + timedelta(minutes=5),
         timeline=(TimelineEvent(t0, "service stopped answering"), TimelineEvent(t1, "service restored")),
-        reconstruction="origin process stopped", currency="USD",
-        losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime", 500_00, "contracted parametric amount"),),
+        reconstruction="origin process stopped", currency=currency,
+        losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime", loss_minor, "contracted parametric amount"),),
         cause=Cause(EntryVector.ENVIRONMENTAL, "origin process crash", "none", ("process crash",), ()),
         responsibility=Responsibility(True, "downtime cover", "infrastructure failure", "within the cover"),
         secondary_risks=(), log_retention_days=365, advice=("add a standby origin",),
