@@ -134,6 +134,8 @@ def deploy(
     finality_delay: int = DEFAULT_FINALITY_DELAY,
     manifest_path: Path | None = None,
     governance_delay: int | None = None,
+    proposers: Sequence[str] = (),
+    assessors: Sequence[tuple[str, int]] = (),
 ) -> Deployment:
     """Deploys registry, oracle, pool and book (and a TestToken when no `token` is given),
     grants the pool's BOOK_ROLE to the book, and optionally sets the oracle config and roles.
@@ -151,7 +153,10 @@ def deploy(
     directly, then hands every admin role (DEFAULT_ADMIN_ROLE everywhere, ACCREDITOR_ROLE) to the
     timelock and TREASURER_ROLE to `admin`, and renounces all of the deployer's roles. Changes
     after that (role grants, `OutageOracle.setConfig`, `setAssessor`) go through the timelock:
-    `contracts.governance.schedule` / `execute` / `govern`."""
+    `contracts.governance.schedule` / `execute` / `govern`. `proposers` are further proposers,
+    cancellers and executors of the timelock besides `admin` (e.g. the service's account, whose
+    accreditation and excluded-event routes schedule and execute); `assessors` are
+    `(address, capability)` pairs accredited directly, as part of the initial setup."""
     if governance_delay is not None and governance_delay < 0:
         raise ValueError(f"governance_delay must be ≥ 0 seconds, not {governance_delay}")
     admin = admin or deployer
@@ -176,8 +181,11 @@ def deploy(
     maintenance_role = oracle.functions.MAINTENANCE_ADMIN_ROLE().call()
     for member in underwriters if maintenance_admins is None else maintenance_admins:
         send(w3, oracle.functions.grantRole(maintenance_role, member), deployer)
+    for assessor, capability in assessors:
+        send(w3, registry.functions.setAssessor(assessor, capability), deployer)
     if governance_delay is not None:
-        timelock = _deploy_one(w3, dep, "Governance", governance_delay, [admin], [admin], ZERO_ADDRESS)
+        governors = list(dict.fromkeys([admin, *proposers]))
+        timelock = _deploy_one(w3, dep, "Governance", governance_delay, governors, governors, ZERO_ADDRESS)
         _hand_over(w3, deployer, timelock.address, registry, oracle, pool, book, treasurer=admin)
     elif admin != deployer:
         _hand_over(w3, deployer, admin, registry, oracle, pool, book)

@@ -32,6 +32,10 @@ from service.stack.supervisor import Supervisor
 BIN = Path(sys.executable).parent
 CAPITAL = 1_000_000 * 10**6  # cUSD the local insurer deposits
 OPERATOR_FLOAT = 100_000 * 10**6  # cUSD the service's operator holds for premiums
+ASSESSOR_CAPABILITY = 90  # Appendix B: the local assessor desk is a preferred provider (≥ 85)
+# Seconds every admin action waits on the local timelock (accreditations, excluded events): short
+# enough to try the review cycle by hand, long enough to see an operation wait.
+GOVERNANCE_DELAY = 60
 
 
 def _secret_file(path: Path, make: Any) -> str:
@@ -50,8 +54,16 @@ def admin_key(data_dir: Path) -> str:
     return _secret_file(data_dir / "admin.key", lambda: "cc_admin_" + secrets.token_urlsafe(32))
 
 
-def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str]) -> dict[str, Any]:
-    """Deploys once and sets up a usable local ledger; reuses the manifest when it is still live."""
+def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str],
+              governance_delay: int | None = GOVERNANCE_DELAY) -> dict[str, Any]:
+    """Deploys once and sets up a usable local ledger; reuses the manifest when it is still live.
+
+    Governed like a production deployment, with a short delay: a `Governance` timelock holds
+    every admin role (DEFAULT_ADMIN_ROLE, ACCREDITOR_ROLE), the insurer and the service's
+    operator account are its proposers and executors (so the accreditation and excluded-event
+    routes schedule and execute), the insurer keeps the pool's TREASURER_ROLE; the oracle set,
+    the operator's roles and the local assessor's accreditation are set directly before the
+    hand-over. `governance_delay=None` keeps a direct admin (the insurer), as before."""
     from contracts.deploy import deploy, live_deployment
     from contracts.sender import send
 
@@ -63,9 +75,9 @@ def bootstrap(w3: Any, data_dir: Path, oracle_addresses: list[str]) -> dict[str,
         return {"deployment": live.to_json(), **roles}
     dep = deploy(w3, insurer, oracle_signers=oracle_addresses, quorum=nodes.oracle_quorum(len(oracle_addresses)),
                  underwriters=[operator], distributors=[operator], claims=[operator],
-                 merge_gap=nodes.MERGE_GAP, finality_delay=nodes.FINALITY_DELAY)
-    registry, pool = dep.contract(w3, "AssessmentRegistry"), dep.contract(w3, "CoverPool")
-    send(w3, registry.functions.setAssessor(assessor, 90), insurer)
+                 merge_gap=nodes.MERGE_GAP, finality_delay=nodes.FINALITY_DELAY,
+                 governance_delay=governance_delay, proposers=[operator], assessors=[(assessor, ASSESSOR_CAPABILITY)])
+    pool = dep.contract(w3, "CoverPool")
     if "TestToken" in dep.contracts:
         token = dep.contract(w3, "TestToken")
         for who, amount in ((insurer, CAPITAL), (operator, OPERATOR_FLOAT)):
@@ -90,6 +102,10 @@ def up_cmd(
     anvil_port: int = typer.Option(8545, help="Port of the local anvil."),
     oracles: int = typer.Option(3, min=2, max=16, help="Local oracle nodes."),
     oracle_base_port: int = typer.Option(8701, help="First oracle node port."),
+    governance_delay: int = typer.Option(
+        GOVERNANCE_DELAY, min=0, envvar="CYBERCOVER_UP_GOVERNANCE_DELAY", show_envvar=True,
+        help="Delay (seconds) of the governance timelock a new deployment gets (accreditations, excluded "
+             "events); a reused deployment keeps its own."),
 ) -> None:
     """Start everything: chain, contracts, API, payout worker, oracle nodes. Ctrl-C stops it all."""
     data_dir = data_dir.resolve()
@@ -116,7 +132,7 @@ def up_cmd(
 
         restore_recursion_limit()  # after the chain libraries' imports
         signers = [Account.from_key(k).address for k in keys]
-        boot = bootstrap(w3, data_dir, signers)
+        boot = bootstrap(w3, data_dir, signers, governance_delay)
         if anvil is not None:
             mine_every(w3)  # deployed at once; from now on blocks follow the clock (contracts.procs)
         dep = boot["deployment"]
@@ -168,6 +184,14 @@ def up_cmd(
         typer.echo(f"  oracles:   {', '.join(f'http://127.0.0.1:{p}' for p in ports)} "
                    f"(quorum {nodes.oracle_quorum(len(signers))}; merge gap {nodes.MERGE_GAP} s, "
                    f"finality delay {nodes.FINALITY_DELAY} s)")
+        if "Governance" in dep["contracts"]:
+            from contracts.deploy import Deployment
+
+            timelock = Deployment.from_json(dep).contract(w3, "Governance")
+            typer.echo(f"  governance: timelock {timelock.address}, delay {timelock.functions.getMinDelay().call()} s")
+        else:  # a data directory deployed before `up` was governed
+            typer.echo("  governance: none (direct admin; accreditations and excluded events answer 409 "
+                       "no_governance: start with a fresh data directory to get a timelock)")
         typer.echo(f"  logs:      {sup.logs}")
         sys.stdout.flush()
         while not stopping.is_set():
