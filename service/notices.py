@@ -34,6 +34,7 @@ EVENTS: tuple[str, ...] = (
     "claim.opened", "claim.decided", "claim.approved", "claim.rejected", "claim.lapsed",
     "assessment.due", "assessment.overdue", "risk.changed",
     "policy.expiring", "policy.cancelled", "policy.renewed",
+    "incident.reported", "incident.report_anchored",
 )
 
 _OWNER = "the policy's tenant, insurer-wide"
@@ -74,6 +75,18 @@ PAYLOADS: dict[str, tuple[str, str, str]] = {
     "policy.cancelled": ("a cover is cancelled (PolicyCancelled)", _OWNER,
                          "`policy_id`, `refund`, `released` (collateral)"),
     "policy.renewed": ("a cover is renewed (PolicyRenewed)", _OWNER, "`policy_id`, `renewed_by`"),
+    "incident.reported": ("an incident is recorded (`POST /v1/incidents`): the §8 clock starts (once per incident)",
+                          "the incident's tenant, insurer-wide",
+                          "`incident_id`, `policy_id` (null: reported against the service), `service_id`, "
+                          "`tenant_id`, `description`, `reported_at` and `response_deadline` (unix, the service's "
+                          "wall clock: reported_at + 1 h, §8.2.1 a), `outage` (`start`, `end`; null: not named), "
+                          "`log_retention_days`"),
+    "incident.report_anchored": ("an incident's §8 report is anchored on-chain (ReportAnchored of kind Incident, for "
+                                 "a report built through the incident routes)", "the incident's tenant, insurer-wide",
+                                 "`incident_id`, `policy_id`, `service_id`, `tenant_id`, `assessment_id`, "
+                                 "`anchor_id` (what a claim approval takes), `report_hash`, `subject`, `outage` "
+                                 "(`service_id`, `start`, `end`), `losses_total_minor` (minor units of `currency`), "
+                                 "`currency`, `anchor_block`, `anchor_tx`"),
 }
 ENVELOPE = ("Every delivery is `{\"id\", \"type\", \"block\", \"tx\", \"data\"}` (`block`/`tx`: the log that caused "
             "it; null for worker passes), plus `tenant_ids` (whose notice it is) for insurer-wide webhooks. "

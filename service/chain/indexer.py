@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from contracts import registry
-from contracts.enums import ClaimReason, PolicyStatus
+from contracts.enums import ClaimReason, PolicyStatus, ReportKind
 from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
 from service import notices
 from service.chain.gateway import Gateway
@@ -428,10 +428,14 @@ def _anchored(c: Ctx) -> None:
                            subject=hx(a["subject"]), score_bps=rec.score_bps, risk_level=rec.risk_level,
                            kind=rec.kind, revoked=False, block=c.block, tx=c.tx))
     if c.notify:  # a re-rating: the superseded report's row names this one (ReportSuperseded came first)
-        from service.domain import rerating  # noqa: PLC0415 (the domain imports the indexer)
+        from service.domain import incidents, rerating  # noqa: PLC0415 (the domain imports the indexer)
 
         c.session.flush()
-        rerating.notice(c.session, c.session.get(m.Anchor, hx(anchor_id)), block=c.block, tx=c.tx)
+        row = c.session.get(m.Anchor, hx(anchor_id))
+        rerating.notice(c.session, row, block=c.block, tx=c.tx)
+        if rec.kind == ReportKind.INCIDENT:  # an incident's §8 report: incident.report_anchored
+            incidents.anchored_notice(c.session, row, block=c.block, tx=c.tx,
+                                      key=f"{c.tx}:{c.position}:incident.report_anchored")
 
 
 def _superseded(c: Ctx) -> None:
