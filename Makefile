@@ -6,8 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# The browser tests (tests/web) drive Debian's Chromium through Playwright's executable_path.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup bench lint clean
+.PHONY: run test setup browser bench lint clean
 
 run: setup
 	$(BIN)/cybercover up
@@ -18,7 +21,13 @@ test: setup
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not e2e"
 	$(BIN)/pytest -m e2e
 
-setup: $(PY_STAMP) $(NPM_STAMP)
+setup: $(PY_STAMP) $(NPM_STAMP) browser
+
+# Chromium and a font for Chinese text (the cover page's zh terms), installed when missing.
+browser:
+	@test -x $(CHROMIUM) && fc-list :lang=zh | grep -q . || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  chromium fonts-liberation fonts-wqy-microhei; }
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -36,6 +36,7 @@ from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker, transaction
 from service.domain.figures import FiguresCollector
 from service.settings import Settings, get_settings
+from service.web import install as install_web
 
 log = logging.getLogger(__name__)
 ADMIN_TENANT = "insurer"  # the name of the insurer's tenant (models.Tenant.insurer marks it)
@@ -94,4 +95,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
                                             policies, outages, claims, webhooks, exclusions, incidents,
                                             accreditations, figures)))
+    install_web(app)  # the web pages (service/web): /status, /cover, /verify, /static
     return app

@@ -1,0 +1,3 @@
+"""Imports every page module so that each adds its router to service.web.ROUTERS."""
+
+from __future__ import annotations
