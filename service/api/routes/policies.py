@@ -87,12 +87,15 @@ class PolicyOut(Out):
     payouts: list[PolicyPayout] = Field(description="Payouts sent (or credited), oldest first")
     tenant_id: str | None
     holder_ref: str | None
+    cover_page: str | None = Field(default=None, description="The holder's cover page (path on this service): "
+                                   "send it to the customer; its `ref` is the holder salt, the page's only key")
     tx: str
 
     @classmethod
     def of_policy(cls, p: m.Policy, owner: m.PolicyOwner | None, payouts: list[m.Payout] | None = None) -> PolicyOut:
         return cls.of(p, status=PolicyStatus(p.status).label, tenant_id=owner.tenant_id if owner else None,
                       holder_ref=owner.holder_ref if owner else None, renewal_of=p.renewal_of or None,
+                      cover_page=f"/cover/{p.id}?ref={owner.holder_salt}" if owner else None,
                       renewed_by=p.renewed_by or None, payouts=[PolicyPayout.of(x) for x in payouts or ()])
 
 
