@@ -16,6 +16,7 @@ from service.api.routes import (
     accreditations,
     assessments,
     claims,
+    console,
     exclusions,
     figures,
     health,
@@ -94,6 +95,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
                                             policies, outages, claims, webhooks, exclusions, incidents,
-                                            accreditations, figures)))
+                                            accreditations, figures, console)))
     install_web(app)  # the web pages (service/web): /status, /cover, /verify, /static
     return app

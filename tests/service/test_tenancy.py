@@ -200,6 +200,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/policies/batch"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/policies/batch", {"quote_id": w.quote, "covers": [_cover(c)]}),
         ok=201, owned=True),
+    # The console's dry run of a CSV bulk issuance: as issuing, on A's quote (nothing is sent).
+    ("POST", "/v1/policies/batch/preview"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/policies/batch/preview", {
+            "quote_id": w.quote, "csv": f"holder_ref,beneficiary\n{_cover(c)['holder_ref']},{'0x' + '77' * 20}\n"}),
+        owned=True),
     ("GET", "/v1/policies/{policy_id}"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}"), owned=True),
     ("GET", "/v1/policies/{policy_id}/schedule"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}/schedule"),
                                                        owned=True),
@@ -238,6 +243,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/payouts"): Case(PEOPLE, get(lambda w: f"/v1/payouts?policy_id={w.policy}"),
                                  listed=lambda w, body: w.policy in _ids(body, "policy_id")),
     # The insurer's figures: A's for A's keys and the insurer's staff; another tenant's are a 404.
+    # The console's: who the key is (anyone), the pool's capital over time (insurer staff only).
+    ("GET", "/v1/me"): Case(PEOPLE, get("/v1/me")),
+    ("GET", "/v1/pool/history"): Case(STAFF, get("/v1/pool/history?points=3"), insurer_only=True),
     ("GET", "/v1/figures"): Case(PEOPLE, get(lambda w: f"/v1/figures?tenant_id={w.tenants['A']}"), owned=True),
     # Exclusions: public to every person's key; rules are the underwriter's, windows the maintainer
     # tenant's distributors' (another tenant's: 403, tests/service/test_exclusions.py) or the
@@ -298,6 +306,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/webhooks"): Case(("distributor",), get("/v1/webhooks"),
                                   listed=lambda w, body: w.webhook in _ids(body), finds_a=lambda c: c.tenant == "A",
                                   staff=True),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case(
+        ("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}/deliveries"), tenant_only=True, staff=True),
     ("GET", "/v1/webhooks/{webhook_id}"): Case(("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}"),
                                                tenant_only=True, staff=True),
     ("POST", "/v1/webhooks/{webhook_id}/pause"): Case(

@@ -4,12 +4,14 @@ projection, scoped to the distributor."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.enums import PolicyStatus
@@ -190,23 +192,40 @@ def renew_policy(policy_id: int, session: SessionDep, gw: GatewayDep, indexer: I
         cover_seconds=body.cover_seconds, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
 
 
+def _search(text: str) -> Any:
+    """A policy whose id is `text`, whose beneficiary is the address `text`, or whose holder
+    reference contains it (case-insensitive; LIKE's wildcards are taken literally)."""
+    like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found: list[Any] = [func.lower(m.PolicyOwner.holder_ref).like(like, escape="\\")]
+    if text.isdigit() and len(text) <= 18:
+        found.append(m.Policy.id == int(text))
+    if re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
+        found.append(m.Policy.beneficiary == to_checksum_address(text))
+    return or_(*found)
+
+
 @router.get("", response_model=Page[PolicyOut])
 def list_policies(session: SessionDep, principal: Anyone,
                   product_id: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
                   status: Status | None = None,
                   beneficiary: Address | None = None,
+                  q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
+                      "Search: the policy id, a beneficiary address, or part of the holder reference "
+                      "(case-insensitive)"))] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Page[PolicyOut]:
-    q = select(m.Policy, m.PolicyOwner).outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
-    q = principal.scope(q, m.PolicyOwner.tenant_id)
+    query = select(m.Policy, m.PolicyOwner).outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
+    query = principal.scope(query, m.PolicyOwner.tenant_id)
     if product_id is not None:
-        q = q.where(m.Policy.product_id == product_id)
+        query = query.where(m.Policy.product_id == product_id)
     if status is not None:
-        q = q.where(m.Policy.status == PolicyStatus.of(status))
+        query = query.where(m.Policy.status == PolicyStatus.of(status))
     if beneficiary is not None:
-        q = q.where(m.Policy.beneficiary == beneficiary)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.execute(q.order_by(m.Policy.id).limit(limit).offset(offset)).all()
+        query = query.where(m.Policy.beneficiary == beneficiary)
+    if q is not None:
+        query = query.where(_search(q.strip()))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(m.Policy.id).limit(limit).offset(offset)).all()
     payouts = _payouts(session, [p.id for p, _ in rows])
     return Page[PolicyOut](items=[PolicyOut.of_policy(p, o, payouts[p.id]) for p, o in rows], total=total,
                            limit=limit, offset=offset)
