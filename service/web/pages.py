@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from service.web import cover, status  # noqa: F401
+from service.web import console, cover, status  # noqa: F401

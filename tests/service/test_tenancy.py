@@ -147,6 +147,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(None, get("/docs")),
     ("GET", "/docs/oauth2-redirect"): Case(None, get("/docs/oauth2-redirect")),
     ("GET", "/redoc"): Case(None, get("/redoc")),
+    # The console page: a public shell; its data comes from /v1 with the key the user types in.
+    ("GET", "/console"): Case(None, get("/console")),
     # Tenants: the insurer's admin; keys: a tenant's admin for its own tenant.
     ("POST", "/v1/tenants"): Case((), lambda w, c: ("POST", "/v1/tenants", {"name": f"matrix-{c.name}-{next(_n)}"}),
                                   ok=201),

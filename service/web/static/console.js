@@ -80,8 +80,8 @@
   }
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "—";
-    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
-    return h ? h + " h " + m + " min" : m ? m + " min" : seconds + " s";
+    var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);
+    return d ? d + " d " + h + " h" : h ? h + " h " + m + " min" : m ? m + " min" : seconds + " s";
   }
   function short(hex) { return hex && hex.length > 14 ? hex.slice(0, 8) + "…" + hex.slice(-4) : hex || "—"; }
   function code(text, full) { return el("code", {title: full || text, text: text}); }
