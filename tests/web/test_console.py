@@ -59,7 +59,7 @@ def test_insurer_approves_a_claim_in_part_and_the_chain_pays_it(web: Web, api: A
     assert page.evaluate("localStorage.length") == 0
     assert page.context.cookies() == []
     # Capital with its chart over time, products, figures: the insurer's view.
-    expect(page.locator("#capital svg.chart polyline")).to_have_count(4)
+    expect(page.locator("#capital svg.chart polyline")).to_have_count(4)  # free, locked, premiums, payouts
     expect(page.locator("#capital .stat").first).to_contain_text("Free")
     expect(page.locator("#products")).to_contain_text(service)
     expect(page.locator("#exposure")).to_contain_text(service)
@@ -157,7 +157,7 @@ def test_distributor_previews_a_csv_and_issues_only_after_confirming(web: Web, a
 
 def test_console_at_phone_width(web: Web, api: Api, phone_page: Page, tmp_path: Path) -> None:
     sign_in(phone_page, web, api.staff("auditor")["X-API-Key"])
-    expect(phone_page.locator("#capital svg.chart")).to_be_visible()
+    expect(phone_page.locator("#capital svg.chart").first).to_be_visible()
     # Nothing wider than the screen but the scrollable tables.
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width

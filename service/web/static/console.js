@@ -165,45 +165,44 @@
     {key: "premiums", label: "Premiums (cumulative)", cls: "s-premiums"},
     {key: "payouts", label: "Payouts (cumulative)", cls: "s-payouts"}
   ];
+  // Small multiples: one panel per series with its own scale (free capital is orders of magnitude
+  // above the rest, which a shared axis would flatten), on one shared time axis.
   function capitalChart(points) {
     if (points.length < 2) return el("p", {class: "muted", text: "Not enough history for a chart yet."});
-    var W = 640, H = 240, L = 86, R = 12, T = 12, B = 34;
     var t0 = points[0].time, t1 = points[points.length - 1].time;
-    var vmax = 0;
-    points.forEach(function (p) { SERIES.forEach(function (s) { vmax = Math.max(vmax, p[s.key]); }); });
-    vmax = vmax || 1;
+    return el("div", {class: "multiples"}, SERIES.map(function (s) { return panel(s, points, t0, t1); }));
+  }
+  function panel(s, points, t0, t1) {
+    var W = 320, H = 130, L = 8, R = 8, T = 10, B = 22;
+    var vmax = 0, vmin = Infinity;
+    points.forEach(function (p) { vmax = Math.max(vmax, p[s.key]); vmin = Math.min(vmin, p[s.key]); });
+    var lo = vmin === vmax ? 0 : vmin, hi = vmax > lo ? vmax : lo + 1;
     function x(p, i) { return L + (t1 > t0 ? (p.time - t0) / (t1 - t0) : i / (points.length - 1)) * (W - L - R); }
-    function y(v) { return T + (1 - v / vmax) * (H - T - B); }
-    var chart = svg("svg", {viewBox: "0 0 " + W + " " + H, role: "img", class: "chart",
-                            "aria-labelledby": "capital-chart-title"});
-    chart.appendChild(svg("title", {id: "capital-chart-title",
-      text: "Pool capital over time: free, locked, cumulative premiums and payouts, in " + symbol()}));
-    for (var g = 0; g <= 4; g++) {
-      var v = vmax * g / 4, gy = y(v);
-      chart.appendChild(svg("line", {x1: L, x2: W - R, y1: gy, y2: gy, class: "grid"}));
-      chart.appendChild(svg("text", {x: L - 6, y: gy + 4, "text-anchor": "end", class: "axis", text: amount(v)}));
-    }
-    [points[0], points[points.length - 1]].forEach(function (p, i) {
-      var d = new Date(p.time * 1000);
-      chart.appendChild(svg("text", {x: i ? W - R : L, y: H - 10, "text-anchor": i ? "end" : "start", class: "axis",
-                                     text: utc(d)}));
+    function y(v) { return T + (1 - (v - lo) / (hi - lo)) * (H - T - B); }
+    var id = "chart-" + s.key;
+    var last = points[points.length - 1];
+    var chart = svg("svg", {viewBox: "0 0 " + W + " " + H, role: "img", class: "chart", "aria-labelledby": id});
+    chart.appendChild(svg("title", {id: id, text: s.label + " over time, " + symbol() + ": from " +
+      money(points[0][s.key]) + " to " + money(last[s.key])}));
+    [hi, lo].forEach(function (v) {
+      chart.appendChild(svg("line", {x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid"}));
     });
-    SERIES.forEach(function (s) {
-      var pts = points.map(function (p, i) { return x(p, i).toFixed(1) + "," + y(p[s.key]).toFixed(1); }).join(" ");
-      var line = svg("polyline", {points: pts, class: "series " + s.cls});
-      chart.appendChild(line);
-    });
-    points.forEach(function (p, i) {  // a hover target per point, with every value
-      var tip = svg("title", {text: utc(new Date(p.time * 1000)) + " (block " + p.block + ")\n" +
-        SERIES.map(function (s) { return s.label + ": " + money(p[s.key]); }).join("\n")});
-      var dot = svg("circle", {cx: x(p, i), cy: y(p.free), r: 4, class: "dot"});
-      dot.appendChild(tip);
+    chart.appendChild(svg("text", {x: L, y: T - 1, class: "axis", text: "max " + amount(hi)}));
+    chart.appendChild(svg("text", {x: W - R, y: H - 6, "text-anchor": "end", class: "axis",
+                                   text: utc(new Date(t1 * 1000))}));
+    chart.appendChild(svg("text", {x: L, y: H - 6, class: "axis", text: utc(new Date(t0 * 1000))}));
+    var area = points.map(function (p, i) { return x(p, i).toFixed(1) + "," + y(p[s.key]).toFixed(1); });
+    chart.appendChild(svg("polyline", {points: area.join(" "), class: "series " + s.cls}));
+    points.forEach(function (p, i) {  // a hover target per point
+      var dot = svg("circle", {cx: x(p, i), cy: y(p[s.key]), r: 5, class: "dot"});
+      dot.appendChild(svg("title", {text: utc(new Date(p.time * 1000)) + " (block " + p.block + "): " +
+                                         money(p[s.key])}));
       chart.appendChild(dot);
     });
-    var legend = el("ul", {class: "legend"}, SERIES.map(function (s) {
-      return el("li", {}, el("span", {class: "swatch " + s.cls, "aria-hidden": "true"}), s.label);
-    }));
-    return [chart, legend];
+    return el("figure", {class: "panel-chart"},
+      el("figcaption", {}, el("span", {class: "swatch " + s.cls, "aria-hidden": "true"}), s.label + " ",
+        el("strong", {text: money(last[s.key])})),
+      chart);
   }
 
   // --- the insurer's console --------------------------------------------------------------------
