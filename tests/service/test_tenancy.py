@@ -135,6 +135,11 @@ def _cover(c: Caller) -> dict[str, str]:
     return {"beneficiary": "0x" + "77" * 20, "holder_ref": f"matrix-{c.name}-{next(_n)}"}
 
 
+def _cover_page(w: World) -> str:
+    """Policy A's cover page link, as its distributor's API answer gives it."""
+    return str(w.api.ok(w.api.c.get(f"/v1/policies/{w.policy}", headers=w.api.admin))["cover_page"])
+
+
 def _ids(items: Any, key: str = "id") -> set[Any]:
     return {i[key] for i in items}
 
@@ -147,8 +152,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(None, get("/docs")),
     ("GET", "/docs/oauth2-redirect"): Case(None, get("/docs/oauth2-redirect")),
     ("GET", "/redoc"): Case(None, get("/redoc")),
-    # The console page: a public shell; its data comes from /v1 with the key the user types in.
+    # The web pages (service/web): public, no key. The console is a shell whose data comes from /v1
+    # with the key the user types in; the status pages show only on-chain outage data; the cover
+    # page's key is the holder salt in its link (a wrong one is a 404 page: tests/web/test_cover.py).
+    ("GET", "/web"): Case(None, get("/web")),
     ("GET", "/console"): Case(None, get("/console")),
+    ("GET", "/status"): Case(None, get("/status")),
+    ("GET", "/status/{service}"): Case(None, get(lambda w: f"/status/{w.service_id}")),
+    ("GET", "/cover/{policy_id}"): Case(None, get(_cover_page)),
     # Tenants: the insurer's admin; keys: a tenant's admin for its own tenant.
     ("POST", "/v1/tenants"): Case((), lambda w, c: ("POST", "/v1/tenants", {"name": f"matrix-{c.name}-{next(_n)}"}),
                                   ok=201),
