@@ -40,8 +40,8 @@ LABELS = {
     "zh": {"cover": "您的保障", "status": "状态", "period": "保险期间", "limit": "限额", "premium": "保险费",
            "paid": "已赔付", "outages": "保险期间内经核实的中断",
            "no_outages": "保险期间内承保服务没有经核实的中断。", "payouts": "赔付记录", "no_payouts": "尚无赔付。",
-           "claim": "审核中的理赔", "claimable": "可领取余额", "terms": "保障条款（通俗说明）", "exclusions": "除外责任",
-           "service": "承保服务", "beneficiary": "受益人", "schedule": "完整保险单明细表"},
+           "claim": "审核中的理赔", "claimable": "可领取余额", "terms": "保障条款（通俗说明）",
+           "exclusions": "除外责任", "service": "承保服务", "beneficiary": "受益人", "schedule": "完整保险单明细表"},
 }
 STATUS_WORDS = {"zh": {"active": "有效", "expired": "已到期", "cancelled": "已退保", "exhausted": "限额已用尽"}}
 
