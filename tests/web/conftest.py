@@ -9,7 +9,8 @@ Fixtures:
   the test's own setup goes through the same port and the same serialisation as the browser.
 - `page`: a fresh browser context per test (desktop width; `phone_page` for 390 px); it fails the
   test on any console error or uncaught page error and saves a screenshot under the test's tmp
-  folder at teardown (`page.png`, plus whatever the test saves with `shot(page, tmp_path, name)`).
+  folder at teardown (`page.png`, plus whatever the test saves with `shot(page, tmp_path, name)`),
+  and fails it if any text of the page it was left on is below WCAG AA contrast (tests/web/contrast.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from service.api.routes.webhooks import get_resolver
 from service.db.session import make_engine
 from service.settings import Settings
 from tests.service.helpers import ADMIN_KEY, Api, Chain, make_chain
+from tests.web.contrast import contrast
 
 CHROMIUM = os.environ.get("CYBERCOVER_CHROMIUM", "/usr/bin/chromium")
 DESKTOP = {"width": 1200, "height": 900}
@@ -158,11 +160,18 @@ def _page(browser: Browser, tmp_path: Path, viewport: dict[str, int]) -> Iterato
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     yield page
+    low: list[Any] = []
+    url = page.url
     try:
         shot(page, tmp_path, "page")
+        if url.startswith("http"):  # a page was navigated to (not only fetched)
+            measured = contrast(page)
+            assert measured["checked"], f"no text measured on {url}"
+            low = measured["fails"]
     finally:
         context.close()
     assert not errors, "browser console errors:\n" + "\n".join(errors)
+    assert not low, f"below WCAG AA contrast on {url}: {low}"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from tests.web.conftest import Web, shot
+from tests.web.contrast import contrast
 
 
 def test_pages_index_loads_with_vendored_assets(web: Web, page: Page, tmp_path: Path) -> None:
@@ -27,3 +28,17 @@ def test_static_files_are_served(web: Web, page: Page) -> None:
     for name in ("web.css", "web.js", "favicon.svg"):
         r = page.request.get(f"{web.url}/static/{name}")
         assert r.status == 200, name
+
+
+def test_contrast_check_catches_low_contrast(page: Page) -> None:
+    """The AA check the `page` fixture runs on every page: it finds grey-on-white and a pale
+    translucent banner, passes large text at 3:1, and reads SVG text by its fill."""
+    page.set_content("""<body style="background:#fff">
+      <p id="ok" style="color:#4b5563">muted 7.5:1</p>
+      <p style="color:#999">grey 2.8:1</p>
+      <div style="background:rgba(11,42,74,.2)"><span style="color:#fff">white on a pale veil</span></div>
+      <h1 style="font-size:32px;color:#949494">large 3.03:1</h1>
+      <svg><text x="0" y="12" style="fill:#bbb">axis</text></svg></body>""")
+    got = contrast(page)
+    assert got["checked"] == 5
+    assert sorted(f["text"] for f in got["fails"]) == ["axis", "grey 2.8:1", "white on a pale veil"]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from contracts import eip712
+from service.web import status
 from tests.service.helpers import Api, outage, unique_service
 from tests.web.conftest import PHONE, Web, shot
 
@@ -56,7 +58,9 @@ def test_verified_outage_appears_with_signers_tx_and_evidence(web: Web, api: Api
     shot(page, tmp_path, "index")
 
 
-def test_ongoing_outage_shows_running_duration_and_refreshes(web: Web, api: Api, page: Page, tmp_path: Path) -> None:
+def test_ongoing_outage_shows_running_duration_and_refreshes(web: Web, api: Api, page: Page, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(status, "REFRESH_SECONDS", 2)  # the app runs in this process: 2 s, not 15, to keep it quick
     name, sid, relay = _service(api)
     start = api.chain.now() + 60
     api.chain.travel(60 + 1800)
@@ -66,12 +70,12 @@ def test_ongoing_outage_shows_running_duration_and_refreshes(web: Web, api: Api,
     page.goto(f"{web.url}/status/{name}")  # by name as well as by id
     expect(page.locator("#state")).to_contain_text("Outage ongoing")
     expect(page.locator("#state")).to_contain_text("running for")
-    assert page.locator("body").get_attribute("data-refresh") == "15"
+    assert page.locator("body").get_attribute("data-refresh") == "2"
     expect(page.locator("section.outage .badge").first).to_contain_text("ongoing")
     # The page fits a phone's width (no horizontal scrolling of the page itself).
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     # It reloads itself: a navigation happens without the test asking.
-    with page.expect_navigation(timeout=20_000):
+    with page.expect_navigation(timeout=10_000):
         pass
     shot(page, tmp_path, "ongoing")
 
