@@ -11,7 +11,6 @@ thousands separators, dates in UTC with the visitor's local time on hover (stati
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +26,15 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 def amount(value: int | str | None, decimals: int | None = None, symbol: str | None = None) -> str:
-    """Minor units → '1,234.5 USD' (exact: Decimal, trailing zeros dropped, thousands separators).
+    """Minor units → '1,234.5 USD' (exact, trailing zeros dropped, thousands separators).
     Without decimals (a token without the view) the minor units themselves, separated."""
     if value is None:
         return "—"
     n = int(value)
-    if decimals:
-        q = Decimal(n).scaleb(-decimals)
-        text = f"{q:,f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
+    if decimals:  # integer arithmetic: Decimal's default context would round past 28 digits
+        whole, frac = divmod(abs(n), 10**decimals)
+        digits = str(frac).rjust(decimals, "0").rstrip("0")
+        text = ("-" if n < 0 else "") + f"{whole:,}" + (f".{digits}" if digits else "")
     else:
         text = f"{n:,}"
     return f"{text} {symbol}" if symbol else text

@@ -5,6 +5,7 @@ only. The `page` fixture fails a test on any console error and screenshots it.""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,12 @@ def test_insurer_approves_a_claim_in_part_and_the_chain_pays_it(web: Web, api: A
     # Capital with its chart over time, products, figures: the insurer's view.
     expect(page.locator("#capital svg.chart polyline")).to_have_count(4)  # free, locked, premiums, payouts
     expect(page.locator("#capital .stat").first).to_contain_text("Free")
+    # Token units with thousands separators (the pool holds ~100 million), percentages too.
+    expect(page.locator("#capital .stat-value").first).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)? "))
+    expect(page.locator("#figures .stat-value").nth(3)).to_have_text(re.compile(r"^\d{1,3}(,\d{3})*\.\d %$"))
+    # Dates in UTC, the visitor's local time (Asia/Shanghai here) on hover.
+    stamp = page.locator("#capital time").first
+    assert stamp.inner_text().endswith(" UTC") and (stamp.get_attribute("title") or "").startswith("Local time: ")
     expect(page.locator("#products")).to_contain_text(service)
     expect(page.locator("#exposure")).to_contain_text(service)
     expect(page.locator("#figures")).to_contain_text("Loss ratio")

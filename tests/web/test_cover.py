@@ -4,6 +4,7 @@ verified outage in the cover and the payout it made with its transaction; a wron
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -28,6 +29,12 @@ def test_cover_page_shows_terms_outage_and_payout(web: Web, api: Api, page: Page
     expect(page.locator("#no-payouts")).to_be_visible()
     expect(page.locator("#terms")).to_contain_text("Trigger")
     expect(page.locator("#summary")).to_contain_text("500")  # the limit, in token units
+    # The cover period in UTC; hovering shows the visitor's local time (the context is Asia/Shanghai, +8 h).
+    start = page.locator("#summary time").first
+    iso = start.get_attribute("datetime") or ""
+    local = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone(timedelta(hours=8)))
+    assert start.inner_text().endswith(" UTC")
+    assert start.get_attribute("title") == f"Local time: {local:%d/%m/%Y, %H:%M:%S}"
     shot(page, tmp_path, "before")
 
     outage(api, name, 2 * 3600, dist)  # 2 h down: 1 h above the 1 h trigger → 50 USD

@@ -85,7 +85,8 @@
   }
   function short(hex) { return hex && hex.length > 14 ? hex.slice(0, 8) + "…" + hex.slice(-4) : hex || "—"; }
   function code(text, full) { return el("code", {title: full || text, text: text}); }
-  function ratio(r) { return r === null || r === undefined ? "—" : (Number(r) * 100).toFixed(1) + " %"; }
+  var percent = new Intl.NumberFormat("en-US", {minimumFractionDigits: 1, maximumFractionDigits: 1});
+  function ratio(r) { return r === null || r === undefined ? "—" : percent.format(Number(r) * 100) + " %"; }
   var TONE = {active: "ok", ok: "ok", sent: "ok", delivered: "ok", approvable: "ok", approved: "ok",
               credited: "warn", retrying: "warn", paused: "warn", due: "warn", warn: "warn",
               failed: "bad", overdue: "bad", bad: "bad", rejected: "bad"};
@@ -259,14 +260,14 @@
       return table(["Policy", "Beneficiary", {label: "Amount", num: true}, "Status", "Block", "Transaction"],
         recent.map(function (p) {
           return [p.policy_id, code(short(p.beneficiary), p.beneficiary), money(p.amount),
-                  badge(p.status), p.block, code(short(p.tx), p.tx)];
+                  badge(p.status), grouping.format(p.block), code(short(p.tx), p.tx)];
         }), "No payouts yet.");
     });
     fill(figs, figures, function (f) {
       var u = f.underwriting, c = f.claims, l = f.loss, d = f.outage_to_payout;
       return el("div", {class: "stats"},
-        stat("Underwriting automation", ratio(u.automation), "target " + u.target + " · " + u.quotes + " quotes"),
-        stat("Claims automation (amount)", ratio(c.automation_by_amount), "target " + c.target),
+        stat("Underwriting automation", ratio(u.automation), "target " + ratio(u.target) + " · " + grouping.format(u.quotes) + " quotes"),
+        stat("Claims automation (amount)", ratio(c.automation_by_amount), "target " + ratio(c.target)),
         stat("Claims automation (count)", ratio(c.automation_by_count), c.automatic_count + " of " + c.paid_count),
         stat("Loss ratio", ratio(l.loss_ratio), "paid ÷ earned " + money(l.earned_premium)),
         stat("Outage → payout p50", duration(d.p50_seconds), d.payouts + " payouts measured"),
