@@ -102,7 +102,7 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def web(web_settings: Settings) -> Iterator[Web]:
-    chain = make_chain()
+    chain = make_chain(token_artifact="BlacklistToken")  # an ERC-20 that can refuse a payee: credited payouts
     engine = make_engine(str(web_settings.database_url))
     app = create_app(web_settings, gateway=chain.gateway(), engine=engine)
     app.dependency_overrides[get_resolver] = lambda: no_dns

@@ -10,8 +10,10 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from contracts.sender import send
 from service.db import models as m
-from tests.service.helpers import Api, issue, outage, unique_service, worker
+from tests.chain import TEST_GAS, USD
+from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 from tests.web.conftest import PHONE, Web, shot
 
 
@@ -79,3 +81,35 @@ def test_wrong_or_missing_ref_opens_nothing(web: Web, api: Api, page: Page) -> N
 def stored_salt(web: Web, policy_id: int) -> str:
     with web.app.state.factory() as s:
         return str(s.scalar(select(m.PolicyOwner.holder_salt).where(m.PolicyOwner.policy_id == policy_id)))
+
+
+def test_claim_in_review_and_claimable_balance_with_how_to_claim(web: Web, api: Api, page: Page,
+                                                                 tmp_path: Path) -> None:
+    """A 5 h outage on a per-hour cover (50 an hour beyond 1 h, auto-pay up to 150): 150 is paid and
+    a 50 claim goes to review. The token refuses the beneficiary, so the 150 is credited on the pool
+    instead: the page says how much is claimable and how to pull it (CoverPool.claim(to))."""
+    tenant = api.tenant()
+    dist = api.key(tenant, "distributor")
+    name = unique_service()
+    _, policy = issue(api, tenant, dist, name)
+    send(web.chain.w3, web.chain.token.functions.setBlacklisted(policy["beneficiary"], True), web.chain.owner,
+         gas=TEST_GAS)
+    outage(api, name, 5 * HOUR, dist)
+    worker(web.app).run_once()
+    pool = web.chain.dep.contract(web.chain.w3, "CoverPool")
+    assert pool.functions.claimableOf(policy["beneficiary"]).call() == 150 * USD
+
+    page.goto(web.url + policy["cover_page"])
+    claimable = page.locator("#claimable")
+    expect(claimable).to_contain_text("Claimable balance: 150")
+    expect(claimable).to_contain_text(f"claim(to) on CoverPool {pool.address}")
+    expect(page.locator("#payouts .badge")).to_have_text("credited")
+    review = page.locator(".notice.claim")
+    expect(review).to_have_count(1)
+    expect(review).to_contain_text("Claim in review")
+    expect(review).to_contain_text("50")
+    expect(review).to_contain_text("above the automatic payout limit")
+    shot(page, tmp_path, "claim-and-claimable")
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("#claimable")).to_contain_text("可领取余额")
+    expect(page.locator(".notice.claim")).to_contain_text("审核中的理赔")
