@@ -63,6 +63,7 @@ def test_verified_outage_appears_with_signers_tx_and_evidence(web: Web, api: Api
     assert int(today.get_attribute("data-down") or 0) >= 2 * 3600 - 120 or \
         int(page.locator("svg.bars rect").nth(88).get_attribute("data-down") or 0) > 0
     # The index lists it, without any key; no policy or holder data on either page.
+    shot(page, tmp_path, "outage")
     shown = page.content().lower()
     page.goto(f"{web.url}/status")
     expect(page.get_by_role("link", name=name)).to_be_visible()
