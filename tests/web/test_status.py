@@ -4,7 +4,12 @@ refreshes itself; no key is needed and no policy or holder data is shown."""
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 from eth_utils import keccak
@@ -13,7 +18,7 @@ from playwright.sync_api import Page, expect
 from contracts import eip712
 from service.web import status
 from tests.service.helpers import Api, outage, unique_service
-from tests.web.conftest import PHONE, Web, shot
+from tests.web.conftest import PHONE, Web, free_port, shot
 
 
 def _service(api: Api) -> tuple[str, str, dict[str, str]]:
@@ -98,3 +103,55 @@ def test_unknown_service_is_a_404_page(web: Web, page: Page) -> None:
     # (fetched, not navigated to: the browser logs any 404 navigation as a console error)
     r = page.request.get(f"{web.url}/status/no-such-service")
     assert r.status == 404 and "Unknown service" in r.text()
+
+
+class _Node(BaseHTTPRequestHandler):
+    """An oracle node's GET /v1/reports on loopback: `reports` is what it answers."""
+
+    reports: list[dict[str, Any]] = []
+    asked: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        type(self).asked.append(self.path)
+        body = json.dumps({"node": "0x" + "00" * 20, "reports": type(self).reports}).encode()
+        self.send_response(200 if self.path.startswith("/v1/reports?") else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_evidence_links_point_at_each_signers_node(web: Web, api: Api, page: Page, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signer 1's node (a real loopback server) has the episode: its evidence bundle is linked;
+    signer 2's node is down (a closed port): its reports URL is linked, marked unreachable."""
+    name, sid, relay = _service(api)
+    outage(api, name, 2 * 3600, relay)
+    [verified] = web.chain.oracle.events.OutageVerified.get_logs(
+        from_block=0, argument_filters={"serviceId": eip712.service_id(name)})
+    start, end = verified["args"]["start"], verified["args"]["end"]
+    signers = api.chain.reports(name, 1, 2)["reports"]
+    first, second = (web.chain.w3.to_checksum_address(r["signer"]) for r in signers[:2])
+    _Node.reports = [{"episode_id": f"{name}@{start}", "service_id": sid, "start": start, "end": end, "seq": 3,
+                      "signer": first, "ongoing": False}]
+    node = ThreadingHTTPServer(("127.0.0.1", 0), _Node)
+    threading.Thread(target=node.serve_forever, daemon=True).start()
+    base, closed = f"http://127.0.0.1:{node.server_address[1]}", f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(web.app.state.settings, "oracle_nodes", {first: base, second: closed})
+    try:
+        page.goto(f"{web.url}/status/{sid}")
+        rows = page.locator("section.outage table.signers tbody tr")
+        good = rows.filter(has=page.locator(f"code[title='{first}']"))
+        link = good.get_by_role("link", name="evidence bundle")
+        assert link.get_attribute("href") == f"{base}/v1/evidence/{quote(name + '@' + str(start), safe='')}?seq=3"
+        down = rows.filter(has=page.locator(f"code[title='{second}']"))
+        expect(down).to_contain_text("unreachable")
+        assert (down.get_by_role("link", name="node reports").get_attribute("href") or "").startswith(
+            f"{closed}/v1/reports?service_id={sid}")
+        assert _Node.asked and _Node.asked[-1].startswith(f"/v1/reports?service_id={sid}")
+        shot(page, tmp_path, "evidence")
+    finally:
+        node.shutdown()
