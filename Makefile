@@ -23,11 +23,12 @@ test: setup
 
 setup: $(PY_STAMP) $(NPM_STAMP) browser
 
-# Chromium and a font for Chinese text (the cover page's zh terms), installed when missing.
+# Chromium and a font for Chinese text (the cover page's zh terms), installed when missing
+# (waiting up to 5 min for dpkg's lock: another install on the machine must not fail this one).
 browser:
 	@test -x $(CHROMIUM) && fc-list :lang=zh | grep -q . || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-	  chromium fonts-liberation fonts-wqy-microhei; }
+	  -o DPkg::Lock::Timeout=300 chromium fonts-liberation fonts-wqy-microhei; }
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
