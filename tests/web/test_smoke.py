@@ -17,6 +17,8 @@ def test_pages_index_loads_with_vendored_assets(web: Web, page: Page, tmp_path: 
     page.goto(f"{web.url}/web")
     assert page.locator("h1").inner_text() == "CyberCover"
     assert page.get_by_role("link", name="Status of the covered services").is_visible()
+    assert page.get_by_role("link", name="The insurer's and the distributor's console").is_visible()
+    assert page.locator("header.top").get_by_role("link", name="Console").get_attribute("href") == "/console"
     # The stylesheet applied (the header's background), and every request stayed on the server.
     assert page.evaluate("getComputedStyle(document.querySelector('header.top')).backgroundColor") == "rgb(11, 42, 74)"
     assert page.evaluate("typeof window.cybercover.localTimes") == "function"
