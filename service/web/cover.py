@@ -4,8 +4,8 @@ gives its customer.
 The key is the policy's holder salt (`ref`, 0x + 64 hex): the secret half of the salted holder
 commitment `keccak(salt ‖ holder_ref)` that the chain holds. It never goes on-chain, is random per
 policy, and only the issuing tenant and the insurer's staff see it (`cover_page` in the policy
-answers, to send the customer); a wrong or missing
-ref answers the same 404 page as an unknown policy, so the page confirms nothing to a guesser.
+answers, to send the customer); a wrong or missing ref answers the same 404 page as an unknown
+policy, so the page confirms nothing to a guesser.
 
 What it shows: the terms in plain words in Chinese and English (from the policy wording, the
 schedule hashed into the policy's on-chain record), status, cover period, the verified outages in
