@@ -147,14 +147,24 @@ class RefusingGateway:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def send(self, fn: Any, account: Any = None) -> Any:
+    def _refuse(self, fn: Any) -> None:
         if fn.fn_name in ("settle", "expire"):
             ids = set(fn.args[0])
             if ids & self.down:
                 raise ConnectionError("connection refused")
             if ids & self.refused:
-                raise chain_error(ContractRevert("Error", {"message": "ERC20: recipient is blocked"}))
+                raise ContractRevert("Error", {"message": "ERC20: recipient is blocked"})
+
+    def send(self, fn: Any, account: Any = None) -> Any:
+        try:
+            self._refuse(fn)
+        except ContractRevert as exc:
+            raise chain_error(exc) from None
         return self.inner.send(fn, account)
+
+    def broadcast(self, fn: Any, account: Any = None) -> Any:  # the worker's pipeline sends through here
+        self._refuse(fn)
+        return self.inner.broadcast(fn, account)
 
 
 class Clock:
