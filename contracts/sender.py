@@ -209,6 +209,10 @@ class Sender:
         """The same signed bytes again (a node-signed one: the same transaction, which the node
         signs to the same bytes): it cannot double-send. A refusal ("already known", or "nonce
         too low" once mined) is expected; the receipt tells what happened."""
+        self._rebroadcast(pending)
+
+    def _rebroadcast(self, pending: Pending) -> Exception | None:
+        """The node's refusal, if any."""
         try:
             if pending.raw is not None:
                 self.w3.eth.send_raw_transaction(pending.raw)
@@ -216,6 +220,8 @@ class Sender:
                 self.w3.eth.send_transaction(pending.tx)  # type: ignore[arg-type]
         except Exception as exc:
             log.info("rebroadcast of 0x%s: %s", pending.tx_hash.hex(), describe(exc))
+            return exc
+        return None
 
     def wait(self, pending: Pending) -> TxReceipt:
         """The receipt, or `NoReceipt` after `timeout`; raises on status 0."""
@@ -264,8 +270,13 @@ class Sender:
                                      f"0x{pending.tx_hash.hex()} can never be mined")
                 if not self._known(pending):  # dropped from the pool: the same bytes again now
                     log.warning("0x%s is no longer in the node's pool; re-broadcasting it", pending.tx_hash.hex())
-                    self.rebroadcast(pending)
+                    refused = self._rebroadcast(pending)
                     last_sent = now
+                    if refused is not None and _underpriced(refused):  # evicted for its fees: raise them
+                        self.replace(pending)
+                        since = now
+                    elif refused is None:
+                        since = now  # stuck counts from when the node took it again
             if now >= deadline:
                 raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()} within {self.timeout:g} s")
             if self.stuck_after is not None and now - since >= self.stuck_after:
@@ -297,6 +308,13 @@ def _bump(fee: int) -> int:
 
 
 _CLASHES = ("nonce too low", "already known", "replacement transaction underpriced", "nonce has already been used")
+
+
+_UNDERPRICED = ("base fee", "underpriced", "fee too low", "fee cap")
+
+
+def _underpriced(exc: BaseException) -> bool:
+    return any(c in str(exc).lower() for c in _UNDERPRICED)
 
 
 def _nonce_clash(exc: BaseException) -> bool:
