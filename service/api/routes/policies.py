@@ -153,7 +153,8 @@ def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: In
                  principal: Issuer, idem: Idempotent) -> JSONResponse:
     return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
         session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
-        may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
+        may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name,
+        in_flight=settings.issue_in_flight)), 201)
 
 
 @router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422
