@@ -24,6 +24,7 @@ from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway, chain_error
 from service.chain.indexer import Indexer
 from service.db import models as m
+from service import notices
 from service.domain import rerating, wording
 from service.domain.wording.basis import basis
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
@@ -71,13 +72,16 @@ def _cover_seconds(quote: m.Quote, cover_seconds: int | None, now: int) -> int:
 
 def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers: Sequence[Cover],
           cover_seconds: int | None, chunk: int, *, may_see: Callable[[str | None], bool], insurer: str,
-          assessor: str, in_flight: int = 1) -> Issued:
+          assessor: str, in_flight: int = 1, on_sent: Callable[[], None] | None = None,
+          batch_id: str | None = None) -> Issued:
     """Issues `covers` on the offer `quote_id` (which the caller must see, and which has not
     expired), each with the quote's limit, premium and cover length (`cover_seconds`, if given,
     must be the quote's), in chunks of `chunk`, and records the owner and the schedule of every
     issued id (`insurer` and `assessor`: the names the schedules give). A chunk that fails after
     earlier ones were issued ends the call with what was issued and the error (raising would hide
-    money that moved); a failing first chunk raises."""
+    money that moved); a failing first chunk raises. `on_sent` is called once every transaction is
+    broadcast (before their receipts); each cover's `policy.issued` notice goes out as its
+    transaction's receipt is recorded (`batch_id` in it)."""
     quote = _offer(session, quote_id, may_see)
     now = gw.now()
     # The cover starts at the issuing block (>= now), so the chain's cover is never longer than
@@ -102,6 +106,13 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
             session.add(m.PolicyOwner(policy_id=pid, tenant_id=quote.tenant_id, quote_id=quote.id,
                                       holder_ref=c.holder_ref, holder_salt="0x" + salt.hex()))
             session.add(m.PolicySchedule(policy_id=pid, document=doc, schedule_hash="0x" + h.hex()))
+        tx = "0x" + bytes(receipt["transactionHash"]).hex()
+        notices.publish_many(session, "policy.issued", [
+            (f"policy.issued:{pid}", {"policy_id": pid, "batch_id": batch_id, "holder_ref": c.holder_ref,
+                                      "beneficiary": to_checksum_address(c.beneficiary), "product_id": quote.product_id,
+                                      "limit": str(quote.limit), "premium": str(quote.premium)})
+            for pid, (c, _) in zip(ids, part, strict=True)], tenant_ids=[quote.tenant_id],
+            block=int(receipt["blockNumber"]), tx=tx)
         session.commit()  # owners are committed per chunk: that money has moved
         issued.extend(ids)
 
@@ -131,6 +142,8 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
                 pipe.submit(fn, gw.operator, (i, part, docs, hashes))
             except ContractsError as exc:
                 failures.append((i, chain_error(exc)))
+        if on_sent is not None:
+            on_sent()
     finally:
         pipe.drain()
     if failures:

@@ -29,7 +29,7 @@ def test_settles_in_batches_of_50(api: Api, app: FastAPI, distributor) -> None:
     quote = api.quote(prod["id"], assessment["id"], headers)
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(60)]
-    issued = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+    issued = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                headers=headers), 201)["policies"]
     outage(api, service, 2 * HOUR, headers)
     state = app.state
@@ -186,7 +186,7 @@ def fixed_covers(api: Api, distributor: tuple[str, dict[str, str]], service: str
     quote = api.quote(prod["id"], assessment["id"], headers, **body.pop("quote", {}))
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(n)]
-    return list(api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers, **body},
+    return list(api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers, **body},
                                   headers=headers), 201)["policies"])
 
 
