@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('quote_id', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
-    sa.Column('policy_ids', sa.JSON(), nullable=True),
+    sa.Column('policy_ids', sa.JSON(), nullable=False),
     sa.Column('error', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
