@@ -1,5 +1,5 @@
 """The pipelined payout worker on anvil (real JSON-RPC, mining paused and resumed by hand, so
-nothing waits on a clock): kill -9 of a worker process with its settle transactions unmined in
+nothing waits on a clock: blocks are mined on a 0.2 s beat while workers run): kill -9 of a worker process with its settle transactions unmined in
 the pool, then a restart → every policy paid exactly once; two replicas sharing one account and
 one database → every policy paid exactly once. "Once" is read off the chain (PayoutSent logs
 and the beneficiaries' balances), not off the worker's own books."""
@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,25 @@ def _until(cond: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def mining(chain: AnvilChain, every: float = 0.2) -> Iterator[None]:
+    """Blocks on a short beat (faster than interval mining's 1 s minimum): pooled transactions
+    land while the workers run, without the tests waiting on a clock."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            _rpc(chain, "evm_mine")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 @pytest.fixture(params=BACKENDS)
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Api, FastAPI, AnvilChain, str, str]]:
     with anvil() as (url, w3):
@@ -64,7 +84,6 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Api,
         app.state.settings.webhook_allow_loopback_http = True
         yield (Api(TestClient(app, raise_server_exceptions=False), chain), app, chain, url,
                engine.url.render_as_string(hide_password=False))
-        _rpc(chain, "evm_setIntervalMining", 0)
         engine.dispose()
 
 
@@ -120,11 +139,10 @@ def test_kill_9_with_settles_in_flight_then_restart_pays_each_policy_once(
     result: list[Any] = []
     thread = threading.Thread(target=lambda: result.append(restarted.run_once()))
     thread.start()
-    time.sleep(0.5)
-    _rpc(chain, "evm_setIntervalMining", 1)
-    thread.join(60)
+    time.sleep(0.3)
+    with mining(chain):
+        thread.join(60)
     assert not thread.is_alive()
-    _rpc(chain, "evm_setIntervalMining", 0)
     _rpc(chain, "evm_setAutomine", True)
     again = restarted.run_once()
     assert again.settled == [] and again.failed == []
@@ -137,7 +155,7 @@ def test_kill_9_with_settles_in_flight_then_restart_pays_each_policy_once(
 def test_two_replicas_one_account_one_database_pay_each_policy_once(
         stack: tuple[Api, FastAPI, AnvilChain, str, str]) -> None:
     """Four services, two replicas each with its own sender on the same account, racing for
-    leases and nonces under 1 s blocks."""
+    leases and nonces while blocks come on a short beat."""
     api, app, chain, _, _ = stack
     headers = api.key(api.tenant(), "distributor")
     services = [unique_service() for _ in range(4)]
@@ -146,24 +164,23 @@ def test_two_replicas_one_account_one_database_pay_each_policy_once(
         outage(api, s, 2 * HOUR + 1, headers)
 
     _rpc(chain, "evm_setAutomine", False)
-    _rpc(chain, "evm_setIntervalMining", 1)
     replicas = [_worker(app, chain, "replica-a"), _worker(app, chain, "replica-b")]
     errors: list[BaseException] = []
 
     def run(w: PayoutWorker) -> None:
         try:
-            for _ in range(3):
+            for _ in range(2):
                 w.run_once()
         except BaseException as exc:  # noqa: BLE001 - reported by the assert below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(w,)) for w in replicas]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    with mining(chain):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
     assert not any(t.is_alive() for t in threads) and errors == []
-    _rpc(chain, "evm_setIntervalMining", 0)
     _rpc(chain, "evm_setAutomine", True)
     for w in replicas:
         assert w.run_once().settled == []
