@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 from service.commands.demo import THRESHOLD, USD, Demo, Target  # noqa: E402
 from service.stack.launch import private_up  # noqa: E402
 
-
 OURS = str(Path(sys.executable).parent / "cybercover").encode()
 
 
@@ -96,9 +95,12 @@ def main() -> None:
 def issue_async(d: Demo, quote: str, beneficiaries: list[str], key: dict[str, str], chunk: int) -> list[int]:
     """`chunk` covers per batch request, each answered (202) once its transactions are sent; then
     every batch's status is polled until it ends. The issued ids, in order."""
-    batches = [d.call("POST", "/v1/policies/batch", key, json={"quote_id": quote, "covers": [
-        {"beneficiary": b, "holder_ref": f"bench-{start + i}"} for i, b in enumerate(beneficiaries[start:start + chunk])]})
-        for start in range(0, len(beneficiaries), chunk)]
+    def covers(start: int) -> list[dict[str, str]]:
+        return [{"beneficiary": b, "holder_ref": f"bench-{start + i}"}
+                for i, b in enumerate(beneficiaries[start:start + chunk])]
+
+    batches = [d.call("POST", "/v1/policies/batch", key, json={"quote_id": quote, "covers": covers(start)})
+               for start in range(0, len(beneficiaries), chunk)]
     ids: list[int] = []
     for b in batches:
         def ended(b: dict = b) -> dict | None:

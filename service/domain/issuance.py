@@ -19,12 +19,12 @@ from web3.logs import DISCARD
 from contracts.errors import ContractsError
 from contracts.records import PolicyTerms
 from contracts.sender import Pipeline
+from service import notices
 from service.assessment import anchor_fields
 from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway, chain_error
 from service.chain.indexer import Indexer
 from service.db import models as m
-from service import notices
 from service.domain import rerating, wording
 from service.domain.wording.basis import basis
 from service.errors import BadRequest, Conflict, NotFound, ServiceError

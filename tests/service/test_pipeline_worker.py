@@ -1,8 +1,8 @@
-"""The pipelined payout worker on anvil (real JSON-RPC, mining paused and resumed by hand, so
-nothing waits on a clock: blocks are mined on a 0.2 s beat while workers run): kill -9 of a worker process with its settle transactions unmined in
-the pool, then a restart → every policy paid exactly once; two replicas sharing one account and
-one database → every policy paid exactly once. "Once" is read off the chain (PayoutSent logs
-and the beneficiaries' balances), not off the worker's own books."""
+"""The pipelined payout worker on anvil (real JSON-RPC; mining paused, then blocks on a 0.2 s
+beat while workers run, so nothing waits on a clock): kill -9 of a worker process with its
+settle transactions unmined in the pool, then a restart → every policy paid exactly once; two
+replicas sharing one account and one database → every policy paid exactly once. "Once" is read
+off the chain (PayoutSent logs and the beneficiaries' balances), not off the worker's own books."""
 
 from __future__ import annotations
 

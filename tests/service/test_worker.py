@@ -186,8 +186,9 @@ def fixed_covers(api: Api, distributor: tuple[str, dict[str, str]], service: str
     quote = api.quote(prod["id"], assessment["id"], headers, **body.pop("quote", {}))
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(n)]
-    return list(api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers, **body},
-                                  headers=headers), 201)["policies"])
+    return list(api.ok(api.c.post("/v1/policies/batch?wait=true",
+                                  json={"quote_id": quote["id"], "covers": covers, **body}, headers=headers),
+                       201)["policies"])
 
 
 def test_finding4_failing_payee_batch_is_bisected_others_paid(api: Api, app: FastAPI, distributor) -> None:
