@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     gas_limit: int | None = None  # fixed gas instead of estimation (eth-tester: estimation is slow)
     settle_batch: int = 50
     issue_batch: int = 100
+    # Settle transactions the worker keeps in flight at most (sized down to fill ~2 blocks; 1: one at a time).
+    settle_in_flight: int = Field(default=16, ge=1, le=256)
+    # Issue transactions a batch request keeps in flight at most.
+    issue_in_flight: int = Field(default=16, ge=1, le=256)
+    # A transaction still unmined after this many seconds is replaced with higher fees (same nonce).
+    stuck_seconds: float = Field(default=30.0, gt=0)
     worker_interval: float = 5.0
     # Blocks a log must be buried under before the indexer projects it (and so before the worker
     # acts on it). 0 suits the local chain; on a real network pick more than its reorg depth.

@@ -120,7 +120,7 @@ class Demo:
         for start in range(0, len(beneficiaries), chunk):
             covers = [{"beneficiary": b, "holder_ref": f"{ref}-{start + i}"}
                       for i, b in enumerate(beneficiaries[start:start + chunk])]
-            issued += self.call("POST", "/v1/policies/batch", key,
+            issued += self.call("POST", "/v1/policies/batch?wait=true", key,
                                 json={"quote_id": quote, "covers": covers})["policies"]
         return issued
 

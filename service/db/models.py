@@ -215,6 +215,22 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class IssueBatch(Base):
+    """A batch issuance request answered before its transactions are mined (`POST
+    /v1/policies/batch`): its status to poll. Off-chain (the policies are on-chain)."""
+
+    __tablename__ = "issue_batches"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
+    tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    quote_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # sending, pending, issued, partial, failed
+    total: Mapped[int] = mapped_column(Integer)
+    policy_ids: Mapped[Any] = mapped_column(JSON, default=list)
+    error: Mapped[Any] = mapped_column(JSON, nullable=True)  # {type, detail, not_issued_from}
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
+
+
 class Webhook(Base):
     __tablename__ = "webhooks"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

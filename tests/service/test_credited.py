@@ -39,7 +39,7 @@ def test_refused_payout_is_listed_as_credited_and_claimable(blacklisting: tuple[
     quote = api.quote(prod["id"], assessment["id"], headers)
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(3)]
-    policies = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+    policies = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                  headers=headers), 201)["policies"]
     refused = policies[1]
     token, pool = api.chain.token, api.chain.dep.contract(api.chain.w3, "CoverPool")

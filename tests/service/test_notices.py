@@ -111,7 +111,8 @@ def test_events_cover_the_issue_and_the_old_names() -> None:
              "policy.cancelled"}
     old = {"payout.credited", "claim.approved", "claim.rejected", "claim.lapsed", "policy.renewed"}
     incidents = {"incident.reported", "incident.report_anchored"}  # the §8 intake and report (finish13)
-    assert set(notices.EVENTS) == issue | old | incidents
+    issuance = {"policy.issued"}  # each cover of a batch answered before it is mined (issue 14)
+    assert set(notices.EVENTS) == issue | old | incidents | issuance
     assert len(notices.EVENTS) == len(set(notices.EVENTS))
 
 
@@ -248,10 +249,10 @@ def test_every_notice_type_is_delivered_signed_to_its_recipients_and_never_twice
     types = {name: sorted({p["type"] for p in payloads}) for name, payloads in got.items()}
     chain_a = {"outage.started", "outage.verified", "outage.closed", "payout.sent", "claim.opened",
                "claim.approved", "claim.rejected", "claim.decided", "policy.cancelled", "policy.expiring",
-               "incident.reported", "incident.report_anchored"}
+               "incident.reported", "incident.report_anchored", "policy.issued"}
     others = {"assessment.due", "assessment.overdue", "risk.changed"}
     chain_b = {"outage.started", "outage.verified", "outage.closed", "payout.sent", "claim.opened", "claim.lapsed",
-               "claim.decided", "policy.expiring", "policy.renewed"}
+               "claim.decided", "policy.expiring", "policy.renewed", "policy.issued"}
     assert types["a"] == sorted(chain_a | others)
     assert types["b"] == sorted(chain_b)
     # Insurer-wide: everyone's (payout.failed and payout.credited: the blacklisting token's test).

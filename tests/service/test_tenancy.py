@@ -119,6 +119,18 @@ def get(url: str | Callable[[World], str]) -> Callable[[World, Caller], Request]
     return lambda w, _c: ("GET", url(w) if callable(url) else url, None)
 
 
+_BATCHES: dict[int, str] = {}
+
+
+def _batch(w: World) -> Request:
+    """A's batch (made once per world), read back."""
+    if id(w) not in _BATCHES:
+        cover = {"beneficiary": "0x" + "ab" * 20, "holder_ref": "batch-status"}
+        _BATCHES[id(w)] = w.api.ok(w.api.c.post("/v1/policies/batch", json={"quote_id": w.quote, "covers": [cover]},
+                                                headers=w.keys["A-distributor"]), 202)["id"]
+    return "GET", f"/v1/policies/batches/{_BATCHES[id(w)]}", None
+
+
 def _victim(w: World, _c: Caller) -> Request:
     key_id = w.api.ok(w.api.c.post(f"/v1/tenants/{w.tenants['A']}/keys", json={"role": "auditor"},
                                    headers=w.api.admin), 201)["id"]
@@ -212,7 +224,8 @@ CASES: dict[tuple[str, str], Case] = {
         owned=True),
     ("POST", "/v1/policies/batch"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/policies/batch", {"quote_id": w.quote, "covers": [_cover(c)]}),
-        ok=201, owned=True),
+        ok=202, owned=True),
+    ("GET", "/v1/policies/batches/{batch_id}"): Case(("distributor",), lambda w, c: _batch(w), owned=True),
     # The console's dry run of a CSV bulk issuance: as issuing, on A's quote (nothing is sent).
     ("POST", "/v1/policies/batch/preview"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/policies/batch/preview", {

@@ -22,7 +22,7 @@ from service.api.negotiation import language, wants_json
 from service.api.schemas import Address, Out, Page, Strict
 from service.assessment.canonical import canonical_bytes
 from service.db import models as m
-from service.domain import issuance, lifecycle, wording
+from service.domain import issuance, issue_batches, lifecycle, wording
 from service.domain.wording import served as served_schedule
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -153,12 +153,48 @@ def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: 
     return idem.run(body, work, 201)
 
 
-@router.post("/batch", status_code=201, response_model=BatchOut, responses=responses(400, 404, 409, 502))
+class BatchStatus(BaseModel):
+    id: str
+    status: Literal["sending", "pending", "issued", "partial", "failed"] = Field(
+        description="pending: every transaction sent, receipts awaited; then issued, partial (error names the "
+                    "first cover not issued) or failed (nothing issued)")
+    total: int
+    policy_ids: list[int] = Field(description="Issued so far (filled in once the batch ends)")
+    error: BatchError | None = None
+    status_url: str
+
+    @classmethod
+    def of(cls, row: m.IssueBatch) -> BatchStatus:
+        return cls(id=row.id, status=row.status, total=row.total, policy_ids=list(row.policy_ids or []),  # type: ignore[arg-type]
+                   error=BatchError(**row.error) if row.error else None, status_url=f"/v1/policies/batches/{row.id}")
+
+
+@router.post("/batch", status_code=202, response_model=BatchStatus | BatchOut,
+             responses=responses(400, 404, 409, 502))
 def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, settings: SettingsDep,
-                 principal: Issuer, idem: Idempotent) -> JSONResponse:
-    return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
-        session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
-        may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
+                 principal: Issuer, idem: Idempotent, request: Request,
+                 wait: Annotated[bool, Query(description="Answer 201 with the policies once every receipt is in, "
+                                                         "instead of 202 with a status to poll once sent")] = False,
+                 ) -> JSONResponse:
+    """Issue transactions pipelined (`CYBERCOVER_ISSUE_IN_FLIGHT` in flight). By default 202 as
+    soon as they are sent, with the batch's status to poll at `status_url`; each cover's
+    `policy.issued` webhook reports its issuance. `?wait=true`: 201 with the policies."""
+    if wait:
+        return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
+            session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
+            may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name,
+            in_flight=settings.issue_in_flight)), 201)
+    quote = session.get(m.Quote, body.quote_id)
+    return idem.run(body, lambda: BatchStatus.of(issue_batches.start(
+        request.app.state.factory, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
+        tenant_id=quote.tenant_id if quote is not None else None, may_see=principal.can_see,
+        insurer=settings.insurer_name, assessor=settings.assessor_name, in_flight=settings.issue_in_flight)), 202)
+
+
+@router.get("/batches/{batch_id}", response_model=BatchStatus, responses=responses(404))
+def get_batch(batch_id: str, request: Request, principal: Issuer) -> BatchStatus:
+    """A batch's status (its tenant's distributors only; others: 404)."""
+    return BatchStatus.of(issue_batches.get(request.app.state.factory, batch_id, principal.can_see))
 
 
 @router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422

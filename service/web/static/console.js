@@ -524,7 +524,7 @@
       confirm.disabled = true;
       clear(result);
       add(result, el("p", {class: "muted", text: "Issuing on-chain…"}));
-      api("POST", "/v1/policies/batch", {quote_id: q.id, covers: pv.covers}, idem).then(function (res) {
+      api("POST", "/v1/policies/batch?wait=true", {quote_id: q.id, covers: pv.covers}, idem).then(function (res) {
         clear(result);
         add(result, el("p", {class: "ok", role: "status", text: res.policies.length + " cover" +
           (res.policies.length === 1 ? "" : "s") + " issued: policies " +
