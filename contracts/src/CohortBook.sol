@@ -61,6 +61,9 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint256[] amounts;
         uint256 count;
         uint256 total;
+        uint32 first; // lowest and highest index paid
+        uint32 last;
+        bool track; // removals list every index in `indices`
         bytes indices;
     }
 
@@ -168,18 +171,24 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint256 sk = _segKey(cohortId, segmentIndex);
         (bytes32 root, uint32 count, uint8 rounds) = _segmentOf(cohortId, segmentIndex, sk);
         if (round == 0 || round > rounds) revert CohortBookUnknownRound(cohortId, segmentIndex, round);
-        bytes32[] memory leaves = new bytes32[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            leaves[i] = _leaf(members[i]);
-        }
-        if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, root, leaves)) {
+        if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, root, _leaves(members))) {
             revert CohortBookInvalidProof(cohortId, segmentIndex);
         }
         Payouts memory out = _newPayouts(n);
         Bits memory b = _newBits(sk, round);
         (uint96 hi, uint96 lo) = (_levels[(sk << 8) | round], _levels[(sk << 8) | (round - 1)]);
         for (uint256 i = 0; i < n; ++i) {
-            _payOne(members[i], count, hi, lo, b, out);
+            // The words are proven by the leaf (hashed as given); the values are read masked.
+            uint256 index;
+            uint256 payee;
+            uint256 limit;
+            assembly ("memory-safe") {
+                let p := add(members.offset, shl(7, i))
+                index := and(calldataload(p), 0xffffffff)
+                payee := and(calldataload(add(p, 0x20)), 0xffffffffffffffffffffffffffffffffffffffff)
+                limit := and(calldataload(add(p, 0x40)), 0xffffffffffffffffffffffff)
+            }
+            _payOne(uint32(index), address(uint160(payee)), uint96(limit), count, hi, lo, b, out);
         }
         _flushBits(b);
         (paidCount, amount) = _finishPayout(cohortId, c, segmentIndex, round, out);
@@ -198,7 +207,8 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(proof, root, _leaf(m))) revert CohortBookInvalidProof(cohortId, segmentIndex);
         Payouts memory out = _newPayouts(1);
         Bits memory b = _newBits(sk, round);
-        _payOne(m, count, _levels[(sk << 8) | round], _levels[(sk << 8) | (round - 1)], b, out);
+        _payOne(m.index, m.beneficiary, m.limit, count, _levels[(sk << 8) | round], _levels[(sk << 8) | (round - 1)],
+            b, out);
         _flushBits(b);
         (, uint256 total) = _finishPayout(cohortId, c, segmentIndex, round, out);
         amount = uint96(total);
@@ -220,18 +230,13 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         if (block.timestamp >= coverEnd) revert CohortBookCoverEnded(cohortId, coverEnd);
         uint256 sk = _segKey(cohortId, segmentIndex);
         _segmentOf(cohortId, segmentIndex, sk);
-        {
-            bytes32[] memory leaves = new bytes32[](n);
-            for (uint256 i = 0; i < n; ++i) {
-                leaves[i] = _leaf(members[i]);
-            }
-            if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, _segments[sk].root, leaves)) {
-                revert CohortBookInvalidProof(cohortId, segmentIndex);
-            }
+        if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, _segments[sk].root, _leaves(members))) {
+            revert CohortBookInvalidProof(cohortId, segmentIndex);
         }
         // What the open rounds owe is settled first: a removal never takes an earned payout.
         _settle(cohortId, c);
         Payouts memory out = _newPayouts(n);
+        _track(out, n);
         uint256 removedLimit;
         (released, removedLimit) = _removeAll(cohortId, sk, segmentIndex, members, out);
         Segment storage s = _segments[sk];
@@ -299,6 +304,32 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICohortBook
+    function paidBitmap(uint64 cohortId, uint16 segmentIndex, uint8 round, uint256 fromWord, uint256 words)
+        external
+        view
+        returns (uint256[] memory bits)
+    {
+        uint256 key = ((_segKey(cohortId, segmentIndex) << 8) | round) << 32;
+        bits = new uint256[](words);
+        for (uint256 i = 0; i < words; ++i) {
+            bits[i] = _paid[key | (fromWord + i)];
+        }
+    }
+
+    /// @inheritdoc ICohortBook
+    function removedBitmap(uint64 cohortId, uint16 segmentIndex, uint256 fromWord, uint256 words)
+        external
+        view
+        returns (uint256[] memory bits)
+    {
+        uint256 key = _segKey(cohortId, segmentIndex) << 40;
+        bits = new uint256[](words);
+        for (uint256 i = 0; i < words; ++i) {
+            bits[i] = _removed[key | (fromWord + i)];
+        }
+    }
+
+    /// @inheritdoc ICohortBook
     function closesAt(uint64 cohortId) external view returns (uint256) {
         return _closesAt(_cohortOrRevert(cohortId));
     }
@@ -360,18 +391,22 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
 
     /// @dev One member of a verified batch: skipped when out of range, without beneficiary,
     /// removed or already paid in the round; otherwise marked paid and its increment queued.
-    function _payOne(Member calldata m, uint32 count, uint96 hi, uint96 lo, Bits memory b, Payouts memory out)
-        private
-    {
-        uint32 index = m.index;
-        address payee = m.beneficiary;
+    function _payOne(
+        uint32 index,
+        address payee,
+        uint96 limit,
+        uint32 count,
+        uint96 hi,
+        uint96 lo,
+        Bits memory b,
+        Payouts memory out
+    ) private {
         if (index >= count || payee == address(0)) return;
         _loadBits(b, index >> 8);
         uint256 bit = 1 << (index & 255);
         if ((b.paid | b.removed) & bit != 0) return;
         b.paid |= bit;
         b.dirty = true;
-        uint96 limit = m.limit;
         uint96 amount = (limit < hi ? limit : hi) - (limit < lo ? limit : lo);
         if (amount == 0) return;
         _addPayout(out, payee, amount, index);
@@ -386,7 +421,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint96 locked = c.locked;
         if (amount > locked) revert CohortBookCollateralExhausted(cohortId, amount, locked);
         if (amount != 0) c.locked = locked - uint96(amount);
-        emit CohortPaid(cohortId, segmentIndex, round, uint32(paidCount), uint96(amount), out.indices);
+        emit CohortPaid(cohortId, segmentIndex, round, uint32(paidCount), uint96(amount), out.first, out.last);
         _payOut(out);
     }
 
@@ -507,6 +542,25 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
 
     // --- helpers --------------------------------------------------------------------------
 
+    /// @dev The leaves of `members`: each member's four words hashed as given (the ABI encoding
+    /// of a clean Member is exactly them), so a member whose words are not clean matches no leaf
+    /// of an honest tree.
+    function _leaves(Member[] calldata members) private pure returns (bytes32[] memory leaves) {
+        uint256 n = members.length;
+        leaves = new bytes32[](n);
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let src := members.offset
+            let dst := add(leaves, 0x20)
+            for { let end := add(dst, shl(5, n)) } lt(dst, end) { dst := add(dst, 0x20) } {
+                calldatacopy(p, src, 0x80)
+                mstore(0x00, keccak256(p, 0x80))
+                mstore(dst, keccak256(0x00, 0x20))
+                src := add(src, 0x80)
+            }
+        }
+    }
+
     /// @dev OpenZeppelin's standard leaf: keccak256(bytes.concat(keccak256(abi.encode(...)))).
     function _leaf(Member calldata m) private pure returns (bytes32 h) {
         uint32 index = m.index;
@@ -586,12 +640,18 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     function _newPayouts(uint256 n) private pure returns (Payouts memory out) {
         out.payees = new address[](n);
         out.amounts = new uint256[](n);
+        out.first = type(uint32).max;
+    }
+
+    /// @dev Lists every index handled in `out.indices` (removals).
+    function _track(Payouts memory out, uint256 n) private pure {
         // Room for n indices and one word's tail; the length grows as indices are appended.
         bytes memory indices = new bytes(4 * n + 32);
         assembly ("memory-safe") {
             mstore(indices, 0)
         }
         out.indices = indices;
+        out.track = true;
     }
 
     function _addPayout(Payouts memory out, address payee, uint96 amount, uint32 index) private pure {
@@ -599,7 +659,9 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         out.amounts[out.count] = amount;
         ++out.count;
         out.total += amount;
-        _appendIndex(out, index);
+        if (index < out.first) out.first = index;
+        if (index > out.last) out.last = index;
+        if (out.track) _appendIndex(out, index);
     }
 
     /// @dev Appends a big-endian uint32 to `out.indices` (its buffer was sized for the batch).

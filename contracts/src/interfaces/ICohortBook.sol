@@ -90,13 +90,21 @@ interface ICohortBook {
     );
     /// @notice The segment's level grew: round `round` pays up to `level` per member.
     event RoundOpened(uint64 indexed cohortId, uint16 indexed segment, uint8 indexed round, uint96 level);
-    /// @notice One batch (or one claim) of round `round`: `count` members paid `amount` in all;
-    /// `indices` packs their indices as big-endian uint32 (4 bytes each), in the order paid.
-    /// Each member's amount is `min(limit, E_r) − min(limit, E_{r−1})` from its leaf.
+    /// @notice One batch (or one claim) of round `round`: `count` members paid `amount` in all,
+    /// their indices between `firstIndex` and `lastIndex` (both paid; `firstIndex` is 2^32−1 when
+    /// `count` is 0). Who was paid in a round is its bitmap (`isPaid`, `paidBitmap`); each
+    /// member's amount is `min(limit, E_r) − min(limit, E_{r−1})` from its leaf. (Listing every
+    /// index would cost each payee ~150 gas of log and memory.)
     event CohortPaid(
-        uint64 indexed cohortId, uint16 indexed segment, uint8 indexed round, uint32 count, uint96 amount, bytes indices
+        uint64 indexed cohortId,
+        uint16 indexed segment,
+        uint8 indexed round,
+        uint32 count,
+        uint96 amount,
+        uint32 firstIndex,
+        uint32 lastIndex
     );
-    /// @notice Members were removed: `paid` settled what the open rounds still owed them, `released`
+    /// @notice Members were removed (`indices`: each, big-endian uint32, 4 bytes): `paid` settled what the open rounds still owed them, `released`
     /// went back to free capital, `refund` (the unexpired premium of their share) to the distributor.
     event MembersRemoved(
         uint64 indexed cohortId, uint16 indexed segment, bytes indices, uint96 paid, uint96 released, uint96 refund
@@ -220,6 +228,16 @@ interface ICohortBook {
     function isPaid(uint64 cohortId, uint16 segmentIndex, uint8 round, uint32 index) external view returns (bool);
     /// @notice Whether member `index` of the segment was removed.
     function isRemoved(uint64 cohortId, uint16 segmentIndex, uint32 index) external view returns (bool);
+    /// @notice Words `fromWord ..` of the round's paid bitmap (bit i of word w: index 256·w + i).
+    function paidBitmap(uint64 cohortId, uint16 segmentIndex, uint8 round, uint256 fromWord, uint256 words)
+        external
+        view
+        returns (uint256[] memory);
+    /// @notice Words `fromWord ..` of the segment's removed bitmap.
+    function removedBitmap(uint64 cohortId, uint16 segmentIndex, uint256 fromWord, uint256 words)
+        external
+        view
+        returns (uint256[] memory);
     /// @notice When `close` becomes possible.
     function closesAt(uint64 cohortId) external view returns (uint256);
     /// @notice Number of cohorts issued (ids are 1..count).
