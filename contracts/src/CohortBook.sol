@@ -38,6 +38,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     mapping(uint256 key => uint256 bits) private _paid; // key: ((cohortId << 16 | segment) << 8 | round) << 32 | word
     mapping(uint256 key => uint256 bits) private _removed; // key: (cohortId << 16 | segment) << 40 | word
     mapping(uint32 productId => Exposure) private _exposure; // capped products only
+    mapping(uint64 cohortId => Exposure) private _cohortExposure; // its part of _exposure, taken back exactly
 
     /// @dev This book's share of a capped product's exposure (PolicyBook keeps its own).
     struct Exposure {
@@ -61,10 +62,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint256[] amounts;
         uint256 count;
         uint256 total;
-        uint32 first; // lowest and highest index paid
-        uint32 last;
-        bool track; // removals list every index in `indices`
-        bytes indices;
+        bytes indices; // big-endian uint32 each: the members paid (removals: every member)
     }
 
     constructor(IPolicyBook book_) {
@@ -102,8 +100,8 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         }
         uint96 memberCap = level == IAssessmentRegistry.RiskLevel.Medium ? prod.mediumLimit : prod.policyLimit;
         _checkSegment(prod, root, count, totalLimit, premium, coverSeconds, memberCap);
-        _addExposure(t.productId, prod, count, totalLimit);
         cohortId = ++_cohortCount;
+        _addExposure(cohortId, t.productId, prod, count, totalLimit);
         _cohorts[cohortId] = Cohort({
             distributor: msg.sender,
             productId: t.productId,
@@ -139,7 +137,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint40 start = c.coverStart > block.timestamp ? c.coverStart : uint40(block.timestamp);
         // The issuance report's risk level is not re-read: the product's policy limit bounds members.
         _checkSegment(prod, root, count, totalLimit, premium, coverEnd - start, prod.policyLimit);
-        _addExposure(productId, prod, count, totalLimit);
+        _addExposure(cohortId, productId, prod, count, totalLimit);
         c.segmentCount = index + 1;
         c.locked += totalLimit;
         Segment storage s = _segments[_segKey(cohortId, index)];
@@ -171,9 +169,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint256 sk = _segKey(cohortId, segmentIndex);
         (bytes32 root, uint32 count, uint8 rounds) = _segmentOf(cohortId, segmentIndex, sk);
         if (round == 0 || round > rounds) revert CohortBookUnknownRound(cohortId, segmentIndex, round);
-        if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, root, _leaves(members))) {
-            revert CohortBookInvalidProof(cohortId, segmentIndex);
-        }
+        if (!_multiProofOk(proof, proofFlags, root, members)) revert CohortBookInvalidProof(cohortId, segmentIndex);
         Payouts memory out = _newPayouts(n);
         Bits memory b = _newBits(sk, round);
         (uint96 hi, uint96 lo) = (_levels[(sk << 8) | round], _levels[(sk << 8) | (round - 1)]);
@@ -230,25 +226,24 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         if (block.timestamp >= coverEnd) revert CohortBookCoverEnded(cohortId, coverEnd);
         uint256 sk = _segKey(cohortId, segmentIndex);
         _segmentOf(cohortId, segmentIndex, sk);
-        if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, _segments[sk].root, _leaves(members))) {
+        if (!_multiProofOk(proof, proofFlags, _segments[sk].root, members)) {
             revert CohortBookInvalidProof(cohortId, segmentIndex);
         }
         // What the open rounds owe is settled first: a removal never takes an earned payout.
         _settle(cohortId, c);
         Payouts memory out = _newPayouts(n);
-        _track(out, n);
         uint256 removedLimit;
         (released, removedLimit) = _removeAll(cohortId, sk, segmentIndex, members, out);
         Segment storage s = _segments[sk];
         uint256 total = uint256(s.removedLimit) + removedLimit;
         if (total > s.totalLimit) revert CohortBookCollateralExhausted(cohortId, total, s.totalLimit);
         s.removedLimit = uint96(total);
-        refund = _refundOf(c, s, removedLimit);
+        refund = _refundOf(c, s, removedLimit, n);
         uint256 taken = out.total + released;
         uint96 locked = c.locked;
         if (taken > locked) revert CohortBookCollateralExhausted(cohortId, taken, locked);
         c.locked = locked - uint96(taken);
-        _removeExposure(c.productId, removedLimit, n);
+        _removeExposure(cohortId, c.productId, removedLimit, n);
         emit MembersRemoved(cohortId, segmentIndex, out.indices, uint96(out.total), released, refund);
         _payOut(out);
         if (released != 0) _pool.release(released);
@@ -263,15 +258,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         released = c.locked;
         c.locked = 0;
         c.closed = true;
-        uint256 limits;
-        uint256 members;
-        uint256 k = uint256(cohortId) << 16;
-        for (uint256 i = 0; i < c.segmentCount; ++i) {
-            Segment storage s = _segments[k | i];
-            limits += s.totalLimit - s.removedLimit;
-            members += s.count;
-        }
-        _removeExposure(c.productId, limits, members);
+        _closeExposure(cohortId, c.productId);
         emit CohortClosed(cohortId, released);
         if (released != 0) _pool.release(released);
     }
@@ -421,7 +408,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint96 locked = c.locked;
         if (amount > locked) revert CohortBookCollateralExhausted(cohortId, amount, locked);
         if (amount != 0) c.locked = locked - uint96(amount);
-        emit CohortPaid(cohortId, segmentIndex, round, uint32(paidCount), uint96(amount), out.first, out.last);
+        emit CohortPaid(cohortId, segmentIndex, round, uint32(paidCount), uint96(amount), out.indices);
         _payOut(out);
     }
 
@@ -472,12 +459,19 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev premium × removed / totalLimit × time left / segment cover, rounded down.
-    function _refundOf(Cohort storage c, Segment storage s, uint256 removedLimit) private view returns (uint96) {
+    /// @dev premium × removed / totalLimit × time left / segment cover, rounded down, less the
+    /// product's cancellation fee per removed member (not below 0): a policy's cancellation rule.
+    function _refundOf(Cohort storage c, Segment storage s, uint256 removedLimit, uint256 members)
+        private
+        view
+        returns (uint96)
+    {
         uint256 coverEnd = c.coverEnd;
         uint256 start = s.start == 0 ? c.coverStart : s.start;
         uint256 from = start > block.timestamp ? start : block.timestamp;
-        return uint96(uint256(s.premium) * removedLimit * (coverEnd - from) / (uint256(s.totalLimit) * (coverEnd - start)));
+        uint256 share = uint256(s.premium) * removedLimit * (coverEnd - from) / (uint256(s.totalLimit) * (coverEnd - start));
+        uint256 fee = uint256(_book.product(c.productId).cancellationFee) * members;
+        return share > fee ? uint96(share - fee) : 0;
     }
 
     // --- issuance checks and exposure -----------------------------------------------------
@@ -502,13 +496,21 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     }
 
     /// @dev A capped product's caps count the PolicyBook's policies and this book's cohorts.
-    /// An episode pays a Fixed member at most min(payout, limit), so a cohort's per-episode
-    /// exposure is at most min(totalLimit, count × payout).
-    function _addExposure(uint32 productId, IPolicyBook.Product memory prod, uint32 count, uint96 totalLimit) private {
+    /// An episode pays a Fixed member at most min(payout, limit), so a segment's per-episode
+    /// exposure is at most min(totalLimit, count × payout). The cohort's own part is kept so
+    /// that removals and close give back exactly what it added, never another cohort's.
+    function _addExposure(
+        uint64 cohortId,
+        uint32 productId,
+        IPolicyBook.Product memory prod,
+        uint32 count,
+        uint96 totalLimit
+    ) private {
         if (prod.exposureCap == 0 && prod.eventCap == 0) return;
+        uint256 per = _perEpisode(prod, count, totalLimit);
         Exposure memory e = _exposure[productId];
         uint256 limits = uint256(e.limits) + totalLimit;
-        uint256 perEpisode = uint256(e.perEpisode) + _perEpisode(prod, count, totalLimit);
+        uint256 perEpisode = uint256(e.perEpisode) + per;
         if (prod.exposureCap != 0) {
             uint256 all = limits + _book.productExposure(productId);
             if (all > prod.exposureCap) revert CohortBookProductCapExceeded(productId, all, prod.exposureCap);
@@ -518,16 +520,30 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
             if (all > prod.eventCap) revert CohortBookProductCapExceeded(productId, all, prod.eventCap);
         }
         _exposure[productId] = Exposure(uint128(limits), uint128(perEpisode));
+        Exposure memory own = _cohortExposure[cohortId];
+        _cohortExposure[cohortId] = Exposure(own.limits + uint128(totalLimit), own.perEpisode + uint128(per));
     }
 
-    function _removeExposure(uint32 productId, uint256 limits, uint256 members) private {
+    /// @dev Removed members: their limits and (at most) their per-episode share, bounded by what
+    /// the cohort still counts.
+    function _removeExposure(uint64 cohortId, uint32 productId, uint256 limits, uint256 members) private {
+        Exposure memory own = _cohortExposure[cohortId];
+        if (own.limits == 0) return;
+        uint256 per = _perEpisode(_book.product(productId), uint32(members), uint96(limits));
+        uint128 dl = limits >= own.limits ? own.limits : uint128(limits);
+        uint128 dp = per >= own.perEpisode ? own.perEpisode : uint128(per);
+        _cohortExposure[cohortId] = Exposure(own.limits - dl, own.perEpisode - dp);
         Exposure memory e = _exposure[productId];
-        if (e.limits == 0) return;
-        IPolicyBook.Product memory prod = _book.product(productId);
-        uint256 per = _perEpisode(prod, uint32(members), uint96(limits));
-        e.limits = limits >= e.limits ? 0 : e.limits - uint128(limits);
-        e.perEpisode = per >= e.perEpisode ? 0 : e.perEpisode - uint128(per);
-        _exposure[productId] = e;
+        _exposure[productId] = Exposure(e.limits - dl, e.perEpisode - dp);
+    }
+
+    /// @dev Close: all the cohort still counts.
+    function _closeExposure(uint64 cohortId, uint32 productId) private {
+        Exposure memory own = _cohortExposure[cohortId];
+        if (own.limits == 0 && own.perEpisode == 0) return;
+        delete _cohortExposure[cohortId];
+        Exposure memory e = _exposure[productId];
+        _exposure[productId] = Exposure(e.limits - own.limits, e.perEpisode - own.perEpisode);
     }
 
     function _perEpisode(IPolicyBook.Product memory prod, uint32 count, uint96 totalLimit)
@@ -559,6 +575,25 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
                 src := add(src, 0x80)
             }
         }
+    }
+
+    /// @dev `multiProofVerify` with the shape checked first, so that a malformed proof is
+    /// refused with `CohortBookInvalidProof` and not with OpenZeppelin's error or an
+    /// out-of-bounds panic: leaves + proof = flags + 1, and exactly one proof element per false
+    /// flag (so the proof is never read past its end).
+    function _multiProofOk(bytes32[] calldata proof, bool[] calldata flags, bytes32 root, Member[] calldata members)
+        private
+        pure
+        returns (bool)
+    {
+        uint256 nf = flags.length;
+        if (members.length + proof.length != nf + 1) return false;
+        uint256 falses;
+        for (uint256 i = 0; i < nf; ++i) {
+            if (!flags[i]) ++falses;
+        }
+        if (falses != proof.length) return false;
+        return MerkleProof.multiProofVerifyCalldata(proof, flags, root, _leaves(members));
     }
 
     /// @dev OpenZeppelin's standard leaf: keccak256(bytes.concat(keccak256(abi.encode(...)))).
@@ -640,18 +675,12 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     function _newPayouts(uint256 n) private pure returns (Payouts memory out) {
         out.payees = new address[](n);
         out.amounts = new uint256[](n);
-        out.first = type(uint32).max;
-    }
-
-    /// @dev Lists every index handled in `out.indices` (removals).
-    function _track(Payouts memory out, uint256 n) private pure {
         // Room for n indices and one word's tail; the length grows as indices are appended.
         bytes memory indices = new bytes(4 * n + 32);
         assembly ("memory-safe") {
             mstore(indices, 0)
         }
         out.indices = indices;
-        out.track = true;
     }
 
     function _addPayout(Payouts memory out, address payee, uint96 amount, uint32 index) private pure {
@@ -659,9 +688,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         out.amounts[out.count] = amount;
         ++out.count;
         out.total += amount;
-        if (index < out.first) out.first = index;
-        if (index > out.last) out.last = index;
-        if (out.track) _appendIndex(out, index);
+        _appendIndex(out, index);
     }
 
     /// @dev Appends a big-endian uint32 to `out.indices` (its buffer was sized for the batch).

@@ -90,22 +90,18 @@ interface ICohortBook {
     );
     /// @notice The segment's level grew: round `round` pays up to `level` per member.
     event RoundOpened(uint64 indexed cohortId, uint16 indexed segment, uint8 indexed round, uint96 level);
-    /// @notice One batch (or one claim) of round `round`: `count` members paid `amount` in all,
-    /// their indices between `firstIndex` and `lastIndex` (both paid; `firstIndex` is 2^32−1 when
-    /// `count` is 0). Who was paid in a round is its bitmap (`isPaid`, `paidBitmap`); each
-    /// member's amount is `min(limit, E_r) − min(limit, E_{r−1})` from its leaf. (Listing every
-    /// index would cost each payee ~150 gas of log and memory.)
+    /// @notice One batch (or one claim) of round `round`: `count` members paid `amount` in all;
+    /// `indices` packs their indices as big-endian uint32 (4 bytes each), in the order paid.
+    /// Each member's amount is `min(limit, E_r) − min(limit, E_{r−1})` from its leaf. Members
+    /// skipped (already paid, removed, nothing owed) are not listed; a batch paying nobody
+    /// emits `count` 0.
     event CohortPaid(
-        uint64 indexed cohortId,
-        uint16 indexed segment,
-        uint8 indexed round,
-        uint32 count,
-        uint96 amount,
-        uint32 firstIndex,
-        uint32 lastIndex
+        uint64 indexed cohortId, uint16 indexed segment, uint8 indexed round, uint32 count, uint96 amount, bytes indices
     );
-    /// @notice Members were removed (`indices`: each, big-endian uint32, 4 bytes): `paid` settled what the open rounds still owed them, `released`
-    /// went back to free capital, `refund` (the unexpired premium of their share) to the distributor.
+    /// @notice Members were removed (`indices`: each, big-endian uint32, 4 bytes): `paid` settled
+    /// what the open rounds still owed them, `released` went back to free capital, `refund` (the
+    /// unexpired premium of their share, less the product's cancellation fee per member) to the
+    /// distributor.
     event MembersRemoved(
         uint64 indexed cohortId, uint16 indexed segment, bytes indices, uint96 paid, uint96 released, uint96 refund
     );
@@ -199,7 +195,8 @@ interface ICohortBook {
     /// @notice The cohort's distributor, before cover end: settles the cohort, pays the removed
     /// members what open rounds still owe them, then releases their limits minus what they were
     /// paid and refunds the unexpired premium of their share (premium × limit / totalLimit ×
-    /// time left / segment cover). Removed members are paid in no later round.
+    /// time left / segment cover) less the product's `cancellationFee` per removed member (not
+    /// below 0), as a policy's cancellation does. Removed members are paid in no later round.
     function removeMembers(
         uint64 cohortId,
         uint16 segment,
