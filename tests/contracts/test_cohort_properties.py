@@ -27,12 +27,25 @@ from hypothesis import strategies as st
 from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
 from contracts.deploy import DEFAULT_MERGE_GAP as MERGE_GAP
 from tests.chain import USD, events, signer
-from tests.contracts.cohort_env import (AUTO, AMOUNT, CLAIM, FEE, GRACE, LIMITS, CohortEnv, batch, cohort_ledger,
-                                        members, tree, try_send, unpack)
+from tests.contracts.cohort_env import (
+    AMOUNT,
+    AUTO,
+    CLAIM,
+    FEE,
+    GRACE,
+    LIMITS,
+    CohortEnv,
+    batch,
+    cohort_ledger,
+    members,
+    tree,
+    try_send,
+    unpack,
+)
 from tests.contracts.cohort_model import CohortModel
 from tests.contracts.helpers import DAY, HOUR, SERVICE, snapshot
 
-PROPS = settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+PROPS = settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 SUBSET = st.lists(st.integers(0, 11), min_size=1, max_size=6)
