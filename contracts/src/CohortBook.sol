@@ -367,7 +367,10 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
             uint96 level = normal < prod.autoPayLimit ? normal : prod.autoPayLimit;
             uint8 rounds = s.rounds;
             if (level <= _levels[(sk << 8) | rounds]) continue;
-            if (rounds == type(uint8).max) revert CohortBookTooManyRounds(cohortId, uint16(i));
+            // A full segment opens no more rounds but must not block the others, nor removals
+            // (which settle first): it is skipped, and its later growth is not paid automatically.
+            // (`segment(..).rounds` == 255 shows it.)
+            if (rounds == type(uint8).max) continue;
             ++rounds;
             s.rounds = rounds;
             _levels[(sk << 8) | rounds] = level;

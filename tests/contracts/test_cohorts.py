@@ -307,3 +307,31 @@ def test_single_member_tree(e: CohortEnv) -> None:
     r = led.send(c.payBatch(cid, 1, 0, ms, [], []), led.a.relayer)
     expect_event(r, led.cohorts, "CohortPaid", count=1, amount=AMOUNT)
     assert t.root == member_leaf(*ms[0]) and signer("one-0").address == ms[0][1]
+
+
+def test_a_full_segment_blocks_neither_settlement_nor_removal(e: CohortEnv) -> None:
+    """255 rounds (a PerUnit product and an outage growing unit by unit): the next growth is
+    skipped, not a revert that would block the cohort's other segments and every removal."""
+    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led.send(led.book.functions.createProduct(product_tuple(
+        kind=1, trigger=60, unit=60, amount=USD, auto=500 * USD, limit=500 * USD, medium_limit=500 * USD)),
+        led.a.underwriter)
+    per_unit = CohortEnv(led, e.kind, led.book.functions.productCount().call(), e.report)
+    ms = members(2, "full", [500 * USD] * 2)
+    t = tree(ms)
+    cid = issue(per_unit, ms)
+    s = led.now() + 10
+    led.travel(400 * 60, mine=True)
+    k = 0
+    while c.segment(cid, 0).call()[4] < 255 and k < 320:  # (an extension may land in the same unit)
+        k += 1
+        led.verify_outage(SERVICE, s, s + 60 + 60 * k)
+        led.send(c.settle(cid), led.a.relayer)
+    top = c.roundLevel(cid, 0, 255).call()
+    assert c.segment(cid, 0).call()[4] == 255 and top >= 255 * USD
+    led.verify_outage(SERVICE, s, s + 60 + 60 * (k + 2))  # the level grows again
+    r = led.send(c.settle(cid), led.a.relayer)
+    assert events(r, led.cohorts, "RoundOpened") == [] and c.segment(cid, 0).call()[4] == 255
+    mem, mp = batch(t, ms, [0])
+    r = led.send(c.removeMembers(cid, 0, mem, mp.proof, mp.flags), d)
+    expect_event(r, led.cohorts, "MembersRemoved", paid=top, released=500 * USD - top)

@@ -150,7 +150,9 @@ interface ICohortBook {
     error CohortBookCoverEnded(uint64 cohortId, uint40 coverEnd);
     /// @notice The claim window is still open until `closesAt`.
     error CohortBookNotClosable(uint64 cohortId, uint256 closesAt);
-    /// @notice The segment already opened the most rounds one segment may hold (255).
+    /// @notice Unused since session 21, kept for the ABI: a segment that opened 255 rounds is
+    /// skipped by `settle` (its later growth is not paid automatically) instead of reverting,
+    /// which blocked the cohort's other segments and every removal.
     error CohortBookTooManyRounds(uint64 cohortId, uint16 segment);
     /// @notice The cohort already holds `MAX_SEGMENTS` segments.
     error CohortBookTooManySegments(uint64 cohortId);
@@ -173,6 +175,7 @@ interface ICohortBook {
         returns (uint16 segment);
 
     /// @notice Anyone: opens a round in every segment whose level grew. Returns how many opened.
+    /// A segment that already opened 255 rounds opens no more (the others go on).
     function settle(uint64 cohortId) external returns (uint256 opened);
 
     /// @notice Anyone: pays `members` of `segment` what round `round` owes them. The multiproof
