@@ -67,6 +67,8 @@ SLOW_FILES = {
     "tests/service/test_exclusions.py": 37,
     "tests/contracts/test_build.py": 34,
     "tests/web/test_console.py": 32,  # with the session's browser and app server when first on a worker
+    "tests/contracts/test_cohorts.py": 30,
+    "tests/contracts/test_cohort_properties.py": 20,
 }
 
 
