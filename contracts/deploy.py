@@ -137,8 +137,8 @@ def deploy(
     proposers: Sequence[str] = (),
     assessors: Sequence[tuple[str, int]] = (),
 ) -> Deployment:
-    """Deploys registry, oracle, pool and book (and a TestToken when no `token` is given),
-    grants the pool's BOOK_ROLE to the book, and optionally sets the oracle config and roles.
+    """Deploys registry, oracle, pool, book and cohort book (and a TestToken when no `token` is
+    given), grants the pool's BOOK_ROLE to both books, and optionally sets the oracle config and roles.
     `deployer` must be able to send (an unlocked node account or a signing middleware) and
     becomes admin unless `admin` is given (then roles are granted before handing over).
     `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds).
@@ -167,7 +167,10 @@ def deploy(
     oracle = _deploy_one(w3, dep, "OutageOracle", deployer, merge_gap, finality_delay)
     pool = _deploy_one(w3, dep, "CoverPool", token, deployer)
     book = _deploy_one(w3, dep, "PolicyBook", pool.address, oracle.address, registry.address, deployer)
-    send(w3, pool.functions.grantRole(pool.functions.BOOK_ROLE().call(), book.address), deployer)
+    cohorts = _deploy_one(w3, dep, "CohortBook", book.address)
+    book_role = pool.functions.BOOK_ROLE().call()
+    send(w3, pool.functions.grantRole(book_role, book.address), deployer)
+    send(w3, pool.functions.grantRole(book_role, cohorts.address), deployer)
     if oracle_signers:
         send(w3, oracle.functions.setConfig(list(oracle_signers), quorum), deployer)
     for role, members in (

@@ -179,6 +179,7 @@ class Ledger:
         self.oracle = dep.contract(w3, "OutageOracle")
         self.pool = dep.contract(w3, "CoverPool")
         self.book = dep.contract(w3, "PolicyBook")
+        self.cohorts = dep.contract(w3, "CohortBook")
 
     # --- transactions -------------------------------------------------------------------
     def send(self, fn: Any, sender: str, **kw: Any) -> Any:

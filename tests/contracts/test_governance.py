@@ -90,6 +90,7 @@ def test_governed_deploy_timelock_is_the_only_admin_and_deployer_keeps_nothing(g
         ("Governance", r["EXECUTOR_ROLE"], a.owner),
         # operational roles, set up directly at deployment
         ("CoverPool", r["TREASURER_ROLE"], a.owner), ("CoverPool", r["BOOK_ROLE"], gov.c["PolicyBook"].address),
+        ("CoverPool", r["BOOK_ROLE"], gov.dep.address("CohortBook")),
         ("PolicyBook", r["UNDERWRITER_ROLE"], a.underwriter), ("PolicyBook", r["DISTRIBUTOR_ROLE"], a.distributor),
         ("PolicyBook", r["CLAIMS_ROLE"], a.claims), ("OutageOracle", r["MAINTENANCE_ADMIN_ROLE"], a.underwriter),
     }

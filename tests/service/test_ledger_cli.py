@@ -150,7 +150,8 @@ def test_real_network_deploy_is_governed_by_a_two_day_timelock(app, real_network
     assert code == 0, err
     dep = Deployment.from_json(json.loads(out))
     assert dep.to_json() == Deployment.load(manifest).to_json()
-    assert set(dep.contracts) == {"AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook", "Governance"}
+    assert set(dep.contracts) == {"AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook", "CohortBook",
+                                 "Governance"}
     c: dict[str, Any] = {name: dep.contract(w3, name) for name in dep.contracts}
     timelock = c["Governance"].address
     assert c["Governance"].functions.getMinDelay().call() == 2 * 86_400
