@@ -1,5 +1,5 @@
-"""Projects PolicyBook, CohortBook (service.chain.cohort_events), OutageOracle (windows with their signers, oracle sets, maintenance, excluded
-events), AssessmentRegistry and CoverPool events into the database.
+"""Projects PolicyBook, CohortBook (service.chain.cohort_events), OutageOracle (windows with their
+signers, oracle sets, maintenance, excluded events), AssessmentRegistry and CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers

@@ -129,13 +129,19 @@ def leaves(customers: Sequence[Customer]) -> list[Leaf]:
     return out
 
 
-def tree(members: Sequence[Leaf]) -> merkle.CohortTree:
-    return merkle.CohortTree([m.hash for m in members])
+def tree(members: Sequence[Leaf]) -> merkle.StandardTree:
+    """The segment's tree: OpenZeppelin's standard layout, leaves in member order (unsorted)."""
+    return merkle.StandardTree([m.hash for m in members])
 
 
-def pack(t: merkle.CohortTree) -> bytes:
-    return b"".join(t.nodes)
+def pack(t: merkle.StandardTree) -> bytes:
+    return b"".join(t.tree)
 
 
-def unpack(blob: bytes) -> merkle.CohortTree:
-    return merkle.CohortTree.from_nodes([blob[i:i + 32] for i in range(0, len(blob), 32)])
+def unpack(blob: bytes) -> merkle.StandardTree:
+    """The stored tree as it was built (no hashing: every node is on file)."""
+    nodes = [blob[i:i + 32] for i in range(0, len(blob), 32)]
+    n = (len(nodes) + 1) // 2
+    t = merkle.StandardTree.__new__(merkle.StandardTree)
+    t.tree, t.size, t.position_of = nodes, n, {i: i for i in range(n)}
+    return t

@@ -116,7 +116,7 @@ def _assessment(session: Session, assessment_id: str, may_see: MayBee) -> m.Asse
 
 
 def _store(session: Session, tenant_id: str, priced: Priced, members: list[Leaf], refs: Sequence[str],
-           cover_end: int, *, cohort_id: int | None = None) -> tuple[m.CohortFile, merkle.CohortTree]:
+           cover_end: int, *, cohort_id: int | None = None) -> tuple[m.CohortFile, merkle.StandardTree]:
     t = tree(members)
     f = m.CohortFile(tenant_id=tenant_id, cohort_id=cohort_id, product_id=priced.product.id,
                      assessment_id=priced.record.id, root=hx(t.root), count=len(members),
@@ -147,9 +147,9 @@ def _sent(session: Session, gw: Gateway, f: m.CohortFile, fn: Any, event: str) -
     return args
 
 
-def issue(session: Session, gw: Gateway, indexer: Indexer, tenant_id: str, assessment_id: str, product_id: int,
+def issue(session: Session, gw: Gateway, indexer: Indexer, assessment_id: str, product_id: int,
           customers: Sequence[Customer], cover_seconds: int, *, may_see: MayBee) -> m.CohortFile:
-    """Issues a cohort of `customers` (segment 0) and returns its file."""
+    """Issues a cohort of `customers` (segment 0) for the assessment's tenant; returns its file."""
     book = _no_cohorts(gw)
     record = _assessment(session, assessment_id, may_see)
     priced = price(session, gw, record, product_id, customers, cover_seconds)
