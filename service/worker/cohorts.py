@@ -78,8 +78,11 @@ class CohortSettler:
         """Open cohorts whose service has a verified window in their cover, or with rounds to pay,
         or due to close."""
         with self.w.factory() as s:
+            # Only cohorts whose file this service keeps: another issuer's cohort on the same book
+            # is its own to pay (anyone may, with the proofs only its file holds).
+            ours = select(m.CohortFile.cohort_id).where(m.CohortFile.cohort_id.is_not(None))
             rows = s.execute(select(m.Cohort, m.Product.service_id).join(m.Product, m.Product.id == m.Cohort.product_id)
-                             .where(m.Cohort.closed.is_(False)).order_by(m.Cohort.id)).all()
+                             .where(m.Cohort.closed.is_(False), m.Cohort.id.in_(ours)).order_by(m.Cohort.id)).all()
             out = []
             for c, service_id in rows:
                 touched = s.scalar(select(m.Outage.id).where(m.Outage.service_id == service_id,
