@@ -26,7 +26,8 @@ from service.errors import BadRequest
 
 router = APIRouter(prefix="/v1/cohorts", tags=["cohorts"])
 Issuer = Annotated[Principal, Depends(require("distributor"))]
-CohortId = Annotated[int, Path(ge=1, le=2**64 - 1)]
+# uint64 on-chain; the projection's BIGINT (signed 64-bit) bounds what a cohort id can be here.
+CohortId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Ref = Annotated[str, Path(min_length=1, max_length=200)]
 MAX_JSON = cohort_files.MAX_MEMBERS
 
