@@ -4,8 +4,9 @@ applies them with the others, in order, in one transaction per page).
 A batch payment is one `CohortPaid` (its `indices` pack the members paid, 4 bytes each); each
 member's amount is `min(limit, E_r) − min(limit, E_{r−1})` from its leaf, which comes from the
 cohort file the service keeps (`cohort_members`, off-chain: a reindex keeps it). The pool's
-`PayoutCredited` for a member whose transfer failed is logged before the batch's `CohortPaid`;
-the batch's handler reads them from the receipt and marks those payouts `credited`. A file whose
+`PayoutCredited` for a member whose transfer failed is logged after the batch's `CohortPaid`
+(the book emits, then pays); the batch's handler reads them from the receipt and marks those
+payouts `credited`. A file whose
 issuance answer was lost (the process died after sending) is recognised by its root and marked
 issued here, so no cohort is left without its file."""
 
@@ -100,15 +101,17 @@ def _members(c: Ctx, cohort_id: int, segment: int, wanted: list[int]) -> dict[in
 
 
 def _credits(c: Ctx) -> list[tuple[str, int]]:
-    """The pool's PayoutCredited logged in this transaction after the previous CohortBook event
-    and before this one: the failed transfers of this batch, in the order paid."""
+    """The pool's PayoutCredited logged in this transaction after this CohortBook event and
+    before the next one: the failed transfers of this batch. CohortBook emits CohortPaid and
+    MembersRemoved before it calls the pool (effects before interactions), so a batch's credits
+    follow its event."""
     receipt = c.gw.w3.eth.get_transaction_receipt(c.tx)  # type: ignore[arg-type]
     cohorts = c.gw.cohorts.address if c.gw.cohorts is not None else None
-    previous = max((lg["logIndex"] for lg in receipt["logs"]
-                    if lg["address"] == cohorts and lg["logIndex"] < c.log_index), default=-1)
+    following = min((lg["logIndex"] for lg in receipt["logs"]
+                     if lg["address"] == cohorts and lg["logIndex"] > c.log_index), default=2**63)
     out = []
     for e in c.gw.pool.events.PayoutCredited().process_receipt(receipt, errors=DISCARD):
-        if previous < e["logIndex"] < c.log_index:
+        if c.log_index < e["logIndex"] < following:
             out.append((e["args"]["payee"], int(e["args"]["amount"])))
     return out
 

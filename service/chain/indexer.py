@@ -250,7 +250,7 @@ def _credited(c: Ctx) -> None:
     row = next((r for r in rows if r.amount == amount), None)
     if row is None:
         if c.gw.cohorts is not None and c.gw.w3.eth.get_transaction(c.tx)["to"] == c.gw.cohorts.address:  # type: ignore[arg-type]
-            return  # a cohort member's: its batch's CohortPaid, logged next, books it (cohort_events)
+            return  # a cohort member's: its batch's CohortPaid, logged just before, booked it (cohort_events)
         log.warning("PayoutCredited(%s, %d) in %s matches no payout of this transaction", payee, amount, c.tx)
         return
     row.status = "credited"
