@@ -127,7 +127,12 @@ def test_worker_pays_every_member_once_and_a_pull_is_not_paid_twice(api: Api, ap
     assert api.c.delete(f"/v1/cohorts/{cid}/members/c3", headers=headers).json()["type"] == "member_removed"
     after = api.ok(api.c.get(f"/v1/cohorts/{cid}", headers=headers))
     assert after["removed"] == 1 and after["locked"] == sum(LIMITS) + 240 * USD - 500 * USD
-    assert after["refunded"] > 0
+    # The refund: the segment's premium pro rata to the removed limit and to the cover left.
+    with app.state.factory() as s:
+        gone_at = app.state.gateway.w3.eth.get_block(s.get(m.CohortRemoval, (cid, 0, 3)).block)["timestamp"]
+    seg0 = after["segments"][0]
+    left, whole = after["cover_end"] - max(gone_at, seg0["start"]), after["cover_end"] - seg0["start"]
+    assert after["refunded"] == seg0["premium"] * 500 * USD * left // (seg0["total_limit"] * whole) > 0
 
     outage(api, service, 3 * HOUR, headers)  # per-unit 50/h beyond the 1 h threshold: level 100 (< auto-pay 150)
     chain, book = api.chain, app.state.gateway.cohorts
