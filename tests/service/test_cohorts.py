@@ -194,3 +194,28 @@ def test_cohort_ids_beyond_the_projection_are_422_and_unknown_ones_404(api: Api,
         assert api.c.get(f"/v1/cohorts/{top}/members/x", headers=headers).status_code == status
         assert api.c.post(f"/v1/cohorts/{top}/members", json=body, headers=headers).status_code == status
         assert api.c.delete(f"/v1/cohorts/{top}/members/x", headers=headers).status_code == status
+
+
+def test_members_added_from_csv_extend_the_cohort_and_a_bad_row_adds_nobody(api: Api, app: FastAPI,
+                                                                          distributor) -> None:
+    _, headers = distributor
+    service, assessment, prod = setup(api, distributor)
+    cohort = create(api, headers, assessment, prod, customers(service, [10 * USD, 20 * USD]))
+    cid, csv = cohort["id"], {**headers, "content-type": "text/csv"}
+    book = app.state.gateway.cohorts
+    bad = f"ref,beneficiary,limit\nn0,{who(service, 0, 'n')},{5 * USD}\nn1,{who(service, 1, 'n')},-3\n"
+    r = api.c.post(f"/v1/cohorts/{cid}/members", content=bad, headers=csv)
+    assert r.status_code == 400 and r.json()["type"] == "bad_cohort_row" and "row 3" in r.json()["detail"], r.text
+    assert book.functions.cohort(cid).call()[-1] == 30 * USD  # nothing more locked
+    good = "ref,beneficiary,limit\n" + "".join(f"n{i},{who(service, i, 'n')},{5 * USD}\n" for i in range(3))
+    out = api.ok(api.c.post(f"/v1/cohorts/{cid}/members", content=good, headers=csv), 201)
+    assert [s["count"] for s in out["segments"]] == [2, 3] and out["members"] == 5
+    assert out["locked"] == out["total_limit"] == 45 * USD == book.functions.cohort(cid).call()[-1]
+    # The new segment's proofs verify against its own root on-chain; the first root is unchanged.
+    assert "0x" + book.functions.segment(cid, 0).call()[0].hex() == cohort["segments"][0]["root"]
+    root1 = book.functions.segment(cid, 1).call()[0]
+    for i in range(3):
+        mem = api.ok(api.c.get(f"/v1/cohorts/{cid}/members/n{i}", headers=headers))
+        assert mem["segment"] == 1 and mem["index"] == i
+        leaf = bytes(book.functions.leafOf(chain_member(mem)).call())
+        assert merkle.process_proof(leaf, [bytes.fromhex(p[2:]) for p in mem["proof"]]) == root1
