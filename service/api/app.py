@@ -16,6 +16,7 @@ from service.api.routes import (
     accreditations,
     assessments,
     claims,
+    cohorts,
     console,
     exclusions,
     figures,
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.metrics.install(app)
     # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
-                                            policies, outages, claims, webhooks, exclusions, incidents,
+                                            policies, cohorts, outages, claims, webhooks, exclusions, incidents,
                                             accreditations, figures, console)))
     install_web(app)  # the web pages (service/web): /status, /cover, /verify, /static
     return app

@@ -51,6 +51,9 @@ class Gateway:
         self.oracle = self.deployment.contract(self.w3, "OutageOracle")
         self.registry = self.deployment.contract(self.w3, "AssessmentRegistry")
         self.pool = self.deployment.contract(self.w3, "CoverPool")
+        # Group covers (CohortBook), on deployments that have it (the manifest names it).
+        self.cohorts = (self.deployment.contract(self.w3, "CohortBook")
+                        if "CohortBook" in self.deployment.contracts else None)
         # The governance timelock (DEFAULT_ADMIN_ROLE everywhere), on a governed deployment only.
         self.timelock = (self.deployment.contract(self.w3, "Governance")
                          if "Governance" in self.deployment.contracts else None)
@@ -59,8 +62,11 @@ class Gateway:
     @property
     def contracts(self) -> dict[str, Contract]:
         """The contracts whose events the indexer projects."""
-        return {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry,
-                "CoverPool": self.pool}
+        found = {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry,
+                 "CoverPool": self.pool}
+        if self.cohorts is not None:
+            found["CohortBook"] = self.cohorts
+        return found
 
     def episode_params(self) -> tuple[int, int]:
         """OutageOracle's (mergeGap, finalityDelay): immutables, read once."""

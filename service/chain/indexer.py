@@ -1,5 +1,5 @@
-"""Projects PolicyBook, OutageOracle (windows with their signers, oracle sets, maintenance, excluded
-events), AssessmentRegistry and CoverPool events into the database.
+"""Projects PolicyBook, CohortBook (service.chain.cohort_events), OutageOracle (windows with their
+signers, oracle sets, maintenance, excluded events), AssessmentRegistry and CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
@@ -34,6 +34,7 @@ from contracts import registry
 from contracts.enums import ClaimReason, PolicyStatus, ReportKind
 from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
 from service import notices
+from service.chain import cohort_events
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -248,6 +249,8 @@ def _credited(c: Ctx) -> None:
     ).order_by(m.Payout.log_index))
     row = next((r for r in rows if r.amount == amount), None)
     if row is None:
+        if c.gw.cohorts is not None and c.gw.w3.eth.get_transaction(c.tx)["to"] == c.gw.cohorts.address:  # type: ignore[arg-type]
+            return  # a cohort member's: its batch's CohortPaid, logged just before, booked it (cohort_events)
         log.warning("PayoutCredited(%s, %d) in %s matches no payout of this transaction", payee, amount, c.tx)
         return
     row.status = "credited"
@@ -524,3 +527,4 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "MaintenanceCancelled": _maintenance_cancelled,
     "ExcludedEventDeclared": _excluded_event,
 }
+HANDLERS.update(cohort_events.HANDLERS)  # CohortBook: group covers

@@ -168,6 +168,7 @@ class Demo:
         issued = self.issue(quote["id"], customers, dist, "acme-customer", 100)
         self.timings["issue_seconds"] = took = time.monotonic() - t0
         self.check(f"{len(issued)} covers issued in {took:.1f} s", len(issued) == len(customers))
+        group = self.group_cover(micro["id"], a["id"], dist)
         enterprise = self.w3.eth.account.create().address
         q2 = self.quote(big["id"], a["id"])
         enterprise_policy = self.call("POST", "/v1/policies", json={
@@ -227,6 +228,11 @@ class Demo:
         self.check(f"{len(payouts)} payouts in {len(txs)} transactions, "
                    f"{self.timings['gas_per_policy_paid']:,.0f} gas per policy paid", len(payouts) >= len(customers))
 
+        self.wait(f"the group cover's {len(group)} customers to be paid",
+                  lambda: all(self.balance(c) >= 20 * USD for c in group), 120)
+        self.check(f"group cover: all {len(group)} customers hold 20 cUSD, paid in multiproof batches",
+                   all(self.balance(c) == 20 * USD for c in group))
+
         echo("8. the outage inside the declared maintenance window pays nothing")
         restore.join()
         self.maintenance_outage(reporting["service_id"], window, maint_issued, issued[0])
@@ -258,6 +264,20 @@ class Demo:
         echo("11. the insurer's figures (GET /v1/figures)")
         self.figures()
         return all(ok for _, ok in self.checks)
+
+    def group_cover(self, product_id: int, assessment_id: str, key: dict[str, str]) -> list[str]:
+        """The same customers' cover as one group cover (CohortBook): one root, one transaction."""
+        group = [self.w3.eth.account.create().address for _ in range(self.customers)]
+        csv = "ref,beneficiary,limit\n" + "".join(f"acme-group-{i},{b},{20 * USD}\n" for i, b in enumerate(group))
+        cohort = self.call("POST", "/v1/cohorts", {**key, "content-type": "text/csv"}, content=csv,
+                           params={"assessment_id": assessment_id, "product_id": product_id, "cover_seconds": 86400})
+        gas = self.w3.eth.get_transaction_receipt(cohort["segments"][0]["tx"])["gasUsed"]
+        member = self.call("GET", f"/v1/cohorts/{cohort['id']}/members/acme-group-0", key)
+        self.check(f"group cover {cohort['id']}: {cohort['members']} customers (CSV) in one transaction of {gas:,} "
+                   f"gas, premium {cohort['premium'] / USD} cUSD, {cohort['locked'] / USD:,.0f} cUSD locked; "
+                   f"customer 0's proof has {len(member['proof'])} hashes",
+                   cohort["members"] == len(group) and cohort["locked"] == 20 * USD * len(group))
+        return group
 
     def figures(self) -> None:
         """Prints the insurer's figures overall; checks the capital against CoverPool at their block."""

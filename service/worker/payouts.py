@@ -1,4 +1,5 @@
-"""The payout worker: follows verified outages and settles every affected policy.
+"""The payout worker: follows verified outages and settles every affected policy, and every
+affected group cover (service.worker.cohorts: settle, then multiproof batches sized to blocks).
 
 Racing replicas cannot pay twice (the book pays entitlement minus `settled` and checks each
 record against its stored hash), but they could burn gas on no-op settlements. Two guards
@@ -60,6 +61,7 @@ from service.db import models as m
 from service.db.session import transaction
 from service.errors import ChainError, ServiceError
 from service.worker.bisect import send_bisected
+from service.worker.cohorts import CohortResult, CohortSettler
 from service.worker.metrics import WorkerMetrics
 from service.worker.retries import EXPIRE, LAPSE, SETTLE, Retries
 
@@ -88,6 +90,7 @@ class CycleResult:
     deferred: list[int] = field(default_factory=list)  # projection was behind: next cycle
     failed_services: list[str] = field(default_factory=list)  # cycle failed: retried next cycle
     expiry_error: str | None = None  # the expiry pass failed as a whole
+    cohorts: CohortResult = field(default_factory=CohortResult)  # group covers (service.worker.cohorts)
 
 
 @dataclass
@@ -116,6 +119,7 @@ class PayoutWorker:
         self.retries = Retries(factory, clock, base=retry_seconds, cap=retry_max_seconds)
         self.metrics = metrics or WorkerMetrics()
         self.stopping = threading.Event()
+        self.cohorts = CohortSettler(self)
 
     # --- one cycle ------------------------------------------------------------------------
     def run_once(self) -> CycleResult:
@@ -137,6 +141,9 @@ class PayoutWorker:
                 self.metrics.service_failures.inc()
             finally:
                 self._release(service_id)
+        if not self.stopping.is_set():
+            result.cohorts = self.cohorts.run_once()
+            result.transactions += result.cohorts.batches
         if not self.stopping.is_set() and self._acquire(EXPIRY_LEASE):
             try:
                 self._close_lapsed(result)
@@ -458,7 +465,7 @@ class PayoutWorker:
             try:
                 r = self.run_once()
                 cycles += 1
-                paid += len(r.settled) + len(r.lapsed)
+                paid += len(r.settled) + len(r.lapsed) + r.cohorts.paid
                 failed += len(r.failed) + len(r.expire_failed) + len(r.lapse_failed)
                 for job in extra or []:
                     job.run_once()  # type: ignore[attr-defined]

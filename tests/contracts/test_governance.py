@@ -75,7 +75,8 @@ def expect_not_ready(fn: Any, sender: str, op_id: bytes) -> None:
 
 def test_governed_deploy_timelock_is_the_only_admin_and_deployer_keeps_nothing(gov) -> None:
     a, tl = gov.led.a, gov.timelock.address
-    assert set(gov.dep.contracts) == {*GOVERNED, "TestToken", "CohortBook"}  # CohortBook has no admin
+    # CohortBook holds no roles of its own: it reads PolicyBook's (governed above).
+    assert set(gov.dep.contracts) == {*GOVERNED, "TestToken", "CohortBook"}
     assert gov.timelock.functions.getMinDelay().call() == DELAY
     r = ROLE
     assert current_holders(gov) == {

@@ -17,6 +17,8 @@ def test_demo_runs_the_whole_cycle_and_every_check_holds(demo_run: tuple[subproc
     out, err = (out_dir / "stdout").read_text(), (out_dir / "stderr").read_text()
     assert code == 0, out + err
     assert "all 200 customers hold 20 cUSD" in out
+    assert "200 customers (CSV) in one transaction" in out  # the group cover (CohortBook)
+    assert "group cover: all 200 customers hold 20 cUSD, paid in multiproof batches" in out
     assert "enterprise beneficiary holds 500 cUSD" in out
     assert "a second cancel is refused: 409 policy_not_active" in out
     assert "s inside the window, 0 s that pays" in out

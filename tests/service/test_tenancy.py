@@ -156,6 +156,37 @@ def _ids(items: Any, key: str = "id") -> set[Any]:
     return {i[key] for i in items}
 
 
+_cohorts: dict[int, int] = {}
+
+
+def _member(c: Caller) -> dict[str, Any]:
+    n = next(_n)
+    return {"ref": f"matrix-{c.name}-{n}", "beneficiary": "0x" + f"{n:040x}", "limit": 10**6}
+
+
+def _cohort(w: World) -> int:
+    """A cohort of A's (one per world), issued by A's distributor."""
+    if id(w) not in _cohorts:
+        body = {"assessment_id": w.assessment, "product_id": w.product, "customers": [_member(Caller("A", "x"))]}
+        _cohorts[id(w)] = w.api.ok(w.api.c.post("/v1/cohorts", json=body, headers=w.keys["A-distributor"]), 201)["id"]
+    return _cohorts[id(w)]
+
+
+def _removal(w: World, c: Caller) -> Request:
+    cid = _cohort(w)
+    member = _member(c)
+    w.api.ok(w.api.c.post(f"/v1/cohorts/{cid}/members", json={"customers": [member]},
+                          headers=w.keys["A-distributor"]), 201)
+    return "DELETE", f"/v1/cohorts/{cid}/members/{member['ref']}", None
+
+
+def _first_ref(w: World) -> str:
+    cid = _cohort(w)
+    with w.api.c.app.state.factory() as s:  # type: ignore[attr-defined]
+        f = s.scalar(select(m.CohortFile).where(m.CohortFile.cohort_id == cid, m.CohortFile.segment == 0))
+        return str(s.scalar(select(m.CohortMember.ref).where(m.CohortMember.file_id == f.id)))
+
+
 CASES: dict[tuple[str, str], Case] = {
     # Public: liveness, metrics and the API's own documentation.
     ("GET", "/healthz"): Case(None, get("/healthz")),
@@ -236,6 +267,17 @@ CASES: dict[tuple[str, str], Case] = {
                                                        owned=True),
     ("GET", "/v1/policies"): Case(PEOPLE, get(lambda w: f"/v1/policies?product_id={w.product}&limit=500"),
                                   listed=lambda w, body: w.policy in _ids(body["items"])),
+    # Group covers: A's (issued on A's assessment; a member added, then removed, per permitted caller).
+    ("POST", "/v1/cohorts"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/cohorts", {"assessment_id": w.assessment, "product_id": w.product,
+                                                                "customers": [_member(c)]}), ok=201, owned=True),
+    ("GET", "/v1/cohorts/{cohort_id}"): Case(PEOPLE, get(lambda w: f"/v1/cohorts/{_cohort(w)}"), owned=True),
+    ("GET", "/v1/cohorts/{cohort_id}/members/{ref}"): Case(
+        PEOPLE, get(lambda w: f"/v1/cohorts/{_cohort(w)}/members/{_first_ref(w)}"), owned=True),
+    ("POST", "/v1/cohorts/{cohort_id}/members"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/cohorts/{_cohort(w)}/members", {"customers": [_member(c)]}),
+        ok=201, owned=True),
+    ("DELETE", "/v1/cohorts/{cohort_id}/members/{ref}"): Case(("distributor",), _removal, owned=True),
     # Cancel and renew: A's distributor, or the insurer's underwriter. A's policy has had a payout
     # (409 policy_has_payout), and the renewal names a product of another service (400): nothing moves.
     ("POST", "/v1/policies/{policy_id}/cancel"): Case(
