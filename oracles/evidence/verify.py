@@ -78,6 +78,15 @@ def _require_shape(data: Any) -> None:
         raise BundleFormatError("bundle `report` must be an object or null")
 
 
+def check_evidence(data: Any, node: str | None = None) -> VerificationResult:
+    """`verify_bundle`, and (when `node` is given) that the bundle is that signer's: what
+    `cybercover-oracle evidence verify [--node]` and the auditor's page /verify both answer."""
+    result = verify_bundle(data)
+    if node is not None and (result.node or "").lower() != node.lower():
+        result.problems.append(f"bundle is signed by {result.node}, not {node}")
+    return result
+
+
 def verify_bundle(data: Any) -> VerificationResult:
     _require_shape(data)
     result = VerificationResult(observations=len(data["observations"]))

@@ -10,6 +10,7 @@ anchor by anyone else, makes it unknown to the registry.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from web3.contract import Contract
 
 from contracts import eip712, merkle
 from contracts import registry as keys
+from contracts.deploy import Deployment
 from contracts.records import Verification
 from contracts.sender import send
 from service.assessment.canonical import report_hash
@@ -201,6 +203,21 @@ def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int =
     level, kind and subject are the document's.
     """
     return inspect(registry, document, from_block=from_block)[0]
+
+
+def read_document(raw: bytes | str) -> dict[str, Any]:
+    """A report file (or bundle) as `verify` takes it; ValueError when it is not a JSON object."""
+    document = json.loads(raw)
+    if not isinstance(document, dict):
+        raise ValueError("top level must be a JSON object")
+    return document
+
+
+def verify_deployed(w3: Web3, dep: Deployment, document: Mapping[str, Any]) -> dict[str, Any]:
+    """`verify` against the deployment's AssessmentRegistry, from its deployment block (what
+    `cybercover report verify` and the auditor's page /verify both answer)."""
+    registry = dep.contract(w3, "AssessmentRegistry")
+    return verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
 
 
 def inspect(registry: Contract, document: Mapping[str, Any], *,

@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 from service.web import status  # noqa: F401
+from service.web import verify  # noqa: F401
