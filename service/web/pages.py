@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
+import service.web.verify  # noqa: F401
 from service.web import status  # noqa: F401
-from service.web import verify  # noqa: F401
