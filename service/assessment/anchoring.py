@@ -220,6 +220,17 @@ def verify_deployed(w3: Web3, dep: Deployment, document: Mapping[str, Any]) -> d
     return verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
 
 
+def _hash32(value: Any, what: str) -> bytes:
+    """A 32-byte hash given as hex (with or without 0x); AnchoringError otherwise."""
+    try:
+        raw = bytes.fromhex(str(value).removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if not isinstance(value, str) or len(raw) != 32:
+        raise AnchoringError(f"{what} must be a 32-byte hex hash")
+    return raw
+
+
 def inspect(registry: Contract, document: Mapping[str, Any], *,
             from_block: int = 0) -> tuple[dict[str, Any], Verification | None]:
     """`verify`'s answer, and the registry's record it was judged on (None: nothing to read)."""
@@ -231,8 +242,10 @@ def inspect(registry: Contract, document: Mapping[str, Any], *,
     out = _blank(h)
     named = named_assessor(report)
     if batch is not None:
-        root = bytes.fromhex(str(batch["root"]).removeprefix("0x"))
-        proof = [bytes.fromhex(str(p).removeprefix("0x")) for p in batch["proof"]]
+        if not isinstance(batch, Mapping) or not isinstance(batch.get("proof"), list):
+            raise AnchoringError("a bundle's batch is {root, proof: [...]}")
+        root = _hash32(batch.get("root"), "the batch root")
+        proof = [_hash32(p, f"proof element {i}") for i, p in enumerate(batch["proof"])]
         out["batch"] = _hex(root)
     if named is None:
         out["reason"] = NO_ASSESSOR

@@ -189,6 +189,10 @@ def test_bad_input_is_a_400_with_the_reason(web: Web) -> None:
     for path, body, said in (("/verify/report", b"", "nothing to check"), ("/verify/report", b"[1]", "JSON object"),
                              ("/verify/report", b"{not json", "not a JSON report"),
                              ("/verify/report", b'{"report": {}, "batch": {}}', "bundle"),
+                             ("/verify/report", b'{"report": {}, "batch": {"root": "0x12", "proof": []}}',
+                              "the batch root must be a 32-byte hex hash"),
+                             ("/verify/report", b'{"report": {}, "batch": {"root": "%s", "proof": ["0x12"]}}'
+                              % ("0x" + "11" * 32).encode(), "proof element 0 must be a 32-byte hex hash"),
                              ("/verify/evidence", b'{"format": "x"}', "not an evidence bundle"),
                              ("/verify/evidence", b"\xff\xfe", "not JSON")):
         r = httpx.post(web.url + path, content=body)
