@@ -25,7 +25,7 @@ from service.web.verify import BadInput, node_url
 from tests.chain import TEST_GAS
 from tests.oracles.test_evidence import KEY, make_bundle
 from tests.service.assessment.test_anchoring import report_by
-from tests.web.conftest import Web, free_port, serve, shot
+from tests.web.conftest import PHONE, Web, free_port, serve, shot
 
 
 def _drop_text(page: Page, textarea: str, text: str) -> None:
@@ -202,3 +202,11 @@ def test_bad_input_is_a_400_with_the_reason(web: Web) -> None:
 def test_pages_stay_out_of_the_api_schema(web: Web) -> None:
     paths = httpx.get(f"{web.url}/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith(("/verify", "/status", "/web"))]
+
+
+def test_the_page_fits_a_phone(web: Web, phone_page: Page, tmp_path: Path) -> None:
+    phone_page.goto(f"{web.url}/verify")
+    phone_page.click("#contracts-form button")
+    expect(phone_page.locator("#contracts-result .verdict")).to_have_attribute("data-verdict", "valid")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(phone_page, tmp_path, "phone")
