@@ -40,6 +40,7 @@ from service.web import ROUTERS, chainview, render
 router = APIRouter(include_in_schema=False)
 ROUTERS.append(router)
 EVIDENCE_PATH = "/v1/evidence/"
+LAST_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime holds
 FETCH_TIMEOUT = 30.0  # a bundle holds every observation of an episode: larger than a node's list answers
 
 
@@ -185,7 +186,12 @@ def _evidence(request: Request, data: Any, node: str | None, source: str) -> HTM
     chain = _on_chain(request, data, result.node)
     window = data.get("window", {})
     return _fragment(request, {"kind": "evidence", "r": result, "source": source, "bundle": data, "chain": chain,
-                               "start": window.get("start"), "end": window.get("end")})
+                               "start": _time(window.get("start")), "end": _time(window.get("end"))})
+
+
+def _time(value: Any) -> int | None:
+    """A bundle's window bound if it is a time a date can show (the check reports the rest)."""
+    return value if type(value) is int and 0 <= value <= LAST_DATE else None
 
 
 @router.post("/verify/evidence", response_class=HTMLResponse)

@@ -199,6 +199,13 @@ def test_bad_input_is_a_400_with_the_reason(web: Web) -> None:
         assert r.status_code == 400 and said in r.text, (path, body, r.text)
 
 
+def test_a_bundle_with_an_impossible_window_is_invalid_not_an_error(web: Web, tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    bundle["window"] = {"start": 10**20, "end": 10**20 + 60}
+    r = httpx.post(f"{web.url}/verify/evidence", content=json.dumps(bundle))
+    assert r.status_code == 200 and 'data-verdict="invalid"' in r.text, r.text
+
+
 def test_pages_stay_out_of_the_api_schema(web: Web) -> None:
     paths = httpx.get(f"{web.url}/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith(("/verify", "/status", "/web"))]
