@@ -61,6 +61,9 @@ def _require_shape(data: Any) -> None:
                 "observations", "report")
     if missing := [k for k in required if k not in data]:
         raise BundleFormatError(f"bundle lacks {', '.join(missing)}")
+    if wrong := [k for k in ("node", "episode_id", "target", "service_id", "evidence_root")
+                 if not isinstance(data[k], str)]:
+        raise BundleFormatError(f"bundle {', '.join(wrong)} must be strings")
     obs = data["observations"]
     if not isinstance(obs, list) or not obs:
         raise BundleFormatError("bundle `observations` must be a non-empty list")
