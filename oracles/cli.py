@@ -21,7 +21,7 @@ from contracts.runtime import private_umask, restore_recursion_limit
 
 from .config import NodeConfig, get_settings, load_config
 from .errors import BundleFormatError, NotFound, OracleError
-from .evidence.verify import verify_bundle
+from .evidence.verify import check_evidence
 from .httpjson import BUNDLE_MAX_BYTES, fetch_sync, loads
 from .keys import NodeKey, load_key
 
@@ -140,11 +140,9 @@ def evidence_verify(
     """
     data = _read_source(source)
     try:
-        result = verify_bundle(data)
+        result = check_evidence(data, node)
     except BundleFormatError as exc:
         _fail(str(exc), 2)
-    if node is not None and (result.node or "").lower() != node.lower():
-        result.problems.append(f"bundle is signed by {result.node}, not {node}")
     for note in result.notes:
         typer.echo(f"note: {note}")
     if result.ok:

@@ -35,6 +35,7 @@ from contracts.procs import free_port, wait_for_rpc, wait_http
 from contracts.redact import redact
 from service.commands.common import setting
 from service.stack.launch import private_up
+from service.web.links import cover_page, status_page
 
 USD = 10**6
 THRESHOLD = 30  # seconds; the oracles judge whole minutes, so one DOWN minute pays
@@ -143,6 +144,7 @@ class Demo:
         big = self.product("Enterprise downtime cover", target.url, 500 * USD, 100 * USD, rates, USD // 100)
         reporting = self.product("Reporting API downtime micro-cover", maintained.url, 20 * USD, 20 * USD, rates,
                                  USD // 100)
+        echo(f"  status page: {status_page(self.api, micro['service_id'])}  (the outage of step 6 appears there)")
 
         echo("2. assessment of the SaaS provider (T/SNISA 04002—2025), anchored on-chain")
         from service.assessment import ITEMS
@@ -174,6 +176,7 @@ class Demo:
         enterprise_policy = self.call("POST", "/v1/policies", json={
             "quote_id": q2["id"], "beneficiary": enterprise, "holder_ref": "enterprise-1"})
         self.check_schedule(issued[0], dist)
+        cover = self.cover_link(issued[0], dist)
 
         echo("4. a customer leaves: its cover is cancelled before any outage")
         leaver = self.issue(quote["id"], [self.w3.eth.account.create().address], dist, "acme-leaver", 1)[0]
@@ -227,6 +230,9 @@ class Demo:
         self.timings["gas_per_policy_paid"] = gas / max(1, len(payouts))
         self.check(f"{len(payouts)} payouts in {len(txs)} transactions, "
                    f"{self.timings['gas_per_policy_paid']:,.0f} gas per policy paid", len(payouts) >= len(customers))
+        if cover:
+            echo(f"  the payout is on the customer's cover page: {cover}")
+        echo(f"  and the verified outage on the status page: {status_page(self.api, service_id)}")
 
         self.wait(f"the group cover's {len(group)} customers to be paid",
                   lambda: all(self.balance(c) >= 20 * USD for c in group), 120)
@@ -278,6 +284,15 @@ class Demo:
                    f"customer 0's proof has {len(member['proof'])} hashes",
                    cohort["members"] == len(group) and cohort["locked"] == 20 * USD * len(group))
         return group
+
+    def cover_link(self, policy: dict[str, Any], key: dict[str, str]) -> str | None:
+        """The holder's cover page of `policy` as its distributor gets it (the policy answer's
+        `cover_page`), printed for the newcomer to open."""
+        view = self.call("GET", f"/v1/policies/{policy['id']}", key)
+        link = cover_page(self.api, view)
+        self.echo(f"  cover page of customer {view.get('holder_ref')}: {link}" if link else
+                  "  cover page: this API's policy answer has no cover_page link")
+        return link
 
     def figures(self) -> None:
         """Prints the insurer's figures overall; checks the capital against CoverPool at their block."""

@@ -178,6 +178,10 @@ def up_cmd(
                 sup.start(f"oracle-{i + 1}", [str(BIN / "cybercover-oracle"), "run", "--config", str(cfg)], node_env)
 
         typer.echo(f"cybercover is up\n  API:       {api}  (docs: {api}/docs)\n  admin key: {data_dir / 'admin.key'}")
+        from service.web.links import pages
+
+        for n, (url, what) in enumerate(pages(api)):
+            typer.echo(f"  {'pages:' if n == 0 else '':<11}{url:<32} {what}")
         typer.echo(f"  chain:     {redact(rpc_url)} (chain id {dep['chain_id']})")
         for name, info in sorted(dep["contracts"].items()):
             typer.echo(f"  {name:<19}{info['address']}")

@@ -2,4 +2,5 @@
 
 from __future__ import annotations
 
+import service.web.verify  # noqa: F401
 from service.web import console, cover, status  # noqa: F401

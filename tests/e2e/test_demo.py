@@ -3,6 +3,7 @@ beginning of the e2e session, see conftest.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -24,3 +25,6 @@ def test_demo_runs_the_whole_cycle_and_every_check_holds(demo_run: tuple[subproc
     assert "s inside the window, 0 s that pays" in out
     assert "demo: every check held" in out
     assert "FAIL" not in out
+    # The pages a newcomer opens: the scenario's status page, printed before and after the outage.
+    assert len(re.findall(r"status page: http://127\.0\.0\.1:\d+/status/0x[0-9a-f]{64}", out)) == 2
+    assert re.search(r"cover page of customer acme-customer-0: http://127\.0\.0\.1:\d+/cover/\d+\?ref=", out)
