@@ -10,6 +10,7 @@
   var KEY = "cybercover.console.key";
   var STAFF = ["admin", "underwriter", "claims", "assessor", "accreditor", "auditor"];
   var SVG = "http://www.w3.org/2000/svg";
+  var A = window.cybercoverAmounts;  // static/amounts.js: exact amounts (BigInt past 2^53)
   var root = document.getElementById("console");
   var me = null;
   var products = {};
@@ -41,32 +42,15 @@
     return node;
   }
 
-  // --- formatting: token units with thousands separators, UTC dates with local time on hover ------
+  // --- formatting: token units with thousands separators (exact, from the digits: amounts.js),
+  // UTC dates with local time on hover ---------------------------------------------------------------
   function decimals() { return me && me.token && me.token.decimals !== null ? me.token.decimals : 0; }
   function symbol() { return me && me.token && me.token.symbol ? me.token.symbol : "units"; }
   var grouping = new Intl.NumberFormat("en-US");
   function amount(minor) {
-    if (minor === null || minor === undefined) return "—";
-    var neg = minor < 0;
-    var s = String(Math.abs(Math.round(Number(minor))));
-    var d = decimals();
-    while (s.length <= d) s = "0" + s;
-    var whole = s.slice(0, s.length - d) || "0";
-    var frac = d ? s.slice(s.length - d).replace(/0+$/, "") : "";
-    if (frac.length === 1) frac += "0";
-    var out = grouping.format(Number(whole)) + (frac ? "." + frac : "");
-    return (neg ? "−" : "") + out;
+    return minor === null || minor === undefined ? "—" : A.format(minor, decimals());
   }
   function money(minor) { return amount(minor) + " " + symbol(); }
-  function toMinor(text) {  // "1,234.5" token units → minor units (integer), or NaN
-    var t = String(text).trim().replace(/,/g, "");
-    if (!/^\d+(\.\d+)?$/.test(t)) return NaN;
-    var parts = t.split(".");
-    var frac = (parts[1] || "");
-    if (frac.length > decimals()) return NaN;
-    while (frac.length < decimals()) frac += "0";
-    return Number(parts[0] + frac);
-  }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function utc(d) {
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
@@ -105,12 +89,12 @@
     var headers = {"X-API-Key": key || sessionStorage.getItem(KEY) || "", "Accept": "application/json"};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-    return fetch(path, {method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body),
+    return fetch(path, {method: method, headers: headers, body: body === undefined ? undefined : A.stringify(body),
                         credentials: "omit", cache: "no-store"})
       .then(function (r) {
         return r.text().then(function (t) {
           var data = null;
-          try { data = t ? JSON.parse(t) : null; } catch (e) { data = {detail: t}; }
+          try { data = t ? A.parse(t) : null; } catch (e) { data = {detail: t}; }
           if (!r.ok) {
             var err = new Error((data && data.detail) || ("HTTP " + r.status));
             err.status = r.status;
@@ -122,7 +106,7 @@
       });
   }
   function errorBox(err) {
-    var detail = typeof err.message === "string" ? err.message : JSON.stringify(err.message);
+    var detail = typeof err.message === "string" ? err.message : A.stringify(err.message);  // a 422's list
     return el("p", {class: "error", role: "alert"}, el("strong", {text: err.type || "error"}), ": " + detail);
   }
 
@@ -175,11 +159,13 @@
   }
   function panel(s, points, t0, t1) {
     var W = 320, H = 130, L = 8, R = 8, T = 10, B = 22;
-    var vmax = 0, vmin = Infinity;
-    points.forEach(function (p) { vmax = Math.max(vmax, p[s.key]); vmin = Math.min(vmin, p[s.key]); });
-    var lo = vmin === vmax ? 0 : vmin, hi = vmax > lo ? vmax : lo + 1;
+    // Amounts may be BigInt: the scale is BigInt arithmetic, only the pixel position is a float.
+    var vals = points.map(function (p) { return BigInt(p[s.key]); });
+    var vmax = 0n, vmin = vals[0];
+    vals.forEach(function (v) { if (v > vmax) vmax = v; if (v < vmin) vmin = v; });
+    var lo = vmin === vmax ? 0n : vmin, hi = vmax > lo ? vmax : lo + 1n;
     function x(p, i) { return L + (t1 > t0 ? (p.time - t0) / (t1 - t0) : i / (points.length - 1)) * (W - L - R); }
-    function y(v) { return T + (1 - (v - lo) / (hi - lo)) * (H - T - B); }
+    function y(v) { return T + (1 - Number(BigInt(v) - lo) / Number(hi - lo)) * (H - T - B); }
     var id = "chart-" + s.key;
     var last = points[points.length - 1];
     var chart = svg("svg", {viewBox: "0 0 " + W + " " + H, role: "img", class: "chart", "aria-labelledby": id});
@@ -378,9 +364,13 @@
     approve.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var body = {incident_report: anchor.value.trim()};
-      var minor = toMinor(amt.value);
-      if (isNaN(minor) || minor < 1) { failed({type: "invalid_amount", message: "give an amount in " + symbol()}, approve); return; }
-      if (minor !== c.amount) body.amount = minor;
+      var minor;
+      try { minor = A.toMinor(amt.value, decimals()); } catch (e) {
+        failed({type: e.type || "invalid_amount", message: e.message + " (an amount in " + symbol() + ")"}, approve);
+        return;
+      }
+      if (minor < 1n) { failed({type: "invalid_amount", message: "give an amount above 0 " + symbol()}, approve); return; }
+      if (minor !== BigInt(c.amount)) body.amount = minor;  // a BigInt: sent as a bare JSON integer
       if (why.value.trim()) body.reason = why.value.trim();
       Array.prototype.forEach.call(approve.elements, function (x) { x.disabled = true; });
       clear(status);
