@@ -100,6 +100,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
     ),
     Refusal.BAD_ARGUMENT: (
         "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
+        "OutageOracleInvalidBucket",
         "OutageOracleInvalidMaintenanceRules", "OutageOracleInvalidMaintenanceWindow",
         "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
         "OutageOracleNoServices",
