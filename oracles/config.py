@@ -244,9 +244,14 @@ class NodeConfig(_Model):
         names = [p.name for p in (*self.canaries, *self.targets)]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"names must be unique across targets and canaries: {dupes}")
+        bucket = self.chain.bucket_seconds
         for i, target in enumerate(self.targets):
-            if problem := target.samples_problem(self.chain.bucket_seconds):
+            if problem := target.samples_problem(bucket):
                 raise ValueError(f"targets[{i}]: {problem}")
+        for i, canary in enumerate(self.canaries):
+            if canary.interval > bucket:  # a bucket without a canary sample is UNKNOWN
+                raise ValueError(f"canaries[{i}]: an interval of {canary.interval} s leaves some "
+                                 f"{bucket} s buckets without a canary probe (they would be UNKNOWN)")
         t = self.transmit
         if t.enabled:
             if t.quorum is None:

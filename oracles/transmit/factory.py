@@ -72,7 +72,11 @@ def _read_bucket(w3: Any, oracle_address: str) -> int | None:
         return None
     try:
         return int(w3.eth.contract(address=oracle_address, abi=abi("OutageOracle")).functions.bucketSeconds().call())
-    except (BadFunctionCallOutput, ContractLogicError) as exc:
+    except Exception as exc:
+        # A revert is an answer (web3's ContractLogicError over JSON-RPC, eth-tester's
+        # TransactionFailed in process); anything else is the transport's and is re-raised.
+        if not isinstance(exc, BadFunctionCallOutput | ContractLogicError) and "revert" not in str(exc).lower():
+            raise
         raise ConfigError(f"the contract at chain.oracle_address {oracle_address} answers no bucketSeconds() "
                           f"({describe(exc)}): not an OutageOracle of this version") from None
 
