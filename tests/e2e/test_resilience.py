@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from oracles.config import load_config
-from service.commands.demo import THRESHOLD, USD, Demo, Target
+from service.commands.demo import USD, Demo, Target
 from service.stack.launch import private_up
 from service.stack.supervisor import running
-from tests.e2e.helpers import FAST_STACK
+from tests.e2e.helpers import E2E_BUCKET, FAST_STACK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 COVERS = 150
@@ -31,10 +31,11 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
     env = {**FAST_STACK, "CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "10"}
     with private_up(data, oracles=4, log=tmp_path / "up.log", env=env) as (api, rpc):
         d = Demo(api, data, rpc, COVERS, print)
+        assert d.bucket == E2E_BUCKET  # the stack's OutageOracle declares the e2e bucket (FAST_STACK)
         from service.assessment import ITEMS
 
         product = d.call("POST", "/v1/products", json={
-            "name": "e2e cover", "service": target.url, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
+            "name": "e2e cover", "service": target.url, "threshold_seconds": d.threshold, "payout_kind": "fixed",
             "amount": 7 * USD, "policy_limit": 7 * USD, "auto_pay_limit": 7 * USD, "grace_seconds": 3600,
             "rates": {"low": 100_000, "lower": 100_000, "medium": 200_000}, "min_premium": USD // 10})
         a = d.call("POST", "/v1/assessments", json={
