@@ -68,7 +68,10 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
 
         # A replayed report set: the relay answers already_covered and nothing more is paid. The
         # quorum is 3 of 4 (a strict majority): the latest reports of the three live nodes, once
-        # the chain's window covers what they verify together.
+        # the chain's window covers what they verify together. The service is back up first: the
+        # episode closes and its reports stop growing (with a few-second bucket an ongoing one
+        # grows faster than a poll can catch the chain level with it).
+        target.up()
         oracle = d.dep.contract(d.w3, "OutageOracle")
         fields = ("start", "end", "ongoing", "evidence_root", "seq", "r", "vs", "signer")
         body = None
@@ -92,8 +95,7 @@ def test_node_down_worker_killed_and_replay_pay_each_policy_exactly_once(tmp_pat
         replay = httpx.post(api + "/v1/oracle/reports", json=body, headers=d.admin, timeout=60)
         assert replay.status_code == 409, replay.text
         assert replay.json()["type"] == "already_covered", replay.text
-        time.sleep(3)  # three worker cycles (FAST_STACK): nothing more is paid
-        target.up()
+        time.sleep(3)  # three worker cycles (FAST_STACK): nothing more is paid (an absence: no poll shows it)
         os.kill(frozen, signal.SIGCONT)
 
         events = paid_events()
