@@ -35,27 +35,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.nodeid.startswith(BACKGROUND))  # stable: only these move, to the end
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    def selected(module: str) -> bool:
-        return any(item.nodeid.startswith(module) for item in request.session.items)
+RUNS = pytest.StashKey[dict[str, Any]]()
 
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[object]:
+    """Starts the selected background scenarios before the first test of the session, whichever it
+    is (a session fixture here would wait for the first test under tests/e2e, after the foreground
+    schemathesis run in tests/service), and stops them when the session's tests are done."""
+    def selected(module: str) -> bool:
+        return any(item.nodeid.startswith(module) for item in session.items)
+
+    factory: pytest.TempPathFactory = session.config._tmp_path_factory  # type: ignore[attr-defined]
     runs: dict[str, Any] = {}
     with ExitStack() as stack:
-        pool = stack.enter_context(ThreadPoolExecutor(2))
-        if selected(NETWORK):
-            runs["network"] = pool.submit(verify_an_outage, tmp_path_factory.mktemp("network"))
-        if selected(RESILIENCE):
-            runs["resilience"] = pool.submit(node_down_worker_killed_and_replay, tmp_path_factory.mktemp("resilience"))
-        if selected(DEMO):
-            out = tmp_path_factory.mktemp("demo")
-            with open(out / "stdout", "wb") as stdout, open(out / "stderr", "wb") as stderr:
-                proc = subprocess.Popen([sys.executable, "-m", "service", "demo", "--api", "http://127.0.0.1:9",
-                                         "--customers", "200"], stdout=stdout, stderr=stderr,
-                                        env={**os.environ, **FAST_STACK})
-            stack.callback(stop, proc, 90)
-            runs["demo"] = (proc, out)
-        yield runs
+        if any(selected(m) for m in BACKGROUND):
+            pool = stack.enter_context(ThreadPoolExecutor(2))
+            if selected(NETWORK):
+                runs["network"] = pool.submit(verify_an_outage, factory.mktemp("network"))
+            if selected(RESILIENCE):
+                runs["resilience"] = pool.submit(node_down_worker_killed_and_replay, factory.mktemp("resilience"))
+            if selected(DEMO):
+                out = factory.mktemp("demo")
+                with open(out / "stdout", "wb") as stdout, open(out / "stderr", "wb") as stderr:
+                    proc = subprocess.Popen([sys.executable, "-m", "service", "demo", "--api", "http://127.0.0.1:9",
+                                             "--customers", "200"], stdout=stdout, stderr=stderr,
+                                            env={**os.environ, **FAST_STACK})
+                stack.callback(stop, proc, 90)
+                runs["demo"] = (proc, out)
+        session.config.stash[RUNS] = runs
+        return (yield)
+
+
+@pytest.fixture
+def _background(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return request.config.stash[RUNS]
 
 
 @pytest.fixture
