@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -42,6 +43,9 @@ def serve(app: FastAPI) -> Iterator[str]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
+    # FastAPI builds the schema on its first request, which took over schemathesis' fixed 10 s
+    # schema-loading timeout while the e2e stacks started beside it; built here, it is cached.
+    assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=300).status_code == 200
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
