@@ -34,7 +34,7 @@ def compile_cmd(
     typer.echo(f"wrote {len(written)} artifacts to {compiler.BUILD_DIR}")
 
 
-MAX_BUCKET_SECONDS = 3600  # OutageOracle.MAX_BUCKET_SECONDS (tests/service/test_bucket.py compares them)
+MAX_BUCKET_SECONDS = 3600  # OutageOracle.MAX_BUCKET_SECONDS (tests/service/test_ledger_cli.py compares them)
 DEFAULT_GOVERNANCE_DELAY = 2 * 86_400  # seconds; a real network's admin actions wait this long
 
 
