@@ -199,7 +199,7 @@ def test_episode_parameters(app, chain, tmp_path) -> None:
     assert code == 0, err
     oracle = Deployment.from_json(json.loads(out)).contract(chain, "OutageOracle").functions
     assert (oracle.mergeGap().call(), oracle.finalityDelay().call(), oracle.bucketSeconds().call()) == (120, 20, 5)
-    assert oracle.MAX_BUCKET_SECONDS().call() == ledger_cmd.MAX_BUCKET_SECONDS  # the CLI refuses what the contract would
+    assert oracle.MAX_BUCKET_SECONDS().call() == ledger_cmd.MAX_BUCKET_SECONDS  # the CLI refuses as the contract
 
 
 def test_local_chain_with_a_short_governance_delay(app, chain, tmp_path) -> None:
