@@ -102,6 +102,8 @@ def live_deployment(w3: Web3, manifest: Path) -> Deployment | None:
 # an episode's start is final after 60 s, several transmit intervals of an honest node.
 DEFAULT_MERGE_GAP = 300
 DEFAULT_FINALITY_DELAY = 60
+# The oracle nodes' verdict bucket (DESIGN.md's verified-outage rule): one UTC minute.
+DEFAULT_BUCKET_SECONDS = 60
 
 
 def _deploy_one(w3: Web3, dep: Deployment, name: str, *args: Any) -> Contract:
@@ -132,6 +134,7 @@ def deploy(
     maintenance_admins: Sequence[str] | None = None,
     merge_gap: int = DEFAULT_MERGE_GAP,
     finality_delay: int = DEFAULT_FINALITY_DELAY,
+    bucket_seconds: int = DEFAULT_BUCKET_SECONDS,
     manifest_path: Path | None = None,
     governance_delay: int | None = None,
     proposers: Sequence[str] = (),
@@ -141,7 +144,8 @@ def deploy(
     given), grants the pool's BOOK_ROLE to both books, and optionally sets the oracle config and roles.
     `deployer` must be able to send (an unlocked node account or a signing middleware) and
     becomes admin unless `admin` is given (then roles are granted before handing over).
-    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds).
+    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters and `bucket_seconds`
+    its nodes' verdict bucket (seconds; the nodes check theirs against it at start).
     `maintenance_admins` get the oracle's MAINTENANCE_ADMIN_ROLE (who sets each service's
     maintenance rules: underwriting terms, so by default the underwriters, i.e. the service
     account). It is an operational role like those of the book: it stays with them on a governed
@@ -164,7 +168,7 @@ def deploy(
     if token is None:
         token = _deploy_one(w3, dep, "TestToken", "CyberCover Test USD", "cUSD", 6).address
     registry = _deploy_one(w3, dep, "AssessmentRegistry", deployer)
-    oracle = _deploy_one(w3, dep, "OutageOracle", deployer, merge_gap, finality_delay)
+    oracle = _deploy_one(w3, dep, "OutageOracle", deployer, merge_gap, finality_delay, bucket_seconds)
     pool = _deploy_one(w3, dep, "CoverPool", token, deployer)
     book = _deploy_one(w3, dep, "PolicyBook", pool.address, oracle.address, registry.address, deployer)
     cohorts = _deploy_one(w3, dep, "CohortBook", book.address)

@@ -105,6 +105,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
     ),
     Refusal.BAD_ARGUMENT: (
         "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
+        "OutageOracleInvalidBucket",
         "OutageOracleInvalidMaintenanceRules", "OutageOracleInvalidMaintenanceWindow",
         "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
         "OutageOracleNoServices",

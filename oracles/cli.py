@@ -64,7 +64,7 @@ def run(config: ConfigOpt) -> None:
     from .daemon import serve
     from .logs import configure_logging
     from .node import OracleNode
-    from .transmit.factory import build_submitter, check_chain_config
+    from .transmit.factory import build_submitter, check_bucket, check_chain_config
 
     private_umask()  # evidence, state and logs are the operator's alone
     restore_recursion_limit()  # after the imports above (see contracts.runtime)
@@ -77,6 +77,7 @@ def run(config: ConfigOpt) -> None:
         _fail(str(exc), 2)
 
     async def main() -> str:
+        await check_bucket(cfg)
         signers = await check_chain_config(cfg, submitter, key.address)
         node = OracleNode(cfg, key, submitter=submitter, signers=signers)
         summary = await serve(node, cfg.node.listen_host, cfg.node.listen_port,

@@ -37,7 +37,7 @@ from .schedule import Schedule, Slot
 from .state import NodeState
 from .transmit.submitters import Submitter
 from .transmit.transmitter import Transmission, Transmitter
-from .verdicts import BUCKET_SECONDS, Tally, Verdict, VerdictRule, bucket_of, judge, node_healthy
+from .verdicts import Tally, Verdict, VerdictRule, bucket_of, judge, node_healthy
 
 log = logging.getLogger("oracles.node")
 
@@ -94,10 +94,12 @@ class OracleNode:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.evidence = EvidenceLog(data_dir / "evidence.sqlite3", key)
         self.state = NodeState(data_dir / "node.sqlite3")
+        self.bucket_seconds = config.chain.bucket_seconds
+        self.state.bind_bucket(self.bucket_seconds)
         private_dir(data_dir)  # 0700 / 0600 whatever the umask (SQLite's journals copy the mode)
         self.started_at = self.clock.time()
         self.schedule = Schedule(config.probes, key.address, self.started_at)
-        self.tally = Tally()
+        self.tally = Tally(self.bucket_seconds)
         self.runner = ProbeRunner(self.clock, config.node.max_concurrency, self._record,
                                   self.metrics)
         self.reporter = Reporter(config, key, self.evidence, self.state, self.clock,
@@ -107,14 +109,14 @@ class OracleNode:
         self._canaries = tuple(c.name for c in config.canaries)
         self._rules = {
             t.name: (VerdictRule(t.threshold_fraction, t.min_samples),
-                     EpisodeRule(t.open_after, t.close_after))
+                     EpisodeRule(t.open_after, t.close_after, self.bucket_seconds))
             for t in config.targets
         }
         restored = self.state.machines()
         self._machines: dict[str, State] = {t.name: restored.get(t.name, Idle())
                                             for t in config.targets}
-        # The minute the node started in is partial: judge from the first full minute.
-        self._next_bucket = max(math.ceil(self.started_at / BUCKET_SECONDS),
+        # The bucket the node started in is partial: judge from the first full bucket.
+        self._next_bucket = max(math.ceil(self.started_at / self.bucket_seconds),
                                 self.state.next_bucket() or 0)
         self._last_outcome: dict[str, Outcome] = {}
         # Per target: its latest probe (start, outcome) and latest certificate reading
@@ -186,12 +188,12 @@ class OracleNode:
 
     # -- judging
     def process_buckets(self, now: float) -> CycleResult:
-        """Judge every minute that is over and whose probes have all finished."""
+        """Judge every bucket that is over and whose probes have all finished."""
         out = CycleResult()
-        limit = bucket_of(now)
+        limit = bucket_of(now, self.bucket_seconds)
         earliest = self.runner.earliest_start_in_flight()
         if earliest is not None:
-            limit = min(limit, bucket_of(earliest))
+            limit = min(limit, bucket_of(earliest, self.bucket_seconds))
         if limit <= self._next_bucket:
             return out
         if limit - self._next_bucket > MAX_CATCH_UP_BUCKETS:
@@ -217,7 +219,7 @@ class OracleNode:
                 if self._last_verdict.get(target.name) != verdict.verdict:
                     self._last_verdict[target.name] = verdict.verdict
                     log.info("verdict changed", extra={
-                        "target": target.name, "minute": bucket * BUCKET_SECONDS,
+                        "target": target.name, "minute": bucket * self.bucket_seconds,
                         "verdict": verdict.verdict.value, "reason": verdict.reason})
                 before = self._machines[target.name]
                 after, event = step(before, bucket, verdict.verdict, episode_rule)
@@ -333,7 +335,8 @@ class OracleNode:
             **({"error": refused} if refused else {}),
             "probes_in_flight": self.runner.in_flight,
             "open_episodes": sum(isinstance(s, Open) for s in self._machines.values()),
-            "next_minute": self._next_bucket * BUCKET_SECONDS,
+            "next_minute": self._next_bucket * self.bucket_seconds,  # the next bucket's start
+            "bucket_seconds": self.bucket_seconds,
         }
 
     def _restore_target_facts(self) -> None:
