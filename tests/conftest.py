@@ -59,6 +59,7 @@ def ledger(_ledger: Ledger) -> Iterator[Ledger]:
 # machine (2026-12-02, branch speed); keep the list to the slowest few.
 SLOW_FILES = {
     "tests/service/test_tenancy.py": 94,
+    "tests/service/test_pipeline_worker.py": 72,  # anvil; both backends
     "tests/contracts/test_lifecycle_properties.py": 79,
     "tests/contracts/test_adversary.py": 52,
     "tests/contracts/test_properties.py": 47,
