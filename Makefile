@@ -16,9 +16,12 @@ run: setup
 	$(BIN)/cybercover up
 
 # Unit, contract and service tests on both cores (a file stays on one worker: module fixtures
-# are shared), then the end-to-end tests one at a time (real processes, timing-sensitive).
+# are shared); the browser tests in their own process (Playwright's sync API keeps an event loop
+# running on its thread for the session, which asyncio code in other files cannot share); then
+# the end-to-end tests one at a time (real processes, timing-sensitive).
 test: setup
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not e2e"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not e2e" --ignore=tests/web
+	$(BIN)/pytest -m "not e2e" tests/web
 	$(BIN)/pytest -m e2e
 
 setup: $(PY_STAMP) $(NPM_STAMP) browser

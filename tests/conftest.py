@@ -67,7 +67,6 @@ SLOW_FILES = {
     "tests/contracts/test_exclusions.py": 45,
     "tests/service/test_exclusions.py": 37,
     "tests/contracts/test_build.py": 34,
-    "tests/web/test_console.py": 32,  # with the session's browser and app server when first on a worker
     "tests/contracts/test_cohorts.py": 30,
     "tests/contracts/test_cohort_properties.py": 20,
 }

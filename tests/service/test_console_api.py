@@ -143,7 +143,7 @@ def test_preview_sends_nothing_and_its_covers_issue(api: Api, app: FastAPI, dist
     assert got["rows"][1]["error"]["type"] == "invalid_beneficiary"
     assert got["premium_total"] == 2 * quote["premium"] and got["limit_total"] == 2 * quote["limit"]
     assert got["quote"]["issuable"] is True
-    issued = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": got["covers"]},
+    issued = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": got["covers"]},
                                headers=headers), 201)
     assert sorted(p["holder_ref"] for p in issued["policies"]) == ["ok-1", "ok-2"]
     # Another tenant's quote is not found; a missing column is a 400 with a type.
@@ -173,7 +173,7 @@ def test_policy_search_by_holder_ref_id_and_beneficiary(api: Api, distributor) -
     quote = _quote(api, tenant, headers)
     covers = [{"holder_ref": "Acme_Corp-1", "beneficiary": _addr("s1")},
               {"holder_ref": "globex-2", "beneficiary": _addr("s2")}]
-    issued = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+    issued = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                headers=headers), 201)["policies"]
 
     def refs(q: str) -> list[str]:

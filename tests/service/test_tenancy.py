@@ -203,6 +203,15 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/status"): Case(None, get("/status")),
     ("GET", "/status/{service}"): Case(None, get(lambda w: f"/status/{w.service_id}")),
     ("GET", "/cover/{policy_id}"): Case(None, get(_cover_page)),
+    # The auditor's page checks what it is sent against the chain and the nodes, never the database:
+    # no key, the same answer for everyone (any JSON is a report judged "Invalid"; a 400 fragment for
+    # what is not an evidence bundle or a configured node's URL).
+    ("GET", "/verify"): Case(None, get("/verify")),
+    ("POST", "/verify/contracts"): Case(None, lambda w, c: ("POST", "/verify/contracts", None)),
+    ("POST", "/verify/report"): Case(None, lambda w, c: ("POST", "/verify/report", {"not": "a report"})),  # "Invalid"
+    ("POST", "/verify/evidence"): Case(None, lambda w, c: ("POST", "/verify/evidence", {"not": "a bundle"}), ok=400),
+    ("POST", "/verify/evidence-url"): Case(
+        None, lambda w, c: ("POST", "/verify/evidence-url", {"url": "not a node's"}), ok=400),
     # Tenants: the insurer's admin; keys: a tenant's admin for its own tenant.
     ("POST", "/v1/tenants"): Case((), lambda w, c: ("POST", "/v1/tenants", {"name": f"matrix-{c.name}-{next(_n)}"}),
                                   ok=201),
