@@ -24,7 +24,7 @@ from typing import Any
 from service.commands.demo import THRESHOLD, USD, Demo, Target
 
 LIMIT = 5 * USD  # each customer's limit: the product's fixed payout, within its auto-pay limit
-BODY_BYTES = 16 << 20  # a 100,000-row CSV is ~7.5 MB; the default 1 MiB body limit holds ~15,000
+BODY_BYTES = 16 << 20  # a 100,000-row CSV is ~6.7 MB; the default 1 MiB body limit holds ~15,000
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
