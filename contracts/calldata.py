@@ -12,25 +12,14 @@ the same bytes for the functions the service sends.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from eth_hash.auto import keccak
 from eth_utils.abi import get_abi_input_types
 from web3._utils.transactions import fill_transaction_defaults
 
-
-@lru_cache(maxsize=1 << 16)
-def is_checksum_address(a: str) -> bool:
-    """EIP-55, as `eth_utils.is_checksum_address` decides it, at a fifth of its cost (it is per
-    cover: each beneficiary is checked)."""
-    body = a[2:]
-    if a[:2] != "0x" or len(body) != 40:
-        return False
-    lower = body.lower()
-    digest = keccak(lower.encode()).hex()[:40]
-    return body == "".join(c.upper() if d in "89abcdef" else c for c, d in zip(lower, digest, strict=True))
+from contracts.eip55 import is_checksum_address
+from contracts.eventlogs import split_tuple
 
 
 def _addresses_checksummed(types: list[str], values: Any) -> bool:
@@ -42,25 +31,9 @@ def _addresses_checksummed(types: list[str], values: Any) -> bool:
             inner = t[:t.rindex("[")]
             if not _addresses_checksummed([inner] * len(v), v):
                 return False
-        elif t.startswith("(") and isinstance(v, list | tuple):
-            if not _addresses_checksummed(_split_tuple(t), v):
-                return False
+        elif t.startswith("(") and isinstance(v, list | tuple) and not _addresses_checksummed(split_tuple(t), v):
+            return False
     return True
-
-
-def _split_tuple(t: str) -> list[str]:
-    """'(uint256,(address,bytes32)[],address)' -> ['uint256', '(address,bytes32)[]', 'address']."""
-    parts, depth, start = [], 0, 1
-    for i, ch in enumerate(t[1:-1], start=1):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(t[start:i])
-            start = i + 1
-    parts.append(t[start:len(t) - 1])
-    return [p for p in parts if p]
 
 
 def calldata(fn: Any) -> str:

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import eth_utils
+import pytest
 from eth_account import Account as EthAccount
 from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from contracts.calldata import Encoded, calldata, is_checksum_address
+from contracts.calldata import Encoded, calldata
+from contracts.eip55 import is_checksum_address
 from contracts.errors import CallRejected
 from contracts.sender import Account, Sender
 from tests.chain import Ledger
+
 
 def _uint(bits: int) -> st.SearchStrategy[int]:
     return st.integers(0, 2**bits - 1) | st.sampled_from([0, 2**bits - 1])
@@ -49,7 +51,8 @@ def test_the_checksum_check_is_eth_utils(raw: bytes, flips: set[int], case: str)
 
 
 def test_other_sent_functions_match(ledger: Ledger) -> None:
-    for fn in (ledger.token.functions.mint(ledger.a.owner, 7), ledger.token.functions.approve(ledger.a.owner, 2**256 - 1),
+    t = ledger.token.functions
+    for fn in (t.mint(ledger.a.owner, 7), t.approve(ledger.a.owner, 2**256 - 1),
                ledger.book.functions.issueBatch([(1, 0, 2, 3, 4, ledger.a.owner, *[keccak(text="x")] * 4)] * 500)):
         assert calldata(fn) == _web3_data(fn)
 
