@@ -37,6 +37,7 @@ from web3.contract.contract import ContractConstructor
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import TxReceipt
 
+from contracts.calldata import Encoded
 from contracts.errors import CallRejected, NonceTaken, NoReceipt, SendFailed, TransactionFailed
 from contracts.redact import describe
 from contracts.reverts import ContractRevert, decode_exception
@@ -72,6 +73,13 @@ class Pending:
     def __post_init__(self) -> None:
         if not self.hashes:
             self.hashes = [self.tx_hash]
+
+
+def _encoded(fn: Any) -> Any:
+    """A bound contract function with its calldata encoded once; a constructor as it is."""
+    if isinstance(fn, ContractConstructor) or getattr(fn, "address", None) is None or not hasattr(fn, "arguments"):
+        return fn
+    return Encoded(fn)
 
 
 def _revert(exc: BaseException) -> ContractRevert | None:
@@ -122,15 +130,20 @@ class Sender:
             raise
 
     def broadcast(self, fn: Any, account: Account) -> Pending:
-        self.simulate(fn, account)
+        try:
+            call = _encoded(fn)  # encoded once: the simulation, the estimate and the signed bytes share it
+        except (Web3Exception, ValueError, TypeError) as exc:
+            raise CallRejected(f"call rejected: {describe(exc)}") from None
+        self.simulate(call, account)
         address = account.address
         with self._lock(address):
             for attempt in range(4):
                 nonce = self._next_nonce(address)
                 params: dict[str, Any] = {"from": address, "nonce": nonce}
                 try:
-                    params["gas"] = self._gas(fn, address)
-                    pending = self._sign_and_send(fn, account, params)
+                    params["gas"] = self._gas(call, address)
+                    pending = self._sign_and_send(call, account, params)
+                    pending.fn = fn
                     break
                 except Exception as exc:
                     self._nonces.pop(address, None)  # unknown whether it was used: re-read
@@ -140,7 +153,7 @@ class Sender:
                     if attempt < 3 and _nonce_clash(exc):
                         # Another process on this account took the nonce first: the node counts it now.
                         log.info("%s: nonce %d was taken meanwhile (%s); re-reading", address, nonce, describe(exc))
-                        self.simulate(fn, account)  # that transaction may have been this one's twin
+                        self.simulate(call, account)  # that transaction may have been this one's twin
                         continue
                     raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
             self._nonces[address] = nonce + 1

@@ -32,6 +32,7 @@ from web3.exceptions import BlockNotFound
 
 from contracts import registry
 from contracts.enums import ClaimReason, PolicyStatus, ReportKind
+from contracts.eventlogs import EventDecoder
 from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
 from service import notices
 from service.chain import cohort_events
@@ -84,11 +85,12 @@ class Indexer:
         self.page = page
         self.confirmations = gateway.confirmations if confirmations is None else confirmations
         self.reorgs = 0  # rewinds this indexer performed
-        self._topics: dict[bytes, tuple[Any, str]] = {}
+        # Each event's decoder is built once (web3's process_log re-derives it per log: ~4 ms each).
+        self._topics: dict[bytes, tuple[str, EventDecoder]] = {}
         for contract in gateway.contracts.values():
             for item in contract.abi:
                 if item["type"] == "event" and item["name"] in HANDLERS:
-                    self._topics[event_abi_to_log_topic(item)] = (contract, item["name"])  # type: ignore[arg-type]
+                    self._topics[event_abi_to_log_topic(item)] = (item["name"], EventDecoder(item))  # type: ignore[arg-type]
 
     def confirmed_block(self) -> int:
         """The newest block with enough confirmations to be applied."""
@@ -179,8 +181,8 @@ class Indexer:
             entry = self._topics.get(bytes(raw["topics"][0])) if raw["topics"] else None
             if entry is None:
                 continue
-            contract, name = entry
-            ev = getattr(contract.events, name)().process_log(raw)
+            name, decoder = entry
+            ev = decoder.decode(raw)
             tx = hx(raw["transactionHash"])
             positions[tx] = position = positions.get(tx, -1) + 1
             HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], tx, raw["logIndex"], notify,

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 from eth_utils import keccak, to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web3.logs import DISCARD
 
 from contracts.errors import ContractsError
+from contracts.eventlogs import EventDecoder
 from contracts.records import PolicyTerms
 from contracts.sender import Pipeline
 from service import notices
@@ -100,8 +100,7 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
 
     def landed(tag: tuple[int, list[Any], list[Any], list[Any]], receipt: Any) -> None:
         _, part, docs, hashes = tag
-        ids = [int(e["args"]["policyId"]) for e in gw.book.events.PolicyIssued().process_receipt(receipt,
-                                                                                               errors=DISCARD)]
+        ids = [int(e["args"]["policyId"]) for e in issued_events.process_receipt(receipt)]
         for pid, (c, salt), doc, h in zip(ids, part, docs, hashes, strict=True):
             session.add(m.PolicyOwner(policy_id=pid, tenant_id=quote.tenant_id, quote_id=quote.id,
                                       holder_ref=c.holder_ref, holder_salt="0x" + salt.hex()))
@@ -123,6 +122,7 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
 
     # Pipelined: up to `in_flight` issue transactions at once (nonces assigned at broadcast), the
     # receipts awaited in order; the first refusal stops further broadcasts, what is in flight lands.
+    issued_events = EventDecoder(gw.book.events.PolicyIssued().abi)  # web3's decoding at ~1/10 the cost
     pipe = Pipeline(gw, in_flight, landed, refused)  # type: ignore[arg-type]
     try:
         for i in range(0, len(covers), chunk):
