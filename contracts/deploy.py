@@ -102,6 +102,8 @@ def live_deployment(w3: Web3, manifest: Path) -> Deployment | None:
 # an episode's start is final after 60 s, several transmit intervals of an honest node.
 DEFAULT_MERGE_GAP = 300
 DEFAULT_FINALITY_DELAY = 60
+# The oracle nodes' verdict bucket (DESIGN.md's verified-outage rule): one UTC minute.
+DEFAULT_BUCKET_SECONDS = 60
 
 
 def _deploy_one(w3: Web3, dep: Deployment, name: str, *args: Any) -> Contract:
@@ -132,14 +134,18 @@ def deploy(
     maintenance_admins: Sequence[str] | None = None,
     merge_gap: int = DEFAULT_MERGE_GAP,
     finality_delay: int = DEFAULT_FINALITY_DELAY,
+    bucket_seconds: int = DEFAULT_BUCKET_SECONDS,
     manifest_path: Path | None = None,
     governance_delay: int | None = None,
+    proposers: Sequence[str] = (),
+    assessors: Sequence[tuple[str, int]] = (),
 ) -> Deployment:
-    """Deploys registry, oracle, pool and book (and a TestToken when no `token` is given),
-    grants the pool's BOOK_ROLE to the book, and optionally sets the oracle config and roles.
+    """Deploys registry, oracle, pool, book and cohort book (and a TestToken when no `token` is
+    given), grants the pool's BOOK_ROLE to both books, and optionally sets the oracle config and roles.
     `deployer` must be able to send (an unlocked node account or a signing middleware) and
     becomes admin unless `admin` is given (then roles are granted before handing over).
-    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters (seconds).
+    `merge_gap` / `finality_delay` are the OutageOracle's episode parameters and `bucket_seconds`
+    its nodes' verdict bucket (seconds; the nodes check theirs against it at start).
     `maintenance_admins` get the oracle's MAINTENANCE_ADMIN_ROLE (who sets each service's
     maintenance rules: underwriting terms, so by default the underwriters, i.e. the service
     account). It is an operational role like those of the book: it stays with them on a governed
@@ -151,7 +157,10 @@ def deploy(
     directly, then hands every admin role (DEFAULT_ADMIN_ROLE everywhere, ACCREDITOR_ROLE) to the
     timelock and TREASURER_ROLE to `admin`, and renounces all of the deployer's roles. Changes
     after that (role grants, `OutageOracle.setConfig`, `setAssessor`) go through the timelock:
-    `contracts.governance.schedule` / `execute` / `govern`."""
+    `contracts.governance.schedule` / `execute` / `govern`. `proposers` are further proposers,
+    cancellers and executors of the timelock besides `admin` (e.g. the service's account, whose
+    accreditation and excluded-event routes schedule and execute); `assessors` are
+    `(address, capability)` pairs accredited directly, as part of the initial setup."""
     if governance_delay is not None and governance_delay < 0:
         raise ValueError(f"governance_delay must be ≥ 0 seconds, not {governance_delay}")
     admin = admin or deployer
@@ -159,10 +168,13 @@ def deploy(
     if token is None:
         token = _deploy_one(w3, dep, "TestToken", "CyberCover Test USD", "cUSD", 6).address
     registry = _deploy_one(w3, dep, "AssessmentRegistry", deployer)
-    oracle = _deploy_one(w3, dep, "OutageOracle", deployer, merge_gap, finality_delay)
+    oracle = _deploy_one(w3, dep, "OutageOracle", deployer, merge_gap, finality_delay, bucket_seconds)
     pool = _deploy_one(w3, dep, "CoverPool", token, deployer)
     book = _deploy_one(w3, dep, "PolicyBook", pool.address, oracle.address, registry.address, deployer)
-    send(w3, pool.functions.grantRole(pool.functions.BOOK_ROLE().call(), book.address), deployer)
+    cohorts = _deploy_one(w3, dep, "CohortBook", book.address)
+    book_role = pool.functions.BOOK_ROLE().call()
+    send(w3, pool.functions.grantRole(book_role, book.address), deployer)
+    send(w3, pool.functions.grantRole(book_role, cohorts.address), deployer)
     if oracle_signers:
         send(w3, oracle.functions.setConfig(list(oracle_signers), quorum), deployer)
     for role, members in (
@@ -176,8 +188,11 @@ def deploy(
     maintenance_role = oracle.functions.MAINTENANCE_ADMIN_ROLE().call()
     for member in underwriters if maintenance_admins is None else maintenance_admins:
         send(w3, oracle.functions.grantRole(maintenance_role, member), deployer)
+    for assessor, capability in assessors:
+        send(w3, registry.functions.setAssessor(assessor, capability), deployer)
     if governance_delay is not None:
-        timelock = _deploy_one(w3, dep, "Governance", governance_delay, [admin], [admin], ZERO_ADDRESS)
+        governors = list(dict.fromkeys([admin, *proposers]))
+        timelock = _deploy_one(w3, dep, "Governance", governance_delay, governors, governors, ZERO_ADDRESS)
         _hand_over(w3, deployer, timelock.address, registry, oracle, pool, book, treasurer=admin)
     elif admin != deployer:
         _hand_over(w3, deployer, admin, registry, oracle, pool, book)

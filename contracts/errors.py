@@ -28,5 +28,11 @@ class NoReceipt(ContractsError):
     """Broadcast, no receipt in time: it may still be mined, so re-broadcast it, never resend it."""
 
 
+class NonceTaken(NoReceipt):
+    """Our transaction's nonce was consumed by another transaction (another process on the same
+    account): ours can never be mined, so its items may be sent again. A `NoReceipt` to callers
+    that only know that one."""
+
+
 class TransactionFailed(ContractsError):
     """Mined with status 0, and replaying it as a call named no revert."""

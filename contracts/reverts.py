@@ -82,6 +82,11 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "PolicyBookReportNotUnderwritable", "PolicyBookProductCapExceeded", "PolicyBookIssuerCapExceeded",
         "PolicyBookServiceCapExceeded", "PolicyBookEventCapExceeded", "PolicyBookPolicyClosed",
         "PolicyBookCoverEnded", "PolicyBookOutageInProgress", "PolicyBookPolicyHasPayout", "PolicyBookAlreadyRenewed",
+        # CohortBook: cohort, segment, round and collateral state.
+        "CohortBookClosed", "CohortBookUnknownRound", "CohortBookProductInactive",
+        "CohortBookReportNotUnderwritable", "CohortBookProductCapExceeded", "CohortBookCollateralExhausted",
+        "CohortBookCoverEnded", "CohortBookNotClosable", "CohortBookTooManyRounds", "CohortBookTooManySegments",
+        "CohortBookNotRemovable",
         # CoverPool and the payout asset: capital, balances, allowances, a token that refuses.
         "CoverPoolInsufficientFreeCapital", "CoverPoolInsufficientLocked", "CoverPoolNothingOwed",
         "CoverPoolTransferShortfall", "ERC20InsufficientBalance", "ERC20InsufficientAllowance",
@@ -100,6 +105,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
     ),
     Refusal.BAD_ARGUMENT: (
         "OutageOracleInvalidConfig", "OutageOracleInvalidConfigSigner", "OutageOracleWindowInFuture",
+        "OutageOracleInvalidBucket",
         "OutageOracleInvalidMaintenanceRules", "OutageOracleInvalidMaintenanceWindow",
         "OutageOracleUnknownMaintenance", "OutageOracleInvalidExcludedEvent",
         "OutageOracleNoServices",
@@ -114,6 +120,10 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "PolicyBookZeroReportHash", "PolicyBookEmptyBatch", "PolicyBookBatchTooLarge", "PolicyBookLengthMismatch",
         "PolicyBookUnknownPolicy", "PolicyBookClaimPolicyMismatch", "PolicyBookInvalidApprovalAmount",
         "PolicyBookInvalidIncidentReport", "PolicyBookRenewalMismatch",
+        "CohortBookZeroAddress", "CohortBookUnknownCohort", "CohortBookUnknownSegment", "CohortBookInvalidSegment",
+        "CohortBookInvalidCover", "CohortBookCoverTooLong", "CohortBookStartTooLate", "CohortBookUnknownProduct",
+        "CohortBookPremiumBelowFloor", "CohortBookInvalidProof", "CohortBookInvalidBatch",
+        "CohortBookNotDistributor", "MerkleProofInvalidMultiproof",
         "CoverPoolZeroAddress", "CoverPoolZeroAmount", "CoverPoolLengthMismatch", "CoverPoolAmountTooLarge",
         "ERC20InvalidApprover", "ERC20InvalidReceiver", "ERC20InvalidSender", "ERC20InvalidSpender",
         "FeeOnTransferTokenFeeTooHigh", "TimelockInsufficientDelay", "TimelockInvalidOperationLength",
@@ -127,7 +137,7 @@ TYPES = {
     "CoverPoolInsufficientFreeCapital": "insufficient_capital",
     "PolicyBookPolicyClosed": "policy_not_active",  # the service's own pre-check says the same (lifecycle)
 }
-_PREFIX = re.compile(r"^(OutageOracle|AssessmentRegistry|PolicyBook|CoverPool)")
+_PREFIX = re.compile(r"^(OutageOracle|AssessmentRegistry|PolicyBook|CohortBook|CoverPool)")
 
 
 def revert_type(name: str) -> str:

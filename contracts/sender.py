@@ -8,6 +8,16 @@ checking the status, replaying a status-0 transaction as a call to name the reve
 is both. A `Pending` without a receipt may be re-broadcast and awaited again later: the same
 bytes, never a second transaction while the first may still land. Failures: `ContractRevert`
 and the sender's own in `contracts.errors`.
+
+Pipelining: nonces are gap-free per account and assigned at broadcast, so any number of
+transactions may be in flight (`Pipeline` keeps a bounded window of them and hands back their
+receipts in order). While one waits for its receipt, a transaction the node no longer knows
+(dropped from its pool) is re-broadcast at once; one still unmined after `stuck_after` seconds
+is replaced by the same transaction, same nonce, with fees raised by at least 12.5 % (and at
+least the node's current suggestion), so only one of its versions can ever be mined; the
+receipt of whichever version was mined is checked. A nonce consumed by a transaction that is
+none of our versions (another process on the account) raises `NonceTaken`: ours can never land,
+its items may be sent again.
 """
 
 from __future__ import annotations
@@ -15,17 +25,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account as EthAccount
 from pydantic import SecretStr
 from web3 import Web3
 from web3.contract.contract import ContractConstructor
-from web3.exceptions import TimeExhausted, Web3Exception
+from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import TxReceipt
 
-from contracts.errors import CallRejected, NoReceipt, SendFailed, TransactionFailed
+from contracts.calldata import Encoded
+from contracts.errors import CallRejected, NonceTaken, NoReceipt, SendFailed, TransactionFailed
 from contracts.redact import describe
 from contracts.reverts import ContractRevert, decode_exception
 
@@ -42,15 +55,31 @@ class Account:
         return cls(EthAccount.from_key(key.get_secret_value()).address, key)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pending:
-    """A broadcast transaction: `fn` and `account` to replay it, `raw` to re-broadcast it."""
+    """A broadcast transaction: `fn` and `account` to replay it, `raw` to re-broadcast it, `tx`
+    (the full transaction: nonce, gas, fees) to replace it with higher fees. `hashes` holds every
+    version broadcast (the first, then each replacement); `tx_hash` and `raw` are the latest."""
 
     fn: Any
     account: Account
     nonce: int
     tx_hash: bytes
     raw: bytes | None  # the signed bytes; None when the node signed
+    tx: dict[str, Any] | None = None
+    hashes: list[bytes] = field(default_factory=list)
+    replacements: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.hashes:
+            self.hashes = [self.tx_hash]
+
+
+def _encoded(fn: Any) -> Any:
+    """A bound contract function with its calldata encoded once; a constructor as it is."""
+    if isinstance(fn, ContractConstructor) or getattr(fn, "address", None) is None or not hasattr(fn, "arguments"):
+        return fn
+    return Encoded(fn)
 
 
 def _revert(exc: BaseException) -> ContractRevert | None:
@@ -61,11 +90,15 @@ class Sender:
     """One per process (nonces are counted here): `gas` fixes every limit instead of estimating,
     `timeout` bounds a wait for a receipt, `every` is how often the bytes are re-broadcast."""
 
-    def __init__(self, w3: Web3, *, gas: int | None = None, timeout: float = 120, every: float = 30) -> None:
+    def __init__(self, w3: Web3, *, gas: int | None = None, timeout: float = 120, every: float = 30,
+                 stuck_after: float | None = 60, poll: float = 0.1) -> None:
         self.w3 = w3
         self.gas = gas
         self.timeout = timeout
         self.every = every
+        self.stuck_after = stuck_after  # None: never replace
+        self.poll = poll
+        self.replaced = 0
         self._locks: dict[str, threading.Lock] = {}
         self._nonces: dict[str, int] = {}
         self._in_flight: dict[str, set[int]] = {}  # nonces broadcast, receipt not yet awaited
@@ -97,20 +130,32 @@ class Sender:
             raise
 
     def broadcast(self, fn: Any, account: Account) -> Pending:
-        self.simulate(fn, account)
+        try:
+            call = _encoded(fn)  # encoded once: the simulation, the estimate and the signed bytes share it
+        except (Web3Exception, ValueError, TypeError) as exc:
+            raise CallRejected(f"call rejected: {describe(exc)}") from None
+        self.simulate(call, account)
         address = account.address
         with self._lock(address):
-            nonce = self._next_nonce(address)
-            params: dict[str, Any] = {"from": address, "nonce": nonce}
-            try:
-                params["gas"] = self._gas(fn, address)
-                pending = self._sign_and_send(fn, account, params)
-            except Exception as exc:
-                self._nonces.pop(address, None)  # unknown whether it was used: re-read
-                revert = _revert(exc)
-                if revert is not None:
-                    raise revert from None
-                raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
+            for attempt in range(4):
+                nonce = self._next_nonce(address)
+                params: dict[str, Any] = {"from": address, "nonce": nonce}
+                try:
+                    params["gas"] = self._gas(call, address)
+                    pending = self._sign_and_send(call, account, params)
+                    pending.fn = fn
+                    break
+                except Exception as exc:
+                    self._nonces.pop(address, None)  # unknown whether it was used: re-read
+                    revert = _revert(exc)
+                    if revert is not None:
+                        raise revert from None
+                    if attempt < 3 and _nonce_clash(exc):
+                        # Another process on this account took the nonce first: the node counts it now.
+                        log.info("%s: nonce %d was taken meanwhile (%s); re-reading", address, nonce, describe(exc))
+                        self.simulate(call, account)  # that transaction may have been this one's twin
+                        continue
+                    raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
             self._nonces[address] = nonce + 1
             self._in_flight.setdefault(address, set()).add(nonce)
             self.sent += 1
@@ -135,21 +180,61 @@ class Sender:
         return int(fn.estimate_gas({"from": address}) * 1.2) + 10_000
 
     def _sign_and_send(self, fn: Any, account: Account, params: dict[str, Any]) -> Pending:
+        tx = dict(fn.build_transaction(params))
+        tx_hash, raw = self._send_tx(tx, account)
+        return Pending(fn, account, params["nonce"], tx_hash, raw, tx)
+
+    def _send_tx(self, tx: dict[str, Any], account: Account) -> tuple[bytes, bytes | None]:
         if account.key is None:
-            return Pending(fn, account, params["nonce"], bytes(fn.transact(params)), None)
-        signed = EthAccount.sign_transaction(fn.build_transaction(params), account.key.get_secret_value())
-        raw = bytes(signed.raw_transaction)
-        return Pending(fn, account, params["nonce"], bytes(self.w3.eth.send_raw_transaction(raw)), raw)
+            return bytes(self.w3.eth.send_transaction(tx)), None  # type: ignore[arg-type]
+        raw = bytes(EthAccount.sign_transaction(tx, account.key.get_secret_value()).raw_transaction)
+        return bytes(self.w3.eth.send_raw_transaction(raw)), raw
+
+    def replace(self, pending: Pending) -> bool:
+        """Replaces a stuck `pending` by the same transaction with higher fees (same nonce): at
+        least +12.5 % (what nodes require of a replacement) and at least what the node suggests
+        now. Every version is kept in `pending.hashes`; only one can be mined. False when the
+        node refused the replacement (the first version may have just been mined)."""
+        if pending.tx is None:
+            return False
+        tx = dict(pending.tx)
+        if "gasPrice" in tx:
+            tx["gasPrice"] = max(_bump(tx["gasPrice"]), int(self.w3.eth.gas_price))
+        else:
+            base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+            tip = max(_bump(tx["maxPriorityFeePerGas"]), int(self.w3.eth.max_priority_fee))
+            tx["maxPriorityFeePerGas"] = tip
+            tx["maxFeePerGas"] = max(_bump(tx["maxFeePerGas"]), 2 * base + tip)
+        try:
+            tx_hash, raw = self._send_tx(tx, pending.account)
+        except Exception as exc:
+            log.info("replacement of 0x%s refused: %s", pending.tx_hash.hex(), describe(exc))
+            return False
+        log.warning("%s: transaction 0x%s (nonce %d) was stuck; replaced by 0x%s with higher fees",
+                    pending.account.address, pending.tx_hash.hex(), pending.nonce, tx_hash.hex())
+        pending.tx, pending.tx_hash, pending.raw = tx, tx_hash, raw
+        pending.hashes.append(tx_hash)
+        pending.replacements += 1
+        self.replaced += 1
+        return True
 
     def rebroadcast(self, pending: Pending) -> None:
-        """The same signed bytes again: it cannot double-send. A refusal ("already known", or
-        "nonce too low" once mined) is expected; the receipt tells what happened."""
-        if pending.raw is None:
-            return
+        """The same signed bytes again (a node-signed one: the same transaction, which the node
+        signs to the same bytes): it cannot double-send. A refusal ("already known", or "nonce
+        too low" once mined) is expected; the receipt tells what happened."""
+        self._rebroadcast(pending)
+
+    def _rebroadcast(self, pending: Pending) -> Exception | None:
+        """The node's refusal, if any."""
         try:
-            self.w3.eth.send_raw_transaction(pending.raw)
+            if pending.raw is not None:
+                self.w3.eth.send_raw_transaction(pending.raw)
+            elif pending.tx is not None:
+                self.w3.eth.send_transaction(pending.tx)  # type: ignore[arg-type]
         except Exception as exc:
             log.info("rebroadcast of 0x%s: %s", pending.tx_hash.hex(), describe(exc))
+            return exc
+        return None
 
     def wait(self, pending: Pending) -> TxReceipt:
         """The receipt, or `NoReceipt` after `timeout`; raises on status 0."""
@@ -162,15 +247,59 @@ class Sender:
             self._replay(pending, receipt)
         return receipt
 
-    def _receipt(self, pending: Pending) -> TxReceipt:
-        deadline = time.monotonic() + self.timeout
-        while True:
+    def _mined(self, pending: Pending) -> TxReceipt | None:
+        for h in reversed(pending.hashes):
             try:
-                return self.w3.eth.wait_for_transaction_receipt(pending.tx_hash, timeout=min(self.every, self.timeout))
-            except TimeExhausted:
-                if time.monotonic() >= deadline:
-                    raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()} within {self.timeout:g} s") from None
+                receipt = self.w3.eth.get_transaction_receipt(h)  # type: ignore[arg-type]
+            except (TransactionNotFound, TimeExhausted):
+                continue
+            if receipt is not None and receipt.get("blockNumber") is not None:
+                return receipt
+        return None
+
+    def _known(self, pending: Pending) -> bool:
+        try:
+            return self.w3.eth.get_transaction(pending.tx_hash) is not None  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+
+    def _receipt(self, pending: Pending) -> TxReceipt:
+        start = time.monotonic()
+        deadline = start + self.timeout
+        last_sent = last_check = since = start
+        address = pending.account.address
+        while True:
+            receipt = self._mined(pending)
+            if receipt is not None:
+                return receipt
+            now = time.monotonic()
+            if now - last_check >= min(1.0, self.every):
+                last_check = now
+                if self.w3.eth.get_transaction_count(address, "latest") > pending.nonce:  # type: ignore[arg-type]
+                    receipt = self._mined(pending)  # mined between the two reads?
+                    if receipt is not None:
+                        return receipt
+                    raise NonceTaken(f"nonce {pending.nonce} of {address} was used by another transaction; "
+                                     f"0x{pending.tx_hash.hex()} can never be mined")
+                if not self._known(pending):  # dropped from the pool: the same bytes again now
+                    log.warning("0x%s is no longer in the node's pool; re-broadcasting it", pending.tx_hash.hex())
+                    refused = self._rebroadcast(pending)
+                    last_sent = now
+                    if refused is not None and _underpriced(refused):  # evicted for its fees: raise them
+                        self.replace(pending)
+                        since = now
+                    elif refused is None:
+                        since = now  # stuck counts from when the node took it again
+            if now >= deadline:
+                raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()} within {self.timeout:g} s")
+            if self.stuck_after is not None and now - since >= self.stuck_after:
+                since = now
+                if self.replace(pending):
+                    last_sent = now
+            if now - last_sent >= self.every:
+                last_sent = now
                 self.rebroadcast(pending)
+            time.sleep(self.poll)
 
     def _replay(self, pending: Pending, receipt: TxReceipt) -> None:
         """Mined with status 0: replayed as a call to name the revert, on the state it started
@@ -185,6 +314,69 @@ class Sender:
                     if revert is not None:
                         raise revert from None
         raise TransactionFailed(f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted (status 0)")
+
+
+def _bump(fee: int) -> int:
+    return int(fee) * 9 // 8 + 1
+
+
+_CLASHES = ("nonce too low", "already known", "replacement transaction underpriced", "nonce has already been used")
+
+
+_UNDERPRICED = ("base fee", "underpriced", "fee too low", "fee cap")
+
+
+def _underpriced(exc: BaseException) -> bool:
+    return any(c in str(exc).lower() for c in _UNDERPRICED)
+
+
+def _nonce_clash(exc: BaseException) -> bool:
+    return any(c in str(exc).lower() for c in _CLASHES)
+
+
+class Pipeline:
+    """A bounded window of transactions in flight from one sender: `submit` broadcasts (after
+    waiting for the oldest when `depth` are in flight), and the receipts come back in the order
+    sent, each with the tag given to `submit`, through `on_receipt` / `on_error` (a failed
+    transaction does not stop the later ones: their nonces were already used). `depth` may be
+    changed between submits (e.g. sized to fill blocks once a transaction's gas is known)."""
+
+    def __init__(self, sender: Sender, depth: int,
+                 on_receipt: Callable[[Any, TxReceipt], None],
+                 on_error: Callable[[Any, Exception], None]) -> None:
+        self.sender = sender
+        self.depth = max(1, depth)
+        self.on_receipt = on_receipt
+        self.on_error = on_error
+        self.window: deque[tuple[Any, Pending]] = deque()
+
+    def __len__(self) -> int:
+        return len(self.window)
+
+    def submit(self, fn: Any, account: Account, tag: Any) -> Pending:
+        """Raises what `broadcast` raises (nothing was sent then)."""
+        while len(self.window) >= self.depth:
+            self.land()
+        pending = self.sender.broadcast(fn, account)
+        self.window.append((tag, pending))
+        return pending
+
+    def land(self) -> None:
+        """Waits for the oldest transaction in flight."""
+        tag, pending = self.window.popleft()
+        try:
+            receipt = self.sender.wait(pending)
+        except Exception as exc:
+            self.on_error(tag, exc)
+        else:
+            self.on_receipt(tag, receipt)
+
+    def drain(self) -> None:
+        while self.window:
+            self.land()
+
+    def in_flight(self) -> Iterator[Pending]:
+        return (p for _, p in self.window)
 
 
 def send(w3: Web3, fn: Any, sender: str, *, gas: int | None = None) -> TxReceipt:

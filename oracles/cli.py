@@ -21,7 +21,7 @@ from contracts.runtime import private_umask, restore_recursion_limit
 
 from .config import NodeConfig, get_settings, load_config
 from .errors import BundleFormatError, NotFound, OracleError
-from .evidence.verify import verify_bundle
+from .evidence.verify import check_evidence
 from .httpjson import BUNDLE_MAX_BYTES, fetch_sync, loads
 from .keys import NodeKey, load_key
 
@@ -64,7 +64,7 @@ def run(config: ConfigOpt) -> None:
     from .daemon import serve
     from .logs import configure_logging
     from .node import OracleNode
-    from .transmit.factory import build_submitter, check_chain_config
+    from .transmit.factory import build_submitter, check_bucket, check_chain_config
 
     private_umask()  # evidence, state and logs are the operator's alone
     restore_recursion_limit()  # after the imports above (see contracts.runtime)
@@ -77,6 +77,7 @@ def run(config: ConfigOpt) -> None:
         _fail(str(exc), 2)
 
     async def main() -> str:
+        await check_bucket(cfg)
         signers = await check_chain_config(cfg, submitter, key.address)
         node = OracleNode(cfg, key, submitter=submitter, signers=signers)
         summary = await serve(node, cfg.node.listen_host, cfg.node.listen_port,
@@ -140,11 +141,9 @@ def evidence_verify(
     """
     data = _read_source(source)
     try:
-        result = verify_bundle(data)
+        result = check_evidence(data, node)
     except BundleFormatError as exc:
         _fail(str(exc), 2)
-    if node is not None and (result.node or "").lower() != node.lower():
-        result.problems.append(f"bundle is signed by {result.node}, not {node}")
     for note in result.notes:
         typer.echo(f"note: {note}")
     if result.ok:

@@ -168,13 +168,15 @@ class TargetConfig(ProbeSpec):
     def _service(self) -> TargetConfig:
         if (self.service is None) == (self.service_id is None):
             raise ValueError("give exactly one of `service` (a name) or `service_id` (0x bytes32)")
-        per_bucket = int(BUCKET_SECONDS // self.interval)
-        if self.min_samples > per_bucket:
-            raise ValueError(
-                f"min_samples={self.min_samples} can never be met: an interval of "
-                f"{self.interval} s guarantees only {per_bucket} probes per minute"
-            )
         return self
+
+    def samples_problem(self, bucket_seconds: int) -> str | None:
+        """Why `min_samples` can never be met in a bucket of `bucket_seconds`, if it cannot."""
+        per_bucket = int(bucket_seconds // self.interval)
+        if self.min_samples > per_bucket:
+            return (f"min_samples={self.min_samples} can never be met: an interval of "
+                    f"{self.interval} s guarantees only {per_bucket} probes per {bucket_seconds} s bucket")
+        return None
 
     @cached_property
     def service_id_bytes(self) -> bytes:
@@ -198,6 +200,9 @@ class ChainSection(_Model):
     chain_id: int = Field(ge=1)
     oracle_address: Annotated[str, AfterValidator(_checksum)]
     rpc_url: str | None = None
+    # The verdict bucket (seconds): the OutageOracle's `bucketSeconds()`, checked against the
+    # chain at start when `rpc_url` is set (a mismatch refuses to start).
+    bucket_seconds: int = Field(default=BUCKET_SECONDS, ge=1, le=3600)
 
 
 class KeySection(_Model):
@@ -239,6 +244,14 @@ class NodeConfig(_Model):
         names = [p.name for p in (*self.canaries, *self.targets)]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"names must be unique across targets and canaries: {dupes}")
+        bucket = self.chain.bucket_seconds
+        for i, target in enumerate(self.targets):
+            if problem := target.samples_problem(bucket):
+                raise ValueError(f"targets[{i}]: {problem}")
+        for i, canary in enumerate(self.canaries):
+            if canary.interval > bucket:  # a bucket without a canary sample is UNKNOWN
+                raise ValueError(f"canaries[{i}]: an interval of {canary.interval} s leaves some "
+                                 f"{bucket} s buckets without a canary probe (they would be UNKNOWN)")
         t = self.transmit
         if t.enabled:
             if t.quorum is None:

@@ -12,7 +12,8 @@
     DOWN and the closing UP run are *not* inside the window: the end never covers minutes the
     node did not see down. A gap in the bucket sequence (the node was stopped) is UNKNOWN.
 
-Buckets are minute indices (`unix_seconds // 60`) and must be fed in increasing order.
+Buckets are indices (`unix_seconds // bucket_seconds`, 60 s by default: the rule's
+`bucket_seconds`) and must be fed in increasing order.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from .verdicts import BUCKET_SECONDS, Verdict
 class EpisodeRule:
     open_after: int  # K
     close_after: int  # M
+    bucket_seconds: int = BUCKET_SECONDS  # the deployment's verdict bucket
 
     def __post_init__(self) -> None:
         if self.open_after < 1 or self.close_after < 1:
             raise ValueError("K and M are at least 1")
+        if self.bucket_seconds < 1:
+            raise ValueError("a bucket lasts at least 1 s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +53,9 @@ class Open:
     down_buckets: int
     up_run: int = 0
 
-    @property
-    def start(self) -> int:
-        return self.start_bucket * BUCKET_SECONDS
-
-    @property
-    def end(self) -> int:
-        return (self.last_down_bucket + 1) * BUCKET_SECONDS
+    def window(self, bucket_seconds: int = BUCKET_SECONDS) -> tuple[int, int]:
+        """[start, end) in unix seconds: the first DOWN bucket's start to the last's end."""
+        return self.start_bucket * bucket_seconds, (self.last_down_bucket + 1) * bucket_seconds
 
 
 State = Idle | Open
@@ -72,15 +72,16 @@ class EpisodeEvent:
     change: Change
     start: int  # unix seconds, start of the first DOWN bucket
     end: int  # unix seconds, end of the last DOWN bucket
-    down_seconds: int  # DOWN buckets only: blips and UNKNOWN minutes are not downtime
+    down_seconds: int  # DOWN buckets only: blips and UNKNOWN buckets are not downtime
 
     @property
     def ongoing(self) -> bool:
         return self.change is not Change.CLOSED
 
 
-def _event(change: Change, state: Open) -> EpisodeEvent:
-    return EpisodeEvent(change, state.start, state.end, state.down_buckets * BUCKET_SECONDS)
+def _event(change: Change, state: Open, seconds: int) -> EpisodeEvent:
+    start, end = state.window(seconds)
+    return EpisodeEvent(change, start, end, state.down_buckets * seconds)
 
 
 def step(state: State, bucket: int, verdict: Verdict, rule: EpisodeRule
@@ -98,17 +99,17 @@ def step(state: State, bucket: int, verdict: Verdict, rule: EpisodeRule
             return Idle(last_bucket=bucket, run_start=run_start, run_length=run_length), None
         opened = Open(last_bucket=bucket, start_bucket=run_start, last_down_bucket=bucket,
                       down_buckets=run_length)
-        return opened, _event(Change.OPENED, opened)
+        return opened, _event(Change.OPENED, opened, rule.bucket_seconds)
 
     if verdict is Verdict.DOWN:
         grown = Open(last_bucket=bucket, start_bucket=state.start_bucket,
                      last_down_bucket=bucket, down_buckets=state.down_buckets + 1)
-        return grown, _event(Change.GREW, grown)
+        return grown, _event(Change.GREW, grown, rule.bucket_seconds)
     if verdict is Verdict.UNKNOWN:
         return replace(state, last_bucket=bucket), None
     up_run = state.up_run + 1
     if up_run >= rule.close_after:
-        return Idle(last_bucket=bucket), _event(Change.CLOSED, state)
+        return Idle(last_bucket=bucket), _event(Change.CLOSED, state, rule.bucket_seconds)
     return replace(state, last_bucket=bucket, up_run=up_run), None
 
 

@@ -37,7 +37,7 @@ from .schedule import Schedule, Slot
 from .state import NodeState
 from .transmit.submitters import Submitter
 from .transmit.transmitter import Transmission, Transmitter
-from .verdicts import BUCKET_SECONDS, Tally, Verdict, VerdictRule, bucket_of, judge, node_healthy
+from .verdicts import Tally, Verdict, VerdictRule, bucket_of, judge, node_healthy
 
 log = logging.getLogger("oracles.node")
 
@@ -47,6 +47,9 @@ TICK_SECONDS = 1.0
 # UNKNOWN, which the episode machines treat exactly like a gap in the sequence.
 MAX_CATCH_UP_BUCKETS = 10
 STALL_SECONDS = 15.0
+# At start the certificate facts of `GET /v1/targets` are restored from this many of a TLS
+# target's latest observations (a run of failed handshakes carries no certificate).
+CERT_RESTORE_OBSERVATIONS = 200
 
 
 @dataclass
@@ -91,10 +94,12 @@ class OracleNode:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.evidence = EvidenceLog(data_dir / "evidence.sqlite3", key)
         self.state = NodeState(data_dir / "node.sqlite3")
+        self.bucket_seconds = config.chain.bucket_seconds
+        self.state.bind_bucket(self.bucket_seconds)
         private_dir(data_dir)  # 0700 / 0600 whatever the umask (SQLite's journals copy the mode)
         self.started_at = self.clock.time()
         self.schedule = Schedule(config.probes, key.address, self.started_at)
-        self.tally = Tally()
+        self.tally = Tally(self.bucket_seconds)
         self.runner = ProbeRunner(self.clock, config.node.max_concurrency, self._record,
                                   self.metrics)
         self.reporter = Reporter(config, key, self.evidence, self.state, self.clock,
@@ -104,16 +109,21 @@ class OracleNode:
         self._canaries = tuple(c.name for c in config.canaries)
         self._rules = {
             t.name: (VerdictRule(t.threshold_fraction, t.min_samples),
-                     EpisodeRule(t.open_after, t.close_after))
+                     EpisodeRule(t.open_after, t.close_after, self.bucket_seconds))
             for t in config.targets
         }
         restored = self.state.machines()
         self._machines: dict[str, State] = {t.name: restored.get(t.name, Idle())
                                             for t in config.targets}
-        # The minute the node started in is partial: judge from the first full minute.
-        self._next_bucket = max(math.ceil(self.started_at / BUCKET_SECONDS),
+        # The bucket the node started in is partial: judge from the first full bucket.
+        self._next_bucket = max(math.ceil(self.started_at / self.bucket_seconds),
                                 self.state.next_bucket() or 0)
         self._last_outcome: dict[str, Outcome] = {}
+        # Per target: its latest probe (start, outcome) and latest certificate reading
+        # (start, days left), what `GET /v1/targets` publishes.
+        self._last_probe: dict[str, tuple[float, Outcome]] = {}
+        self._last_cert: dict[str, tuple[float, int]] = {}
+        self._restore_target_facts()
         self._last_verdict: dict[str, Verdict] = {}
         self._skipped_seen = 0
         self._last_tick = self.started_at
@@ -151,6 +161,10 @@ class OracleNode:
             service_id=target.service_id_bytes if target else None,
             planned=slot.planned, started=started, result=result)
         self.tally.add(spec.name, started, result.outcome)
+        if not is_canary:
+            self._last_probe[spec.name] = (started, result.outcome)
+            if result.cert_days_left is not None:
+                self._last_cert[spec.name] = (started, result.cert_days_left)
         m = self.metrics
         m.probes.labels(target=spec.name, kind=spec.kind, outcome=result.outcome.value).inc()
         m.probe_duration.labels(kind=spec.kind).observe(result.duration_ms / 1000)
@@ -174,12 +188,12 @@ class OracleNode:
 
     # -- judging
     def process_buckets(self, now: float) -> CycleResult:
-        """Judge every minute that is over and whose probes have all finished."""
+        """Judge every bucket that is over and whose probes have all finished."""
         out = CycleResult()
-        limit = bucket_of(now)
+        limit = bucket_of(now, self.bucket_seconds)
         earliest = self.runner.earliest_start_in_flight()
         if earliest is not None:
-            limit = min(limit, bucket_of(earliest))
+            limit = min(limit, bucket_of(earliest, self.bucket_seconds))
         if limit <= self._next_bucket:
             return out
         if limit - self._next_bucket > MAX_CATCH_UP_BUCKETS:
@@ -205,7 +219,7 @@ class OracleNode:
                 if self._last_verdict.get(target.name) != verdict.verdict:
                     self._last_verdict[target.name] = verdict.verdict
                     log.info("verdict changed", extra={
-                        "target": target.name, "minute": bucket * BUCKET_SECONDS,
+                        "target": target.name, "minute": bucket * self.bucket_seconds,
                         "verdict": verdict.verdict.value, "reason": verdict.reason})
                 before = self._machines[target.name]
                 after, event = step(before, bucket, verdict.verdict, episode_rule)
@@ -321,8 +335,38 @@ class OracleNode:
             **({"error": refused} if refused else {}),
             "probes_in_flight": self.runner.in_flight,
             "open_episodes": sum(isinstance(s, Open) for s in self._machines.values()),
-            "next_minute": self._next_bucket * BUCKET_SECONDS,
+            "next_minute": self._next_bucket * self.bucket_seconds,  # the next bucket's start
+            "bucket_seconds": self.bucket_seconds,
         }
+
+    def _restore_target_facts(self) -> None:
+        for target in self.config.targets:
+            for obs in self.evidence.recent(target.name, 1 if target.kind != "tls" else CERT_RESTORE_OBSERVATIONS):
+                body = obs.body
+                started = int(body["started_ms"]) / 1000
+                self._last_probe.setdefault(target.name, (started, Outcome(body["outcome"])))
+                if body.get("cert_days_left") is not None:
+                    self._last_cert[target.name] = (started, int(body["cert_days_left"]))
+                    break
+
+    def targets(self) -> list[dict[str, Any]]:
+        """What the node monitors and its latest facts, per target (canaries left out): the
+        latest probe's time and outcome and, for TLS probes, the certificate's days left at the
+        latest handshake that presented one (null when none did)."""
+        out = []
+        for t in self.config.targets:
+            probe = self._last_probe.get(t.name)
+            cert = self._last_cert.get(t.name)
+            out.append({
+                "name": t.name, "kind": t.kind, "service_id": "0x" + t.service_id_bytes.hex(),
+                "threshold_seconds": t.threshold_seconds,
+                "last_probe_at": round(probe[0]) if probe else None,
+                "last_outcome": probe[1].value if probe else None,
+                "cert_days_left": cert[1] if cert else None,
+                "cert_checked_at": round(cert[0]) if cert else None,
+                "min_days_left": t.min_days_left if t.kind == "tls" else None,
+            })
+        return out
 
     def evidence_bundle(self, episode: str, seq: int | None = None) -> dict[str, Any]:
         return episode_bundle(self.state, self.evidence, node=self.address,

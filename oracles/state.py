@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .episodes import State, dump_state, load_state
+from .errors import ConfigError
 from .reports import SignedReport
 
 _SCHEMA = """
@@ -78,6 +79,18 @@ class NodeState:
     def next_bucket(self) -> int | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'next_bucket'").fetchone()
         return int(row[0]) if row else None
+
+    def bind_bucket(self, seconds: int) -> None:
+        """Records the bucket length the stored bucket indices count in; refuses another one (the
+        machines and `next_bucket` would be read in the wrong unit). A state written before the
+        length was recorded counted 60 s buckets."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'bucket_seconds'").fetchone()
+        stored = int(row[0]) if row else (60 if self.next_bucket() is not None else None)
+        if stored is not None and stored != seconds:
+            raise ConfigError(f"this node's state counts {stored} s buckets, chain.bucket_seconds is "
+                              f"{seconds}: a deployment with another bucket needs a fresh node.data_dir")
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('bucket_seconds', ?)", (str(seconds),))
 
     def set_next_bucket(self, bucket: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('next_bucket', ?)", (str(bucket),))

@@ -1,4 +1,4 @@
-"""Per-minute verdicts on UTC-aligned 60-second buckets.
+"""Per-bucket verdicts on UTC-aligned buckets (60 s by default, a deployment parameter).
 
 A bucket's samples are the probes *started* inside it. The node votes:
 
@@ -22,12 +22,14 @@ from enum import StrEnum
 
 from .outcome import FAILURES, Outcome
 
+# The default verdict bucket: one UTC minute. A deployment declares its own in
+# `OutageOracle.bucketSeconds()` and every node of it uses that (`chain.bucket_seconds`).
 BUCKET_SECONDS = 60
 
 
-def bucket_of(t: float) -> int:
-    """Index of the UTC minute containing unix time `t` (bucket i spans [60i, 60i + 60))."""
-    return int(t // BUCKET_SECONDS)
+def bucket_of(t: float, seconds: int = BUCKET_SECONDS) -> int:
+    """Index of the UTC-aligned bucket containing unix time `t` (bucket i spans [si, si + s))."""
+    return int(t // seconds)
 
 
 class Verdict(StrEnum):
@@ -83,11 +85,12 @@ def judge(samples: Counter[Outcome], rule: VerdictRule, healthy: bool) -> Bucket
 class Tally:
     """Outcome counts per (probe name, bucket) until the bucket is judged."""
 
-    def __init__(self) -> None:
+    def __init__(self, bucket_seconds: int = BUCKET_SECONDS) -> None:
+        self.bucket_seconds = bucket_seconds
         self._counts: dict[int, dict[str, Counter[Outcome]]] = {}
 
     def add(self, name: str, started: float, outcome: Outcome) -> None:
-        per_bucket = self._counts.setdefault(bucket_of(started), {})
+        per_bucket = self._counts.setdefault(bucket_of(started, self.bucket_seconds), {})
         per_bucket.setdefault(name, Counter())[outcome] += 1
 
     def pop(self, bucket: int) -> dict[str, Counter[Outcome]]:

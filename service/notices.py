@@ -33,7 +33,8 @@ EVENTS: tuple[str, ...] = (
     "payout.sent", "payout.failed", "payout.credited",
     "claim.opened", "claim.decided", "claim.approved", "claim.rejected", "claim.lapsed",
     "assessment.due", "assessment.overdue", "risk.changed",
-    "policy.expiring", "policy.cancelled", "policy.renewed",
+    "policy.issued", "policy.expiring", "policy.cancelled", "policy.renewed",
+    "incident.reported", "incident.report_anchored",
 )
 
 _OWNER = "the policy's tenant, insurer-wide"
@@ -67,6 +68,9 @@ PAYLOADS: dict[str, tuple[str, str, str]] = {
     "risk.changed": ("an anchored in-policy report supersedes the subject's report and changes its level "
                      "(once per superseding anchor)", "the tenants of the subject's policies, insurer-wide",
                      "old and new level and score, subject, the policies concerned, effect on renewals (Re-rating)"),
+    "policy.issued": ("a cover's issue transaction is mined (`POST /v1/policies`, `/batch`; once per cover)", _OWNER,
+                      "`policy_id`, `batch_id` (null: not a batch), `holder_ref`, `beneficiary`, `product_id`, "
+                      "`limit`, `premium`"),
     "policy.expiring": ("a live, unrenewed cover ends within `CYBERCOVER_NOTICE_EXPIRING_DAYS` (14) days of chain "
                         "time (worker pass; once per policy)", _OWNER,
                         "`policy_id`, `product_id`, `service_id`, `cover_start`, `cover_end`, `seconds_left`, "
@@ -74,6 +78,18 @@ PAYLOADS: dict[str, tuple[str, str, str]] = {
     "policy.cancelled": ("a cover is cancelled (PolicyCancelled)", _OWNER,
                          "`policy_id`, `refund`, `released` (collateral)"),
     "policy.renewed": ("a cover is renewed (PolicyRenewed)", _OWNER, "`policy_id`, `renewed_by`"),
+    "incident.reported": ("an incident is recorded (`POST /v1/incidents`): the §8 clock starts (once per incident)",
+                          "the incident's tenant, insurer-wide",
+                          "`incident_id`, `policy_id` (null: reported against the service), `service_id`, "
+                          "`tenant_id`, `description`, `reported_at` and `response_deadline` (unix, the service's "
+                          "wall clock: reported_at + 1 h, §8.2.1 a), `outage` (`start`, `end`; null: not named), "
+                          "`log_retention_days`"),
+    "incident.report_anchored": ("an incident's §8 report is anchored on-chain (ReportAnchored of kind Incident, for "
+                                 "a report built through the incident routes)", "the incident's tenant, insurer-wide",
+                                 "`incident_id`, `policy_id`, `service_id`, `tenant_id`, `assessment_id`, "
+                                 "`anchor_id` (what a claim approval takes), `report_hash`, `subject`, `outage` "
+                                 "(`service_id`, `start`, `end`), `losses_total_minor` (minor units of `currency`), "
+                                 "`currency`, `anchor_block`, `anchor_tx`"),
 }
 ENVELOPE = ("Every delivery is `{\"id\", \"type\", \"block\", \"tx\", \"data\"}` (`block`/`tx`: the log that caused "
             "it; null for worker passes), plus `tenant_ids` (whose notice it is) for insurer-wide webhooks. "
@@ -147,5 +163,30 @@ def publish(session: Session, event: str, data: dict[str, Any], *, key: str,
         session.add(m.WebhookDelivery(event_id=eid, webhook_id=hook.id, event_type=event, payload=payload))
         queued += 1
     session.add(m.Notice(key_hash=key_hash(key), key=key, event=event, queued=queued))
+    session.flush()
+    return queued
+
+
+def publish_many(session: Session, event: str, items: list[tuple[str, dict[str, Any]]], *,
+                 tenant_ids: Iterable[str] = (), block: int | None = None, tx: str | None = None) -> int:
+    """`publish` for many occurrences of one event to the same recipients (a batch's covers):
+    the recipients are looked up once. Keys never published before only (each cover is issued
+    once): with no subscriber nothing is stored, so a 10,000-cover batch costs one query."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown notice type {event!r}")
+    tenants = sorted(set(tenant_ids))
+    hooks = recipients(session, event, tenants)
+    if not hooks:
+        return 0
+    queued = 0
+    for key, data in items:
+        for hook in hooks:
+            eid = event_id(key, hook.id)
+            payload: dict[str, Any] = {"id": eid, "type": event, "block": block, "tx": tx, "data": data}
+            if hook.scope == INSURER:
+                payload["tenant_ids"] = tenants
+            session.add(m.WebhookDelivery(event_id=eid, webhook_id=hook.id, event_type=event, payload=payload))
+            queued += 1
+        session.add(m.Notice(key_hash=key_hash(key), key=key, event=event, queued=len(hooks)))
     session.flush()
     return queued

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     gas_limit: int | None = None  # fixed gas instead of estimation (eth-tester: estimation is slow)
     settle_batch: int = 50
     issue_batch: int = 100
+    # Settle transactions the worker keeps in flight at most (sized down to fill ~2 blocks; 1: one at a time).
+    settle_in_flight: int = Field(default=16, ge=1, le=256)
+    # Issue transactions a batch request keeps in flight at most.
+    issue_in_flight: int = Field(default=16, ge=1, le=256)
+    # A transaction still unmined after this many seconds is replaced with higher fees (same nonce).
+    stuck_seconds: float = Field(default=30.0, gt=0)
     worker_interval: float = 5.0
     # Blocks a log must be buried under before the indexer projects it (and so before the worker
     # acts on it). 0 suits the local chain; on a real network pick more than its reorg depth.
@@ -57,9 +63,20 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # An idempotency reservation without an outcome is taken over after this long (its process died).
     idempotency_ttl_seconds: int = Field(default=600, ge=1)
+    # The payout token's currency (ISO 4217, e.g. USD for a USD stablecoin) and decimals (6): a claim
+    # approval is capped by its incident report's quantified loss in token units when the report's
+    # currency is this one (service.domain.claim_view.approval_cap). Unset: the cap is the claim.
+    token_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    token_decimals: int | None = Field(default=None, ge=0, le=36)
     oracle_nodes: dict[str, str] = {}  # oracle signer address → node API base URL (evidence links, monitoring facts)
     # Seconds one oracle node may take to answer the claim view's evidence look-up (then: unreachable).
     oracle_node_timeout: float = Field(default=2.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _token_currency_has_decimals(self) -> Settings:
+        if self.token_currency is not None and self.token_decimals is None:
+            raise ValueError("CYBERCOVER_TOKEN_CURRENCY needs CYBERCOVER_TOKEN_DECIMALS (the payout token's decimals)")
+        return self
 
     @property
     def db_url(self) -> str:

@@ -23,6 +23,8 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     uint256 public constant MAX_MAINTENANCE_PER_PERIOD = 8;
     /// @inheritdoc IOutageOracle
     uint256 public constant MAX_EXCLUDED_EVENTS = 32;
+    /// @inheritdoc IOutageOracle
+    uint32 public constant MAX_BUCKET_SECONDS = 3600;
 
     struct Config {
         uint32 version;
@@ -71,6 +73,7 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
 
     uint32 private immutable _mergeGap;
     uint32 private immutable _finalityDelay;
+    uint32 private immutable _bucketSeconds;
 
     Config private _config;
     mapping(bytes32 serviceId => Latest) private _latest;
@@ -84,10 +87,17 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     /// close-after hysteresis is the natural value: their episodes never have longer UP gaps)
     /// @param finalityDelay_ how long an episode's start must stay unchanged before it pays:
     /// longer than the honest transmitters' submission interval plus inclusion time
-    constructor(address admin, uint32 mergeGap_, uint32 finalityDelay_) EIP712("CyberCover OutageOracle", "1") {
+    /// @param bucketSeconds_ the verdict bucket the oracle nodes of this deployment judge (UTC-aligned,
+    /// 1 to `MAX_BUCKET_SECONDS`; 60 by default): published for the nodes, which refuse to start on
+    /// another value, and for auditors
+    constructor(address admin, uint32 mergeGap_, uint32 finalityDelay_, uint32 bucketSeconds_)
+        EIP712("CyberCover OutageOracle", "1")
+    {
+        if (bucketSeconds_ == 0 || bucketSeconds_ > MAX_BUCKET_SECONDS) revert OutageOracleInvalidBucket(bucketSeconds_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _mergeGap = mergeGap_;
         _finalityDelay = finalityDelay_;
+        _bucketSeconds = bucketSeconds_;
     }
 
     /// @inheritdoc IOutageOracle
@@ -249,6 +259,11 @@ contract OutageOracle is IOutageOracle, AccessControl, EIP712 {
     /// @inheritdoc IOutageOracle
     function finalityDelay() external view returns (uint32) {
         return _finalityDelay;
+    }
+
+    /// @inheritdoc IOutageOracle
+    function bucketSeconds() external view returns (uint32) {
+        return _bucketSeconds;
     }
 
     /// @inheritdoc IOutageOracle

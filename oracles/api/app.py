@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import OracleError
 from ..node import OracleNode
 from .access import operator_only
-from .routes import evidence, health, reports
+from .routes import evidence, health, reports, targets
 
 
 def create_app(node: OracleNode, *, metrics_token: SecretStr | None = None) -> FastAPI:
@@ -30,7 +30,7 @@ def create_app(node: OracleNode, *, metrics_token: SecretStr | None = None) -> F
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    for router in (health.router, reports.router, evidence.router):
+    for router in (health.router, reports.router, evidence.router, targets.router):
         httperrors.declare(router, _guarded)
         app.include_router(router)
     httperrors.install(app)

@@ -111,6 +111,15 @@ class EvidenceLog:
         )
         return [SignedObservation(bytes(b), bytes(h), bytes(s)) for b, h, s in rows]
 
+    def recent(self, stream: str, limit: int) -> list[SignedObservation]:
+        """The latest `limit` observations of `stream`, newest first."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT body, hash, signature FROM observations WHERE stream = ? ORDER BY idx DESC LIMIT ?",
+            (stream, limit),
+        )
+        return [SignedObservation(bytes(b), bytes(h), bytes(s)) for b, h, s in rows]
+
     def window(self, streams: Iterable[str], start: int, end: int) -> list[SignedObservation]:
         """The evidence for a window: each stream's slice, streams in name order."""
         return [obs for s in sorted(set(streams)) for obs in self.segment(s, start, end)]

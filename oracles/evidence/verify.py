@@ -61,6 +61,9 @@ def _require_shape(data: Any) -> None:
                 "observations", "report")
     if missing := [k for k in required if k not in data]:
         raise BundleFormatError(f"bundle lacks {', '.join(missing)}")
+    if wrong := [k for k in ("node", "episode_id", "target", "service_id", "evidence_root")
+                 if not isinstance(data[k], str)]:
+        raise BundleFormatError(f"bundle {', '.join(wrong)} must be strings")
     obs = data["observations"]
     if not isinstance(obs, list) or not obs:
         raise BundleFormatError("bundle `observations` must be a non-empty list")
@@ -76,6 +79,15 @@ def _require_shape(data: Any) -> None:
         raise BundleFormatError("bundle `window` must hold start and end")
     if data["report"] is not None and not isinstance(data["report"], Mapping):
         raise BundleFormatError("bundle `report` must be an object or null")
+
+
+def check_evidence(data: Any, node: str | None = None) -> VerificationResult:
+    """`verify_bundle`, and (when `node` is given) that the bundle is that signer's: what
+    `cybercover-oracle evidence verify [--node]` and the auditor's page /verify both answer."""
+    result = verify_bundle(data)
+    if node is not None and (result.node or "").lower() != node.lower():
+        result.problems.append(f"bundle is signed by {result.node}, not {node}")
+    return result
 
 
 def verify_bundle(data: Any) -> VerificationResult:

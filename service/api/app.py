@@ -16,6 +16,8 @@ from service.api.routes import (
     accreditations,
     assessments,
     claims,
+    cohorts,
+    console,
     exclusions,
     figures,
     health,
@@ -36,6 +38,7 @@ from service.db.migrate import upgrade
 from service.db.session import make_engine, make_sessionmaker, transaction
 from service.domain.figures import FiguresCollector
 from service.settings import Settings, get_settings
+from service.web import install as install_web
 
 log = logging.getLogger(__name__)
 ADMIN_TENANT = "insurer"  # the name of the insurer's tenant (models.Tenant.insurer marks it)
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.metrics.install(app)
     # in_policy before assessments: `/v1/assessments/due` is not an assessment id.
     errors.declare(app, (m.router for m in (health, tenants, in_policy, assessments, products, services, quotes,
-                                            policies, outages, claims, webhooks, exclusions, incidents,
-                                            accreditations, figures)))
+                                            policies, cohorts, outages, claims, webhooks, exclusions, incidents,
+                                            accreditations, figures, console)))
+    install_web(app)  # the web pages (service/web): /status, /cover, /verify, /static
     return app

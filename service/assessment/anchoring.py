@@ -10,6 +10,7 @@ anchor by anyone else, makes it unknown to the registry.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from web3.contract import Contract
 
 from contracts import eip712, merkle
 from contracts import registry as keys
+from contracts.deploy import Deployment
 from contracts.records import Verification
 from contracts.sender import send
 from service.assessment.canonical import report_hash
@@ -203,6 +205,32 @@ def verify(registry: Contract, document: Mapping[str, Any], *, from_block: int =
     return inspect(registry, document, from_block=from_block)[0]
 
 
+def read_document(raw: bytes | str) -> dict[str, Any]:
+    """A report file (or bundle) as `verify` takes it; ValueError when it is not a JSON object."""
+    document = json.loads(raw)
+    if not isinstance(document, dict):
+        raise ValueError("top level must be a JSON object")
+    return document
+
+
+def verify_deployed(w3: Web3, dep: Deployment, document: Mapping[str, Any]) -> dict[str, Any]:
+    """`verify` against the deployment's AssessmentRegistry, from its deployment block (what
+    `cybercover report verify` and the auditor's page /verify both answer)."""
+    registry = dep.contract(w3, "AssessmentRegistry")
+    return verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
+
+
+def _hash32(value: Any, what: str) -> bytes:
+    """A 32-byte hash given as hex (with or without 0x); AnchoringError otherwise."""
+    try:
+        raw = bytes.fromhex(str(value).removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if not isinstance(value, str) or len(raw) != 32:
+        raise AnchoringError(f"{what} must be a 32-byte hex hash")
+    return raw
+
+
 def inspect(registry: Contract, document: Mapping[str, Any], *,
             from_block: int = 0) -> tuple[dict[str, Any], Verification | None]:
     """`verify`'s answer, and the registry's record it was judged on (None: nothing to read)."""
@@ -214,8 +242,10 @@ def inspect(registry: Contract, document: Mapping[str, Any], *,
     out = _blank(h)
     named = named_assessor(report)
     if batch is not None:
-        root = bytes.fromhex(str(batch["root"]).removeprefix("0x"))
-        proof = [bytes.fromhex(str(p).removeprefix("0x")) for p in batch["proof"]]
+        if not isinstance(batch, Mapping) or not isinstance(batch.get("proof"), list):
+            raise AnchoringError("a bundle's batch is {root, proof: [...]}")
+        root = _hash32(batch.get("root"), "the batch root")
+        proof = [_hash32(p, f"proof element {i}") for i, p in enumerate(batch["proof"])]
         out["batch"] = _hex(root)
     if named is None:
         out["reason"] = NO_ASSESSOR

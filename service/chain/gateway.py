@@ -12,7 +12,7 @@ from web3.contract import Contract
 from contracts.deploy import Deployment
 from contracts.errors import CallRejected, ContractsError, NoReceipt, SendFailed, TransactionFailed
 from contracts.reverts import ContractRevert, Refusal
-from contracts.sender import Account, Sender
+from contracts.sender import Account, Pending, Sender
 from service.errors import ChainError
 from service.settings import Settings
 
@@ -43,13 +43,17 @@ class Gateway:
     sender: Sender = field(init=False)
     gas: int | None = None
     confirmations: int = 0  # the indexer projects a log once this many blocks are on top of it
+    stuck_seconds: float | None = 30.0  # then a transaction still unmined is replaced with higher fees
 
     def __post_init__(self) -> None:
-        self.sender = Sender(self.w3, gas=self.gas)
+        self.sender = Sender(self.w3, gas=self.gas, stuck_after=self.stuck_seconds)
         self.book = self.deployment.contract(self.w3, "PolicyBook")
         self.oracle = self.deployment.contract(self.w3, "OutageOracle")
         self.registry = self.deployment.contract(self.w3, "AssessmentRegistry")
         self.pool = self.deployment.contract(self.w3, "CoverPool")
+        # Group covers (CohortBook), on deployments that have it (the manifest names it).
+        self.cohorts = (self.deployment.contract(self.w3, "CohortBook")
+                        if "CohortBook" in self.deployment.contracts else None)
         # The governance timelock (DEFAULT_ADMIN_ROLE everywhere), on a governed deployment only.
         self.timelock = (self.deployment.contract(self.w3, "Governance")
                          if "Governance" in self.deployment.contracts else None)
@@ -58,8 +62,11 @@ class Gateway:
     @property
     def contracts(self) -> dict[str, Contract]:
         """The contracts whose events the indexer projects."""
-        return {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry,
-                "CoverPool": self.pool}
+        found = {"PolicyBook": self.book, "OutageOracle": self.oracle, "AssessmentRegistry": self.registry,
+                 "CoverPool": self.pool}
+        if self.cohorts is not None:
+            found["CohortBook"] = self.cohorts
+        return found
 
     def episode_params(self) -> tuple[int, int]:
         """OutageOracle's (mergeGap, finalityDelay): immutables, read once."""
@@ -77,6 +84,13 @@ class Gateway:
 
     def now(self) -> int:
         return self.block_time("latest")
+
+    def broadcast(self, fn: Any, account: Account | None = None) -> Pending:
+        """Sent, not awaited (raises the sender's own errors: pipelines map them per transaction)."""
+        return self.sender.broadcast(fn, account or self.operator)
+
+    def wait(self, pending: Pending) -> Any:
+        return self.sender.wait(pending)
 
     def send(self, fn: Any, account: Account | None = None) -> Any:
         try:
@@ -98,5 +112,5 @@ def gateway_from_settings(settings: Settings) -> Gateway:
         w3, dep,
         operator=_account(settings.operator_address, settings.operator_key, dep.deployer),
         assessor=_account(settings.assessor_address, settings.assessor_key, dep.deployer),
-        gas=settings.gas_limit, confirmations=settings.confirmations,
+        gas=settings.gas_limit, confirmations=settings.confirmations, stuck_seconds=settings.stuck_seconds,
     )

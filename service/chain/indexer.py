@@ -1,5 +1,5 @@
-"""Projects PolicyBook, OutageOracle (windows with their signers, oracle sets, maintenance, excluded
-events), AssessmentRegistry and CoverPool events into the database.
+"""Projects PolicyBook, CohortBook (service.chain.cohort_events), OutageOracle (windows with their
+signers, oracle sets, maintenance, excluded events), AssessmentRegistry and CoverPool events into the database.
 
 One cursor row records the last block applied and its hash. A page of logs is applied in one
 database transaction that also moves the cursor with a compare-and-set, so concurrent indexers
@@ -31,9 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from contracts import registry
-from contracts.enums import ClaimReason, PolicyStatus
+from contracts.enums import ClaimReason, PolicyStatus, ReportKind
+from contracts.eventlogs import EventDecoder
 from contracts.records import Anchor, MaintenanceRules, PolicyRecord, Product
 from service import notices
+from service.chain import cohort_events
 from service.chain.gateway import Gateway
 from service.db import models as m
 from service.db.session import transaction
@@ -83,11 +85,12 @@ class Indexer:
         self.page = page
         self.confirmations = gateway.confirmations if confirmations is None else confirmations
         self.reorgs = 0  # rewinds this indexer performed
-        self._topics: dict[bytes, tuple[Any, str]] = {}
+        # Each event's decoder is built once (web3's process_log re-derives it per log: ~4 ms each).
+        self._topics: dict[bytes, tuple[str, EventDecoder]] = {}
         for contract in gateway.contracts.values():
             for item in contract.abi:
                 if item["type"] == "event" and item["name"] in HANDLERS:
-                    self._topics[event_abi_to_log_topic(item)] = (contract, item["name"])  # type: ignore[arg-type]
+                    self._topics[event_abi_to_log_topic(item)] = (item["name"], EventDecoder(item))  # type: ignore[arg-type]
 
     def confirmed_block(self) -> int:
         """The newest block with enough confirmations to be applied."""
@@ -178,8 +181,8 @@ class Indexer:
             entry = self._topics.get(bytes(raw["topics"][0])) if raw["topics"] else None
             if entry is None:
                 continue
-            contract, name = entry
-            ev = getattr(contract.events, name)().process_log(raw)
+            name, decoder = entry
+            ev = decoder.decode(raw)
             tx = hx(raw["transactionHash"])
             positions[tx] = position = positions.get(tx, -1) + 1
             HANDLERS[name](Ctx(s, dict(ev["args"]), raw["blockNumber"], tx, raw["logIndex"], notify,
@@ -248,6 +251,8 @@ def _credited(c: Ctx) -> None:
     ).order_by(m.Payout.log_index))
     row = next((r for r in rows if r.amount == amount), None)
     if row is None:
+        if c.gw.cohorts is not None and c.gw.w3.eth.get_transaction(c.tx)["to"] == c.gw.cohorts.address:  # type: ignore[arg-type]
+            return  # a cohort member's: its batch's CohortPaid, logged just before, booked it (cohort_events)
         log.warning("PayoutCredited(%s, %d) in %s matches no payout of this transaction", payee, amount, c.tx)
         return
     row.status = "credited"
@@ -428,10 +433,14 @@ def _anchored(c: Ctx) -> None:
                            subject=hx(a["subject"]), score_bps=rec.score_bps, risk_level=rec.risk_level,
                            kind=rec.kind, revoked=False, block=c.block, tx=c.tx))
     if c.notify:  # a re-rating: the superseded report's row names this one (ReportSuperseded came first)
-        from service.domain import rerating  # noqa: PLC0415 (the domain imports the indexer)
+        from service.domain import incidents, rerating  # noqa: PLC0415 (the domain imports the indexer)
 
         c.session.flush()
-        rerating.notice(c.session, c.session.get(m.Anchor, hx(anchor_id)), block=c.block, tx=c.tx)
+        row = c.session.get(m.Anchor, hx(anchor_id))
+        rerating.notice(c.session, row, block=c.block, tx=c.tx)
+        if rec.kind == ReportKind.INCIDENT:  # an incident's §8 report: incident.report_anchored
+            incidents.anchored_notice(c.session, row, block=c.block, tx=c.tx,
+                                      key=f"{c.tx}:{c.position}:incident.report_anchored")
 
 
 def _superseded(c: Ctx) -> None:
@@ -520,3 +529,4 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "MaintenanceCancelled": _maintenance_cancelled,
     "ExcludedEventDeclared": _excluded_event,
 }
+HANDLERS.update(cohort_events.HANDLERS)  # CohortBook: group covers

@@ -1,17 +1,21 @@
 """`cybercover demo`: the whole cycle against a running `cybercover up` (or one it starts).
 
-An insurer product with a 30 s threshold (one DOWN minute exceeds it); an assessed and anchored
+An insurer product with a threshold of half a verdict bucket (30 s at the default 60 s bucket: one
+DOWN bucket exceeds it); an assessed and anchored
 report; covers for a SaaS provider's customers issued in batches, one cover's schedule checked
 against its on-chain hash; one cover cancelled with its refund (the unexpired share less the
 fee), its collateral released and a second cancel refused; a declared maintenance window on the
-provider's second service; both loopback HTTP services taken down in the same minute, the
+provider's second service; both loopback HTTP services taken down in the same bucket, the
 second only inside its window; the verified outage and its start becoming final, the automatic
 payouts (each customer's balance), the maintenance outage paying nothing, one larger claim sent
 to review and approved (the amount, against the §8 incident report the assessor builds through
 `POST /v1/incidents` and its routes, bound to the insured subject, the covered service and the
 outage window), and the auditor's check of the report. Exits 0 only when every check held.
 
-The maintenance outage is on a second service, in the same minute as the paying one, because on
+Every wait and window is counted in the deployment's verdict bucket (`OutageOracle.bucketSeconds()`),
+so the same checks hold on a stack with a few-second bucket (the e2e tests').
+
+The maintenance outage is on a second service, in the same bucket as the paying one, because on
 one service the two would have to be more than the oracle's merge gap apart (120 s on `up`, plus
 the no-declaration-near-an-outage rule), adding three to four minutes to the demo."""
 
@@ -31,17 +35,28 @@ import typer
 
 from contracts.enums import PolicyStatus
 from contracts.errors import ContractsError
-from contracts.procs import free_port, wait_for_rpc, wait_http
+from contracts.procs import wait_for_rpc, wait_http
 from contracts.redact import redact
 from service.commands.common import setting
 from service.stack.launch import private_up
+from service.web.links import cover_page, status_page
 
 USD = 10**6
-THRESHOLD = 30  # seconds; the oracles judge whole minutes, so one DOWN minute pays
+THRESHOLD = 30  # seconds at the default 60 s verdict bucket: half a bucket, so one DOWN bucket pays
 DEMO_COVER = 86400  # every demo cover lasts a day
 CANCELLATION_FEE = USD // 1000  # the micro-cover's, kept from a refund
 NOTICE = 10  # seconds: the maintained service's minimum notice (short, so the demo stays short)
-MAINTENANCE = 300  # seconds: the declared window, well past the one DOWN minute inside it
+MAINTENANCE_BUCKETS = 5  # the declared window (300 s at 60 s buckets), well past the DOWN buckets inside it
+
+
+def threshold_for(bucket: int) -> int:
+    """The demo products' threshold under `bucket`-second verdicts: half a bucket (30 s at 60)."""
+    return max(1, bucket // 2)
+
+
+def next_boundary(t: float, bucket: int) -> int:
+    """The first bucket boundary at or after unix time `t`."""
+    return -(-int(t) // bucket) * bucket
 
 
 class DemoFailed(Exception):
@@ -60,6 +75,10 @@ class Demo:
         self.token = self.dep.contract(self.w3, "TestToken")
         self.pool = self.dep.contract(self.w3, "CoverPool")
         self.book = self.dep.contract(self.w3, "PolicyBook")
+        # The deployment's verdict bucket (60 s by default, a few seconds on test stacks): every
+        # wait and window below is counted in it, so the same checks hold at any bucket.
+        self.bucket = int(self.dep.contract(self.w3, "OutageOracle").functions.bucketSeconds().call())
+        self.threshold = threshold_for(self.bucket)
         self.checks: list[tuple[str, bool]] = []
         self.timings: dict[str, float] = {}
 
@@ -97,7 +116,7 @@ class Demo:
         """A fixed-payout product on `service` with the demo's threshold; `rates` are annual, in
         ppm of the limit."""
         return self.call("POST", "/v1/products", json={
-            "name": name, "service": service, "threshold_seconds": THRESHOLD, "payout_kind": "fixed",
+            "name": name, "service": service, "threshold_seconds": self.threshold, "payout_kind": "fixed",
             "amount": amount, "policy_limit": amount, "auto_pay_limit": auto_pay, "grace_seconds": 3600,
             "rates": rates, "min_premium": min_premium, "cancellation_fee": cancellation_fee})
 
@@ -120,29 +139,31 @@ class Demo:
         for start in range(0, len(beneficiaries), chunk):
             covers = [{"beneficiary": b, "holder_ref": f"{ref}-{start + i}"}
                       for i, b in enumerate(beneficiaries[start:start + chunk])]
-            issued += self.call("POST", "/v1/policies/batch", key,
+            issued += self.call("POST", "/v1/policies/batch?wait=true", key,
                                 json={"quote_id": quote, "covers": covers})["policies"]
         return issued
 
     def wait_past_cover_starts(self, policies: list[dict[str, Any]]) -> None:
-        """Until the minute after the last of `policies` started: a verified window starts on the
-        minute of the first DOWN probe, and a cover pays only outages that start inside it, so an
+        """Until the bucket after the last of `policies` started: a verified window starts on the
+        bucket of the first DOWN probe, and a cover pays only outages that start inside it, so an
         outage begun sooner might precede a cover's start."""
-        next_minute = -(-max(p["cover_start"] for p in policies) // 60) * 60
-        self.wait("the minute after the last cover started", lambda: time.time() >= next_minute + 1, 90)
+        after = next_boundary(max(p["cover_start"] for p in policies), self.bucket)
+        self.wait("the bucket after the last cover started", lambda: time.time() >= after + 1, 90)
 
     # --- the scenario -------------------------------------------------------------------------
     def run(self, target: Any, maintained: Any) -> bool:
         """`target` goes down past the threshold and pays; `maintained` (the provider's second
-        service) goes down in the same minute, inside a window declared beforehand."""
+        service) goes down in the same bucket, inside a window declared beforehand."""
         echo = self.echo
-        echo(f"1. insurer products: {target.url} and {maintained.url} down > {THRESHOLD} s pays")
+        echo(f"1. insurer products: {target.url} and {maintained.url} down > {self.threshold} s pays "
+             f"(verdict bucket {self.bucket} s)")
         rates = {"low": 100_000, "lower": 150_000, "medium": 250_000}  # 10, 15, 25 % of the limit a year
         micro = self.product("SaaS downtime micro-cover", target.url, 20 * USD, 20 * USD, rates, USD // 100,
                              cancellation_fee=CANCELLATION_FEE)
         big = self.product("Enterprise downtime cover", target.url, 500 * USD, 100 * USD, rates, USD // 100)
         reporting = self.product("Reporting API downtime micro-cover", maintained.url, 20 * USD, 20 * USD, rates,
                                  USD // 100)
+        echo(f"  status page: {status_page(self.api, micro['service_id'])}  (the outage of step 6 appears there)")
 
         echo("2. assessment of the SaaS provider (T/SNISA 04002—2025), anchored on-chain")
         from service.assessment import ITEMS
@@ -168,11 +189,13 @@ class Demo:
         issued = self.issue(quote["id"], customers, dist, "acme-customer", 100)
         self.timings["issue_seconds"] = took = time.monotonic() - t0
         self.check(f"{len(issued)} covers issued in {took:.1f} s", len(issued) == len(customers))
+        group = self.group_cover(micro["id"], a["id"], dist)
         enterprise = self.w3.eth.account.create().address
         q2 = self.quote(big["id"], a["id"])
         enterprise_policy = self.call("POST", "/v1/policies", json={
             "quote_id": q2["id"], "beneficiary": enterprise, "holder_ref": "enterprise-1"})
         self.check_schedule(issued[0], dist)
+        cover = self.cover_link(issued[0], dist)
 
         echo("4. a customer leaves: its cover is cancelled before any outage")
         leaver = self.issue(quote["id"], [self.w3.eth.account.create().address], dist, "acme-leaver", 1)[0]
@@ -186,23 +209,24 @@ class Demo:
         window = self.declare_maintenance(reporting["service_id"], tenant["id"], dist,
                                           [*issued, enterprise_policy, *maint_issued])
 
-        echo(f"6. both services go down in minute {window['start']}: {target.url} past the threshold, "
+        echo(f"6. both services go down in the bucket from {window['start']}: {target.url} past the threshold, "
              f"{maintained.url} only inside its window")
         self.wait("the oracle nodes to watch both services", lambda: target.hits > 3 and maintained.hits > 3, 90)
-        self.wait("the start of the maintenance window", lambda: time.time() >= window["start"] + 1, 90)
+        self.wait("the start of the maintenance window", lambda: time.time() >= window["start"], 90)
         target.down()
         maintained.down()
         down_at = time.time()
-        # Back up within the window's first minute, whatever the paying outage does meanwhile.
-        restore = threading.Timer(max(0.0, window["start"] + 45 - time.time()), maintained.up)
+        # Back up three quarters into the window's second bucket (all of the first and most of the
+        # second DOWN), whatever the paying outage does meanwhile.
+        restore = threading.Timer(max(0.0, window["start"] + 1.75 * self.bucket - time.time()), maintained.up)
         restore.daemon = True
         restore.start()
         service_id = micro["service_id"]
 
         def episode(final: bool = False) -> Any:
             listed = self.call("GET", "/v1/outages", params={"service_id": service_id})
-            return next((e for e in listed["episodes"] if e["down_seconds"] > THRESHOLD and (e["final"] or not final)),
-                        None)
+            return next((e for e in listed["episodes"]
+                         if e["down_seconds"] > self.threshold and (e["final"] or not final)), None)
 
         outage = self.wait("a verified outage longer than the threshold", episode, 420)
         self.timings["down_to_verified_seconds"] = time.time() - down_at
@@ -226,6 +250,14 @@ class Demo:
         self.timings["gas_per_policy_paid"] = gas / max(1, len(payouts))
         self.check(f"{len(payouts)} payouts in {len(txs)} transactions, "
                    f"{self.timings['gas_per_policy_paid']:,.0f} gas per policy paid", len(payouts) >= len(customers))
+        if cover:
+            echo(f"  the payout is on the customer's cover page: {cover}")
+        echo(f"  and the verified outage on the status page: {status_page(self.api, service_id)}")
+
+        self.wait(f"the group cover's {len(group)} customers to be paid",
+                  lambda: all(self.balance(c) >= 20 * USD for c in group), 120)
+        self.check(f"group cover: all {len(group)} customers hold 20 cUSD, paid in multiproof batches",
+                   all(self.balance(c) == 20 * USD for c in group))
 
         echo("8. the outage inside the declared maintenance window pays nothing")
         restore.join()
@@ -258,6 +290,29 @@ class Demo:
         echo("11. the insurer's figures (GET /v1/figures)")
         self.figures()
         return all(ok for _, ok in self.checks)
+
+    def group_cover(self, product_id: int, assessment_id: str, key: dict[str, str]) -> list[str]:
+        """The same customers' cover as one group cover (CohortBook): one root, one transaction."""
+        group = [self.w3.eth.account.create().address for _ in range(self.customers)]
+        csv = "ref,beneficiary,limit\n" + "".join(f"acme-group-{i},{b},{20 * USD}\n" for i, b in enumerate(group))
+        cohort = self.call("POST", "/v1/cohorts", {**key, "content-type": "text/csv"}, content=csv,
+                           params={"assessment_id": assessment_id, "product_id": product_id, "cover_seconds": 86400})
+        gas = self.w3.eth.get_transaction_receipt(cohort["segments"][0]["tx"])["gasUsed"]
+        member = self.call("GET", f"/v1/cohorts/{cohort['id']}/members/acme-group-0", key)
+        self.check(f"group cover {cohort['id']}: {cohort['members']} customers (CSV) in one transaction of {gas:,} "
+                   f"gas, premium {cohort['premium'] / USD} cUSD, {cohort['locked'] / USD:,.0f} cUSD locked; "
+                   f"customer 0's proof has {len(member['proof'])} hashes",
+                   cohort["members"] == len(group) and cohort["locked"] == 20 * USD * len(group))
+        return group
+
+    def cover_link(self, policy: dict[str, Any], key: dict[str, str]) -> str | None:
+        """The holder's cover page of `policy` as its distributor gets it (the policy answer's
+        `cover_page`), printed for the newcomer to open."""
+        view = self.call("GET", f"/v1/policies/{policy['id']}", key)
+        link = cover_page(self.api, view)
+        self.echo(f"  cover page of customer {view.get('holder_ref')}: {link}" if link else
+                  "  cover page: this API's policy answer has no cover_page link")
+        return link
 
     def figures(self) -> None:
         """Prints the insurer's figures overall; checks the capital against CoverPool at their block."""
@@ -320,14 +375,14 @@ class Demo:
     def declare_maintenance(self, service_id: str, tenant_id: str, key: dict[str, str],
                             policies: list[dict[str, Any]]) -> Any:
         """The underwriter lets the tenant maintain the service (short notice); its distributor
-        declares a window starting on the first minute that is both after every cover started (so
+        declares a window starting on the first bucket that is both after every cover started (so
         the outages count for every cover) and far enough ahead for the notice."""
         self.call("PUT", f"/v1/services/{service_id}/maintenance-rules", json={
             "tenant_id": tenant_id, "min_notice_seconds": NOTICE, "max_seconds_per_period": 3600})
         earliest = max(max(p["cover_start"] for p in policies) + 1, int(time.time()) + NOTICE + 5)
-        start = -(-earliest // 60) * 60
+        start = next_boundary(earliest, self.bucket)
         window = self.call("POST", f"/v1/services/{service_id}/maintenance", key,
-                           json={"start": start, "end": start + MAINTENANCE})
+                           json={"start": start, "end": start + MAINTENANCE_BUCKETS * self.bucket})
         listed = self.call("GET", f"/v1/services/{service_id}/maintenance")["windows"]
         self.check(f"maintenance window [{window['start']}, {window['end']}) declared on-chain at "
                    f"{window['declared_at']}, {window['start'] - window['declared_at']} s ahead (notice {NOTICE} s)",
@@ -345,13 +400,13 @@ class Demo:
             listed = self.call("GET", "/v1/outages", params={"service_id": service_id})
             return next((e for e in listed["episodes"] if e["final"]), None)
 
-        # Final, as the paying one: from then on it would pay. Its closing (two UP minutes later)
+        # Final, as the paying one: from then on it would pay. Its closing (two UP buckets later)
         # changes neither figure, so the demo does not wait for it.
         e = self.wait("the maintenance outage to be verified and final", episode, 300)
         self.check(f"outage [{e['start']}, {e['end']}) verified: {e['maintenance_seconds']} s inside the window, "
-                   f"{e['down_seconds']} s that pays (threshold {THRESHOLD} s)",
+                   f"{e['down_seconds']} s that pays (threshold {self.threshold} s)",
                    window["start"] <= e["start"] < e["end"] <= window["end"] and e["down_seconds"] == 0
-                   and e["maintenance_seconds"] > THRESHOLD)
+                   and e["maintenance_seconds"] > self.threshold)
 
         def owed(p: dict[str, Any]) -> int:
             """PolicyBook.entitlementOf the record as the API shows it: what every episode owes it."""
@@ -420,12 +475,16 @@ class Target:
     """The SaaS provider's service: a loopback HTTP server that can be taken down and back up."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        # Bound to a port the OS picks on the first `up()` and kept: a port picked free beforehand
+        # can be taken by a concurrent stack before the bind (it was, in the e2e session).
+        self.port = 0
         self.hits = 0
         self._server: Any = None
 
     @property
     def url(self) -> str:
+        if not self.port:
+            raise RuntimeError("a Target has no URL before its first up()")
         return f"http://127.0.0.1:{self.port}/health"
 
     def up(self) -> None:
@@ -447,6 +506,7 @@ class Target:
 
         if self._server is None:
             self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+            self.port = self._server.server_address[1]
             threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def down(self) -> None:

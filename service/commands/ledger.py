@@ -34,6 +34,7 @@ def compile_cmd(
     typer.echo(f"wrote {len(written)} artifacts to {compiler.BUILD_DIR}")
 
 
+MAX_BUCKET_SECONDS = 3600  # OutageOracle.MAX_BUCKET_SECONDS (tests/service/test_ledger_cli.py compares them)
 DEFAULT_GOVERNANCE_DELAY = 2 * 86_400  # seconds; a real network's admin actions wait this long
 
 
@@ -55,7 +56,7 @@ def _address(value: str, flag: str) -> str:
 def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signers: list[str],
                       quorum: int | None, governance_delay: int | None, admin: str | None,
                       operators: list[str], merge_gap: int | None = None,
-                      finality_delay: int | None = None) -> dict[str, Any]:
+                      finality_delay: int | None = None, bucket_seconds: int | None = None) -> dict[str, Any]:
     """Checks that need no network: addresses, the oracle set and its quorum, the delays. Returns
     `contracts.deploy.deploy`'s arguments, where None keeps its default (token: the TestToken;
     governance_delay: the deployer stays direct admin), and `operators` (None: the deployer)."""
@@ -80,6 +81,10 @@ def parse_deploy_args(*, token: str | None, local_test_token: bool, oracle_signe
     for name, value in delays.items():
         if value is not None and not 0 <= value < 2**32:
             raise DeployInputError(f"--{name.replace('_', '-')} must be 0..{2**32 - 1} seconds, not {value}")
+    if bucket_seconds is not None:
+        if not 1 <= bucket_seconds <= MAX_BUCKET_SECONDS:  # OutageOracleInvalidBucket otherwise
+            raise DeployInputError(f"--bucket-seconds must be 1..{MAX_BUCKET_SECONDS} seconds, not {bucket_seconds}")
+        delays["bucket_seconds"] = bucket_seconds
     return {"token": _address(token, "--token") if token is not None else None, "oracle_signers": list(signers),
             "quorum": quorum or 0, "governance_delay": governance_delay,
             "admin": _address(admin, "--admin") if admin is not None else None,
@@ -153,6 +158,10 @@ def deploy_cmd(
         None, "--finality-delay", metavar="SECONDS",
         help="OutageOracle: an episode pays once its start has stood this long (default 60; several of the "
              "transmitters' submission intervals). Products need a grace period at least this long."),
+    bucket_seconds: int | None = typer.Option(
+        None, "--bucket-seconds", metavar="SECONDS",
+        help="OutageOracle: the verdict bucket its oracle nodes judge (default 60, the verified-outage rule's "
+             "minute; 1..3600). Every node's chain.bucket_seconds must equal it, or the node refuses to start."),
 ) -> None:
     """Deploy the contracts (once) and print the manifest.
 
@@ -164,7 +173,7 @@ def deploy_cmd(
     try:
         plan = parse_deploy_args(token=token, local_test_token=local_test_token, oracle_signers=oracle_signer,
                                  quorum=quorum, governance_delay=governance_delay, admin=admin, operators=operator,
-                                 merge_gap=merge_gap, finality_delay=finality_delay)
+                                 merge_gap=merge_gap, finality_delay=finality_delay, bucket_seconds=bucket_seconds)
         w3 = _connect(rpc_url)
         plan = plan_for_chain(plan, w3.eth.chain_id)
         result, fresh = deploy_with_plan(w3, plan, manifest)

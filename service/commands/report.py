@@ -23,13 +23,11 @@ def verify_cmd(
     """Recompute the report hash and check it on AssessmentRegistry. Exit 0 valid, 1 not, 2 bad input."""
     from contracts.deploy import Deployment
     from contracts.errors import ContractsError
-    from service.assessment.anchoring import verify
+    from service.assessment.anchoring import read_document, verify_deployed
     from service.assessment.errors import AssessmentError
 
     try:
-        document = json.loads(report.read_text(encoding="utf-8"))
-        if not isinstance(document, dict):
-            raise ValueError("top level must be a JSON object")
+        document = read_document(report.read_bytes())
     except (OSError, ValueError) as exc:
         fail(f"{report}: {exc}", 2)
     try:
@@ -37,8 +35,7 @@ def verify_cmd(
         w3 = wait_for_rpc(rpc_url, 0)
         if w3.eth.chain_id != dep.chain_id:
             fail(f"{rpc_url} is chain {w3.eth.chain_id}, the manifest is for {dep.chain_id}", 2)
-        registry = dep.contract(w3, "AssessmentRegistry")
-        result = verify(registry, document, from_block=dep.contracts["AssessmentRegistry"].block)
+        result = verify_deployed(w3, dep, document)
     except (ContractsError, AssessmentError, KeyError) as exc:
         fail(str(exc), 2)
     except OSError as exc:  # connection refused and friends

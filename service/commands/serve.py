@@ -113,7 +113,7 @@ def worker_cmd() -> None:
     gateway, factory, indexer = _components()
     restore_recursion_limit()
     payouts = PayoutWorker(gateway, factory, indexer, batch=settings.settle_batch,  # type: ignore[arg-type]
-                           lease_seconds=settings.lease_seconds)
+                           lease_seconds=settings.lease_seconds, in_flight=settings.settle_in_flight)
     hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
     expiring = ExpiringNotices(gateway, factory, indexer, days=settings.notice_expiring_days)  # type: ignore[arg-type]
     due = DueNotifier(gateway, factory, min_interval=DUE_PASS_SECONDS)  # type: ignore[arg-type]

@@ -9,7 +9,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -215,6 +226,22 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class IssueBatch(Base):
+    """A batch issuance request answered before its transactions are mined (`POST
+    /v1/policies/batch`): its status to poll. Off-chain (the policies are on-chain)."""
+
+    __tablename__ = "issue_batches"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
+    tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    quote_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # sending, pending, issued, partial, failed
+    total: Mapped[int] = mapped_column(Integer)
+    policy_ids: Mapped[Any] = mapped_column(JSON, default=list)
+    error: Mapped[Any] = mapped_column(JSON, nullable=True)  # {type, detail, not_issued_from}
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
+
+
 class Webhook(Base):
     __tablename__ = "webhooks"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -368,6 +395,53 @@ class Accreditation(Base):
     effective_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # block time of the execution
     cancelled_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)  # a scheduled one rejected
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class CohortFile(Base):
+    """One segment of a group cover as the service built it (service.domain.cohorts): its Merkle
+    tree (OpenZeppelin's StandardMerkleTree layout: 2n−1 nodes of 32 bytes, root first) and its
+    terms. Written before the transaction is sent (`pending`), so a crash after sending never
+    leaves money on-chain without the file its customers need; `issued` once the receipt named
+    the cohort id and segment. Off-chain: a reindex keeps it (and rebuilds the rest from events)."""
+
+    __tablename__ = "cohort_files"
+    __table_args__ = (UniqueConstraint("cohort_id", "segment"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)  # None: not issued
+    segment: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | issued | failed
+    product_id: Mapped[int] = mapped_column(Integer)
+    assessment_id: Mapped[str] = mapped_column(String(32))
+    root: Mapped[str] = mapped_column(String(66), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    total_limit: Mapped[int] = mapped_column(BigUint)
+    premium: Mapped[int] = mapped_column(BigUint)
+    cover_end: Mapped[int] = mapped_column(BigInteger)
+    pricing: Mapped[dict[str, Any]] = mapped_column(JSON)  # the per-customer rate, as priced
+    tree: Mapped[bytes] = mapped_column(LargeBinary)
+    tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class CohortMember(Base):
+    """A customer of a cohort segment: its leaf (index, beneficiary, limit, holder) and the salt
+    and reference behind the holder commitment `keccak256(salt ‖ ref)` (never on-chain).
+    Off-chain: a reindex keeps it."""
+
+    __tablename__ = "cohort_members"
+    __table_args__ = (UniqueConstraint("file_id", "index"), UniqueConstraint("file_id", "ref"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("cohort_files.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)  # position in its segment: its bit in the bitmaps
+    ref: Mapped[str] = mapped_column(String(200), index=True)
+    salt: Mapped[str] = mapped_column(String(66))
+    beneficiary: Mapped[str] = mapped_column(String(42))
+    limit: Mapped[int] = mapped_column(BigUint)
+    premium: Mapped[int] = mapped_column(BigUint)  # this customer's share of the segment premium
+    holder: Mapped[str] = mapped_column(String(66))
+    leaf: Mapped[str] = mapped_column(String(66))
 
 
 # --- projection of chain events ---------------------------------------------------------------
@@ -595,5 +669,85 @@ class OracleConfig(Base):
     tx: Mapped[str] = mapped_column(String(66))
 
 
+class Cohort(Base):
+    """CohortIssued and what followed: a group cover's terms and its money (CohortBook)."""
+
+    __tablename__ = "cohorts"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(Integer, index=True)
+    distributor: Mapped[str] = mapped_column(String(42))
+    cover_start: Mapped[int] = mapped_column(BigInteger)
+    cover_end: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(66))
+    report_hash: Mapped[str] = mapped_column(String(66))
+    premium: Mapped[int] = mapped_column(BigUint)  # collected, all segments
+    locked: Mapped[int] = mapped_column(BigUint)  # collateral still locked
+    total_limit: Mapped[int] = mapped_column(BigUint)  # Σ segment total limits
+    paid: Mapped[int] = mapped_column(BigUint)
+    released: Mapped[int] = mapped_column(BigUint)
+    refunded: Mapped[int] = mapped_column(BigUint)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+class CohortSegment(Base):
+    __tablename__ = "cohort_segments"
+    cohort_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    segment: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(66))
+    count: Mapped[int] = mapped_column(Integer)
+    total_limit: Mapped[int] = mapped_column(BigUint)
+    premium: Mapped[int] = mapped_column(BigUint)
+    start: Mapped[int] = mapped_column(BigInteger)  # its cover began (the block time it was added)
+    rounds: Mapped[int] = mapped_column(Integer)  # rounds opened
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+class CohortRound(Base):
+    """RoundOpened: round `round` of a segment owes each member up to `level` (E_r): a member is
+    paid min(limit, E_r) − min(limit, E_{r−1}) in it (round 0 is level 0)."""
+
+    __tablename__ = "cohort_rounds"
+    cohort_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    segment: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    level: Mapped[int] = mapped_column(BigUint)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
+class CohortPayout(Base):
+    """A member paid in a round (a batch or its own claim); `credited` when the pool could not
+    transfer it and credited it to the beneficiary."""
+
+    __tablename__ = "cohort_payouts"
+    __table_args__ = (UniqueConstraint("cohort_id", "round", "segment", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cohort_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[int] = mapped_column(Integer)
+    index: Mapped[int] = mapped_column(Integer)
+    beneficiary: Mapped[str] = mapped_column(String(42))
+    amount: Mapped[int] = mapped_column(BigUint)
+    status: Mapped[str] = mapped_column(String(10), default="sent")  # sent | credited
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66), index=True)
+    log_index: Mapped[int] = mapped_column(Integer)
+
+
+class CohortRemoval(Base):
+    """A member removed (MembersRemoved): paid in no later round."""
+
+    __tablename__ = "cohort_removals"
+    cohort_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    segment: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(String(66))
+
+
 PROJECTION = (Product, Policy, Claim, Payout, Outage, Anchor, ServiceCap, MaintenanceRules, MaintenanceWindow,
-              ExcludedEvent, OracleConfig, OutageVerification, ChainCursor)
+              ExcludedEvent, OracleConfig, OutageVerification, Cohort, CohortSegment, CohortRound, CohortPayout,
+              CohortRemoval, ChainCursor)

@@ -343,3 +343,59 @@ def incident_view(session: Session, ctx: ClaimContext, binding: bytes) -> dict[s
             "detail": outside,
         },
     }
+
+
+# --- the approval cap --------------------------------------------------------------------------
+
+# ISO 4217 minor-unit digits where they are not 2 (the report's amounts are in minor units of its
+# currency: cents, fen, yen, fils).
+_MINOR_DIGITS = {c: 0 for c in ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
+                                "UYI", "VND", "VUV", "XAF", "XOF", "XPF")}
+_MINOR_DIGITS |= {c: 3 for c in ("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")}
+_MINOR_DIGITS |= {"CLF": 4, "UYW": 4}
+
+
+def minor_digits(currency: str) -> int:
+    return _MINOR_DIGITS.get(currency, 2)
+
+
+def minor_to_token_units(amount_minor: int, currency: str, token_decimals: int) -> int:
+    """`amount_minor` minor units of `currency` in token units of a token of that currency with
+    `token_decimals` decimals; rounded down (towards the pool) when the token is coarser."""
+    shift = token_decimals - minor_digits(currency)
+    return amount_minor * 10**shift if shift >= 0 else amount_minor // 10**-shift
+
+
+def approval_cap(report: Mapping[str, Any] | None, claim_amount: int, token_currency: str | None,
+                 token_decimals: int | None) -> dict[str, Any]:
+    """The most an approval against this incident report may pay: the claim, and also the report's
+    quantified loss (`report.incident.losses.total_minor`) converted to token units when the
+    report's currency is the payout token's (`settings.token_currency`); otherwise the claim alone,
+    with the reason."""
+    incident = report.get("incident") if report is not None else None
+    losses = incident.get("losses") if isinstance(incident, dict) else None
+    currency = losses.get("currency") if isinstance(losses, dict) else None
+    total = losses.get("total_minor") if isinstance(losses, dict) else None
+    out: dict[str, Any] = {"amount": claim_amount, "basis": "claim", "claim": claim_amount,
+                           "token_currency": token_currency, "token_decimals": token_decimals,
+                           "quantified_loss": None}
+    if report is None:
+        return {**out, "detail": "no incident report: the cap is the claim (an approval needs a report)"}
+    if not isinstance(currency, str) or isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        return {**out, "detail": "the incident report quantifies no loss: the cap is the claim"}
+    loss: dict[str, Any] = {"currency": currency, "total_minor": total, "token_units": None}
+    out["quantified_loss"] = loss
+    if token_currency is None or token_decimals is None:
+        return {**out, "detail": "the payout token's currency is not configured (CYBERCOVER_TOKEN_CURRENCY, "
+                                 "CYBERCOVER_TOKEN_DECIMALS): the cap is the claim"}
+    if currency != token_currency:
+        return {**out, "detail": f"the report's loss is in {currency}, the payout token is {token_currency}: "
+                                 "not converted, the cap is the claim"}
+    units = minor_to_token_units(total, currency, token_decimals)
+    loss["token_units"] = units
+    if units < claim_amount:
+        return {**out, "amount": units, "basis": "quantified_loss",
+                "detail": f"the report's quantified loss, {total} minor units of {currency} = {units} token units "
+                          f"({token_decimals} decimals), is below the claim"}
+    return {**out, "detail": f"the report's quantified loss, {total} minor units of {currency} = {units} token "
+                             f"units ({token_decimals} decimals), covers the claim: the cap is the claim"}

@@ -53,9 +53,9 @@ def _check_incident(session: Session, gw: Gateway, policy: m.Policy, report: byt
                          f"policy's subject and service", type="invalid_incident_report")
 
 
-def _check_outage(session: Session, gw: Gateway, claim: m.Claim, report: bytes) -> None:
+def _check_outage(session: Session, gw: Gateway, claim: m.Claim, report: bytes) -> m.AssessmentRecord:
     """The incident report's document is on file, and the outage window it states overlaps an
-    episode behind the claim."""
+    episode behind the claim; answers the document."""
     anchor_id = "0x" + report.hex()
     record = claim_view.on_file(session, anchor_id)
     if record is None:
@@ -66,6 +66,7 @@ def _check_outage(session: Session, gw: Gateway, claim: m.Claim, report: bytes) 
     problem = claim_view.outage_problem(record.report, ctx) if ctx is not None else "its policy is not projected"
     if problem is not None:
         raise BadRequest(f"{anchor_id}: {problem}", type="incident_outside_outage")
+    return record
 
 
 def _open_claim(session: Session, gw: Gateway, indexer: Indexer, claim_id: int) -> tuple[m.Claim, m.Policy]:
@@ -137,16 +138,23 @@ def _hold(session: Session, note: m.ClaimNote) -> None:
 
 
 def approve(session: Session, gw: Gateway, indexer: Indexer, claim_id: int, incident_report: bytes,
-            amount: int | None, reason: str | None, by: str) -> m.Claim:
+            amount: int | None, reason: str | None, by: str, *, token_currency: str | None = None,
+            token_decimals: int | None = None) -> m.Claim:
     """Pays `amount` (default: the whole claim) against a live incident report bound to the
     policy's insured subject and service, on file, about an outage window of the claim's
-    episodes; the rest of the claim is declined."""
+    episodes, and at most the report's quantified loss in token units when it is in the payout
+    token's currency (`token_currency`, `token_decimals`; claim_view.approval_cap); the rest of
+    the claim is declined."""
     claim, policy = _open_claim(session, gw, indexer, claim_id)
     amount = claim.amount if amount is None else amount
     if amount > claim.amount:
         raise BadRequest(f"amount {amount} is more than the claim ({claim.amount})", type="invalid_approval_amount")
     _check_incident(session, gw, policy, incident_report)
-    _check_outage(session, gw, claim, incident_report)
+    record = _check_outage(session, gw, claim, incident_report)
+    cap = claim_view.approval_cap(record.report, claim.amount, token_currency, token_decimals)
+    if amount > cap["amount"]:
+        raise BadRequest(f"amount {amount} is more than the incident report's quantified loss: {cap['detail']}; "
+                         f"approve at most {cap['amount']} (pass `amount`)", type="approval_above_quantified_loss")
     fn = gw.book.functions.approveClaim(claim_id, policy.id, policy_record(policy).as_tuple(), incident_report,
                                         amount)
     return _decide(session, gw, indexer, claim_id, fn, _note(claim_id, "approve", reason, amount, by))

@@ -24,7 +24,11 @@ What each figure counts:
   utilisation = locked ÷ (free + locked). For a tenant: the collateral its live covers hold,
   Σ (limit − paid), and that as a share of free + locked.
 - *Exposure per covered service*: live (active) policies, Σ limit (what PolicyBook's
-  `serviceExposure` counts) and Σ (limit − paid) (what they can still pay).
+  `serviceExposure` counts) and Σ (limit − paid) (what they can still pay). A live group cover
+  (CohortBook) adds its members left (added − removed) to `policies`, its collateral still
+  locked to `at_risk` and that plus what it paid to `exposure`; its premium (less refunds) counts
+  as written and earned like a policy's, its payouts as paid (amount; `paid_count` stays per
+  policy payout), so the pool's locked capital is Σ `at_risk` with group covers live.
 - *Verified outage to payout*: per payout, its block time minus the block time of the first
   `OutageVerified` of the episode it pays (the latest episode of the policy's service that
   started inside the cover and was verified by then); p50 and p95 by nearest rank
@@ -205,6 +209,8 @@ def snapshot(session: Session, gw: Gateway, block: int) -> Snapshot:
                 row[1] += p.limit
                 row[2] += p.limit - p.paid
 
+    _group_covers(session, at, products, scopes)
+
     for c in session.scalars(select(m.Claim).where(m.Claim.status.in_(("approved", "lapsed")))):
         for t in scopes(owners.get(c.policy_id)):
             if c.status == "approved":
@@ -228,6 +234,34 @@ def snapshot(session: Session, gw: Gateway, block: int) -> Snapshot:
     for t in (overall, *tenants.values()):
         t.delays.sort()
     return Snapshot(block, at, pool, overall, dict(tenants))
+
+
+def _group_covers(session: Session, at: int, products: dict[int, m.Product],
+                  scopes: Any) -> None:
+    """The group covers' share of premium, capital and exposure (see the module docstring)."""
+    owners = {c: t for c, t in session.execute(select(m.CohortFile.cohort_id, m.CohortFile.tenant_id)
+                                              .where(m.CohortFile.cohort_id.is_not(None)))}
+    added = dict(session.execute(select(m.CohortSegment.cohort_id, func.sum(m.CohortSegment.count))
+                                 .group_by(m.CohortSegment.cohort_id)).all())
+    removed = dict(session.execute(select(m.CohortRemoval.cohort_id, func.count())
+                                   .group_by(m.CohortRemoval.cohort_id)).all())
+    for c in session.scalars(select(m.Cohort)):
+        service = products[c.product_id].service_id if c.product_id in products else "unknown"
+        kept = c.premium - c.refunded
+        length = c.cover_end - c.cover_start
+        elapsed = min(max(at - c.cover_start, 0), length)
+        earned = Fraction(kept * elapsed, length) if length > 0 else Fraction(kept)
+        for t in scopes(owners.get(c.id)):
+            t.written_premium += c.premium
+            t.refunds += c.refunded
+            t.earned += earned
+            t.paid_amount += c.paid
+            if not c.closed:
+                t.locked += c.locked
+                row = t.exposure.setdefault(service, [0, 0, 0])
+                row[0] += int(added.get(c.id) or 0) - int(removed.get(c.id) or 0)
+                row[1] += c.locked + c.paid
+                row[2] += c.locked
 
 
 class _Delays:

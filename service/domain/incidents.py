@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts import registry
+from service import notices
 from service.assessment import (
     Assessor,
     Method,
@@ -137,8 +138,43 @@ def record(session: Session, *, tenant_id: str | None, policy_id: int | None, se
                    outage_start=outage[0] if outage else None, outage_end=outage[1] if outage else None,
                    log_retention_days=log_retention_days, created_at=now)
     session.add(i)
-    session.commit()
+    session.flush()
+    notices.publish(session, "incident.reported", reported_notice(i), key=f"incident.reported:{i.id}",
+                    tenant_ids=[tenant])
+    session.commit()  # the incident and its notice together
     return i
+
+
+def reported_notice(i: m.Incident) -> dict[str, Any]:
+    """`incident.reported`'s data: the intake and the §8.2.1 a) deadline (wall clock, unix)."""
+    return {"incident_id": i.id, "policy_id": i.policy_id, "service_id": i.service_id, "tenant_id": i.tenant_id,
+            "description": i.description, "reported_at": int(i.reported_at.timestamp()),
+            "response_deadline": int((i.reported_at + RESPONSE_DEADLINE).timestamp()),
+            "outage": ({"start": i.outage_start, "end": i.outage_end} if i.outage_start is not None else None),
+            "log_retention_days": i.log_retention_days}
+
+
+def anchored_notice(session: Session, anchor: m.Anchor, *, block: int | None, tx: str | None, key: str) -> int:
+    """Publishes `incident.report_anchored` when the anchored report is an incident's §8 report
+    on file (the indexer calls it as it projects ReportAnchored); else nothing. Returns the
+    deliveries queued."""
+    row = session.execute(
+        select(m.Incident, m.AssessmentRecord)
+        .join(m.AssessmentRecord, m.AssessmentRecord.id == m.Incident.assessment_id)
+        .where(m.AssessmentRecord.report_hash == anchor.report_hash)).first()
+    if row is None:
+        return 0
+    i, a = row
+    if report_anchor_id(a).lower() != anchor.anchor_id.lower():  # the same bytes anchored by another assessor
+        return 0
+    losses = a.report.get("incident", {}).get("losses", {})
+    data = {"incident_id": i.id, "policy_id": i.policy_id, "service_id": i.service_id, "tenant_id": i.tenant_id,
+            "assessment_id": a.id, "anchor_id": anchor.anchor_id, "report_hash": anchor.report_hash,
+            "subject": anchor.subject, "outage": a.report.get("incident", {}).get("outage"),
+            "losses_total_minor": str(losses.get("total_minor")) if losses.get("total_minor") is not None else None,
+            "currency": losses.get("currency"), "anchor_block": block, "anchor_tx": tx}
+    return notices.publish(session, "incident.report_anchored", data, key=key, tenant_ids=[i.tenant_id],
+                           block=block, tx=tx)
 
 
 def start_assessment(session: Session, i: m.Incident, by: str) -> m.Incident:

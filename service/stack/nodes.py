@@ -26,15 +26,61 @@ if TYPE_CHECKING:
     from oracles.config import NodeConfig, TargetConfig
 
 Report = Callable[[str], None]
-PROBE = {"interval": 5, "timeout": 3, "min_samples": 3, "open_after": 1, "close_after": 2}
-TRANSMIT_INTERVAL = 5  # seconds between the transmitter's rounds
-MINUTE = 60  # a node's verdict bucket (oracles.verdicts.BUCKET_SECONDS)
-# The OutageOracle parameters `up` deploys with, matched to these nodes. Merge gap: a node closes
-# an episode after `close_after` UP minutes, so two windows of one real outage are never further
-# apart than that (120 s). Finality delay: four transmit rounds (20 s) for the honest
-# transmitter to bridge a split a faulty signer opened, before an episode's start pays.
-MERGE_GAP = PROBE["close_after"] * MINUTE
-FINALITY_DELAY = 4 * TRANSMIT_INTERVAL
+EPISODE = {"min_samples": 3, "open_after": 1, "close_after": 2}
+BUCKET = 60  # the verdict bucket `up` deploys with by default (the verified-outage rule's minute)
+MIN_BUCKET = 4  # below this the probe timings derived below leave no slack for a loaded machine
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The local nodes' timings and the OutageOracle parameters `up` deploys with, all derived
+    from the verdict bucket `b` (60 s: probes every 5 s, canary every 10 s, transmit rounds of
+    5 s). Probes: four per bucket at least (`min_samples` 3 leaves one to lose), each timing out
+    in two thirds of its interval; the canary at least twice a bucket (a bucket without a canary
+    sample is UNKNOWN). Merge gap: a node closes an episode after `close_after` UP buckets, so
+    two windows of one real outage are never further apart than that. Finality delay: four
+    transmit rounds for the honest transmitter to bridge a split a faulty signer opened, before
+    an episode's start pays."""
+
+    bucket: int
+
+    @property
+    def probe_interval(self) -> float:
+        return min(5.0, self.bucket / 4)
+
+    @property
+    def canary_interval(self) -> float:
+        return min(10.0, self.bucket / 2)
+
+    @property
+    def transmit_interval(self) -> int:
+        return min(5, max(1, self.bucket // 2))
+
+    @property
+    def merge_gap(self) -> int:
+        return EPISODE["close_after"] * self.bucket
+
+    @property
+    def finality_delay(self) -> int:
+        return 4 * self.transmit_interval
+
+    def probe(self) -> dict[str, Any]:
+        return {"interval": self.probe_interval, "timeout": _timeout(self.probe_interval), **EPISODE}
+
+    def canary(self) -> dict[str, Any]:
+        return {"interval": self.canary_interval, "timeout": _timeout(self.canary_interval)}
+
+
+def _timeout(interval: float) -> float:
+    return min(3.0, round(interval * 2 / 3, 2))
+
+
+DEFAULT = Timing(BUCKET)
+PROBE = DEFAULT.probe()
+TRANSMIT_INTERVAL = DEFAULT.transmit_interval
+MINUTE = BUCKET  # kept for readers of the 60 s defaults
+MERGE_GAP = DEFAULT.merge_gap
+FINALITY_DELAY = DEFAULT.finality_delay
 
 
 def oracle_quorum(nodes: int) -> int:
@@ -82,35 +128,39 @@ def targets_from_products(products: Any, report: Report) -> list[Target]:
     return sorted(Target(u, t) for u, t in lowest.items())
 
 
-def _target(t: Target) -> TargetConfig:
+def _target(t: Target, timing: Timing) -> TargetConfig:
     from oracles.config import TargetConfig
 
     parts = urlsplit(t.url)
     where = {"url": t.url} if parts.scheme in ("http", "https") else {"address": parts.netloc}
     return TargetConfig(name=t.name, service_id=t.service_id, kind="http" if "url" in where else parts.scheme,
-                        threshold_seconds=t.threshold_seconds, **where, **PROBE)
+                        threshold_seconds=t.threshold_seconds, **where, **timing.probe())
 
 
 def node_config(i: int, data_dir: Path, ports: list[int], api: str, chain_id: int, oracle: str,
-                signers: list[str], targets: list[Target], report: Report) -> NodeConfig:
-    """Node i's config; node 0 is the one transmitter (it relays quorum sets through the API)."""
+                signers: list[str], targets: list[Target], report: Report, *, rpc_url: str | None = None,
+                timing: Timing = DEFAULT) -> NodeConfig:
+    """Node i's config; node 0 is the one transmitter (it relays quorum sets through the API). With
+    `rpc_url` the node checks at start that the chain's OutageOracle declares `timing.bucket`."""
     from oracles.config import CanaryConfig, ChainSection, NodeConfig, NodeSection, TransmitSection
 
     probes = []
     for t in targets:
         try:
-            probes.append(_target(t))
+            probes.append(_target(t, timing))
         except ValidationError as exc:
             report(f"{t.url[:200]!r}: not watched: {exc.errors()[0]['msg']}")
     transmit = TransmitSection(
         enabled=True, submitter="relay", relay_url=api, quorum=oracle_quorum(len(signers)),
-        peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:]), signers=tuple(signers), interval=TRANSMIT_INTERVAL,
+        peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:]), signers=tuple(signers),
+        interval=timing.transmit_interval,
     ) if i == 0 else TransmitSection()
     return NodeConfig(
         node=NodeSection(data_dir=data_dir / "oracles" / f"node-{i + 1}", listen_port=ports[i], config_version=1),
-        chain=ChainSection(chain_id=chain_id, oracle_address=oracle),
+        chain=ChainSection(chain_id=chain_id, oracle_address=oracle, bucket_seconds=timing.bucket,
+                           **({"rpc_url": rpc_url} if rpc_url else {})),
         transmit=transmit,
-        canaries=(CanaryConfig(name="api", kind="http", url=f"{api}/healthz", interval=10, timeout=3),),
+        canaries=(CanaryConfig(name="api", kind="http", url=f"{api}/healthz", **timing.canary()),),
         targets=tuple(probes),
     )
 

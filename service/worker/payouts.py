@@ -1,4 +1,5 @@
-"""The payout worker: follows verified outages and settles every affected policy.
+"""The payout worker: follows verified outages and settles every affected policy, and every
+affected group cover (service.worker.cohorts: settle, then multiproof batches sized to blocks).
 
 Racing replicas cannot pay twice (the book pays entitlement minus `settled` and checks each
 record against its stored hash), but they could burn gas on no-op settlements. Two guards
@@ -14,6 +15,18 @@ policies settled and the window marked handled. Nothing is simulated meanwhile.
 Claims end: an open claim past its decision deadline is closed (`closeLapsedClaim`, deemed
 approved in full and paid) in the expiry pass of every cycle, so collateral never waits for a
 human; expiry then releases the policy's collateral.
+
+Pipelining: settle transactions go out several at a time (`contracts.sender.Pipeline`: nonces
+assigned at broadcast, receipts awaited oldest first), as many as fill about two blocks (from
+the first transaction's gas, at most `in_flight`), with the lease renewed before each. A batch
+refused at broadcast, mined with status 0, or whose nonce another transaction took, is then
+bisected on its own as below (nothing of it was paid; the others were not affected). A batch
+whose outcome is unknown (no receipt in time) fails the service's pass after the rest landed:
+it is never resent blind. Exactly once whatever happens (kill -9 with transactions in flight,
+two replicas): the book pays entitlement minus `settled` against the stored record's hash, a
+policy's record changes with each settlement, so a second settlement of the same policy is
+refused in simulation (its record is stale) or reverts; and a restarted worker reads the
+account's pending nonce from the node, so the dead one's transactions keep their nonces.
 
 Failures stay where they happen. A batch that is refused is bisected down to the policies that
 fail on their own (`bisect`); those are logged, counted and retried later with a backoff
@@ -39,13 +52,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.enums import PolicyStatus
+from contracts.errors import ContractsError, NonceTaken, NoReceipt
+from contracts.sender import Pipeline
 from service.chain.episodes import group
-from service.chain.gateway import Gateway
+from service.chain.gateway import Gateway, chain_error
 from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
 from service.db.session import transaction
 from service.errors import ChainError, ServiceError
 from service.worker.bisect import send_bisected
+from service.worker.cohorts import CohortResult, CohortSettler
 from service.worker.metrics import WorkerMetrics
 from service.worker.retries import EXPIRE, LAPSE, SETTLE, Retries
 
@@ -74,6 +90,7 @@ class CycleResult:
     deferred: list[int] = field(default_factory=list)  # projection was behind: next cycle
     failed_services: list[str] = field(default_factory=list)  # cycle failed: retried next cycle
     expiry_error: str | None = None  # the expiry pass failed as a whole
+    cohorts: CohortResult = field(default_factory=CohortResult)  # group covers (service.worker.cohorts)
 
 
 @dataclass
@@ -87,19 +104,22 @@ class _Job:
 
 class PayoutWorker:
     def __init__(self, gateway: Gateway, factory: sessionmaker[Session], indexer: Indexer, *,
-                 batch: int = 50, lease_seconds: int = 120, name: str | None = None,
+                 batch: int = 50, lease_seconds: int = 120, name: str | None = None, in_flight: int = 16,
                  retry_seconds: float = 30.0, retry_max_seconds: float = 3600.0,
                  clock: Callable[[], datetime] = m.now, metrics: WorkerMetrics | None = None) -> None:
         self.gw = gateway
         self.factory = factory
         self.indexer = indexer
         self.batch = batch
+        self.in_flight = max(1, in_flight)  # settle transactions in flight at most (1: one at a time)
+        self._block_gas: int | None = None
         self.lease = timedelta(seconds=lease_seconds)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock
         self.retries = Retries(factory, clock, base=retry_seconds, cap=retry_max_seconds)
         self.metrics = metrics or WorkerMetrics()
         self.stopping = threading.Event()
+        self.cohorts = CohortSettler(self)
 
     # --- one cycle ------------------------------------------------------------------------
     def run_once(self) -> CycleResult:
@@ -121,6 +141,9 @@ class PayoutWorker:
                 self.metrics.service_failures.inc()
             finally:
                 self._release(service_id)
+        if not self.stopping.is_set():
+            result.cohorts = self.cohorts.run_once()
+            result.transactions += result.cohorts.batches
         if not self.stopping.is_set() and self._acquire(EXPIRY_LEASE):
             try:
                 self._close_lapsed(result)
@@ -192,14 +215,32 @@ class PayoutWorker:
         return self.gw.block_time(self._read_at())
 
     def _due(self, policies: list[m.Policy]) -> list[m.Policy]:
-        """Only policies whose on-chain entitlement exceeds what was already settled."""
+        """Only policies whose on-chain entitlement exceeds what was already settled (read in
+        JSON-RPC batches at the latest block where the node takes them, one call each otherwise)."""
         at = self._read_at()
-        due = []
-        for p in policies:
-            entitled = self.gw.book.functions.entitlementOf(policy_record(p).as_tuple()).call(block_identifier=at)
-            if entitled > p.settled:
-                due.append(p)
-        return due
+        entitled = self._entitlements(policies, at)
+        return [p for p, e in zip(policies, entitled, strict=True) if e > p.settled]
+
+    def _entitlements(self, policies: list[m.Policy], at: Any) -> list[int]:
+        fns = [self.gw.book.functions.entitlementOf(policy_record(p).as_tuple()) for p in policies]
+        if at == "latest" and len(fns) > 1 and self._batching is not False:
+            out: list[int] = []
+            try:
+                for i in range(0, len(fns), 500):
+                    with self.gw.w3.batch_requests() as batch:
+                        for fn in fns[i:i + 500]:
+                            batch.add(fn)
+                        out.extend(int(v) for v in batch.execute())
+                self._batching = True
+                return out
+            except Exception as exc:  # a provider without batches (eth-tester): one call each from now on
+                if self._batching:
+                    raise
+                log.info("JSON-RPC batches unavailable (%s); reading entitlements one call each", exc)
+                self._batching = False
+        return [int(fn.call(block_identifier=at)) for fn in fns]
+
+    _batching: bool | None = None
 
     def _reload(self, ids: list[int]) -> list[m.Policy]:
         with self.factory() as s:
@@ -214,7 +255,65 @@ class PayoutWorker:
         def send(chunk: list[m.Policy]) -> list[m.Policy]:
             return self._send(service_id, "settle", chunk, refresh=lambda ids: self._due(self._reload(ids)))
 
-        self._batches(SETTLE, due, send, lambda _: service_id, result)
+        if self.in_flight == 1:
+            self._batches(SETTLE, due, send, lambda _: service_id, result)
+        else:
+            self._pipelined(service_id, due, send, result)
+
+    def _depth(self, tx_gas: int) -> int:
+        """Transactions in flight to fill about two blocks, at most `in_flight`."""
+        if self._block_gas is None:
+            self._block_gas = int(self.gw.w3.eth.get_block("latest")["gasLimit"])
+        return max(2, min(self.in_flight, -(-2 * self._block_gas // max(tx_gas, 1))))
+
+    def _pipelined(self, service_id: str, due: list[m.Policy], send: Callable[[list[m.Policy]], list[m.Policy]],
+                   result: CycleResult) -> None:
+        """`due` in settle transactions kept in flight together; what fails is bisected after."""
+        retry: list[list[m.Policy]] = []  # nothing of these was paid: bisect them on their own
+        unknown: list[ChainError] = []  # broadcast, no receipt: may still land, never resent
+
+        def landed(chunk: list[m.Policy], _: Any) -> None:
+            result.transactions += 1
+            result.settled.extend(p.id for p in chunk)
+            self.metrics.settled.inc(len(chunk))
+            self.retries.clear(SETTLE, [p.id for p in chunk])
+
+        def failed(chunk: list[m.Policy], exc: Exception) -> None:
+            if isinstance(exc, NoReceipt) and not isinstance(exc, NonceTaken):
+                log.error("settle of policies %s: %s; left to a later cycle", [p.id for p in chunk], exc)
+                unknown.append(chain_error(exc))
+            elif isinstance(exc, ContractsError):
+                retry.append(chunk)
+            else:
+                raise exc
+
+        pipe = Pipeline(self.gw, self.in_flight, landed, failed)  # type: ignore[arg-type]
+        try:
+            for i in range(0, len(due), self.batch):
+                if self.stopping.is_set():
+                    break
+                chunk = due[i:i + self.batch]
+                if not self._acquire(service_id):  # renewed per batch: it outlives every send under it
+                    raise LeaseLost(f"lease {service_id} was taken over by another replica")
+                fn = self.gw.book.functions.settle([p.id for p in chunk], [policy_record(p).as_tuple() for p in chunk])
+                try:
+                    pending = pipe.submit(fn, self.gw.operator, chunk)
+                except ContractsError:  # refused before anything was sent (simulation, estimate, node)
+                    retry.append(chunk)
+                    continue
+                if pending.tx is not None and "gas" in pending.tx:
+                    pipe.depth = self._depth(int(pending.tx["gas"]))
+        finally:
+            pipe.drain()  # what was broadcast is awaited, even when stopping or the lease was lost
+            self.indexer.sync()
+        for chunk in retry:
+            split = send_bisected(chunk, send)
+            for sent in split.sent:
+                landed(sent, None)
+            for p, exc in split.failed:
+                self._failed(SETTLE, p.id, service_id, exc, result.failed, result.deferred)
+        if unknown:
+            raise unknown[0]
 
     def _batches(self, action: str, due: list[m.Policy], send: Callable[[list[m.Policy]], list[m.Policy]],
                  service_of: Callable[[int], str], result: CycleResult) -> None:
@@ -366,7 +465,7 @@ class PayoutWorker:
             try:
                 r = self.run_once()
                 cycles += 1
-                paid += len(r.settled) + len(r.lapsed)
+                paid += len(r.settled) + len(r.lapsed) + r.cohorts.paid
                 failed += len(r.failed) + len(r.expire_failed) + len(r.lapse_failed)
                 for job in extra or []:
                     job.run_once()  # type: ignore[attr-defined]

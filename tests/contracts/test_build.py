@@ -12,7 +12,7 @@ from contracts import artifacts, eip712
 
 # Each interface and the contract that implements it (with `@inheritdoc`).
 INTERFACES = {"IPolicyBook": "PolicyBook", "ICoverPool": "CoverPool", "IOutageOracle": "OutageOracle",
-              "IAssessmentRegistry": "AssessmentRegistry"}
+              "IAssessmentRegistry": "AssessmentRegistry", "ICohortBook": "CohortBook"}
 _DOC_KEYS = {"function": "methods", "event": "events", "error": "errors"}
 
 

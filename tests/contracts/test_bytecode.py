@@ -9,7 +9,8 @@ from contracts.bytecode import check
 
 def test_deployed_code_matches_artifacts(ledger) -> None:  # noqa: ANN001
     result = check(ledger.w3, ledger.dep)
-    assert set(result) == {"TestToken", "AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook"}
+    assert set(result) == {"TestToken", "AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook",
+                           "CohortBook"}
     assert all(r["match"] for r in result.values()), result
     # Immutables differ per deployment (the pool's asset, the book's dependencies) and are masked.
     assert result["PolicyBook"]["code_bytes"] > 10_000

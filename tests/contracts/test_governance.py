@@ -75,7 +75,8 @@ def expect_not_ready(fn: Any, sender: str, op_id: bytes) -> None:
 
 def test_governed_deploy_timelock_is_the_only_admin_and_deployer_keeps_nothing(gov) -> None:
     a, tl = gov.led.a, gov.timelock.address
-    assert set(gov.dep.contracts) == {*GOVERNED, "TestToken"}
+    # CohortBook holds no roles of its own: it reads PolicyBook's (governed above).
+    assert set(gov.dep.contracts) == {*GOVERNED, "TestToken", "CohortBook"}
     assert gov.timelock.functions.getMinDelay().call() == DELAY
     r = ROLE
     assert current_holders(gov) == {
@@ -90,6 +91,7 @@ def test_governed_deploy_timelock_is_the_only_admin_and_deployer_keeps_nothing(g
         ("Governance", r["EXECUTOR_ROLE"], a.owner),
         # operational roles, set up directly at deployment
         ("CoverPool", r["TREASURER_ROLE"], a.owner), ("CoverPool", r["BOOK_ROLE"], gov.c["PolicyBook"].address),
+        ("CoverPool", r["BOOK_ROLE"], gov.dep.address("CohortBook")),
         ("PolicyBook", r["UNDERWRITER_ROLE"], a.underwriter), ("PolicyBook", r["DISTRIBUTOR_ROLE"], a.distributor),
         ("PolicyBook", r["CLAIMS_ROLE"], a.claims), ("OutageOracle", r["MAINTENANCE_ADMIN_ROLE"], a.underwriter),
     }

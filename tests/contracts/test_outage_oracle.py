@@ -155,10 +155,34 @@ def test_no_config_reverts(w3, actors) -> None:
     from contracts.sender import send
 
     factory = artifacts.contract(w3, "OutageOracle")
-    address = send(w3, factory.constructor(actors.owner, 300, 60), actors.owner)["contractAddress"]
+    address = send(w3, factory.constructor(actors.owner, 300, 60, 60), actors.owner)["contractAddress"]
     fresh = artifacts.contract(w3, "OutageOracle", address)
     expect_revert(fresh.functions.submit(SERVICE, 1, []), actors.relayer, "OutageOracleNoConfig")
     assert list(fresh.functions.config().call()) == [0, 0, []]
+
+
+def test_the_default_deployment_declares_minute_buckets(ledger) -> None:
+    assert ledger.oracle.functions.bucketSeconds().call() == 60
+    assert ledger.oracle.functions.MAX_BUCKET_SECONDS().call() == 3600
+
+
+@pytest.mark.parametrize("bucket", [1, 2, 5, 60, 3600])
+def test_the_verdict_bucket_is_a_deployment_parameter(ledger, bucket) -> None:
+    from contracts.deploy import deploy
+
+    dep = deploy(ledger.w3, ledger.a.owner, token=ledger.token.address, bucket_seconds=bucket)
+    oracle = dep.contract(ledger.w3, "OutageOracle")
+    assert oracle.functions.bucketSeconds().call() == bucket
+    assert (oracle.functions.mergeGap().call(), oracle.functions.finalityDelay().call()) == (300, 60)
+
+
+@pytest.mark.parametrize("bucket", [0, 3601, 2**32 - 1])
+def test_a_bucket_outside_one_second_to_an_hour_is_refused(ledger, bucket) -> None:
+    from contracts import artifacts
+
+    factory = artifacts.contract(ledger.w3, "OutageOracle")
+    expect_revert(factory.constructor(ledger.a.owner, 300, 60, bucket), ledger.a.owner,
+                  "OutageOracleInvalidBucket", bucketSeconds=bucket)
 
 
 def test_ongoing_outage_is_extended_then_closed(ledger) -> None:

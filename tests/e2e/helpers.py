@@ -27,12 +27,17 @@ from oracles.config import (
     write_config,
 )
 from service.commands.demo import Target
+from service.stack.nodes import Timing
 from tests.anvil import anvil
 from tests.chain import signer
 
 BIN = Path(sys.executable).parent
-# The payout worker's round every second instead of every 5 s: payouts follow finality sooner.
-FAST_STACK = {"CYBERCOVER_WORKER_INTERVAL": "1"}
+# The verdict bucket of every e2e stack (OutageOracle.bucketSeconds, `up --bucket-seconds`): an
+# outage is verified and final in tens of seconds instead of minutes (the default is 60 s).
+E2E_BUCKET = 6
+# `up` for e2e: 6 s buckets (probes, transmit rounds, merge gap and finality delay follow, see
+# service.stack.nodes.Timing); the payout worker's round every second instead of every 5 s.
+FAST_STACK = {"CYBERCOVER_UP_BUCKET_SECONDS": str(E2E_BUCKET), "CYBERCOVER_WORKER_INTERVAL": "1"}
 # anvil's well-known development keys (mnemonic "test test … junk"): funded on every anvil.
 ANVIL_KEYS = [
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -44,16 +49,18 @@ ANVIL_KEYS = [
 def node_config(*, data_dir: Path, port: int, chain_id: int, oracle_address: str, rpc_url: str, target_url: str,
                 canary_url: str, service: str, threshold_seconds: int,
                 transmit: TransmitSection | None = None) -> NodeConfig:
-    """A node probing one covered target and one canary every 2 s; an episode opens after one
-    DOWN minute and closes after two UP minutes."""
+    """A node judging E2E_BUCKET buckets (checked against the chain at start), probing one covered
+    target and one canary with `up`'s timings for that bucket; an episode opens after one DOWN
+    bucket and closes after two UP buckets."""
+    timing = Timing(E2E_BUCKET)
     return NodeConfig(
         node=NodeSection(data_dir=data_dir, listen_port=port, config_version=1),
-        chain=ChainSection(chain_id=chain_id, oracle_address=oracle_address, rpc_url=rpc_url),
+        chain=ChainSection(chain_id=chain_id, oracle_address=oracle_address, rpc_url=rpc_url,
+                           bucket_seconds=E2E_BUCKET),
         transmit=transmit or TransmitSection(),
-        canaries=(CanaryConfig(name="canary", kind="http", url=canary_url, interval=2, timeout=1),),
-        targets=(TargetConfig(name="covered", service=service, kind="http", url=target_url, interval=2, timeout=1,
-                              min_samples=3, threshold_fraction=0.5, open_after=1, close_after=2,
-                              threshold_seconds=threshold_seconds),),
+        canaries=(CanaryConfig(name="canary", kind="http", url=canary_url, **timing.canary()),),
+        targets=(TargetConfig(name="covered", service=service, kind="http", url=target_url, threshold_fraction=0.5,
+                              threshold_seconds=threshold_seconds, **timing.probe()),),
     )
 
 
@@ -70,8 +77,10 @@ def oracle_node(config: Path, key: str, extra_env: dict[str, str] | None = None)
         log.close()
 
 
-def wait_healthy(url: str, timeout: float = 30) -> None:
-    assert wait_http(url + "/healthz", timeout, ready=lambda status: status == 200), f"{url} did not become healthy"
+def wait_healthy(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 120) -> None:
+    """Until the node answers /healthz (an early exit fails at once; a loaded machine starts slowly)."""
+    assert wait_http(url + "/healthz", timeout, ready=lambda status: status == 200, proc=proc), \
+        f"{url} did not become healthy (exit code {proc.poll() if proc else None})"
 
 
 # The oracle-network scenario (run in the background by conftest.py, checked by
@@ -93,27 +102,29 @@ def verify_an_outage(tmp_path: Path) -> Outage:
     canary.up()
     ports = [free_port() for _ in keys]
     with anvil() as (url, w3):
-        dep = deploy(w3, w3.eth.accounts[0], oracle_signers=[k.address for k in keys], quorum=2)
+        timing = Timing(E2E_BUCKET)
+        dep = deploy(w3, w3.eth.accounts[0], oracle_signers=[k.address for k in keys], quorum=2,
+                     bucket_seconds=E2E_BUCKET, merge_gap=timing.merge_gap, finality_delay=timing.finality_delay)
         mine_every(w3)  # deployed; from now on block time follows the wall clock (contracts.procs)
         oracle = dep.contract(w3, "OutageOracle")
         configs = []
         for i, port in enumerate(ports):
             # Node 0 gathers from its peers and submits with its own key over JSON-RPC.
-            transmit = TransmitSection(enabled=True, submitter="rpc", quorum=2, interval=3,
+            transmit = TransmitSection(enabled=True, submitter="rpc", quorum=2, interval=timing.transmit_interval,
                                        peers=tuple(f"http://127.0.0.1:{p}" for p in ports[1:])) if i == 0 else None
             cfg = tmp_path / f"node{i}.toml"
             write_config(cfg, node_config(data_dir=tmp_path / f"data{i}", port=port, chain_id=dep.chain_id,
                                           oracle_address=oracle.address, rpc_url=url, target_url=target.url,
-                                          canary_url=canary.url, service=SERVICE, threshold_seconds=60,
+                                          canary_url=canary.url, service=SERVICE, threshold_seconds=E2E_BUCKET,
                                           transmit=transmit))
             configs.append(cfg)
         tx_env = {"ORACLE_TX_PRIVATE_KEY": ANVIL_KEYS[1]}
         assert Account.from_key(ANVIL_KEYS[1]).address == w3.eth.accounts[1]
-        with oracle_node(configs[0], "0x" + keys[0].key.hex(), tx_env), \
-                oracle_node(configs[1], "0x" + keys[1].key.hex()), \
-                oracle_node(configs[2], "0x" + keys[2].key.hex()):
-            for port in ports:
-                wait_healthy(f"http://127.0.0.1:{port}")
+        with oracle_node(configs[0], "0x" + keys[0].key.hex(), tx_env) as p0, \
+                oracle_node(configs[1], "0x" + keys[1].key.hex()) as p1, \
+                oracle_node(configs[2], "0x" + keys[2].key.hex()) as p2:
+            for port, proc in zip(ports, (p0, p1, p2), strict=True):
+                wait_healthy(f"http://127.0.0.1:{port}", proc)
             hits, deadline = target.hits, time.monotonic() + 30
             while target.hits < hits + 2 * len(ports):  # a few UP probes first
                 assert time.monotonic() < deadline, "the nodes do not probe the target"
@@ -123,7 +134,7 @@ def verify_an_outage(tmp_path: Path) -> Outage:
             deadline = time.monotonic() + 300
             events: list = []
             while time.monotonic() < deadline and not events:
-                time.sleep(1)
+                time.sleep(0.5)
                 events = list(oracle.events.OutageVerified.get_logs(from_block=0))
             target.up()
     return Outage(went_down, events, "\n".join(c.with_suffix(".log").read_text()[-2000:] for c in configs))

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 import pytest
 
 from contracts import eip712
-from tests.e2e.helpers import SERVICE, Outage
+from tests.e2e.helpers import E2E_BUCKET, SERVICE, Outage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -21,9 +21,10 @@ def test_three_nodes_verify_an_outage_on_anvil(network_outage: Future[Outage]) -
     assert events, f"no OutageVerified within 300 s; node logs:\n{outage.logs}"
     ev = events[0]["args"]
     assert ev["serviceId"] == eip712.service_id(SERVICE)
-    # The window starts at a minute boundary at or after the outage began (the first DOWN
-    # minute) and lasts at least the threshold.
-    assert went_down - 60 <= ev["start"]
-    assert ev["start"] % 60 == 0
-    assert ev["end"] - ev["start"] >= 60
+    # The window starts at a bucket boundary at or after the outage began (the first DOWN bucket
+    # of the deployment's E2E_BUCKET-second buckets) and lasts at least the threshold (one bucket).
+    assert went_down - E2E_BUCKET <= ev["start"]
+    assert ev["start"] % E2E_BUCKET == 0
+    assert ev["end"] % E2E_BUCKET == 0
+    assert ev["end"] - ev["start"] >= E2E_BUCKET
     assert bin(ev["signers"]).count("1") >= 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -153,3 +154,57 @@ async def test_errors_share_the_service_shape_and_are_declared(client: httpx.Asy
         "schema"] == error
     assert set(doc["paths"]["/metrics"]["get"]["responses"]) == {"200", "401", "403"}
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+async def test_targets_publish_cert_days_left_publicly_and_survive_a_restart(
+        tmp_path: Path, service: FakeService, canary: FakeService, certs: dict[str, Any]) -> None:
+    import time
+
+    from contracts.eip712 import service_id
+    from tests.oracles.helpers import server_context
+
+    tls = await FakeService(ssl_context=server_context(certs["valid"])).start()
+    tls_target = {"name": "login", "kind": "tls", "address": f"localhost:{tls.port}",
+                  "ca_file": str(certs["valid"].cert), "min_days_left": 7,
+                  "service": "https://login.example", "interval": 10, "timeout": 2,
+                  "threshold_fraction": 0.5, "min_samples": 3, "open_after": 2, "close_after": 2,
+                  "threshold_seconds": 180}
+    raw = config_dict(tmp_path / "node", targets=[http_target(service.url), tls_target],
+                      canaries=[http_canary(canary.url)])
+    start = (int(time.time()) // 60 + 1) * 60  # the cert's validity is real time: so is the clock
+    clock = ManualClock(start)
+    node = make_node(raw, node_key("targets"), clock)
+    remote = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(node), client=("203.0.113.7", 40000)),
+                               base_url="http://node")
+    try:
+        before = (await remote.get("/v1/targets")).json()  # public: a non-loopback client reads it
+        assert before["node"] == node.address
+        assert [(t["name"], t["cert_days_left"], t["last_probe_at"]) for t in before["targets"]] == [
+            ("shop", None, None), ("login", None, None)]  # canaries are not published
+        await advance(clock, [node], start + 30)
+        body = (await remote.get("/v1/targets")).json()
+        shop, login = body["targets"]
+        assert shop["kind"] == "http" and shop["cert_days_left"] is None and shop["min_days_left"] is None
+        assert shop["last_outcome"] == "ok" and start < shop["last_probe_at"] <= start + 30
+        assert login["service_id"] == "0x" + service_id("https://login.example").hex()
+        assert login["kind"] == "tls" and login["last_outcome"] == "ok" and login["min_days_left"] == 7
+        assert login["cert_days_left"] in (88, 89, 90)
+        assert start < login["cert_checked_at"] <= start + 30
+        checked = login["cert_checked_at"]
+        # The service goes away: the probe fails, the last certificate reading stays published.
+        await tls.stop()
+        await advance(clock, [node], start + 60)
+        login = (await remote.get("/v1/targets")).json()["targets"][1]
+        assert login["last_outcome"] == "target_failure" and login["last_probe_at"] > checked
+        assert login["cert_days_left"] in (88, 89, 90) and login["cert_checked_at"] == checked
+        await node.aclose()
+        # A restarted node publishes what its evidence log holds.
+        node = make_node(raw, node_key("targets"), ManualClock(start + 61))
+        again = node.targets()
+        assert again[1]["cert_days_left"] == login["cert_days_left"]
+        assert again[1]["cert_checked_at"] == checked
+        assert again[1]["last_outcome"] == "target_failure"
+        assert again[0]["last_outcome"] == "ok"
+    finally:
+        await remote.aclose()
+        await node.aclose()

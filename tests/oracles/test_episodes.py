@@ -174,4 +174,5 @@ def test_blips_shorter_than_m_never_split(k: int, m: int, before: int, after: in
 
 def test_open_state_window() -> None:
     state = Open(last_bucket=B0 + 3, start_bucket=B0, last_down_bucket=B0 + 2, down_buckets=3)
-    assert (state.start, state.end) == (B0 * 60, (B0 + 3) * 60)
+    assert state.window() == (B0 * 60, (B0 + 3) * 60)
+    assert state.window(5) == (B0 * 5, (B0 + 3) * 5)

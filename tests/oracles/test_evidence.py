@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from contracts.eip712 import service_id
@@ -252,3 +254,40 @@ def test_cli_verify_exit_codes(tmp_path: Path) -> None:
     assert runner.invoke(app, ["evidence", "verify",
                                str(tmp_path / "other.json")]).exit_code == 2
     assert runner.invoke(app, ["evidence", "verify", str(tmp_path / "nope.json")]).exit_code == 2
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                max_size=3), max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_json_in_any_field_is_judged_never_a_crash(tmp_path: Path, data: st.DataObject) -> None:
+    """What an auditor's page or the CLI may be handed: a bundle with any JSON value put in any
+    place (top-level key, window bound, observation field, report field) is either not a bundle
+    (BundleFormatError) or a result, with problems whenever it changed (a report taken away only
+    leaves a note); nothing else is raised. (40 examples: each verifies 40 signatures.)"""
+    bundle = _BUNDLE.setdefault("b", make_bundle(tmp_path))
+    b = copy.deepcopy(bundle)
+    where = data.draw(st.sampled_from(["top", "window", "observation", "body", "report"]))
+    value = data.draw(_JSON)
+    if where == "top":
+        b[data.draw(st.sampled_from(sorted(b)))] = value
+    elif where == "window":
+        b["window"][data.draw(st.sampled_from(["start", "end"]))] = value
+    elif where == "observation":
+        b["observations"][0][data.draw(st.sampled_from(["body", "hash", "signature", "proof"]))] = value
+    elif where == "body":
+        b["observations"][1]["body"][data.draw(st.sampled_from(sorted(b["observations"][1]["body"])))] = value
+    else:
+        b["report"][data.draw(st.sampled_from(sorted(b["report"])))] = value
+    try:
+        result = verify_bundle(b)
+    except BundleFormatError:
+        return
+    if b != bundle and not (where == "top" and b["report"] is None):
+        assert not result.ok, (where, value)
+
+
+_BUNDLE: dict[str, dict[str, Any]] = {}

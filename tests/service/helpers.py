@@ -13,7 +13,7 @@ from typing import Any
 from eth_utils import keccak
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web3 import EthereumTesterProvider, Web3
+from web3 import Web3
 
 from contracts import artifacts, eip712, registry
 from contracts.deploy import ZERO_ADDRESS, Deployed, Deployment, deploy
@@ -22,7 +22,7 @@ from service.assessment import ITEMS, assess
 from service.assessment.template import Part
 from service.chain.gateway import Gateway
 from service.worker.payouts import PayoutWorker
-from tests.chain import ORACLES, QUORUM, TEST_GAS, USD
+from tests.chain import ORACLES, QUORUM, TEST_GAS, USD, fast_w3
 
 ADMIN_KEY = "test-admin-key-0123456789"
 _names = itertools.count(1)
@@ -96,7 +96,7 @@ class Chain:
 def make_chain(w3: Web3 | None = None, cls: type[Chain] = Chain, token_artifact: str | None = None) -> Chain:
     """A deployment on `w3` (default: a fresh eth-tester chain), funded and with roles set. The
     payout asset is a TestToken, or a fresh `token_artifact` (e.g. "BlacklistToken")."""
-    w3 = w3 or Web3(EthereumTesterProvider())
+    w3 = w3 or fast_w3()
     owner, operator, assessor = w3.eth.accounts[:3]
     asset = None
     if token_artifact is not None:
@@ -253,11 +253,13 @@ def outage(api: Api, service: str, duration: int, headers: dict[str, str], *, fi
 
 
 def incident_on_file(api: Api, app: FastAPI, policy: dict[str, Any], service: str, start: int, end: int, *,
-                     tenant: str | None = None, outage_service: str | None = None, anchored: bool = True) -> str:
+                     tenant: str | None = None, outage_service: str | None = None, anchored: bool = True,
+                     loss_minor: int = 500_00, currency: str = "USD") -> str:
     """A §8 incident report built by the engine about the outage window [start, end) of
     `outage_service` (default `service`), for the subject binding the policy's insured subject to
     `service`, kept on file as an assessment record (as the incident routes keep one) and, with
-    `anchored`, anchored by the service's assessor; returns its anchor id."""
+    `anchored`, anchored by the service's assessor; its one loss is `loss_minor` minor units of
+    `currency`; returns its anchor id."""
     import secrets
     from datetime import UTC, datetime, timedelta
 
@@ -289,8 +291,8 @@ def incident_on_file(api: Api, app: FastAPI, policy: dict[str, Any], service: st
     details = IncidentDetails(
         incident_ref=f"INC-{secrets.token_hex(3)}", reported_at=t1, response_started_at=t1 + timedelta(minutes=5),
         timeline=(TimelineEvent(t0, "service stopped answering"), TimelineEvent(t1, "service restored")),
-        reconstruction="origin process stopped", currency="USD",
-        losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime", 500_00, "contracted parametric amount"),),
+        reconstruction="origin process stopped", currency=currency,
+        losses=(LossItem(LossType.BUSINESS_INTERRUPTION, "downtime", loss_minor, "contracted parametric amount"),),
         cause=Cause(EntryVector.ENVIRONMENTAL, "origin process crash", "none", ("process crash",), ()),
         responsibility=Responsibility(True, "downtime cover", "infrastructure failure", "within the cover"),
         secondary_risks=(), log_retention_days=365, advice=("add a standby origin",),

@@ -137,6 +137,23 @@ def test_health_and_metrics(api: Api) -> None:
     assert "/v1/oracle/reports" in api.ok(api.c.get("/openapi.json"))["paths"]
 
 
+def test_web_pages_are_public_and_outside_the_api_schema(api: Api, distributor) -> None:
+    """The pages need no key (a bad one changes nothing: they never read it), answer HTML, are not
+    in the OpenAPI schema, and leave /v1 as guarded as before. The cover page's key is its ref."""
+    tenant, headers = distributor
+    prod, policy = issue(api, tenant, headers, unique_service())
+    pages = ["/web", "/status", f"/status/{prod['service_id']}", "/console", policy["cover_page"]]
+    for url in pages:
+        for sent in ({}, {"X-API-Key": "not-a-key"}):
+            r = api.c.get(url, headers=sent)
+            assert r.status_code == 200, (url, sent, r.text[:200])
+            assert r.headers["content-type"].startswith("text/html")
+    assert api.c.get(policy["cover_page"].split("?")[0]).status_code == 404  # no ref, no cover
+    paths = api.ok(api.c.get("/openapi.json"))["paths"]
+    assert not [p for p in paths if not p.startswith(("/v1/", "/healthz", "/metrics"))], sorted(paths)
+    assert api.c.get("/v1/policies").status_code == 401
+
+
 def test_revoked_key_is_refused(api: Api) -> None:
     tenant = api.tenant()
     headers = api.key(tenant, "auditor")

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from contracts import eip712
@@ -341,3 +343,70 @@ def test_up_gives_the_api_and_worker_each_local_node_by_its_signer(tmp_path: Pat
         cfg = node_config(i, tmp_path, ports, "http://127.0.0.1:9000", 31337, "0x" + "11" * 20, signers,
                           [Target("https://covered.example/health", 60)], lambda _: None)
         assert got[s] == f"http://127.0.0.1:{cfg.node.listen_port}"
+
+
+# --- the approval cap: the incident report's quantified loss ------------------------------------
+
+def cap_model(total_minor: int, digits: int, decimals: int, claim: int, same_currency: bool) -> int:
+    """Independent of the service's arithmetic: the loss as an exact fraction of the currency's
+    major unit, in token units rounded down, then no more than the claim."""
+    from fractions import Fraction
+    from math import floor
+
+    if not same_currency:
+        return claim
+    return min(claim, floor(Fraction(total_minor, 10**digits) * 10**decimals))
+
+
+@settings(max_examples=200, deadline=None)
+@given(total=st.integers(0, 2**96), currency=st.sampled_from(["USD", "JPY", "KWD", "CLF", "EUR"]),
+       token_currency=st.sampled_from(["USD", "JPY", "KWD", "CLF"]), decimals=st.integers(0, 18),
+       claim=st.integers(1, 2**96 - 1))
+def test_the_cap_equals_an_independent_model(total: int, currency: str, token_currency: str, decimals: int,
+                                             claim: int) -> None:
+    from service.domain.claim_view import approval_cap
+
+    digits = {"USD": 2, "EUR": 2, "JPY": 0, "KWD": 3, "CLF": 4}[currency]
+    report = {"incident": {"losses": {"currency": currency, "total_minor": total}}}
+    cap = approval_cap(report, claim, token_currency, decimals)
+    assert cap["amount"] == cap_model(total, digits, decimals, claim, currency == token_currency)
+    assert cap["basis"] == ("quantified_loss" if cap["amount"] < claim else "claim")
+    assert approval_cap(report, claim, None, None)["amount"] == claim  # not configured: the claim
+    assert approval_cap(None, claim, token_currency, decimals)["amount"] == claim
+
+
+def test_approval_is_capped_by_the_quantified_loss_in_token_units(api: Api, app: FastAPI, distributor,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    service, policy, claim = open_claim(api, app, distributor)  # a 50 USD claim
+    headers, reviewer = distributor[1], api.staff("claims")
+    view_url, url = f"/v1/claims/{claim['id']}", f"/v1/claims/{claim['id']}/approve"
+    ep = api.ok(api.c.get(view_url, headers=headers))["episodes"][0]
+    report = incident_on_file(api, app, policy, service, ep["start"], ep["end"], loss_minor=20_00)  # 20.00 USD
+    held = api.chain.balance(policy["beneficiary"])
+
+    cap = api.ok(api.c.get(view_url, headers=headers))["approval_cap"]  # no token currency configured
+    assert (cap["amount"], cap["basis"], cap["token_currency"]) == (claim["amount"], "claim", None)
+    assert cap["quantified_loss"] == {"currency": "USD", "total_minor": 20_00, "token_units": None}
+    assert "CYBERCOVER_TOKEN_CURRENCY" in cap["detail"]
+
+    monkeypatch.setattr(app.state.settings, "token_currency", "USD")
+    monkeypatch.setattr(app.state.settings, "token_decimals", 6)
+    cap = api.ok(api.c.get(view_url, headers=headers))["approval_cap"]
+    assert (cap["amount"], cap["basis"], cap["claim"]) == (20 * USD, "quantified_loss", 50 * USD)
+    assert cap["quantified_loss"]["token_units"] == 20 * USD
+    for body in ({"incident_report": report, "amount": 20 * USD + 1}, {"incident_report": report}):
+        r = api.c.post(url, json=body, headers=reviewer)  # above the loss (the default is the whole claim)
+        assert (r.status_code, r.json()["type"]) == (400, "approval_above_quantified_loss"), r.text
+        assert str(20 * USD) in r.json()["detail"]
+    assert api.chain.balance(policy["beneficiary"]) == held
+    # A report in another currency is not converted: the view states the claim as the cap.
+    incident_on_file(api, app, policy, service, ep["start"], ep["end"], loss_minor=10_00, currency="EUR")
+    cap = api.ok(api.c.get(view_url, headers=headers))["approval_cap"]
+    assert (cap["amount"], cap["basis"]) == (claim["amount"], "claim") and "EUR" in cap["detail"]
+    assert cap["quantified_loss"] == {"currency": "EUR", "total_minor": 10_00, "token_units": None}
+
+    done = api.ok(api.c.post(url, json={"incident_report": report, "amount": 20 * USD}, headers=reviewer))
+    assert (done["status"], done["approved"], done["declined"]) == ("approved", 20 * USD, 30 * USD)
+    assert done["approval_cap"]["amount"] == 20 * USD  # the decision's report
+    worker(app).run_once()
+    assert api.chain.balance(policy["beneficiary"]) == held + 20 * USD

@@ -161,7 +161,7 @@ def test_batch_issuance_in_chunks(api: Api, app: FastAPI, distributor) -> None:
         prod = api.product(unique_service())
         quote = api.quote(prod["id"], assessment["id"], headers)
         covers = [{"beneficiary": "0x" + f"{i + 1:040x}", "holder_ref": f"cust-{i}"} for i in range(20)]
-        out = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+        out = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                 headers=headers), 201)
     finally:
         app.state.settings.issue_batch = 100
@@ -174,7 +174,7 @@ def test_batch_issuance_in_chunks(api: Api, app: FastAPI, distributor) -> None:
                             headers=headers))
     assert page["total"] == 20
     assert len(page["items"]) == 4
-    too_many = api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers * 51},
+    too_many = api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers * 51},
                           headers=headers)
     assert too_many.status_code == 422
     assert too_many.json()["type"] == "validation_error"
@@ -211,10 +211,10 @@ def test_batch_failing_midway_reports_what_was_issued(api: Api, app: FastAPI, di
     keyed = {**headers, "Idempotency-Key": f"batch-{quote['id']}"}
     app.state.settings.issue_batch = 2
     try:
-        first = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+        first = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                   headers=keyed), 201)
         count = api.chain.book.functions.policyCount().call()
-        again = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+        again = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                   headers=keyed), 201)
     finally:
         app.state.settings.issue_batch = 100

@@ -388,3 +388,36 @@ def test_schedule_core_boundaries() -> None:
     # a done activity moves the basis, never before the cover start
     items = {i.activity: i for i in due.schedule(plan, start, {"staff_training": start - 10**6}, start)}
     assert items["staff_training"].due_at == start + 31_536_000 // 4
+
+
+def test_monitoring_reads_a_real_node_targets_route(tmp_path: Any) -> None:
+    """Drift check: what `cybercover-oracle` serves at `GET /v1/targets` is what
+    `service.domain.monitoring` reads (the lowest `cert_days_left` of the service's TLS probes)."""
+    from fastapi.testclient import TestClient
+
+    from oracles.api import create_app
+    from oracles.clock import ManualClock
+    from oracles.outcome import Outcome, ProbeResult
+    from oracles.schedule import Slot
+    from service.domain.monitoring import Period, node_facts
+    from tests.oracles.helpers import T0, config_dict, http_target, make_node, node_key
+
+    def tls(name: str) -> dict[str, Any]:
+        return {**http_target("https://x.example"), "name": name, "kind": "tls", "url": None,
+                "address": "login.example:443", "service": "https://login.example"}
+
+    node = make_node(config_dict(tmp_path, targets=[tls("a"), tls("b"), http_target("https://shop.example")]),
+                     node_key("drift"), ManualClock(T0))
+    try:
+        for name, days in (("a", 40), ("b", 12)):
+            spec = node._specs[name]
+            node._record(spec, Slot(name, T0), T0, ProbeResult(Outcome.OK, "valid", 5, cert_days_left=days))
+        sid = "0x" + eip712.service_id("https://login.example").hex()
+        with TestClient(create_app(node), base_url="http://node") as client:
+            facts = node_facts(node.address, "http://node", [sid], Period(T0 - 3600, T0),
+                               transport=client._transport)
+        assert facts["status"] == "reachable", facts
+        assert facts["services"][sid]["cert_days_left"] == 12
+    finally:
+        import asyncio
+        asyncio.run(node.aclose())

@@ -95,6 +95,8 @@ BAD_INPUT = {
     "bad admin": (["--local-test-token", "--admin", "me"], "--admin 'me' is not an address"),
     "negative merge gap": (["--local-test-token", "--merge-gap", "-1"], "--merge-gap must be 0.."),
     "finality beyond uint32": (["--local-test-token", "--finality-delay", str(2**32)], "--finality-delay must be 0.."),
+    "zero bucket": (["--local-test-token", "--bucket-seconds", "0"], "--bucket-seconds must be 1..3600 seconds, not 0"),
+    "bucket over an hour": (["--local-test-token", "--bucket-seconds", "3601"], "--bucket-seconds must be 1..3600"),
 }
 
 
@@ -150,7 +152,8 @@ def test_real_network_deploy_is_governed_by_a_two_day_timelock(app, real_network
     assert code == 0, err
     dep = Deployment.from_json(json.loads(out))
     assert dep.to_json() == Deployment.load(manifest).to_json()
-    assert set(dep.contracts) == {"AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook", "Governance"}
+    assert set(dep.contracts) == {"AssessmentRegistry", "OutageOracle", "CoverPool", "PolicyBook", "CohortBook",
+                                 "Governance"}
     c: dict[str, Any] = {name: dep.contract(w3, name) for name in dep.contracts}
     timelock = c["Governance"].address
     assert c["Governance"].functions.getMinDelay().call() == 2 * 86_400
@@ -191,12 +194,13 @@ def test_episode_parameters(app, chain, tmp_path) -> None:
     code, out, err = run(app, "--local-test-token", "--manifest", str(tmp_path / "m.json"))
     assert code == 0, err
     oracle = Deployment.from_json(json.loads(out)).contract(chain, "OutageOracle").functions
-    assert (oracle.mergeGap().call(), oracle.finalityDelay().call()) == (300, 60)
+    assert (oracle.mergeGap().call(), oracle.finalityDelay().call(), oracle.bucketSeconds().call()) == (300, 60, 60)
     code, out, err = run(app, "--local-test-token", "--merge-gap", "120", "--finality-delay", "20",
-                         "--manifest", str(tmp_path / "n.json"))
+                         "--bucket-seconds", "5", "--manifest", str(tmp_path / "n.json"))
     assert code == 0, err
     oracle = Deployment.from_json(json.loads(out)).contract(chain, "OutageOracle").functions
-    assert (oracle.mergeGap().call(), oracle.finalityDelay().call()) == (120, 20)
+    assert (oracle.mergeGap().call(), oracle.finalityDelay().call(), oracle.bucketSeconds().call()) == (120, 20, 5)
+    assert oracle.MAX_BUCKET_SECONDS().call() == ledger_cmd.MAX_BUCKET_SECONDS  # the CLI refuses as the contract
 
 
 def test_local_chain_with_a_short_governance_delay(app, chain, tmp_path) -> None:

@@ -113,7 +113,7 @@ def test_an_expired_quote_is_refused(api: Api, distributor) -> None:
     api.ok(_issue(api, headers, q["id"], "in-time"), 201)
     _at(api, q["expires_at"])  # at expires_at: refused
     for r in (_issue(api, headers, q["id"], "late"),
-              api.c.post("/v1/policies/batch", json={"quote_id": q["id"], "covers": [
+              api.c.post("/v1/policies/batch?wait=true", json={"quote_id": q["id"], "covers": [
                   {"beneficiary": BEN, "holder_ref": "late-batch"}]}, headers=headers)):
         assert (r.status_code, r.json()["type"]) == (409, "quote_expired"), r.text
         assert "quote again" in r.json()["detail"]

@@ -64,7 +64,7 @@ def covers(api: Api, service: str, n: int) -> list[dict[str, Any]]:
     quote = api.quote(prod["id"], assessment["id"], headers)
     body = {"quote_id": quote["id"], "covers": [{"beneficiary": Web3.to_checksum_address(f"0x{i + 1:040x}"),
                                                   "holder_ref": f"c{i}"} for i in range(n)]}
-    return list(api.ok(api.c.post("/v1/policies/batch", json=body, headers=headers), 201)["policies"])
+    return list(api.ok(api.c.post("/v1/policies/batch?wait=true", json=body, headers=headers), 201)["policies"])
 
 
 def chain_payouts(chain: Chain, ids: set[int]) -> list[tuple[int, int, str]]:

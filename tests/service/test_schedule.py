@@ -222,7 +222,7 @@ def test_a_batch_stores_one_schedule_per_cover(api: Api, chain: Chain, distribut
     quote = api.quote(product["id"], assessment["id"], headers)
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}-{i}")[:20].hex(), "holder_ref": f"c-{i}"}
               for i in range(5)]
-    batch = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+    batch = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                               headers=headers), 201)
     docs = [json.loads(served_json(api, p["id"], headers)) for p in batch["policies"]]
     assert [d["holder"] for d in docs] == [p["holder"] for p in batch["policies"]]

@@ -18,15 +18,32 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
 from tests.service.conftest import build_app, fresh_engine
-from tests.service.helpers import ADMIN_KEY, Chain
+from tests.service.helpers import ADMIN_KEY, HOUR, Api, issue, make_chain, outage, unique_service, worker
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The app on a chain of its own, holding one of each kind of record: a tenant and its keys, an
+    anchored assessment, a product, a quote, an active policy, a verified outage paid out, and
+    a webhook. (On the session chain the records were whatever earlier tests had left, which
+    depended on the order and grew with the session: listing hundreds of products, each read
+    from the chain, made one call of this test take over a minute, and the replay in its setup
+    half a minute more.)"""
     tmp: Path = tmp_path_factory.mktemp("fuzz")
+    chain = make_chain()
     app = build_app(chain, fresh_engine("sqlite", tmp, schema="fuzz"), tmp)
-    # Project the session's chain (every earlier test's events) before fuzzing: the first sync of
-    # an empty database replays all of it, which is not what a request's latency should measure.
+    api = Api(TestClient(app, raise_server_exceptions=False), chain)
+    tenant = api.tenant()
+    headers = api.key(tenant, "distributor")
+    service = unique_service()
+    _, policy = issue(api, tenant, headers, service)
+    outage(api, service, 2 * HOUR + 1, headers)
+    worker(app).run_once()
+    app.state.settings.webhook_allow_loopback_http = True  # the hook below is never served
+    api.ok(api.c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["payout.sent"]},
+                      headers=headers), 201)
+    app.state.settings.webhook_allow_loopback_http = False
+    assert api.ok(api.c.get(f"/v1/policies/{policy['id']}", headers=headers))["paid"] > 0
     app.state.indexer.sync()
     return app
 

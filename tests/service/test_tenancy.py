@@ -119,6 +119,18 @@ def get(url: str | Callable[[World], str]) -> Callable[[World, Caller], Request]
     return lambda w, _c: ("GET", url(w) if callable(url) else url, None)
 
 
+_BATCHES: dict[int, str] = {}
+
+
+def _batch(w: World) -> Request:
+    """A's batch (made once per world), read back."""
+    if id(w) not in _BATCHES:
+        cover = {"beneficiary": "0x" + "ab" * 20, "holder_ref": "batch-status"}
+        _BATCHES[id(w)] = w.api.ok(w.api.c.post("/v1/policies/batch", json={"quote_id": w.quote, "covers": [cover]},
+                                                headers=w.keys["A-distributor"]), 202)["id"]
+    return "GET", f"/v1/policies/batches/{_BATCHES[id(w)]}", None
+
+
 def _victim(w: World, _c: Caller) -> Request:
     key_id = w.api.ok(w.api.c.post(f"/v1/tenants/{w.tenants['A']}/keys", json={"role": "auditor"},
                                    headers=w.api.admin), 201)["id"]
@@ -135,8 +147,44 @@ def _cover(c: Caller) -> dict[str, str]:
     return {"beneficiary": "0x" + "77" * 20, "holder_ref": f"matrix-{c.name}-{next(_n)}"}
 
 
+def _cover_page(w: World) -> str:
+    """Policy A's cover page link, as its distributor's API answer gives it."""
+    return str(w.api.ok(w.api.c.get(f"/v1/policies/{w.policy}", headers=w.api.admin))["cover_page"])
+
+
 def _ids(items: Any, key: str = "id") -> set[Any]:
     return {i[key] for i in items}
+
+
+_cohorts: dict[int, int] = {}
+
+
+def _member(c: Caller) -> dict[str, Any]:
+    n = next(_n)
+    return {"ref": f"matrix-{c.name}-{n}", "beneficiary": "0x" + f"{n:040x}", "limit": 10**6}
+
+
+def _cohort(w: World) -> int:
+    """A cohort of A's (one per world), issued by A's distributor."""
+    if id(w) not in _cohorts:
+        body = {"assessment_id": w.assessment, "product_id": w.product, "customers": [_member(Caller("A", "x"))]}
+        _cohorts[id(w)] = w.api.ok(w.api.c.post("/v1/cohorts", json=body, headers=w.keys["A-distributor"]), 201)["id"]
+    return _cohorts[id(w)]
+
+
+def _removal(w: World, c: Caller) -> Request:
+    cid = _cohort(w)
+    member = _member(c)
+    w.api.ok(w.api.c.post(f"/v1/cohorts/{cid}/members", json={"customers": [member]},
+                          headers=w.keys["A-distributor"]), 201)
+    return "DELETE", f"/v1/cohorts/{cid}/members/{member['ref']}", None
+
+
+def _first_ref(w: World) -> str:
+    cid = _cohort(w)
+    with w.api.c.app.state.factory() as s:  # type: ignore[attr-defined]
+        f = s.scalar(select(m.CohortFile).where(m.CohortFile.cohort_id == cid, m.CohortFile.segment == 0))
+        return str(s.scalar(select(m.CohortMember.ref).where(m.CohortMember.file_id == f.id)))
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -147,6 +195,23 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(None, get("/docs")),
     ("GET", "/docs/oauth2-redirect"): Case(None, get("/docs/oauth2-redirect")),
     ("GET", "/redoc"): Case(None, get("/redoc")),
+    # The web pages (service/web): public, no key. The console is a shell whose data comes from /v1
+    # with the key the user types in; the status pages show only on-chain outage data; the cover
+    # page's key is the holder salt in its link (a wrong one is a 404 page: tests/web/test_cover.py).
+    ("GET", "/web"): Case(None, get("/web")),
+    ("GET", "/console"): Case(None, get("/console")),
+    ("GET", "/status"): Case(None, get("/status")),
+    ("GET", "/status/{service}"): Case(None, get(lambda w: f"/status/{w.service_id}")),
+    ("GET", "/cover/{policy_id}"): Case(None, get(_cover_page)),
+    # The auditor's page checks what it is sent against the chain and the nodes, never the database:
+    # no key, the same answer for everyone (any JSON is a report judged "Invalid"; a 400 fragment for
+    # what is not an evidence bundle or a configured node's URL).
+    ("GET", "/verify"): Case(None, get("/verify")),
+    ("POST", "/verify/contracts"): Case(None, lambda w, c: ("POST", "/verify/contracts", None)),
+    ("POST", "/verify/report"): Case(None, lambda w, c: ("POST", "/verify/report", {"not": "a report"})),  # "Invalid"
+    ("POST", "/verify/evidence"): Case(None, lambda w, c: ("POST", "/verify/evidence", {"not": "a bundle"}), ok=400),
+    ("POST", "/verify/evidence-url"): Case(
+        None, lambda w, c: ("POST", "/verify/evidence-url", {"url": "not a node's"}), ok=400),
     # Tenants: the insurer's admin; keys: a tenant's admin for its own tenant.
     ("POST", "/v1/tenants"): Case((), lambda w, c: ("POST", "/v1/tenants", {"name": f"matrix-{c.name}-{next(_n)}"}),
                                   ok=201),
@@ -199,12 +264,29 @@ CASES: dict[tuple[str, str], Case] = {
         owned=True),
     ("POST", "/v1/policies/batch"): Case(
         ("distributor",), lambda w, c: ("POST", "/v1/policies/batch", {"quote_id": w.quote, "covers": [_cover(c)]}),
-        ok=201, owned=True),
+        ok=202, owned=True),
+    ("GET", "/v1/policies/batches/{batch_id}"): Case(("distributor",), lambda w, c: _batch(w), owned=True),
+    # The console's dry run of a CSV bulk issuance: as issuing, on A's quote (nothing is sent).
+    ("POST", "/v1/policies/batch/preview"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/policies/batch/preview", {
+            "quote_id": w.quote, "csv": f"holder_ref,beneficiary\n{_cover(c)['holder_ref']},{'0x' + '77' * 20}\n"}),
+        owned=True),
     ("GET", "/v1/policies/{policy_id}"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}"), owned=True),
     ("GET", "/v1/policies/{policy_id}/schedule"): Case(PEOPLE, get(lambda w: f"/v1/policies/{w.policy}/schedule"),
                                                        owned=True),
     ("GET", "/v1/policies"): Case(PEOPLE, get(lambda w: f"/v1/policies?product_id={w.product}&limit=500"),
                                   listed=lambda w, body: w.policy in _ids(body["items"])),
+    # Group covers: A's (issued on A's assessment; a member added, then removed, per permitted caller).
+    ("POST", "/v1/cohorts"): Case(
+        ("distributor",), lambda w, c: ("POST", "/v1/cohorts", {"assessment_id": w.assessment, "product_id": w.product,
+                                                                "customers": [_member(c)]}), ok=201, owned=True),
+    ("GET", "/v1/cohorts/{cohort_id}"): Case(PEOPLE, get(lambda w: f"/v1/cohorts/{_cohort(w)}"), owned=True),
+    ("GET", "/v1/cohorts/{cohort_id}/members/{ref}"): Case(
+        PEOPLE, get(lambda w: f"/v1/cohorts/{_cohort(w)}/members/{_first_ref(w)}"), owned=True),
+    ("POST", "/v1/cohorts/{cohort_id}/members"): Case(
+        ("distributor",), lambda w, c: ("POST", f"/v1/cohorts/{_cohort(w)}/members", {"customers": [_member(c)]}),
+        ok=201, owned=True),
+    ("DELETE", "/v1/cohorts/{cohort_id}/members/{ref}"): Case(("distributor",), _removal, owned=True),
     # Cancel and renew: A's distributor, or the insurer's underwriter. A's policy has had a payout
     # (409 policy_has_payout), and the renewal names a product of another service (400): nothing moves.
     ("POST", "/v1/policies/{policy_id}/cancel"): Case(
@@ -238,6 +320,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/payouts"): Case(PEOPLE, get(lambda w: f"/v1/payouts?policy_id={w.policy}"),
                                  listed=lambda w, body: w.policy in _ids(body, "policy_id")),
     # The insurer's figures: A's for A's keys and the insurer's staff; another tenant's are a 404.
+    # The console's: who the key is (anyone), the pool's capital over time (insurer staff only).
+    ("GET", "/v1/me"): Case(PEOPLE, get("/v1/me")),
+    ("GET", "/v1/pool/history"): Case(STAFF, get("/v1/pool/history?points=3"), insurer_only=True),
     ("GET", "/v1/figures"): Case(PEOPLE, get(lambda w: f"/v1/figures?tenant_id={w.tenants['A']}"), owned=True),
     # Exclusions: public to every person's key; rules are the underwriter's, windows the maintainer
     # tenant's distributors' (another tenant's: 403, tests/service/test_exclusions.py) or the
@@ -298,6 +383,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/webhooks"): Case(("distributor",), get("/v1/webhooks"),
                                   listed=lambda w, body: w.webhook in _ids(body), finds_a=lambda c: c.tenant == "A",
                                   staff=True),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case(
+        ("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}/deliveries"), tenant_only=True, staff=True),
     ("GET", "/v1/webhooks/{webhook_id}"): Case(("distributor",), get(lambda w: f"/v1/webhooks/{w.webhook}"),
                                                tenant_only=True, staff=True),
     ("POST", "/v1/webhooks/{webhook_id}/pause"): Case(

@@ -29,7 +29,7 @@ def test_settles_in_batches_of_50(api: Api, app: FastAPI, distributor) -> None:
     quote = api.quote(prod["id"], assessment["id"], headers)
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(60)]
-    issued = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+    issued = api.ok(api.c.post("/v1/policies/batch?wait=true", json={"quote_id": quote["id"], "covers": covers},
                                headers=headers), 201)["policies"]
     outage(api, service, 2 * HOUR, headers)
     state = app.state
@@ -147,14 +147,24 @@ class RefusingGateway:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def send(self, fn: Any, account: Any = None) -> Any:
+    def _refuse(self, fn: Any) -> None:
         if fn.fn_name in ("settle", "expire"):
             ids = set(fn.args[0])
             if ids & self.down:
                 raise ConnectionError("connection refused")
             if ids & self.refused:
-                raise chain_error(ContractRevert("Error", {"message": "ERC20: recipient is blocked"}))
+                raise ContractRevert("Error", {"message": "ERC20: recipient is blocked"})
+
+    def send(self, fn: Any, account: Any = None) -> Any:
+        try:
+            self._refuse(fn)
+        except ContractRevert as exc:
+            raise chain_error(exc) from None
         return self.inner.send(fn, account)
+
+    def broadcast(self, fn: Any, account: Any = None) -> Any:  # the worker's pipeline sends through here
+        self._refuse(fn)
+        return self.inner.broadcast(fn, account)
 
 
 class Clock:
@@ -176,8 +186,9 @@ def fixed_covers(api: Api, distributor: tuple[str, dict[str, str]], service: str
     quote = api.quote(prod["id"], assessment["id"], headers, **body.pop("quote", {}))
     covers = [{"beneficiary": "0x" + keccak(text=f"{service}/{i}")[:20].hex(), "holder_ref": f"c{i}"}
               for i in range(n)]
-    return list(api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers, **body},
-                                  headers=headers), 201)["policies"])
+    return list(api.ok(api.c.post("/v1/policies/batch?wait=true",
+                                  json={"quote_id": quote["id"], "covers": covers, **body}, headers=headers),
+                       201)["policies"])
 
 
 def test_finding4_failing_payee_batch_is_bisected_others_paid(api: Api, app: FastAPI, distributor) -> None:

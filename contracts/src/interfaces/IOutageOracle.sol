@@ -121,6 +121,8 @@ interface IOutageOracle {
     /// @notice `setConfig`: no signers, more than `MAX_SIGNERS`, or `quorum` not a strict majority
     /// of `signerCount` (or above it).
     error OutageOracleInvalidConfig(uint256 signerCount, uint8 quorum);
+    /// @notice Constructor: the verdict bucket is 0 or above `MAX_BUCKET_SECONDS`.
+    error OutageOracleInvalidBucket(uint32 bucketSeconds);
     /// @notice `setConfig`: `signer` is the zero address or appears twice.
     error OutageOracleInvalidConfigSigner(address signer);
     /// @notice `submit` before any `setConfig`.
@@ -261,6 +263,9 @@ interface IOutageOracle {
     /// @notice Most excluded events per service.
     function MAX_EXCLUDED_EVENTS() external view returns (uint256);
 
+    /// @notice The longest verdict bucket a deployment may declare (seconds).
+    function MAX_BUCKET_SECONDS() external view returns (uint32);
+
     /// @notice The current oracle set (version 0 and no signers before the first `setConfig`).
     function config() external view returns (uint32 version, uint8 quorum, address[] memory signers);
 
@@ -269,6 +274,12 @@ interface IOutageOracle {
 
     /// @notice Seconds an episode's start must stay unchanged before it is final (payable).
     function finalityDelay() external view returns (uint32);
+
+    /// @notice The verdict bucket length (seconds) of this deployment's oracle nodes: they vote per
+    /// UTC-aligned bucket of this length, so honest windows start and end on its multiples. A
+    /// deployment parameter (60 by default; a few seconds on test chains); a node whose configured
+    /// bucket differs refuses to start.
+    function bucketSeconds() external view returns (uint32);
 
     /// @notice How many verified windows the service has.
     function windowCount(bytes32 serviceId) external view returns (uint256);

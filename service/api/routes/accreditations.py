@@ -123,7 +123,7 @@ def list_accreditations(session: SessionDep, gw: GatewayDep, _: Staff,
                         assessor: Annotated[Address | None, Query()] = None,
                         status: Annotated[Status | None, Query()] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> Page[AccreditationOut]:
+                        offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Page[AccreditationOut]:
     """Newest first."""
     rows, total = acc.listing(session, assessor=assessor, status=status, limit=limit, offset=offset)
     return Page(items=[_out(gw, r) for r in rows], total=total, limit=limit, offset=offset)

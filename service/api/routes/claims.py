@@ -35,7 +35,8 @@ class Approval(Strict):
     incident_report: Hex32 = Field(description="Anchor id of the §8 incident report, anchored for "
                                                "keccak256(abi.encode(insured subject, service id))")
     amount: Annotated[int, Field(ge=1, le=2**96 - 1)] | None = Field(
-        None, description="Amount to approve and pay, at most the claim (the rest is declined); default: all of it")
+        None, description="Amount to approve and pay, at most the claim and `approval_cap.amount` (the rest is "
+                          "declined); default: all of it")
     reason: Reason | None = Field(None, description="Written reason (e.g. for a partial approval); kept off-chain")
 
 
@@ -129,6 +130,24 @@ class IncidentOnFile(Out):
     verification: IncidentVerification
 
 
+class QuantifiedLoss(Out):
+    currency: str = Field(description="ISO 4217, the report's")
+    total_minor: int = Field(description="report.incident.losses.total_minor: minor units of the currency")
+    token_units: int | None = Field(description="The same in payout token units (rounded down); null: the "
+                                                "currency is not the payout token's, or that is not configured")
+
+
+class ApprovalCap(Out):
+    amount: int = Field(description="The most an approval may pay now: min(claim, quantified loss in token units) "
+                                    "when the report is in the token's currency, else the claim")
+    basis: Literal["claim", "quantified_loss"]
+    claim: int
+    token_currency: str | None = Field(description="settings.token_currency (CYBERCOVER_TOKEN_CURRENCY)")
+    token_decimals: int | None
+    quantified_loss: QuantifiedLoss | None = Field(description="Of the incident report shown in `incident`")
+    detail: str = Field(description="Why the cap is what it is")
+
+
 class Deadline(Out):
     decision_deadline: int = Field(description="Unix time (chain) after which an undecided claim lapses: paid in full")
     seconds_left: int | None = Field(description="Until the decision deadline, chain time; null: decided")
@@ -157,6 +176,9 @@ class ClaimOut(Out):
     auto_pay_limit: int | None = Field(description="The product's auto-pay limit (what was paid without review)")
     policy_paid: int | None = Field(description="Paid on the policy so far: auto-pay and decided claims")
     deadlines: Deadline
+    approval_cap: ApprovalCap = Field(
+        description="The most an approval against the incident report shown may pay (400 "
+                    "`approval_above_quantified_loss` above it), with its basis")
     episodes: list[ClaimEpisode] = Field(
         description="The verified outage episodes behind the claim: those the book counts for the cover (started "
                     "in it after any waiting period, final, above the trigger), with their windows, the oracle "
@@ -252,6 +274,13 @@ def _view(session: Session, gw: Gateway, settings: Settings, claim: m.Claim, not
         view["episodes"] = claim_view.episodes_view(ctx, signers or claim_view.Signers(session, gw),
                                                     settings.oracle_nodes, client)
         view["incident"] = claim_view.incident_view(session, ctx, claims.incident_binding(session, ctx.policy))
+    incident = view["incident"]
+    report = None
+    if incident is not None and incident["assessment_id"] is not None:
+        record = session.get(m.AssessmentRecord, incident["assessment_id"])
+        report = record.report if record is not None else None
+    view["approval_cap"] = claim_view.approval_cap(report, claim.amount, settings.token_currency,
+                                                   settings.token_decimals)
     return ClaimOut.of_claim(claim, note, exclusions.claim_event(session, claim, *gw.episode_params()), **view)
 
 
@@ -266,10 +295,13 @@ def approve_claim(claim_id: int, body: Approval, session: SessionDep, gw: Gatewa
     """Pays `amount` (default: the whole claim) against a live incident report bound to the
     policy's insured subject and service (400 `invalid_incident_report`), whose document is on
     file (400 `incident_report_not_on_file`) and whose stated outage window overlaps an episode
-    behind the claim (400 `incident_outside_outage`); the rest of the claim is declined. A claim
+    behind the claim (400 `incident_outside_outage`), for at most the report's quantified loss in token
+    units when its currency is the payout token's (400 `approval_above_quantified_loss`; the claim's
+    `approval_cap`); the rest of the claim is declined. A claim
     is decided once (409 `claim_not_open`), before its deadline (409 `claim_deadline_passed`)."""
     return idem.run(body, lambda: _answer(session, gw, settings, claims.approve(
-        session, gw, indexer, claim_id, decode_hex(body.incident_report), body.amount, body.reason, principal.key_id)))
+        session, gw, indexer, claim_id, decode_hex(body.incident_report), body.amount, body.reason, principal.key_id,
+        token_currency=settings.token_currency, token_decimals=settings.token_decimals)))
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimOut, responses=responses(400, 409, 502))

@@ -4,12 +4,14 @@ projection, scoped to the distributor."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.enums import PolicyStatus
@@ -20,7 +22,7 @@ from service.api.negotiation import language, wants_json
 from service.api.schemas import Address, Out, Page, Strict
 from service.assessment.canonical import canonical_bytes
 from service.db import models as m
-from service.domain import issuance, lifecycle, wording
+from service.domain import issuance, issue_batches, lifecycle, wording
 from service.domain.wording import served as served_schedule
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -87,12 +89,15 @@ class PolicyOut(Out):
     payouts: list[PolicyPayout] = Field(description="Payouts sent (or credited), oldest first")
     tenant_id: str | None
     holder_ref: str | None
+    cover_page: str | None = Field(default=None, description="The holder's cover page (path on this service): "
+                                   "send it to the customer; its `ref` is the holder salt, the page's only key")
     tx: str
 
     @classmethod
     def of_policy(cls, p: m.Policy, owner: m.PolicyOwner | None, payouts: list[m.Payout] | None = None) -> PolicyOut:
         return cls.of(p, status=PolicyStatus(p.status).label, tenant_id=owner.tenant_id if owner else None,
                       holder_ref=owner.holder_ref if owner else None, renewal_of=p.renewal_of or None,
+                      cover_page=f"/cover/{p.id}?ref={owner.holder_salt}" if owner else None,
                       renewed_by=p.renewed_by or None, payouts=[PolicyPayout.of(x) for x in payouts or ()])
 
 
@@ -148,12 +153,48 @@ def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: 
     return idem.run(body, work, 201)
 
 
-@router.post("/batch", status_code=201, response_model=BatchOut, responses=responses(400, 404, 409, 502))
+class BatchStatus(BaseModel):
+    id: str
+    status: Literal["sending", "pending", "issued", "partial", "failed"] = Field(
+        description="pending: every transaction sent, receipts awaited; then issued, partial (error names the "
+                    "first cover not issued) or failed (nothing issued)")
+    total: int
+    policy_ids: list[int] = Field(description="Issued so far (filled in once the batch ends)")
+    error: BatchError | None = None
+    status_url: str
+
+    @classmethod
+    def of(cls, row: m.IssueBatch) -> BatchStatus:
+        return cls(id=row.id, status=row.status, total=row.total, policy_ids=list(row.policy_ids or []),  # type: ignore[arg-type]
+                   error=BatchError(**row.error) if row.error else None, status_url=f"/v1/policies/batches/{row.id}")
+
+
+@router.post("/batch", status_code=202, response_model=BatchStatus | BatchOut,
+             responses=responses(400, 404, 409, 502))
 def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: IndexerDep, settings: SettingsDep,
-                 principal: Issuer, idem: Idempotent) -> JSONResponse:
-    return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
-        session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
-        may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
+                 principal: Issuer, idem: Idempotent, request: Request,
+                 wait: Annotated[bool, Query(description="Answer 201 with the policies once every receipt is in, "
+                                                         "instead of 202 with a status to poll once sent")] = False,
+                 ) -> JSONResponse:
+    """Issue transactions pipelined (`CYBERCOVER_ISSUE_IN_FLIGHT` in flight). By default 202 as
+    soon as they are sent, with the batch's status to poll at `status_url`; each cover's
+    `policy.issued` webhook reports its issuance. `?wait=true`: 201 with the policies."""
+    if wait:
+        return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
+            session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
+            may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name,
+            in_flight=settings.issue_in_flight)), 201)
+    quote = session.get(m.Quote, body.quote_id)
+    return idem.run(body, lambda: BatchStatus.of(issue_batches.start(
+        request.app.state.factory, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
+        tenant_id=quote.tenant_id if quote is not None else None, may_see=principal.can_see,
+        insurer=settings.insurer_name, assessor=settings.assessor_name, in_flight=settings.issue_in_flight)), 202)
+
+
+@router.get("/batches/{batch_id}", response_model=BatchStatus, responses=responses(404))
+def get_batch(batch_id: str, request: Request, principal: Issuer) -> BatchStatus:
+    """A batch's status (its tenant's distributors only; others: 404)."""
+    return BatchStatus.of(issue_batches.get(request.app.state.factory, batch_id, principal.can_see))
 
 
 @router.get("/{policy_id:int}", response_model=PolicyOut)  # not /batch: 405 there, not 422
@@ -187,23 +228,40 @@ def renew_policy(policy_id: int, session: SessionDep, gw: GatewayDep, indexer: I
         cover_seconds=body.cover_seconds, insurer=settings.insurer_name, assessor=settings.assessor_name)), 201)
 
 
+def _search(text: str) -> Any:
+    """A policy whose id is `text`, whose beneficiary is the address `text`, or whose holder
+    reference contains it (case-insensitive; LIKE's wildcards are taken literally)."""
+    like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found: list[Any] = [func.lower(m.PolicyOwner.holder_ref).like(like, escape="\\")]
+    if text.isdigit() and len(text) <= 18:
+        found.append(m.Policy.id == int(text))
+    if re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
+        found.append(m.Policy.beneficiary == to_checksum_address(text))
+    return or_(*found)
+
+
 @router.get("", response_model=Page[PolicyOut])
 def list_policies(session: SessionDep, principal: Anyone,
                   product_id: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
                   status: Status | None = None,
                   beneficiary: Address | None = None,
+                  q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
+                      "Search: the policy id, a beneficiary address, or part of the holder reference "
+                      "(case-insensitive)"))] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Page[PolicyOut]:
-    q = select(m.Policy, m.PolicyOwner).outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
-    q = principal.scope(q, m.PolicyOwner.tenant_id)
+    query = select(m.Policy, m.PolicyOwner).outerjoin(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
+    query = principal.scope(query, m.PolicyOwner.tenant_id)
     if product_id is not None:
-        q = q.where(m.Policy.product_id == product_id)
+        query = query.where(m.Policy.product_id == product_id)
     if status is not None:
-        q = q.where(m.Policy.status == PolicyStatus.of(status))
+        query = query.where(m.Policy.status == PolicyStatus.of(status))
     if beneficiary is not None:
-        q = q.where(m.Policy.beneficiary == beneficiary)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.execute(q.order_by(m.Policy.id).limit(limit).offset(offset)).all()
+        query = query.where(m.Policy.beneficiary == beneficiary)
+    if q is not None:
+        query = query.where(_search(q.strip()))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(m.Policy.id).limit(limit).offset(offset)).all()
     payouts = _payouts(session, [p.id for p, _ in rows])
     return Page[PolicyOut](items=[PolicyOut.of_policy(p, o, payouts[p.id]) for p, o in rows], total=total,
                            limit=limit, offset=offset)

@@ -1,0 +1,171 @@
+"""The worker's group-cover pass: settles each cohort whose service had an outage and pays its
+members in multiproof batches sized to the block gas limit.
+
+Per cohort, under a lease of its own (`cohort:<id>` in service_leases, renewed before every
+transaction, as a covered service's): `settle(cohortId)` is simulated and sent only when it
+would open a round; then every opened round of every segment pays the members it still owes
+(`min(limit, E_r) − min(limit, E_{r−1})` > 0, not removed, not paid in that round by the
+projection) with `payBatch`. The chain keeps a paid bitmap per (round, segment), so a replica
+racing this one, a stale projection or a restart after `kill -9` can cost gas but never pays a
+member twice.
+
+Batch size: the first batch of a round is a probe (`PROBE` members); its gas estimate per
+member (the whole estimate over its size: an over-estimate, so a margin) sizes the rest to
+`FILL` of what one transaction may use (the block gas limit, or the sender's fixed gas), at
+most the book's MAX_BATCH. A cohort past `closesAt` is closed (its collateral released)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from service.chain.cohort_events import owed
+from service.db import models as m
+from service.domain import cohorts as domain
+from service.errors import ChainError
+
+if TYPE_CHECKING:
+    from service.worker.payouts import PayoutWorker
+
+log = logging.getLogger(__name__)
+PROBE = 32
+FILL = 0.8  # of a transaction's gas budget: the rest absorbs estimate drift between blocks
+
+
+@dataclass
+class CohortResult:
+    settled: list[int] = field(default_factory=list)  # cohorts whose settle opened rounds
+    paid: int = 0  # members paid
+    batches: int = 0
+    closed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # cohorts whose pass failed: next cycle
+
+
+class CohortSettler:
+    def __init__(self, worker: PayoutWorker, *, fill: float = FILL, max_batch: int | None = None) -> None:
+        self.w = worker
+        self.fill = fill
+        self.max_batch = max_batch
+
+    @property
+    def book(self) -> Any:
+        return self.w.gw.cohorts
+
+    def run_once(self) -> CohortResult:
+        result = CohortResult()
+        if self.book is None:
+            return result
+        now = self.w.gw.now()
+        for cohort_id in self._candidates(now):
+            if self.w.stopping.is_set():
+                break
+            lease = f"cohort:{cohort_id}"
+            if not self.w._acquire(lease):
+                continue
+            try:
+                self._cohort(cohort_id, lease, now, result)
+            except Exception:
+                log.exception("cohort %d: settlement failed; retried next cycle", cohort_id)
+                result.failed.append(cohort_id)
+            finally:
+                self.w._release(lease)
+        return result
+
+    def _candidates(self, now: int) -> list[int]:
+        """Open cohorts whose service has a verified window in their cover, or with rounds to pay,
+        or due to close."""
+        with self.w.factory() as s:
+            # Only cohorts whose file this service keeps: another issuer's cohort on the same book
+            # is its own to pay (anyone may, with the proofs only its file holds).
+            ours = select(m.CohortFile.cohort_id).where(m.CohortFile.cohort_id.is_not(None))
+            rows = s.execute(select(m.Cohort, m.Product.service_id).join(m.Product, m.Product.id == m.Cohort.product_id)
+                             .where(m.Cohort.closed.is_(False), m.Cohort.id.in_(ours)).order_by(m.Cohort.id)).all()
+            out = []
+            for c, service_id in rows:
+                touched = s.scalar(select(m.Outage.id).where(m.Outage.service_id == service_id,
+                                                             m.Outage.end > c.cover_start,
+                                                             m.Outage.start < c.cover_end).limit(1))
+                if touched is not None or c.cover_end < now:
+                    out.append(c.id)
+        return out
+
+    def _send(self, lease: str, fn: Any) -> Any:
+        if not self.w._acquire(lease):  # renew: the lease must outlive every send made under it
+            raise ChainError(f"lease {lease} was taken over by another replica", type="lease_lost")
+        return self.w.gw.send(fn)
+
+    def _cohort(self, cohort_id: int, lease: str, now: int, result: CohortResult) -> None:
+        book = self.book
+        at = self.w._read_at()
+        if int(book.functions.settle(cohort_id).call({"from": self.w.gw.operator.address}, block_identifier=at)) > 0:
+            self._send(lease, book.functions.settle(cohort_id))
+            result.settled.append(cohort_id)
+            result.batches += 1
+            self.w.indexer.sync()
+        with self.w.factory() as s:
+            segments = list(s.scalars(select(m.CohortSegment).where(m.CohortSegment.cohort_id == cohort_id,
+                                                                    m.CohortSegment.rounds > 0)
+                                      .order_by(m.CohortSegment.segment)))
+        for seg in segments:
+            for rnd in range(1, seg.rounds + 1):
+                self._pay_round(cohort_id, seg.segment, rnd, lease, result)
+        if now > int(book.functions.closesAt(cohort_id).call()):
+            self._send(lease, book.functions.close(cohort_id))
+            result.closed.append(cohort_id)
+            self.w.indexer.sync()
+
+    def unpaid(self, cohort_id: int, segment: int, rnd: int) -> tuple[m.CohortFile, list[m.CohortMember]]:
+        """The segment's file, and the members round `rnd` still owes something, by index."""
+        with self.w.factory() as s:
+            seg = s.get(m.CohortSegment, (cohort_id, segment))
+            levels = {r.round: r.level for r in s.scalars(select(m.CohortRound).where(
+                m.CohortRound.cohort_id == cohort_id, m.CohortRound.segment == segment))}
+            f = s.scalar(select(m.CohortFile).where(m.CohortFile.root == seg.root)) if seg is not None else None
+            if f is None:
+                raise LookupError(f"cohort {cohort_id} segment {segment}: no cohort file on record for its root")
+            level, previous = levels.get(rnd, 0), levels.get(rnd - 1, 0)
+            paid = set(s.scalars(select(m.CohortPayout.index).where(
+                m.CohortPayout.cohort_id == cohort_id, m.CohortPayout.segment == segment, m.CohortPayout.round == rnd)))
+            removed = set(s.scalars(select(m.CohortRemoval.index).where(
+                m.CohortRemoval.cohort_id == cohort_id, m.CohortRemoval.segment == segment)))
+            members = [x for x in s.scalars(select(m.CohortMember).where(m.CohortMember.file_id == f.id)
+                                            .order_by(m.CohortMember.index))
+                       if x.index not in paid and x.index not in removed and owed(x.limit, level, previous) > 0]
+            s.expunge_all()
+        return f, members
+
+    def _tx_budget(self) -> int:
+        gw = self.w.gw
+        cap = int(gw.w3.eth.get_block("latest")["gasLimit"])
+        if gw.sender.gas:
+            cap = min(cap, gw.sender.gas)
+        return int(cap * self.fill)
+
+    def _call(self, cohort_id: int, rnd: int, segment: int, f: m.CohortFile, batch: list[m.CohortMember]) -> Any:
+        mp = domain.multiproof(f, [x.index for x in batch])
+        by_index = {x.index: x for x in batch}
+        members = [domain.leaf_of(by_index[i]) for i in mp.indices]  # in proof order
+        return self.book.functions.payBatch(cohort_id, rnd, segment, members, mp.proof, mp.flags)
+
+    def _pay_round(self, cohort_id: int, segment: int, rnd: int, lease: str, result: CohortResult) -> None:
+        f, todo = self.unpaid(cohort_id, segment, rnd)
+        if not todo:
+            return
+        most = int(self.book.functions.MAX_BATCH().call())
+        if self.max_batch:
+            most = min(most, self.max_batch)
+        size = min(PROBE, most)
+        while todo:
+            batch, todo = todo[:size], todo[size:]
+            fn = self._call(cohort_id, rnd, segment, f, batch)
+            if size == min(PROBE, most):  # the probe sizes the rest of the round
+                gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
+                per = max(1, gas // len(batch))
+                size = max(1, min(most, self._tx_budget() // per))
+            self._send(lease, fn)
+            result.batches += 1
+            result.paid += len(batch)
+            self.w.indexer.sync()

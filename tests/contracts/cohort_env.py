@@ -1,0 +1,109 @@
+"""Shared setup of the cohort tests: a deployment over a chosen token (plain, refusing or
+skimming), a funded pool, an anchored report, a Fixed product, and member/tree helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import keccak
+
+from contracts import artifacts
+from contracts.deploy import deploy
+from contracts.merkle import MultiProof, StandardTree, member_leaf
+from contracts.reverts import ContractRevert
+from tests.chain import ORACLES, QUORUM, SUBJECT, USD, Actors, Ledger, fast_w3, signer
+from tests.contracts.helpers import DAY, FIXED, REPORT, product_tuple
+
+AMOUNT = 100 * USD  # per episode
+AUTO = 300 * USD  # the product's autoPayLimit: levels 100, 200, 300
+FEE = 1 * USD  # cancellation fee per removed member
+GRACE, CLAIM = DAY, DAY
+LIMITS = (50 * USD, 150 * USD, 250 * USD, 500 * USD)
+TOKENS = {"plain": None, "blacklist": "BlacklistToken", "fee": "FeeOnTransferToken"}
+
+
+@dataclass
+class CohortEnv:
+    led: Ledger
+    kind: str
+    product: int
+    report: bytes
+
+    def terms(self, days: int = 30, start: int = 0) -> tuple[Any, ...]:
+        return (self.product, start, self.led.now() + days * DAY, SUBJECT, self.report)
+
+    def set_fee(self, bps: int) -> None:
+        if self.kind == "fee":
+            self.led.send(self.led.token.functions.setFee(bps), self.led.a.owner)
+
+    def refuse(self, who: str) -> None:
+        if self.kind == "blacklist":
+            self.led.send(self.led.token.functions.setBlacklisted(who, True), self.led.a.owner)
+
+
+def cohort_ledger(kind: str) -> CohortEnv:
+    """A fresh chain and deployment whose payout asset is `kind`'s token."""
+    w3 = fast_w3()
+    actors = Actors.from_accounts(w3.eth.accounts)
+    name = TOKENS[kind]
+    asset = None
+    if name is not None:
+        ctor = artifacts.contract(w3, name).constructor(*((0,) if kind == "fee" else ()))
+        asset = w3.eth.wait_for_transaction_receipt(ctor.transact({"from": actors.owner}))["contractAddress"]
+    dep = deploy(w3, actors.owner, token=asset, oracle_signers=[o.address for o in ORACLES], quorum=QUORUM,
+                 underwriters=[actors.underwriter], distributors=[actors.distributor], claims=[actors.claims])
+    led = Ledger(w3, dep, actors) if asset is None else _odd(w3, dep, actors, name, asset)
+    led.send(led.registry.functions.setAssessor(actors.assessor, 88), actors.owner)
+    return setup_env(led, kind)
+
+
+def _odd(w3: Any, dep: Any, actors: Actors, name: str, asset: str) -> Ledger:
+    led = Ledger.__new__(Ledger)
+    led.w3, led.dep, led.a = w3, dep, actors
+    led.token = artifacts.contract(w3, name, asset)
+    for attr, c in (("registry", "AssessmentRegistry"), ("oracle", "OutageOracle"), ("pool", "CoverPool"),
+                    ("book", "PolicyBook"), ("cohorts", "CohortBook")):
+        setattr(led, attr, dep.contract(w3, c))
+    return led
+
+
+def setup_env(led: Ledger, kind: str = "plain") -> CohortEnv:
+    """Capital, the distributor's funds, the report and product 1 (Fixed, no waiting)."""
+    a = led.a
+    led.fund(a.owner, 10**7 * USD, led.pool.address)
+    led.send(led.pool.functions.deposit(10**6 * USD), a.owner)
+    led.fund(a.distributor, 10**6 * USD, led.pool.address)
+    led.anchor(REPORT, score_bps=8500, level=1, kind=0, subject=SUBJECT)
+    led.send(led.book.functions.createProduct(product_tuple(
+        kind=FIXED, amount=AMOUNT, auto=AUTO, limit=500 * USD, medium_limit=500 * USD, grace=GRACE,
+        claim_seconds=CLAIM, cancellation_fee=FEE)), a.underwriter)
+    return CohortEnv(led, kind, int(led.book.functions.productCount().call()), led.anchor_id(REPORT))
+
+
+def members(n: int, tag: str, limits: list[int] | None = None) -> list[tuple]:
+    """`n` members of a segment: (index, beneficiary, limit, holder commitment)."""
+    limits = limits or [LIMITS[i % len(LIMITS)] for i in range(n)]
+    return [(i, signer(f"{tag}-{i}").address, limits[i], keccak(text=f"salt|{tag}-{i}")) for i in range(n)]
+
+
+def tree(ms: list[tuple]) -> StandardTree:
+    return StandardTree([member_leaf(*m) for m in ms])
+
+
+def batch(t: StandardTree, ms: list[tuple], indices: list[int]) -> tuple[list[tuple], MultiProof]:
+    """The members of `indices` in proof order and their multiproof."""
+    mp = t.multiproof(sorted(set(indices)))
+    return [ms[i] for i in mp.indices], mp
+
+
+def unpack(indices: bytes) -> list[int]:
+    return [int.from_bytes(indices[k:k + 4], "big") for k in range(0, len(indices), 4)]
+
+
+def try_send(led: Ledger, fn: Any, sender: str) -> tuple[Any, ContractRevert | None]:
+    """(receipt, None), or (None, the decoded refusal)."""
+    try:
+        return led.send(fn, sender), None
+    except ContractRevert as e:
+        return None, e
