@@ -12,7 +12,15 @@ member twice.
 Batch size: the first batch of a round is a probe (`PROBE` members); its gas estimate per
 member (the whole estimate over its size: an over-estimate, so a margin) sizes the rest to
 `FILL` of what one transaction may use (the block gas limit, or the sender's fixed gas), at
-most the book's MAX_BATCH. A cohort past `closesAt` is closed (its collateral released)."""
+most the book's MAX_BATCH. A cohort past `closesAt` is closed (its collateral released).
+
+Pipelining: a round's payBatch transactions go out as the policy settle path's do
+(`contracts.sender.Pipeline` on the worker's one Sender: nonces assigned at broadcast, gap-free,
+receipts awaited oldest first, as many in flight as fill about two blocks, at most
+`settle_in_flight`), the lease renewed before each, one indexer sync per round. A batch refused
+at broadcast stops the round; one mined with status 0 (or without a receipt) lets the others in
+flight land, then fails the cohort's pass as a failed send did: its members stay unpaid and are
+retried next cycle."""
 
 from __future__ import annotations
 
@@ -22,7 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from contracts.errors import ContractsError
+from contracts.sender import Pipeline
 from service.chain.cohort_events import owed
+from service.chain.gateway import chain_error
 from service.db import models as m
 from service.domain import cohorts as domain
 from service.errors import ChainError
@@ -158,14 +169,39 @@ class CohortSettler:
         if self.max_batch:
             most = min(most, self.max_batch)
         size = min(PROBE, most)
-        while todo:
-            batch, todo = todo[:size], todo[size:]
-            fn = self._call(cohort_id, rnd, segment, f, batch)
-            if size == min(PROBE, most):  # the probe sizes the rest of the round
-                gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
-                per = max(1, gas // len(batch))
-                size = max(1, min(most, self._tx_budget() // per))
-            self._send(lease, fn)
+        errors: list[Exception] = []
+
+        def landed(batch: list[m.CohortMember], _: Any) -> None:
             result.batches += 1
             result.paid += len(batch)
+
+        def failed(batch: list[m.CohortMember], exc: Exception) -> None:
+            log.error("cohort %d round %d segment %d: payBatch of %d members failed: %s",
+                      cohort_id, rnd, segment, len(batch), exc)
+            errors.append(exc)  # the later batches still land (their nonces were used): then fail
+
+        # Batches are disjoint, so one in flight never changes what another pays; the bitmap
+        # refuses a member twice whatever lands; the projection records payouts from events only.
+        pipe = Pipeline(self.w.gw, self.w.in_flight, landed, failed)  # type: ignore[arg-type]
+        try:
+            while todo and not errors:
+                batch, todo = todo[:size], todo[size:]
+                fn = self._call(cohort_id, rnd, segment, f, batch)
+                if size == min(PROBE, most):  # the probe sizes the rest of the round
+                    gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
+                    per = max(1, gas // len(batch))
+                    size = max(1, min(most, self._tx_budget() // per))
+                if not self.w._acquire(lease):  # renewed per batch: it outlives every send under it
+                    raise ChainError(f"lease {lease} was taken over by another replica", type="lease_lost")
+                try:
+                    pending = pipe.submit(fn, self.w.gw.operator, batch)
+                except ContractsError as exc:  # refused before it was sent: nothing of it was paid
+                    raise chain_error(exc) from None
+                if pending.tx is not None and "gas" in pending.tx:
+                    pipe.depth = min(self.w.in_flight, self.w._depth(int(pending.tx["gas"])))
+        finally:
+            pipe.drain()  # what was broadcast is awaited, even when a later batch failed
             self.w.indexer.sync()
+        if errors:  # as a failed send: the cohort's pass fails, the unpaid are retried next cycle
+            exc = errors[0]
+            raise chain_error(exc) if isinstance(exc, ContractsError) else exc

@@ -219,3 +219,77 @@ def test_members_added_from_csv_extend_the_cohort_and_a_bad_row_adds_nobody(api:
         assert mem["segment"] == 1 and mem["index"] == i
         leaf = bytes(book.functions.leafOf(chain_member(mem)).call())
         assert merkle.process_proof(leaf, [bytes.fromhex(p[2:]) for p in mem["proof"]]) == root1
+
+
+def _pipelined_setup(api: Api, distributor) -> tuple[str, int, list[int]]:
+    _, headers = distributor
+    service, assessment, prod = setup(api, distributor)
+    limits = [(30 + 8 * i) * USD for i in range(9)]  # all below the level: each is owed its whole limit
+    cid = create(api, headers, assessment, prod, customers(service, limits))["id"]
+    outage(api, service, 3 * HOUR, headers)  # level 100 USD
+    return service, cid, limits
+
+
+def _paid_once(app: FastAPI, api: Api, service: str, cid: int, limits: list[int], before: dict[int, int]) -> None:
+    for i, lim in enumerate(limits):
+        assert api.chain.balance(who(service, i)) - before[i] == lim, i
+    with app.state.factory() as s:
+        keys = [(p.segment, p.index, p.round) for p in
+                s.scalars(select(m.CohortPayout).where(m.CohortPayout.cohort_id == cid))]
+    assert len(keys) == len(set(keys)) == len(limits)
+
+
+def test_worker_keeps_several_pay_batches_in_flight_and_pays_each_member_once(api: Api, app: FastAPI,
+                                                                              distributor, monkeypatch) -> None:
+    service, cid, limits = _pipelined_setup(api, distributor)
+    w = _worker(app, batch=2)  # 9 members: 5 payBatch transactions
+    sender, log = app.state.gateway.sender, []
+    broadcast, wait = sender.broadcast, sender.wait
+
+    def logged_broadcast(fn: Any, account: Any) -> Any:
+        log.append(("sent", fn.fn_name))
+        return broadcast(fn, account)
+
+    def logged_wait(pending: Any) -> Any:
+        log.append(("mined", pending.fn.fn_name))
+        return wait(pending)
+
+    monkeypatch.setattr(sender, "broadcast", logged_broadcast)
+    monkeypatch.setattr(sender, "wait", logged_wait)
+    before = {i: api.chain.balance(who(service, i)) for i in range(len(limits))}
+    result = w.run_once().cohorts
+    assert result.batches == 1 + 5 and result.paid == len(limits) and not result.failed  # settle + 5
+    pays = [e for e in log if e[1] == "payBatch"]
+    depth = peak = 0
+    for kind, _ in pays:
+        depth += 1 if kind == "sent" else -1
+        peak = max(peak, depth)
+    assert peak >= 2 and pays[:2] == [("sent", "payBatch")] * 2, pays  # the second sent before the first awaited
+    assert depth == 0  # every one awaited
+    _paid_once(app, api, service, cid, limits, before)
+    assert w.run_once().cohorts.batches == 0
+
+
+def test_a_refused_batch_mid_pipeline_fails_the_pass_and_the_next_pays_the_rest_once(api: Api, app: FastAPI,
+                                                                                     distributor, monkeypatch) -> None:
+    service, cid, limits = _pipelined_setup(api, distributor)
+    w = _worker(app, batch=2)
+    book, call, calls = app.state.gateway.cohorts, w.cohorts._call, []
+
+    def third_refused(cohort_id: int, rnd: int, segment: int, f: Any, batch: list[Any]) -> Any:
+        calls.append(len(batch))
+        if len(calls) == 3:  # an empty batch: CohortBookInvalidBatch, refused at broadcast
+            return book.functions.payBatch(cohort_id, rnd, segment, [], [], [])
+        return call(cohort_id, rnd, segment, f, batch)
+
+    monkeypatch.setattr(w.cohorts, "_call", third_refused)
+    before = {i: api.chain.balance(who(service, i)) for i in range(len(limits))}
+    first = w.run_once().cohorts
+    assert first.failed == [cid] and first.paid == 4  # the two batches in flight before it landed
+    with app.state.factory() as s:
+        assert s.scalar(select(func.count()).select_from(m.CohortPayout)
+                        .where(m.CohortPayout.cohort_id == cid)) == 4  # the projection caught up with them
+    monkeypatch.setattr(w.cohorts, "_call", call)
+    second = w.run_once().cohorts
+    assert second.paid == len(limits) - 4 and not second.failed
+    _paid_once(app, api, service, cid, limits, before)
