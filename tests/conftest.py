@@ -3,13 +3,21 @@ snapshot that is reverted afterwards, so tests are isolated without redeploying.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from web3 import Web3
 
 from contracts.deploy import deploy
 from tests.chain import ORACLES, QUORUM, Actors, Ledger, fast_w3
+
+# `make test` (and so CI) draws the same examples every run: a red run is a change's doing, not a
+# new draw's. `HYPOTHESIS_PROFILE=explore` draws fresh ones (and more) to hunt for new failures.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")

@@ -281,12 +281,16 @@ def test_any_json_in_any_field_is_judged_never_a_crash(tmp_path: Path, data: st.
     elif where == "body":
         b["observations"][1]["body"][data.draw(st.sampled_from(sorted(b["observations"][1]["body"])))] = value
     else:
-        b["report"][data.draw(st.sampled_from(sorted(b["report"])))] = value
+        field = data.draw(st.sampled_from(sorted(b["report"])))
+        b["report"][field] = value
     try:
         result = verify_bundle(b)
     except BundleFormatError:
         return
-    if b != bundle and not (where == "top" and b["report"] is None):
+    # The report's `signed_at` is unsigned bookkeeping (oracles/reports.py): another uint64 there
+    # is still the node's signed report.
+    unsigned = where == "report" and field == "signed_at"
+    if b != bundle and not (where == "top" and b["report"] is None) and not unsigned:
         assert not result.ok, (where, value)
 
 
