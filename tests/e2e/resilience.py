@@ -29,7 +29,10 @@ def node_down_worker_killed_and_replay(tmp_path: Path) -> None:
     # Small settle batches stretch the payout over several transactions, so the kill lands mid-way.
     # A short lease: the killed worker's lease on the service must lapse before the restart takes over.
     data = tmp_path / "data"
-    env = {**FAST_STACK, "CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_LEASE_SECONDS": "10"}
+    # One settle in flight at a time: with the default pipeline (16) the payout can end before the
+    # kill lands (the pipeline's own kill -9 test is tests/service/test_pipeline_worker.py).
+    env = {**FAST_STACK, "CYBERCOVER_SETTLE_BATCH": "10", "CYBERCOVER_SETTLE_IN_FLIGHT": "1",
+           "CYBERCOVER_LEASE_SECONDS": "10"}
     with private_up(data, oracles=4, log=tmp_path / "up.log", env=env) as (api, rpc):
         d = Demo(api, data, rpc, COVERS, print)
         assert d.bucket == E2E_BUCKET  # the stack's OutageOracle declares the e2e bucket (FAST_STACK)
