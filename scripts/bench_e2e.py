@@ -74,6 +74,8 @@ def main() -> None:
     ap.add_argument("--in-flight", type=int, default=16, help="settle and issue transactions in flight at most")
     cohort.add_arguments(ap)
     ap.add_argument("--only", choices=("covers", "cohort"), help="run only the individual covers or the group cover")
+    ap.add_argument("--data-dir", type=Path, help="the stack's data directory, kept afterwards (its logs/: "
+                    "the worker's phase timings); default: a temporary one")
     args = ap.parse_args()
 
     target = Target()
@@ -85,8 +87,9 @@ def main() -> None:
     rss = PeakRss()
     rss.thread.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="cybercover-bench-") as tmp, private_up(Path(tmp), env=env) as urls:
-            d = Demo(urls[0], Path(tmp), urls[1], n_demo, print)
+        with tempfile.TemporaryDirectory(prefix="cybercover-bench-") as tmp, \
+                private_up(args.data_dir or Path(tmp), env=env) as urls:
+            d = Demo(urls[0], args.data_dir or Path(tmp), urls[1], n_demo, print)
             result = run(d, target, args.covers, args.request) if args.only != "cohort" else {}
             covers_rss = dict(rss.peaks)  # before the cohort part, whose 100,000-customer request peaks higher
             if args.only != "covers":
@@ -182,11 +185,17 @@ def run(d: Demo, target: Target, n: int, chunk: int = 1000) -> dict[str, float]:
     delays = sorted(ts(e["blockNumber"]) - t_verified for e in logs)
     txs = {e["transactionHash"] for e in logs}
     gas = sum(d.w3.eth.get_transaction_receipt(t)["gasUsed"] for t in txs)
+    blocks = [e["blockNumber"] for e in logs]
+    finality = int(oracle.functions.finalityDelay().call())
     return {
         "covers": issued,
         "issue_per_s": round(issued / issue_s, 1),
         "payout_all_seconds": delays[-1],
         "payout_p95_seconds": delays[int(0.95 * (len(delays) - 1))],
+        "payout_first_seconds": delays[0],
+        # From the outage's finality (verified-outage block + the oracle's delay) to the last payout.
+        "payout_settle_seconds": delays[-1] - finality,
+        "payout_blocks": max(blocks) - min(blocks) + 1,
         "gas_per_policy_paid": round(gas / len(logs)),
         "settle_transactions": len(txs),
         "block_gas_limit": int(d.w3.eth.get_block("latest")["gasLimit"]),

@@ -104,7 +104,7 @@ class CohortSettler:
         return out
 
     def _send(self, lease: str, fn: Any) -> Any:
-        if not self.w._acquire(lease):  # renew: the lease must outlive every send made under it
+        if not self.w._renew(lease):  # renew: the lease must outlive every send made under it
             raise ChainError(f"lease {lease} was taken over by another replica", type="lease_lost")
         return self.w.gw.send(fn)
 
@@ -191,7 +191,7 @@ class CohortSettler:
                     gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
                     per = max(1, gas // len(batch))
                     size = max(1, min(most, self._tx_budget() // per))
-                if not self.w._acquire(lease):  # renewed per batch: it outlives every send under it
+                if not self.w._renew(lease):  # renewed per batch: it outlives every send under it
                     raise ChainError(f"lease {lease} was taken over by another replica", type="lease_lost")
                 try:
                     pending = pipe.submit(fn, self.w.gw.operator, batch)

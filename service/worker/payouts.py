@@ -42,15 +42,17 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from contracts.calldata import Calls
 from contracts.enums import PolicyStatus
 from contracts.errors import ContractsError, NonceTaken, NoReceipt
 from contracts.sender import Pipeline
@@ -120,6 +122,7 @@ class PayoutWorker:
         self.metrics = metrics or WorkerMetrics()
         self.stopping = threading.Event()
         self.cohorts = CohortSettler(self)
+        self._held: dict[str, datetime] = {}  # leases we hold: when each was last taken or renewed
 
     # --- one cycle ------------------------------------------------------------------------
     def run_once(self) -> CycleResult:
@@ -222,15 +225,19 @@ class PayoutWorker:
         return [p for p, e in zip(policies, entitled, strict=True) if e > p.settled]
 
     def _entitlements(self, policies: list[m.Policy], at: Any) -> list[int]:
-        fns = [self.gw.book.functions.entitlementOf(policy_record(p).as_tuple()) for p in policies]
-        if at == "latest" and len(fns) > 1 and self._batching is not False:
+        # Encoded and decoded with eth_abi (`Calls`): web3's contract-function path cost ~7 ms a
+        # policy, which at 10,000 covers delayed the first settle by over a minute.
+        calls = Calls(self.gw.book, "entitlementOf")
+        txs = [calls.tx(policy_record(p).as_tuple()) for p in policies]
+        eth = self.gw.w3.eth
+        if at == "latest" and len(txs) > 1 and self._batching is not False:
             out: list[int] = []
             try:
-                for i in range(0, len(fns), 500):
+                for i in range(0, len(txs), 500):
                     with self.gw.w3.batch_requests() as batch:
-                        for fn in fns[i:i + 500]:
-                            batch.add(fn)
-                        out.extend(int(v) for v in batch.execute())
+                        for tx in txs[i:i + 500]:
+                            batch.add(eth.call(tx, "latest"))  # type: ignore[arg-type]
+                        out.extend(int(calls.result(v)) for v in batch.execute())
                 self._batching = True
                 return out
             except Exception as exc:  # a provider without batches (eth-tester): one call each from now on
@@ -238,7 +245,7 @@ class PayoutWorker:
                     raise
                 log.info("JSON-RPC batches unavailable (%s); reading entitlements one call each", exc)
                 self._batching = False
-        return [int(fn.call(block_identifier=at)) for fn in fns]
+        return [int(calls.result(eth.call(tx, at))) for tx in txs]  # type: ignore[arg-type]
 
     _batching: bool | None = None
 
@@ -248,17 +255,26 @@ class PayoutWorker:
                                   .order_by(m.Policy.id)))
 
     def _settle_service(self, service_id: str, job: _Job, result: CycleResult) -> None:
-        due = self._due(self._candidates(service_id, job))
+        started, before = time.monotonic(), len(result.settled)
+        candidates = self._candidates(service_id, job)
+        due = self._due(candidates)
+        read = time.monotonic() - started
         due_ids = {p.id for p in due}
         self.retries.clear(SETTLE, [i for i in job.retry if i not in due_ids])  # nothing owed now
 
         def send(chunk: list[m.Policy]) -> list[m.Policy]:
             return self._send(service_id, "settle", chunk, refresh=lambda ids: self._due(self._reload(ids)))
 
-        if self.in_flight == 1:
-            self._batches(SETTLE, due, send, lambda _: service_id, result)
-        else:
-            self._pipelined(service_id, due, send, result)
+        try:
+            if self.in_flight == 1:
+                self._batches(SETTLE, due, send, lambda _: service_id, result)
+            else:
+                self._pipelined(service_id, due, send, result)
+        finally:
+            if due:  # the phases, to tell a slow read from slow sends (README "Benchmarks")
+                log.info("service %s: %d candidates, %d due (read in %.1f s); %d settled in %.1f s",
+                         service_id, len(candidates), len(due), read, len(result.settled) - before,
+                         time.monotonic() - started - read)
 
     def _depth(self, tx_gas: int) -> int:
         """Transactions in flight to fill about two blocks, at most `in_flight`."""
@@ -293,7 +309,7 @@ class PayoutWorker:
                 if self.stopping.is_set():
                     break
                 chunk = due[i:i + self.batch]
-                if not self._acquire(service_id):  # renewed per batch: it outlives every send under it
+                if not self._renew(service_id):  # renewed per batch: it outlives every send under it
                     raise LeaseLost(f"lease {service_id} was taken over by another replica")
                 fn = self.gw.book.functions.settle([p.id for p in chunk], [policy_record(p).as_tuple() for p in chunk])
                 try:
@@ -335,7 +351,7 @@ class PayoutWorker:
               args: Callable[[list[m.Policy]], tuple[Any, ...]] | None = None) -> list[m.Policy]:
         """One settle/expire (or closeLapsedClaim) transaction. A stale record (another writer
         moved the policy on) gets one catch-up of the projection and a resend of what is still owed."""
-        if not self._acquire(lease):  # renew: the lease must outlive every send made under it
+        if not self._renew(lease):  # renew: the lease must outlive every send made under it
             raise LeaseLost(f"lease {lease} was taken over by another replica")
         call = getattr(self.gw.book.functions, function)
         make = args or (lambda ps: ([p.id for p in ps], [policy_record(p).as_tuple() for p in ps]))
@@ -440,16 +456,33 @@ class PayoutWorker:
                     m.ServiceLease.service_id == service_id,
                     or_(m.ServiceLease.expires_at < now, m.ServiceLease.holder == self.name),
                 ).values(holder=self.name, expires_at=now + self.lease))
-                if moved.rowcount == 1:  # type: ignore[attr-defined]
-                    return True
-                if s.get(m.ServiceLease, service_id) is not None:
-                    return False
-                s.add(m.ServiceLease(service_id=service_id, holder=self.name, expires_at=now + self.lease))
-            return True
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    if s.get(m.ServiceLease, service_id) is not None:
+                        return False
+                    s.add(m.ServiceLease(service_id=service_id, holder=self.name, expires_at=now + self.lease))
         except IntegrityError:
             return False
+        self._held[service_id] = now
+        return True
+
+    def _renew(self, service_id: str) -> bool:
+        """`_acquire` before each send under a lease we hold. The database busy past its timeout
+        (SQLite: another process in a long write, e.g. the API's indexer applying thousands of
+        payout logs) is not a lost lease: while our last renewal has more than half its term
+        left, no replica can take it, so the sends go on (they failed the whole pass before,
+        leaving the rest of the service's policies to a later cycle); past that, the error stands."""
+        try:
+            return self._acquire(service_id)
+        except OperationalError:
+            held = self._held.get(service_id)
+            if held is None or self.clock() - held >= self.lease / 2:
+                raise
+            log.warning("lease %s: the database is busy; renewed %.0f s ago, it is still ours",
+                        service_id, (self.clock() - held).total_seconds())
+            return True
 
     def _release(self, service_id: str) -> None:
+        self._held.pop(service_id, None)
         with transaction(self.factory) as s:
             s.execute(update(m.ServiceLease).where(m.ServiceLease.service_id == service_id,
                                                    m.ServiceLease.holder == self.name)

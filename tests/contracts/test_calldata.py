@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from contracts.calldata import Encoded, calldata
+from contracts.calldata import Calls, Encoded, calldata
 from contracts.eip55 import is_checksum_address
 from contracts.errors import CallRejected
 from contracts.sender import Account, Sender
@@ -48,6 +48,35 @@ def test_the_checksum_check_is_eth_utils(raw: bytes, flips: set[int], case: str)
     a = {"checksum": a, "lower": a.lower(), "upper": "0x" + a[2:].upper()}[case]
     a = "".join(c.swapcase() if i in flips else c for i, c in enumerate(a))
     assert is_checksum_address(a) == eth_utils.is_checksum_address(a)
+
+
+# IPolicyBook.Policy: (uint32, uint40, uint40, uint96, address, address, bytes32 x4, uint96, uint64,
+# uint64, uint96, uint96, uint64, uint96, uint8)
+RECORD = st.tuples(_uint(32), _uint(40), _uint(40), _uint(96), ADDRESS, ADDRESS, BYTES32, BYTES32, BYTES32, BYTES32,
+                   _uint(96), _uint(64), _uint(64), _uint(96), _uint(96), _uint(64), _uint(96), _uint(8))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(record=RECORD, lower=st.booleans())
+def test_calls_encode_as_web3_and_decode_as_its_call(ledger: Ledger, record: tuple[Any, ...], lower: bool) -> None:
+    if lower:  # a non-checksummed address: web3's encoder decides, as for `calldata`
+        record = (*record[:4], record[4].lower(), *record[5:])
+    calls = Calls(ledger.book, "entitlementOf")
+    try:
+        expected: Any = _web3_data(ledger.book.functions.entitlementOf(record))
+    except Exception as exc:  # noqa: BLE001
+        expected = type(exc)
+    try:
+        got: Any = calls.tx(record)
+    except Exception as exc:  # noqa: BLE001
+        got = type(exc)
+    if isinstance(got, dict):
+        assert got == {"to": ledger.book.address, "data": expected}
+    else:
+        assert got == expected
+    value = record[3]  # any uint96: decoded as web3 decodes the function's return value
+    returned = value.to_bytes(32, "big")
+    assert calls.result(returned) == ledger.book.w3.codec.decode(["uint96"], returned)[0] == value
 
 
 def test_other_sent_functions_match(ledger: Ledger) -> None:

@@ -294,3 +294,40 @@ def test_bisection_isolates_each_failing_item() -> None:
     assert [i for i, _ in split.failed] == [3, 7, 8]
     with pytest.raises(ChainError):  # an unknown outcome is never bisected (it may be mined)
         send_bisected([1, 2], lambda b: (_ for _ in ()).throw(ChainError("t", type="no_receipt")))
+
+
+def test_a_busy_database_does_not_lose_a_lease_renewed_less_than_half_its_term_ago(app: FastAPI, monkeypatch) -> None:
+    """A long write in another process (SQLite: the API indexing thousands of payouts) made the
+    renewal before a settle fail, and with it the whole pass; the lease renewed recently is ours."""
+    from contextlib import contextmanager
+
+    from sqlalchemy.exc import OperationalError
+
+    from service.worker import payouts
+
+    state, clock = app.state, Clock()
+    a = PayoutWorker(state.gateway, state.factory, state.indexer, lease_seconds=120, clock=clock, name="a")
+    b = PayoutWorker(state.gateway, state.factory, state.indexer, lease_seconds=120, clock=clock, name="b")
+    lease = unique_service()
+    assert a._acquire(lease)
+    real = payouts.transaction
+
+    @contextmanager
+    def busy(factory: Any) -> Any:
+        raise OperationalError("UPDATE service_leases", {}, Exception("database is locked"))
+        yield
+
+    monkeypatch.setattr(payouts, "transaction", busy)
+    clock.advance(59)
+    assert a._renew(lease)  # renewed 59 s ago: 61 s of its term left, no replica can take it
+    with pytest.raises(OperationalError):
+        b._renew(lease)  # never held by b: the error stands
+    monkeypatch.setattr(payouts, "transaction", real)
+    assert not b._acquire(lease)  # indeed still a's
+    assert a._renew(lease)  # renewed now: the term counts from here
+    monkeypatch.setattr(payouts, "transaction", busy)
+    clock.advance(60)
+    with pytest.raises(OperationalError):
+        a._renew(lease)  # half its term gone: no longer sure it is ours
+    monkeypatch.setattr(payouts, "transaction", real)
+    a._release(lease)
