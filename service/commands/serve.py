@@ -90,7 +90,7 @@ def run_worker(payouts: PayoutWorker, hooks: WebhookDispatcher, interval: float,
     """The payout loop in this (main) thread, webhook deliveries in a thread of their own: the
     payout loop never waits on a receiver. SIGTERM stops the payout loop (in-flight transactions
     confirm), then the dispatcher (in-flight deliveries get a few seconds, the rest are released
-    for the next start). `extra` passes (notices) run after each payout cycle."""
+    for the next start). `extra` passes (notices) run in a thread of their own, every interval."""
     hooks.start()
     try:
         summary = payouts.run_forever(interval, extra)

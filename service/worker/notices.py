@@ -1,9 +1,9 @@
 """The worker's notice passes that no chain event triggers: `policy.expiring`, once per policy,
 when its cover ends within `CYBERCOVER_NOTICE_EXPIRING_DAYS` days of chain time.
 
-Run after every payout cycle by `cybercover worker`. Idempotent: the occurrence key names the
-policy and its cover end, so a policy is announced once whatever the number of cycles, replicas
-or restarts (a webhook created while the policy is inside the horizon gets it on the next
+Run every worker interval by `cybercover worker`, in a thread beside the payout loop. Idempotent:
+the occurrence key names the policy and its cover end, so a policy is announced once whatever the
+number of cycles, replicas or restarts (a webhook created while the policy is inside the horizon gets it on the next
 cycle). A renewed policy (its follow-on continues the cover) is not announced."""
 
 from __future__ import annotations

@@ -331,3 +331,41 @@ def test_a_busy_database_does_not_lose_a_lease_renewed_less_than_half_its_term_a
         a._renew(lease)  # half its term gone: no longer sure it is ours
     monkeypatch.setattr(payouts, "transaction", real)
     a._release(lease)
+
+
+def test_a_long_notice_pass_never_holds_up_the_payout_loop(app: FastAPI, monkeypatch) -> None:
+    """The notice passes ran between payout cycles: a pass of tens of seconds (thousands of
+    policies on a loaded machine) delayed the settlement of an outage final meanwhile."""
+    import signal
+    import threading
+
+    from service.worker.payouts import CycleResult
+
+    state = app.state
+    w = PayoutWorker(state.gateway, state.factory, state.indexer)
+    cycles: list[int] = []
+    released = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    class SlowPass:
+        def run_once(self) -> None:
+            if "waited" not in outcome:
+                outcome["waited"] = released.wait(30)  # True only if the payout loop went on meanwhile
+                outcome["cycles"] = len(cycles)
+
+    def cycle() -> CycleResult:
+        cycles.append(1)
+        if len(cycles) == 5:
+            released.set()
+        if len(cycles) >= 5 and "waited" in outcome:
+            w.stopping.set()
+        return CycleResult()
+
+    monkeypatch.setattr(w, "run_once", cycle)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        w.run_forever(0.01, [SlowPass()])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert outcome["waited"] and outcome["cycles"] >= 5
