@@ -129,7 +129,8 @@ class Sender:
                 raise CallRejected(f"call rejected: {describe(exc)}") from None
             raise
 
-    def broadcast(self, fn: Any, account: Account) -> Pending:
+    def broadcast(self, fn: Any, account: Account, gas: int | None = None) -> Pending:
+        """`gas`: the limit, when the caller estimated it already (see `limit`)."""
         try:
             call = _encoded(fn)  # encoded once: the simulation, the estimate and the signed bytes share it
         except (Web3Exception, ValueError, TypeError) as exc:
@@ -141,7 +142,7 @@ class Sender:
                 nonce = self._next_nonce(address)
                 params: dict[str, Any] = {"from": address, "nonce": nonce}
                 try:
-                    params["gas"] = self._gas(call, address)
+                    params["gas"] = self._gas(call, address) if gas is None else gas
                     pending = self._sign_and_send(call, account, params)
                     pending.fn = fn
                     break
@@ -177,7 +178,13 @@ class Sender:
     def _gas(self, fn: Any, address: str) -> int:
         if self.gas and not isinstance(fn, ContractConstructor):  # a constructor's estimate runs it
             return self.gas
-        return int(fn.estimate_gas({"from": address}) * 1.2) + 10_000
+        return self.limit(int(fn.estimate_gas({"from": address})))
+
+    @staticmethod
+    def limit(estimate: int) -> int:
+        """The gas limit sent for an estimate: the margin absorbs state that moves between the
+        estimate and the block."""
+        return int(estimate * 1.2) + 10_000
 
     def _sign_and_send(self, fn: Any, account: Account, params: dict[str, Any]) -> Pending:
         tx = dict(fn.build_transaction(params))
@@ -353,11 +360,11 @@ class Pipeline:
     def __len__(self) -> int:
         return len(self.window)
 
-    def submit(self, fn: Any, account: Account, tag: Any) -> Pending:
+    def submit(self, fn: Any, account: Account, tag: Any, gas: int | None = None) -> Pending:
         """Raises what `broadcast` raises (nothing was sent then)."""
         while len(self.window) >= self.depth:
             self.land()
-        pending = self.sender.broadcast(fn, account)
+        pending = self.sender.broadcast(fn, account) if gas is None else self.sender.broadcast(fn, account, gas)
         self.window.append((tag, pending))
         return pending
 

@@ -85,9 +85,12 @@ class Gateway:
     def now(self) -> int:
         return self.block_time("latest")
 
-    def broadcast(self, fn: Any, account: Account | None = None) -> Pending:
-        """Sent, not awaited (raises the sender's own errors: pipelines map them per transaction)."""
-        return self.sender.broadcast(fn, account or self.operator)
+    def broadcast(self, fn: Any, account: Account | None = None, gas: int | None = None) -> Pending:
+        """Sent, not awaited (raises the sender's own errors: pipelines map them per transaction).
+        `gas`: the limit, when the caller estimated it already (`Sender.limit`)."""
+        if gas is None:
+            return self.sender.broadcast(fn, account or self.operator)
+        return self.sender.broadcast(fn, account or self.operator, gas)
 
     def wait(self, pending: Pending) -> Any:
         return self.sender.wait(pending)

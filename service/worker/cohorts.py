@@ -9,10 +9,16 @@ projection) with `payBatch`. The chain keeps a paid bitmap per (round, segment),
 racing this one, a stale projection or a restart after `kill -9` can cost gas but never pays a
 member twice.
 
-Batch size: the first batch of a round is a probe (`PROBE` members); its gas estimate per
-member (the whole estimate over its size: an over-estimate, so a margin) sizes the rest to
-`FILL` of what one transaction may use (the block gas limit, or the sender's fixed gas), at
-most the book's MAX_BATCH. A cohort past `closesAt` is closed (its collateral released).
+Batch size: the first batch of a round is a probe (`PROBE` members). With estimated gas (a
+node), every batch is estimated before it is sent, and that estimate gives its limit
+(`Sender.limit`, the sender's margin unchanged); the estimates seen fit a line (fixed + members
+× marginal, no seen batch under it: `GasModel`) that sizes the next batch so `PER_BLOCK` of them
+share a block — a block takes a transaction only if its *limit* fits the gas left, so sizing a
+batch to 80 % of the block from the probe's average (~712 of the ~1,009 members a block holds)
+let one batch in a block. A batch whose own estimate exceeds that size is shrunk before it is
+sent (so a model that under-estimated never sends one whose limit does not fit). With a fixed
+gas limit (eth-tester), the probe's estimate per member sizes the rest to `FILL` of it. At most
+the book's MAX_BATCH. A cohort past `closesAt` is closed (its collateral released).
 
 Pipelining: a round's payBatch transactions go out as the policy settle path's do
 (`contracts.sender.Pipeline` on the worker's one Sender: nonces assigned at broadcast, gap-free,
@@ -31,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from contracts.errors import ContractsError
-from contracts.sender import Pipeline
+from contracts.sender import Pipeline, Sender
 from service.chain.cohort_events import owed
 from service.chain.gateway import chain_error
 from service.db import models as m
@@ -43,7 +49,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PROBE = 32
-FILL = 0.8  # of a transaction's gas budget: the rest absorbs estimate drift between blocks
+FILL = 0.8  # of a fixed gas limit (no estimates): the rest absorbs estimate drift between blocks
+PER_BLOCK = 2  # estimated batches sized so this many share a block, the Sender's margin included
+SLACK = 0.03  # of that size: estimates move between blocks (the model, not the limit sent, uses it)
 
 
 @dataclass
@@ -169,6 +177,8 @@ class CohortSettler:
         if self.max_batch:
             most = min(most, self.max_batch)
         size = min(PROBE, most)
+        estimated = not self.w.gw.sender.gas  # each batch's gas estimated (else the sender's fixed limit)
+        cost = GasModel()
         errors: list[Exception] = []
 
         def landed(batch: list[m.CohortMember], _: Any) -> None:
@@ -187,14 +197,17 @@ class CohortSettler:
             while todo and not errors:
                 batch, todo = todo[:size], todo[size:]
                 fn = self._call(cohort_id, rnd, segment, f, batch)
-                if size == min(PROBE, most):  # the probe sizes the rest of the round
-                    gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
-                    per = max(1, gas // len(batch))
-                    size = max(1, min(most, self._tx_budget() // per))
+                gas = None
+                if estimated:
+                    fn, batch, todo, gas = self._fitted(cohort_id, rnd, segment, f, fn, batch, todo, cost)
+                    size = max(1, min(most, cost.fits(self._estimate_budget())))
+                elif len(cost) == 0:  # the probe sizes the rest of the round
+                    cost.add(len(batch), int(fn.estimate_gas({"from": self.w.gw.operator.address})))
+                    size = max(1, min(most, self._tx_budget() // cost.average()))
                 if not self.w._renew(lease):  # renewed per batch: it outlives every send under it
                     raise ChainError(f"lease {lease} was taken over by another replica", type="lease_lost")
                 try:
-                    pending = pipe.submit(fn, self.w.gw.operator, batch)
+                    pending = pipe.submit(fn, self.w.gw.operator, batch, gas)
                 except ContractsError as exc:  # refused before it was sent: nothing of it was paid
                     raise chain_error(exc) from None
                 if pending.tx is not None and "gas" in pending.tx:
@@ -205,3 +218,70 @@ class CohortSettler:
         if errors:  # as a failed send: the cohort's pass fails, the unpaid are retried next cycle
             exc = errors[0]
             raise chain_error(exc) if isinstance(exc, ContractsError) else exc
+
+    def _estimate_budget(self) -> int:
+        """The largest estimate of a batch such that `PER_BLOCK` of them share a block: the gas
+        used by the first ones plus the last one's limit (`Sender.limit`: the margin is kept, as
+        a block includes a transaction only if its limit fits in the gas left) stay within the
+        block's gas limit, less `SLACK` for estimates that move between blocks."""
+        block = int(self.w.gw.w3.eth.get_block("latest")["gasLimit"])
+        lo, hi = 0, block  # the largest e with (PER_BLOCK - 1) * e + limit(e) <= block
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if (PER_BLOCK - 1) * mid + Sender.limit(mid) <= block:
+                lo = mid
+            else:
+                hi = mid - 1
+        return int(lo * (1 - SLACK))
+
+    def _fitted(self, cohort_id: int, rnd: int, segment: int, f: m.CohortFile, fn: Any,
+                batch: list[m.CohortMember], todo: list[m.CohortMember], cost: GasModel
+                ) -> tuple[Any, list[m.CohortMember], list[m.CohortMember], int]:
+        """The batch estimated, and shrunk (the rest back in front of `todo`) until its estimate
+        fits `_estimate_budget`: the size came from a model, the limit sent comes from this
+        batch's own estimate. Returns the call, the batch, the rest and the gas limit to send."""
+        budget = self._estimate_budget()
+        while True:
+            gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
+            cost.add(len(batch), gas)
+            if gas <= budget or len(batch) == 1:
+                return fn, batch, todo, Sender.limit(gas)
+            keep = max(1, min(len(batch) - 1, len(batch) * budget // gas))
+            batch, todo = batch[:keep], batch[keep:] + todo
+            fn = self._call(cohort_id, rnd, segment, f, batch)
+
+
+class GasModel:
+    """A batch's estimate as fixed + members × marginal, fitted to the estimates seen (at least
+    one: the probe). A single point, or points that disagree, give no fixed part (the average per
+    member: an over-estimate, as a batch's fixed costs are spread over its members)."""
+
+    def __init__(self) -> None:
+        self.points: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def add(self, members: int, gas: int) -> None:
+        self.points[members] = max(gas, self.points.get(members, 0))
+
+    def average(self) -> int:
+        return max(1, max(-(-g // n) for n, g in self.points.items()))  # rounded up
+
+    def line(self) -> tuple[int, int]:
+        """(fixed, marginal): through the smallest and the largest batch seen; every point lies
+        on or under it (the marginal raised until it does), so no seen batch is under-estimated."""
+        if len(self.points) < 2:
+            return 0, self.average()
+        small, large = min(self.points), max(self.points)
+        marginal = max(1, -(-(self.points[large] - self.points[small]) // (large - small)))
+        fixed = max(0, self.points[small] - small * marginal)
+        for n, g in self.points.items():  # a point above the line: the marginal covers it
+            if fixed + n * marginal < g:
+                marginal = max(marginal, -(-(g - fixed) // n))
+        return fixed, marginal
+
+    def fits(self, budget: int) -> int:
+        """Members whose modelled estimate stays within `budget` (at least 1)."""
+        fixed, marginal = self.line()
+        return max(1, (budget - fixed) // marginal)

@@ -8,6 +8,8 @@ from typing import Any
 
 from eth_utils import keccak
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from contracts import merkle
@@ -293,3 +295,80 @@ def test_a_refused_batch_mid_pipeline_fails_the_pass_and_the_next_pays_the_rest_
     second = w.run_once().cohorts
     assert second.paid == len(limits) - 4 and not second.failed
     _paid_once(app, api, service, cid, limits, before)
+
+
+def test_estimated_batches_are_shrunk_to_fit_and_each_member_is_paid_once(api: Api, app: FastAPI, distributor,
+                                                                          monkeypatch) -> None:
+    """With estimated gas, every payBatch is estimated before it is sent and its limit is that
+    estimate's (`Sender.limit`); a batch the model sized too large for the block is shrunk first.
+    The budget is cut here to ~3 members' estimate, so the 9-member probe itself must shrink."""
+    from contracts.sender import Sender
+
+    service, cid, limits = _pipelined_setup(api, distributor)
+    w = _worker(app, batch=len(limits))
+    sender = app.state.gateway.sender
+    monkeypatch.setattr(sender, "gas", None)  # estimated, as against a node
+    cut: dict[str, int] = {}
+
+    def budget() -> int:  # three members' estimate (read once the round is open)
+        if not cut:
+            f, members = w.cohorts.unpaid(cid, 0, 1)
+            fn = w.cohorts._call(cid, 1, 0, f, members[:3])
+            cut["gas"] = int(fn.estimate_gas({"from": app.state.gateway.operator.address}))
+        return cut["gas"]
+
+    monkeypatch.setattr(w.cohorts, "_estimate_budget", budget)
+    sent: list[tuple[int, int, int]] = []  # (members, estimate, limit sent)
+    broadcast = sender.broadcast
+
+    def logged(fn: Any, account: Any, gas: int | None = None) -> Any:
+        if fn.fn_name == "payBatch":
+            estimate = int(fn.estimate_gas({"from": account.address}))
+            sent.append((len(fn.arguments[3]), estimate, gas))
+        return broadcast(fn, account, gas)
+
+    monkeypatch.setattr(sender, "broadcast", logged)
+    before = {i: api.chain.balance(who(service, i)) for i in range(len(limits))}
+    result = w.run_once().cohorts
+    assert result.paid == len(limits) and not result.failed
+    assert len(sent) >= 3 and sum(n for n, _, _ in sent) == len(limits)
+    for n, estimate, gas in sent:
+        assert estimate <= cut["gas"] or n == 1
+        assert gas == Sender.limit(estimate)  # the batch's own estimate, the sender's margin
+    _paid_once(app, api, service, cid, limits, before)
+
+
+@given(fixed=st.integers(21_000, 400_000), costs=st.lists(st.integers(5_000, 60_000), min_size=40, max_size=400),
+       sizes=st.lists(st.integers(1, 400), min_size=1, max_size=6), budget=st.integers(100_000, 30_000_000))
+def test_the_gas_model_lies_on_or_over_every_estimate_it_saw(fixed: int, costs: list[int], sizes: list[int],
+                                                              budget: int) -> None:
+    """Members cost what the adversary picks (fresh holders, existing ones, proof lengths): the
+    line through the estimates seen under-estimates none of them, and what it sizes fits its budget."""
+    from service.worker.cohorts import GasModel
+
+    model = GasModel()
+    for n in sizes:
+        n = min(n, len(costs))
+        model.add(n, fixed + sum(costs[:n]))
+    f, marginal = model.line()
+    for n, gas in model.points.items():
+        assert f + n * marginal >= gas
+    n = model.fits(budget)
+    assert n == 1 or f + n * marginal <= budget
+
+
+@given(block=st.integers(1_000_000, 60_000_000))
+def test_the_estimate_budget_lets_per_block_batches_share_a_block(block: int) -> None:
+    """`PER_BLOCK` batches of that estimate fit a block: the first ones' gas used (at most their
+    estimate) plus the last one's limit; one gas more per batch would not, before the slack."""
+    from types import SimpleNamespace
+
+    from contracts.sender import Sender
+    from service.worker.cohorts import PER_BLOCK, SLACK, CohortSettler
+
+    eth = SimpleNamespace(get_block=lambda _: {"gasLimit": block})
+    settler = CohortSettler(SimpleNamespace(gw=SimpleNamespace(w3=SimpleNamespace(eth=eth))))  # type: ignore[arg-type]
+    e = settler._estimate_budget()
+    full = round(e / (1 - SLACK))
+    assert (PER_BLOCK - 1) * e + Sender.limit(e) <= block
+    assert (PER_BLOCK - 1) * (full + 2) + Sender.limit(full + 2) > block
