@@ -23,7 +23,7 @@ from service.db import models as m
 
 log = logging.getLogger(__name__)
 DAY = 86_400
-CHUNK = 500  # policies per query and per transaction
+CHUNK = 100  # policies per query and per transaction (a short write: the API shares an SQLite file)
 
 
 @dataclass

@@ -57,9 +57,17 @@ class Retries:
         return self._record(action, policy_id, service_id, error, failed=False)
 
     def clear(self, action: str, policy_ids: Iterable[int]) -> None:
+        """Forgets the policies' retries. Read first: the delete is a write, which on SQLite
+        waits behind another process's write (the API indexing thousands of payouts) once per
+        settled batch, and there is almost never anything to delete (a row added meanwhile by
+        another replica stays: its retry finds nothing owed and clears it)."""
         ids = list(policy_ids)
         if not ids:
             return
+        with self.factory() as s:
+            if s.scalar(select(m.PayoutRetry.policy_id).where(m.PayoutRetry.action == action,
+                                                              m.PayoutRetry.policy_id.in_(ids)).limit(1)) is None:
+                return
         with transaction(self.factory) as s:
             s.execute(delete(m.PayoutRetry).where(m.PayoutRetry.action == action,
                                                   m.PayoutRetry.policy_id.in_(ids)))

@@ -187,3 +187,42 @@ def test_two_replicas_one_account_one_database_pay_each_policy_once(
     _paid_once(chain, policies)
     assert chain.w3.eth.get_transaction_count(chain.operator) == chain.w3.eth.get_transaction_count(
         chain.operator, "pending")
+
+
+def test_settles_go_out_while_later_pages_of_entitlements_are_read(
+        stack: tuple[Api, FastAPI, AnvilChain, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entitlements are read a page at a time, the pages after the first in a thread, and the
+    first settles are broadcast before the last page is read; every policy is paid once."""
+    from service.worker import payouts
+
+    api, app, chain, _, _ = stack
+    headers = api.key(api.tenant(), "distributor")
+    service = unique_service()
+    policies = covers(api, service, 6 * BATCH)
+    outage(api, service, 2 * HOUR + 1, headers)
+    monkeypatch.setattr(payouts, "READ_PAGE", BATCH)  # 6 pages
+    w = _worker(app, chain, "paged")
+    events: list[tuple[str, str]] = []
+    due, broadcast = w._due, w.gw.sender.broadcast
+
+    def logged_due(ps: list[Any]) -> list[Any]:
+        out = due(ps)
+        events.append(("read", threading.current_thread().name))
+        return out
+
+    def logged_broadcast(fn: Any, account: Any, *gas: Any) -> Any:
+        events.append(("sent", fn.fn_name))
+        return broadcast(fn, account, *gas)
+
+    monkeypatch.setattr(w, "_due", logged_due)
+    monkeypatch.setattr(w.gw.sender, "broadcast", logged_broadcast)
+    _rpc(chain, "evm_setAutomine", False)
+    with mining(chain):
+        result = w.run_once()
+    _rpc(chain, "evm_setAutomine", True)
+    assert {p["id"] for p in policies} <= set(result.settled) and not result.failed_services
+    reads = [i for i, e in enumerate(events) if e[0] == "read"]
+    sends = [i for i, e in enumerate(events) if e == ("sent", "settle")]
+    assert len(reads) >= 6 and sends and sends[0] < reads[-1]  # sending began before the reads ended
+    assert any(name == "entitlement-reads" for kind, name in events if kind == "read")
+    _paid_once(chain, policies)
