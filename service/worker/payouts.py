@@ -332,21 +332,23 @@ class PayoutWorker:
         out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
         done = threading.Event()
 
+        def put(item: tuple[str, Any]) -> bool:  # False once the consumer is gone (its pass ended)
+            while not done.is_set():
+                try:
+                    out.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def read() -> None:
             try:
                 for page in pages[1:]:
-                    item = ("page", self._due(page))
-                    while not done.is_set():
-                        try:
-                            out.put(item, timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
-                    if done.is_set():
+                    if not put(("page", self._due(page))):
                         return
-                out.put(("end", None))
+                put(("end", None))
             except Exception as exc:  # handed to the consumer: the pass fails as a read there would
-                out.put(("error", exc))
+                put(("error", exc))
 
         reader = threading.Thread(target=read, name="entitlement-reads", daemon=True)
         reader.start()
