@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from contracts.calldata import Encoded
 from contracts.errors import ContractsError
 from contracts.sender import Pipeline, Sender
 from service.chain.cohort_events import owed
@@ -242,7 +243,7 @@ class CohortSettler:
         batch's own estimate. Returns the call, the batch, the rest and the gas limit to send."""
         budget = self._estimate_budget()
         while True:
-            gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
+            gas = Encoded(fn).estimate_gas({"from": self.w.gw.operator.address})  # eth_abi: web3's is slow
             cost.add(len(batch), gas)
             if gas <= budget or len(batch) == 1:
                 return fn, batch, todo, Sender.limit(gas)
