@@ -19,6 +19,7 @@ that key and the webhook), so a replay re-notifies only events that are new.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,7 @@ class Indexer:
         self.page = page
         self.confirmations = gateway.confirmations if confirmations is None else confirmations
         self.reorgs = 0  # rewinds this indexer performed
+        self._syncing = threading.RLock()
         # Each event's decoder is built once (web3's process_log re-derives it per log: ~4 ms each).
         self._topics: dict[bytes, tuple[str, EventDecoder]] = {}
         for contract in gateway.contracts.values():
@@ -103,7 +105,15 @@ class Indexer:
             return cursor.block if cursor is not None else self.gw.first_block - 1
 
     def sync(self, *, notify: bool = True) -> int:
-        """Applies every new confirmed log; returns how many were applied (replayed ones too)."""
+        """Applies every new confirmed log; returns how many were applied (replayed ones too).
+        One at a time in this process: concurrent callers (the API's request threads, each oracle
+        report's) each applied the same page — thousands of payout logs at 10,000 covers — in a
+        write transaction that shut the SQLite file for every other writer (the worker's lease
+        renewals waited out the busy timeout), and all but one were rolled back as races."""
+        with self._syncing:
+            return self._sync(notify)
+
+    def _sync(self, notify: bool) -> int:
         applied = 0
         attempts = 0
         last_seen = self.block()

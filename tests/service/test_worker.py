@@ -369,3 +369,29 @@ def test_a_long_notice_pass_never_holds_up_the_payout_loop(app: FastAPI, monkeyp
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     assert outcome["waited"] and outcome["cycles"] >= 5
+
+
+def test_concurrent_syncs_in_one_process_apply_a_page_once(api: Api, app: FastAPI, monkeypatch) -> None:
+    """The API's request threads each synced the same page in a write transaction (one won the
+    cursor, the others were rolled back as races), keeping SQLite's write lock for the others."""
+    import threading
+    import time
+
+    indexer = app.state.indexer
+    indexer.sync()
+    api.chain.tester.mine_blocks(2)  # new blocks: a page to apply
+    applied: list[int] = []
+    apply = indexer._apply_range
+
+    def slow(*args: Any, **kw: Any) -> int:
+        applied.append(1)
+        time.sleep(0.3)  # both threads are inside sync meanwhile
+        return apply(*args, **kw)
+
+    monkeypatch.setattr(indexer, "_apply_range", slow)
+    threads = [threading.Thread(target=indexer.sync) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(applied) == 1
