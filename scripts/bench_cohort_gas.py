@@ -10,21 +10,18 @@ by the members it paid. Payees are new holders (zero token balance before: the c
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts import eip712  # noqa: E402
 from contracts.merkle import StandardTree, member_leaf  # noqa: E402
-from scripts.bench_gas import PINNED_TIME, gas, setup  # noqa: E402
+from scripts.gaslib import PINNED_TIME, gas, product, setup, write  # noqa: E402
 from tests.chain import SUBJECT, USD  # noqa: E402
-from tests.contracts.helpers import product_tuple  # noqa: E402
 
 TARGETS = {"cohort_issue_gas": 150_000, "cohort_100k_issue_gas": 150_000,
            "cohort_paid_gas_per_customer": 30_000}
@@ -45,10 +42,7 @@ def main() -> None:
     led.anchor(keccak(text="report-1"))
     report = led.anchor_id(keccak(text="report-1"))
     service = eip712.service_id("https://app.saas.example")
-    led.send(led.book.functions.createProduct(product_tuple(
-        service=service, trigger=60, kind=0, unit=0, waiting=0, grace=3600, auto=LIMIT, amount=100 * USD,
-        limit=LIMIT, medium_limit=LIMIT)), a.underwriter)
-    pid = int(led.book.functions.productCount().call())
+    pid = product(led, service, auto=LIMIT, limit=LIMIT, medium_limit=LIMIT)
     terms = (pid, 0, led.now() + 30 * 86400, SUBJECT, report)
     out: dict[str, float] = {}
 
@@ -91,13 +85,7 @@ def main() -> None:
     out["payouts_per_block"] = out["block_gas_limit"] // int(out["cohort_paid_gas_per_customer"])
     out["pinned_time"] = PINNED_TIME
 
-    out = {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}
-    (ROOT / "bench").mkdir(exist_ok=True)
-    (ROOT / "bench" / "cohort_gas.json").write_text(json.dumps(out, indent=2) + "\n")
-    print(f"{'operation':<44}{'gas':>12}{'target':>12}  ok")
-    for k, v in out.items():
-        tg = TARGETS.get(k)
-        print(f"{k:<44}{v:>12,}{(f'{tg:,}' if tg else '-'):>12}  {'' if tg is None else ('yes' if v <= tg else 'NO')}")
+    write("cohort_gas", out, TARGETS)
 
 
 if __name__ == "__main__":
