@@ -13,7 +13,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak
 
-COHORT_TYPES = "(address,uint32,uint40,uint40)"
+COHORT_TYPES = "(address,uint32,uint40,uint40,uint96)"
 SEGMENT_TYPES = "(bytes32,uint32,uint96,uint96,uint40)"
 
 
@@ -23,9 +23,10 @@ class CohortRecord:
     product_id: int
     cover_start: int
     cover_end: int
+    base_limit: int  # segment 0's total limit
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.distributor, self.product_id, self.cover_start, self.cover_end)
+        return (self.distributor, self.product_id, self.cover_start, self.cover_end, self.base_limit)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def from_issued(args: Any, block_time: int) -> tuple[CohortRecord, SegmentRecord
     """The records of a `CohortIssued` (terms.coverStart 0: the block's time)."""
     t = args["terms"]
     start = int(t["coverStart"]) or int(block_time)
-    c = CohortRecord(args["distributor"], int(args["productId"]), start, int(t["coverEnd"]))
+    c = CohortRecord(args["distributor"], int(args["productId"]), start, int(t["coverEnd"]), int(args["totalLimit"]))
     return c, SegmentRecord(bytes(args["root"]), int(args["count"]), int(args["totalLimit"]), int(args["premium"]),
                             start)
 

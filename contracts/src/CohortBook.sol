@@ -36,23 +36,29 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     // costs as much as any later one's (2,900, not 22,100).
     bool private _counterSlotUsed = true;
     // Per segment (key cohortId << 16 | segment): the hash of (cohort, segment record), passed
-    // back by callers (the records never change), and the packed state that does change.
+    // back by callers (the records never change); what changes is packed in a cohort's head and
+    // a segment's state, both zero at issuance (so issuing writes one fresh slot, the hash).
     mapping(uint256 key => bytes32 recordHash) private _records;
-    mapping(uint256 key => Slot) private _slots;
+    mapping(uint64 cohortId => Head) private _heads;
+    mapping(uint256 key => SegState) private _segStates;
     mapping(uint256 key => uint96 level) private _levels; // key: (cohortId << 16 | segment) << 8 | round
     mapping(uint256 key => uint256 bits) private _paid; // key: ((cohortId << 16 | segment) << 8 | round) << 32 | word
     mapping(uint256 key => uint256 bits) private _removed; // key: (cohortId << 16 | segment) << 40 | word
     mapping(uint32 productId => Exposure) private _exposure; // capped products only
     mapping(uint64 cohortId => Exposure) private _cohortExposure; // its part of _exposure, taken back exactly
 
-    /// @dev One slot per segment: `rounds` and `removedLimit` are the segment's; segment 0's slot
-    /// also holds the cohort's `locked`, `segmentCount` and `closed` (0 segments: no cohort).
-    struct Slot {
-        uint96 locked;
-        uint96 removedLimit;
-        uint16 segmentCount;
-        uint8 rounds;
+    /// @dev A cohort's changing part. Collateral held: `baseLimit + addedLimit − taken`.
+    struct Head {
+        uint96 taken; // paid + released
+        uint96 addedLimit; // Σ total limits of segments 1..
+        uint16 addedSegments; // segmentCount − 1
         bool closed;
+    }
+
+    /// @dev A segment's changing part.
+    struct SegState {
+        uint8 rounds;
+        uint96 removedLimit; // Σ limits of removed members
     }
 
     /// @dev This book's share of a capped product's exposure (PolicyBook keeps its own).
@@ -117,11 +123,9 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         _checkSegment(prod, root, count, totalLimit, premium, coverSeconds, memberCap);
         cohortId = ++_cohortCount;
         _addExposure(cohortId, t.productId, prod, count, totalLimit);
-        uint256 sk = uint256(cohortId) << 16;
-        _records[sk] = _hashRecord(
-            Cohort(msg.sender, t.productId, start, t.coverEnd), Segment(root, count, totalLimit, premium, start)
+        _records[uint256(cohortId) << 16] = _hashRecord(
+            Cohort(msg.sender, t.productId, start, t.coverEnd, totalLimit), Segment(root, count, totalLimit, premium, start)
         );
-        _slots[sk] = Slot({locked: totalLimit, removedLimit: 0, segmentCount: 1, rounds: 0, closed: false});
         emit CohortIssued(cohortId, t.productId, msg.sender, t, root, count, totalLimit, premium);
         _pool.collectPremium(msg.sender, premium);
         _pool.lock(totalLimit);
@@ -138,11 +142,11 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint96 premium
     ) external nonReentrant returns (uint16 index) {
         _verify(cohortId, 0, c, s0);
-        Slot storage head = _liveHead(cohortId);
+        Head storage head = _liveHead(cohortId);
         if (msg.sender != c.distributor) revert CohortBookNotDistributor(cohortId, msg.sender);
         uint40 coverEnd = c.coverEnd;
         if (block.timestamp >= coverEnd) revert CohortBookCoverEnded(cohortId, coverEnd);
-        index = head.segmentCount;
+        index = head.addedSegments + 1;
         if (index >= MAX_SEGMENTS) revert CohortBookTooManySegments(cohortId);
         uint32 productId = c.productId;
         IPolicyBook.Product memory prod = _product(productId);
@@ -151,8 +155,8 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         // The issuance report's risk level is not re-read: the product's policy limit bounds members.
         _checkSegment(prod, root, count, totalLimit, premium, coverEnd - start, prod.policyLimit);
         _addExposure(cohortId, productId, prod, count, totalLimit);
-        head.segmentCount = index + 1;
-        head.locked += totalLimit;
+        head.addedSegments = index;
+        head.addedLimit += totalLimit;
         _records[_segKey(cohortId, index)] = _hashRecord(c, Segment(root, count, totalLimit, premium, start));
         emit SegmentAdded(cohortId, index, root, count, totalLimit, premium, start);
         _pool.collectPremium(msg.sender, premium);
@@ -183,9 +187,9 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint256 n = members.length;
         if (n == 0 || n > MAX_BATCH) revert CohortBookInvalidBatch(n);
         uint256 sk = _verify(cohortId, segmentIndex, c, s);
-        Slot storage head = _liveHead(cohortId);
+        Head storage head = _liveHead(cohortId);
         uint32 count = s.count;
-        uint8 rounds = _slots[sk].rounds;
+        uint8 rounds = _segStates[sk].rounds;
         if (round == 0 || round > rounds) revert CohortBookUnknownRound(cohortId, segmentIndex, round);
         if (!_multiProofOk(proof, proofFlags, s.root, members)) revert CohortBookInvalidProof(cohortId, segmentIndex);
         Payouts memory out = _newPayouts(n);
@@ -205,7 +209,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
             _payOne(uint32(index), address(uint160(payee)), uint96(limit), count, hi, lo, b, out);
         }
         _flushBits(b);
-        (paidCount, amount) = _finishPayout(cohortId, head, segmentIndex, round, out);
+        (paidCount, amount) = _finishPayout(cohortId, c, head, segmentIndex, round, out);
     }
 
     /// @inheritdoc ICohortBook
@@ -219,8 +223,8 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         bytes32[] calldata proof
     ) external nonReentrant returns (uint96 amount) {
         uint256 sk = _verify(cohortId, segmentIndex, c, s);
-        Slot storage head = _liveHead(cohortId);
-        uint8 rounds = _slots[sk].rounds;
+        Head storage head = _liveHead(cohortId);
+        uint8 rounds = _segStates[sk].rounds;
         if (round == 0 || round > rounds) revert CohortBookUnknownRound(cohortId, segmentIndex, round);
         if (!MerkleProof.verifyCalldata(proof, s.root, _leaf(m))) revert CohortBookInvalidProof(cohortId, segmentIndex);
         Payouts memory out = _newPayouts(1);
@@ -228,7 +232,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         _payOne(m.index, m.beneficiary, m.limit, s.count, _levels[(sk << 8) | round],
             _levels[(sk << 8) | (round - 1)], b, out);
         _flushBits(b);
-        (, uint256 total) = _finishPayout(cohortId, head, segmentIndex, round, out);
+        (, uint256 total) = _finishPayout(cohortId, c, head, segmentIndex, round, out);
         amount = uint96(total);
     }
 
@@ -244,7 +248,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint96 released, uint96 refund) {
         uint256 n = members.length;
         if (n == 0 || n > MAX_BATCH) revert CohortBookInvalidBatch(n);
-        Slot storage head = _verifyAll(cohortId, c, segments);
+        Head storage head = _verifyAll(cohortId, c, segments);
         if (msg.sender != c.distributor) revert CohortBookNotDistributor(cohortId, msg.sender);
         uint40 coverEnd = c.coverEnd;
         if (block.timestamp >= coverEnd) revert CohortBookCoverEnded(cohortId, coverEnd);
@@ -256,7 +260,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         // What the open rounds owe is settled first: a removal never takes an earned payout.
         _settle(cohortId, c, segments);
         uint256 sk = _segKey(cohortId, segmentIndex);
-        Slot storage st = _slots[sk];
+        SegState storage st = _segStates[sk];
         Payouts memory out = _newPayouts(n);
         uint256 removedLimit;
         (released, removedLimit) = _removeAll(cohortId, sk, segmentIndex, seg.count, st.rounds, members, out);
@@ -265,9 +269,9 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         st.removedLimit = uint96(total);
         refund = _refundOf(c, seg, removedLimit, n);
         uint256 taken = out.total + released;
-        uint96 locked = head.locked;
+        uint256 locked = _locked(c, head);
         if (taken > locked) revert CohortBookCollateralExhausted(cohortId, taken, locked);
-        head.locked = locked - uint96(taken);
+        head.taken += uint96(taken);
         _removeExposure(cohortId, c.productId, removedLimit, n);
         emit MembersRemoved(cohortId, segmentIndex, out.indices, uint96(out.total), released, refund);
         _payOut(out);
@@ -282,12 +286,11 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         returns (uint96 released)
     {
         _verify(cohortId, 0, c, s0);
-        Slot storage head = _liveHead(cohortId);
+        Head storage head = _liveHead(cohortId);
         uint256 at = _closesAt(c);
         if (block.timestamp < at) revert CohortBookNotClosable(cohortId, at);
-        released = head.locked;
-        head.locked = 0;
-        head.closed = true;
+        released = uint96(_locked(c, head));
+        (head.taken, head.closed) = (head.taken + released, true);
         _closeExposure(cohortId, c.productId);
         emit CohortClosed(cohortId, released);
         if (released != 0) _pool.release(released);
@@ -295,13 +298,14 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
 
     /// @inheritdoc ICohortBook
     function cohort(uint64 cohortId) external view returns (CohortState memory) {
-        Slot storage head = _slots[uint256(cohortId) << 16];
-        return CohortState(head.locked, head.segmentCount, head.closed);
+        Head storage head = _heads[cohortId];
+        uint16 count = _records[uint256(cohortId) << 16] == bytes32(0) ? 0 : head.addedSegments + 1;
+        return CohortState(head.taken, head.addedLimit, count, head.closed);
     }
 
     /// @inheritdoc ICohortBook
     function segment(uint64 cohortId, uint16 index) external view returns (SegmentState memory) {
-        Slot storage st = _slots[_segKey(cohortId, index)];
+        SegState storage st = _segStates[_segKey(cohortId, index)];
         return SegmentState(st.rounds, st.removedLimit);
     }
 
@@ -312,7 +316,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
 
     /// @inheritdoc ICohortBook
     function hashRecord(Cohort calldata c, Segment calldata s) external pure returns (bytes32) {
-        return _hashRecord(c, s);
+        return _hashPassed(c, s);
     }
 
     /// @inheritdoc ICohortBook
@@ -404,7 +408,7 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         if (episodes.length == 0) return 0;
         for (uint256 i = 0; i < segments.length; ++i) {
             uint256 sk = _segKey(cohortId, uint16(i));
-            Slot storage st = _slots[sk];
+            SegState storage st = _segStates[sk];
             (uint96 normal,) = Entitlement.compute(
                 prod, coverEnd, type(uint96).max, uint64(segments[i].start) + prod.waitingSeconds, episodes
             );
@@ -447,14 +451,20 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     }
 
     /// @dev Takes a batch's total from the cohort's own collateral, emits, pays.
-    function _finishPayout(uint64 cohortId, Slot storage head, uint16 segmentIndex, uint8 round, Payouts memory out)
-        private
-        returns (uint256 paidCount, uint256 amount)
-    {
+    function _finishPayout(
+        uint64 cohortId,
+        Cohort calldata c,
+        Head storage head,
+        uint16 segmentIndex,
+        uint8 round,
+        Payouts memory out
+    ) private returns (uint256 paidCount, uint256 amount) {
         (paidCount, amount) = (out.count, out.total);
-        uint96 locked = head.locked;
-        if (amount > locked) revert CohortBookCollateralExhausted(cohortId, amount, locked);
-        if (amount != 0) head.locked = locked - uint96(amount);
+        if (amount != 0) {
+            uint256 locked = _locked(c, head);
+            if (amount > locked) revert CohortBookCollateralExhausted(cohortId, amount, locked);
+            head.taken += uint96(amount);
+        }
         emit CohortPaid(cohortId, segmentIndex, round, uint32(paidCount), uint96(amount), out.indices);
         _payOut(out);
     }
@@ -688,32 +698,49 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
             }
             revert CohortBookUnknownSegment(cohortId, segmentIndex);
         }
-        if (_hashRecord(c, s) != stored) revert CohortBookRecordMismatch(cohortId, segmentIndex);
+        if (_hashPassed(c, s) != stored) revert CohortBookRecordMismatch(cohortId, segmentIndex);
     }
 
     /// @dev Every segment's record, in order, and the cohort live: its head slot.
     function _verifyAll(uint64 cohortId, Cohort calldata c, Segment[] calldata segments)
         private
         view
-        returns (Slot storage head)
+        returns (Head storage head)
     {
         if (_records[uint256(cohortId) << 16] == bytes32(0)) revert CohortBookUnknownCohort(cohortId);
         head = _liveHead(cohortId);
-        uint16 count = head.segmentCount;
-        if (segments.length != count) revert CohortBookSegmentsMismatch(cohortId, segments.length, count);
+        uint256 count = uint256(head.addedSegments) + 1;
+        if (segments.length != count) revert CohortBookSegmentsMismatch(cohortId, segments.length, uint16(count));
         for (uint256 i = 0; i < count; ++i) {
             _verify(cohortId, uint16(i), c, segments[i]);
         }
     }
 
-    /// @dev Segment 0's slot (the cohort's state), refused once closed. Callers verified a record.
-    function _liveHead(uint64 cohortId) private view returns (Slot storage head) {
-        head = _slots[uint256(cohortId) << 16];
+    /// @dev The cohort's changing part, refused once closed. Callers verified a record.
+    function _liveHead(uint64 cohortId) private view returns (Head storage head) {
+        head = _heads[cohortId];
         if (head.closed) revert CohortBookClosed(cohortId);
+    }
+
+    /// @dev The cohort's collateral still held: Σ total limits − paid − released.
+    function _locked(Cohort calldata c, Head storage head) private view returns (uint256) {
+        return uint256(c.baseLimit) + head.addedLimit - head.taken;
     }
 
     function _hashRecord(Cohort memory c, Segment memory s) private pure returns (bytes32) {
         return keccak256(abi.encode(c, s));
+    }
+
+    /// @dev `_hashRecord` of records passed in calldata, copied as raw words, unvalidated: every
+    /// stored hash is of a clean record, so a match proves the words are its clean encoding (as
+    /// PolicyBook's `_load`), and a batch pays no per-field checks.
+    function _hashPassed(Cohort calldata c, Segment calldata s) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, c, 0xa0)
+            calldatacopy(add(p, 0xa0), s, 0xa0)
+            h := keccak256(p, 0x140)
+        }
     }
 
     function _closesAt(Cohort calldata c) private view returns (uint256) {

@@ -18,7 +18,7 @@ import {IPolicyBook} from "./IPolicyBook.sol";
 /// BOOK_ROLE). Every payout and release of the cohort is taken from its own `locked` figure,
 /// which never goes below zero: a distributor whose leaves sum beyond the stated total reaches
 /// no other capital (`CohortBookCollateralExhausted`). Invariant, per cohort:
-/// `locked = Σ totalLimit − paid − released`.
+/// `locked = Σ totalLimit − paid − released` (stored as `taken` = paid + released).
 ///
 /// Settlement runs in **rounds**, per segment. `settle` computes the segment's per-member level
 /// `E` — the normal (non-excluded-event) entitlement of `Entitlement.compute` with no limit,
@@ -53,11 +53,13 @@ interface ICohortBook {
     /// @notice A cohort's fixed terms, one half of each of its segments' records. Only the hash
     /// of (cohort, segment) is stored per segment (`recordHash`); callers pass the records back,
     /// rebuilt from `CohortIssued` / `SegmentAdded` (`coverStart`: the resolved start).
+    /// `baseLimit`: segment 0's total limit (the cohort's collateral is `baseLimit + addedLimit − taken`).
     struct Cohort {
         address distributor;
         uint32 productId;
         uint40 coverStart;
         uint40 coverEnd;
+        uint96 baseLimit;
     }
 
     /// @notice A segment's fixed record: its tree, member count, stated total limit and premium.
@@ -70,10 +72,12 @@ interface ICohortBook {
         uint40 start;
     }
 
-    /// @notice What changes, kept in storage: `locked` (collateral still held for the cohort),
-    /// the segments appended, whether it is closed.
+    /// @notice What changes, kept in storage (all zero after issuance, so issuing writes no state):
+    /// `taken` (paid and released), `addedLimit` (Σ total limits of segments 1..), the segments,
+    /// whether it is closed. Collateral still held: `baseLimit + addedLimit − taken`.
     struct CohortState {
-        uint96 locked;
+        uint96 taken;
+        uint96 addedLimit;
         uint16 segmentCount;
         bool closed;
     }
@@ -258,7 +262,7 @@ interface ICohortBook {
     function MAX_SEGMENTS() external view returns (uint256);
     /// @notice Most episode windows `settle` reads (as PolicyBook).
     function MAX_EPISODE_WINDOWS() external view returns (uint256);
-    /// @notice The cohort's changing state (all zero: no such cohort).
+    /// @notice The cohort's changing state (`segmentCount` 0: no such cohort).
     function cohort(uint64 cohortId) external view returns (CohortState memory);
     /// @notice The segment's changing state.
     function segment(uint64 cohortId, uint16 index) external view returns (SegmentState memory);
