@@ -9,8 +9,8 @@ from typing import Any
 from eth_utils import keccak
 
 from contracts import artifacts
-from contracts.deploy import deploy
 from contracts.cohort_records import records_from_logs
+from contracts.deploy import deploy
 from contracts.merkle import MultiProof, StandardTree, member_leaf
 from contracts.reverts import ContractRevert
 from tests.chain import ORACLES, QUORUM, SUBJECT, USD, Actors, Ledger, fast_w3, signer
