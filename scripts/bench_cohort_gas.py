@@ -19,6 +19,7 @@ from web3.logs import DISCARD
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts import eip712  # noqa: E402
+from contracts.cohort_records import records_from_logs  # noqa: E402
 from contracts.merkle import StandardTree, member_leaf  # noqa: E402
 from scripts.gaslib import PINNED_TIME, gas, product, setup, write  # noqa: E402
 from tests.chain import SUBJECT, USD  # noqa: E402
@@ -54,21 +55,24 @@ def main() -> None:
         out[key] = gas(r)
     cid = 1  # the 10,000-customer cohort
     ms, t = trees["cohort_issue_gas"]
+    rec, segs = records_from_logs(led.cohorts, cid)
     ms2, t2 = cohort(100, "segment-1")
-    out["cohort_add_segment_gas"] = gas(led.send(c.addSegment(cid, t2.root, 100, 100 * LIMIT, 100 * USD),
-                                                 a.distributor))
+    out["cohort_add_segment_gas"] = gas(led.send(c.addSegment(cid, rec.as_tuple(), segs[0].as_tuple(), t2.root, 100,
+                                                              100 * LIMIT, 100 * USD), a.distributor))
+    rec, segs = records_from_logs(led.cohorts, cid)
+    c_, s0, every = rec.as_tuple(), segs[0].as_tuple(), [s.as_tuple() for s in segs]
 
     start = led.now() + 10
     led.travel(3 * 3600)
     led.verify_outage(service, start, start + 7200)
     led.travel(led.oracle.functions.finalityDelay().call() + 1, mine=True)
-    out["cohort_settle_gas"] = gas(led.send(c.settle(cid), a.relayer))
+    out["cohort_settle_gas"] = gas(led.send(c.settle(cid, c_, every), a.relayer))
 
     first = 0
     for size in BATCHES:
         mp = t.multiproof(range(first, first + size))
         batch = [ms[i] for i in mp.indices]
-        r = led.send(c.payBatch(cid, 1, 0, batch, mp.proof, mp.flags), a.relayer, gas=29_000_000)
+        r = led.send(c.payBatch(cid, 1, 0, c_, s0, batch, mp.proof, mp.flags), a.relayer, gas=29_000_000)
         assert r["status"] == 1
         paid = led.cohorts.events.CohortPaid().process_receipt(r, errors=DISCARD)[0]["args"]["count"]
         assert paid == size, (paid, size)
@@ -76,7 +80,7 @@ def main() -> None:
         first += size
     out["cohort_paid_gas_per_customer"] = out["cohort_paid_gas_per_customer_batch_900"]
     i = first
-    out["cohort_claim_gas"] = gas(led.send(c.claim(cid, 1, 0, ms[i], t.proof(i)), a.relayer))
+    out["cohort_claim_gas"] = gas(led.send(c.claim(cid, 1, 0, c_, s0, ms[i], t.proof(i)), a.relayer))
     # The floor of a payout: one token transfer to a new holder, without the 21,000 intrinsic gas.
     fresh = to_checksum_address(keccak(text="fresh-holder")[12:])
     led.fund(a.alice, 10 * USD)
