@@ -65,6 +65,10 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         uint64 episodesFrom;
         uint40 episodesUntil;
         IOutageOracle.Episode[] episodes;
+        uint32 entitledProduct; // the key of the entitlement below (0: none): product and limit,
+        uint96 entitledLimit; // over the episodes above
+        uint96 normal;
+        uint96 entitled;
         bool reportChecked;
         bytes32 reportHash;
         bytes32 subject;
@@ -550,8 +554,15 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         if (prod.serviceId != c.serviceId || from != c.episodesFrom || p.coverEnd != c.episodesUntil) {
             (c.episodes,) = _oracle.episodesIn(prod.serviceId, from, p.coverEnd, MAX_EPISODE_WINDOWS);
             (c.serviceId, c.episodesFrom, c.episodesUntil) = (prod.serviceId, from, p.coverEnd);
+            c.entitledProduct = 0;
         }
-        (uint96 normal, uint96 entitled) = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
+        // The entitlement is a function of the product, the limit and the episodes (of the
+        // cover's counting period): computed once per run of equal keys in a batch.
+        if (p.productId != c.entitledProduct || p.limit != c.entitledLimit) {
+            (c.normal, c.entitled) = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
+            (c.entitledProduct, c.entitledLimit) = (p.productId, p.limit);
+        }
+        (uint96 normal, uint96 entitled) = (c.normal, c.entitled);
         if (entitled <= p.settled) return 0;
         // Normal entitlement not yet handled as normal, within the room left; the rest is event's.
         uint96 room = entitled - p.settled;
