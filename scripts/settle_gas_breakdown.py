@@ -19,6 +19,7 @@ from pathlib import Path
 
 from eth.vm import computation as _computation
 from eth.vm.gas_meter import GasMeter
+from eth_utils import keccak
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -99,7 +100,8 @@ def main() -> None:
     _NAMES.update({bytes.fromhex(c.address[2:]): n for n, c in
                    (("book", led.book), ("pool", led.pool), ("token", led.token), ("oracle", led.oracle),
                     ("registry", led.registry))})
-    report = led.anchor(keccak_text("report-1")) and led.anchor_id(keccak_text("report-1"))
+    led.anchor(keccak(text="report-1"))
+    report = led.anchor_id(keccak(text="report-1"))
     service = eip712.service_id("https://app.saas.example")
     pid = product(led, service)
     cover_end = led.now() + 30 * 86400
@@ -120,7 +122,7 @@ def main() -> None:
                 led.send(led.token.functions.mint(holders[i - 1], 1), a.owner)
         ids, records = proj.records(ids_range)
         runs[name] = traced(led, led.book.functions.settle(ids, records), a.relayer)
-    for name, (g, rec, size) in runs.items():
+    for name, (g, _rec, size) in runs.items():
         n = 100 if name.endswith("100") else 50
         print(f"{name}: gasUsed {g:,} ({g / n:,.1f} per policy), calldata {size} bytes")
     g50, r50, _ = runs["fresh_50"]
@@ -159,12 +161,6 @@ def breakdown(a: Counter, b: Counter, used: int, n: int) -> None:
                 small += v
         if small:
             print(f"          {'other opcodes':<40}{small:>10,.1f}")
-
-
-def keccak_text(s: str) -> bytes:
-    from eth_utils import keccak
-
-    return keccak(text=s)
 
 
 if __name__ == "__main__":
