@@ -30,6 +30,7 @@ TARGETS = {
     "issue_single": 120_000,
     "issue_batch_per_policy_100": 45_000,
     "settle_per_policy_50": 35_000,
+    "settle_per_policy_100": 35_000,
 }
 
 
@@ -92,6 +93,11 @@ def main() -> None:
     out["issue_batch_per_policy_100"] = gas(r) / 100
     proj.apply_receipt(led.book, r)
     first = int(led.book.functions.policyCount().call()) - 99
+    # A second hundred, to fresh holders, for the 100-policy settle (issue 14's batch size).
+    fresh = [signer(f"customer-{i}").address for i in range(100, 200)]
+    r = led.send(led.book.functions.issueBatch([terms(pid, report, fresh[i], 200 + i, cover_end)
+                                                for i in range(100)]), a.distributor)
+    proj.apply_receipt(led.book, r)
 
     # One verified outage of 2 h on the service, then settle 50 policies (fresh beneficiaries).
     start = led.now() + 10
@@ -108,6 +114,9 @@ def main() -> None:
     out["settle_per_policy_50_existing_holders"] = gas(
         led.send(led.book.functions.settle(ids, records), a.relayer)) / 50
 
+    # One 100-policy batch to fresh holders: the per-batch costs spread over twice as many.
+    ids, records = proj.records(range(first + 100, first + 200))
+    out["settle_per_policy_100"] = gas(led.send(led.book.functions.settle(ids, records), a.relayer)) / 100
     write("gas", out, TARGETS)
 
 
