@@ -16,13 +16,10 @@ from eth_abi.exceptions import InsufficientDataBytes
 from eth_utils import event_abi_to_log_topic
 from eth_utils.abi import get_abi_input_names
 from web3._utils.abi import named_tree, normalize_event_input_types
-from web3._utils.events import (
-    _log_entry_data_to_bytes,
-    get_event_abi_types_for_decoding,
-    get_event_log_topics,
-)
+from web3._utils.events import _log_entry_data_to_bytes, get_event_abi_types_for_decoding
 from web3.datastructures import AttributeDict
 from web3.exceptions import InvalidEventABI, LogTopicError, MismatchedABI
+from web3.utils.abi import log_topic_to_bytes
 
 from contracts.eip55 import to_checksum_address
 
@@ -71,8 +68,19 @@ class EventDecoder:
         if set(self.topic_names) & set(data_names):
             raise InvalidEventABI(f"{self.name}: argument names shared by topics and data")
 
+    def _topics(self, topics: Any) -> Any:
+        """web3's `get_event_log_topics`, against the signature topic worked out once (web3
+        hashes the event's signature again for every log)."""
+        if self.topic is None:
+            return topics
+        if not topics:
+            raise MismatchedABI("Expected non-anonymous event to have 1 or more topics")
+        if log_topic_to_bytes(topics[0]) != self.topic:
+            raise MismatchedABI("The event signature did not match the provided ABI")
+        return topics[1:]
+
     def args(self, log: Any) -> dict[str, Any]:
-        topics = [_log_entry_data_to_bytes(t) for t in get_event_log_topics(self.abi, log["topics"])]
+        topics = [_log_entry_data_to_bytes(t) for t in self._topics(log["topics"])]
         if len(topics) != len(self.topic_types):
             raise LogTopicError(f"Expected {len(self.topic_types)} log topics.  Got {len(topics)}")
         data = abi_decode(self.data_types, _log_entry_data_to_bytes(log["data"]))
