@@ -173,7 +173,7 @@ class EventDecoder:
     def _data(self, raw: bytes) -> Any:
         if self._fast is not None:
             try:
-                return self._fast(raw)
+                return self._fast(bytes(raw))  # a HexBytes slice is a HexBytes: slower
             except _Irregular:
                 pass
         return abi_decode(self.data_types, raw)
