@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eth_utils import event_abi_to_log_topic, keccak
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from web3.utils.abi import log_topic_to_bytes
 
@@ -112,10 +112,13 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     def landed(tag: tuple[int, list[Any], list[Any], list[Any]], receipt: Any) -> None:
         _, part, docs, hashes = tag
         ids = issued_ids(receipt, gw.book.address, topic)
-        for pid, (c, salt), doc, h in zip(ids, part, docs, hashes, strict=True):
-            session.add(m.PolicyOwner(policy_id=pid, tenant_id=quote.tenant_id, quote_id=quote.id,
-                                      holder_ref=c.holder_ref, holder_salt="0x" + salt.hex()))
-            session.add(m.PolicySchedule(policy_id=pid, document=doc, schedule_hash="0x" + h.hex()))
+        rows = list(zip(ids, part, docs, hashes, strict=True))
+        if rows:  # one multi-row INSERT a table (no ORM object a cover: the join below loads them)
+            session.execute(insert(m.PolicyOwner), [
+                {"policy_id": pid, "tenant_id": quote.tenant_id, "quote_id": quote.id, "holder_ref": c.holder_ref,
+                 "holder_salt": "0x" + salt.hex()} for pid, (c, salt), _, _ in rows])
+            session.execute(insert(m.PolicySchedule), [
+                {"policy_id": pid, "document": doc, "schedule_hash": "0x" + h.hex()} for pid, _, doc, h in rows])
         tx = "0x" + bytes(receipt["transactionHash"]).hex()
         notices.publish_many(session, "policy.issued", [
             (f"policy.issued:{pid}", {"policy_id": pid, "batch_id": batch_id, "holder_ref": c.holder_ref,
