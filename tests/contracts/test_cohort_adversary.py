@@ -1,0 +1,330 @@
+"""Adversarial property tests of CohortBook's money paths, each against independent Python
+models (tests/contracts/cohort_model.py, and outage_model.py for the verified-outage rule).
+CohortBook is reached only through cohort_env's call helpers.
+
+1. Lying oracle signers: five signers, quorum three, up to two of them (q − 1, any subset) sign
+   false windows wherever they like, combined with any public honest reports and submitted by
+   any account at any time; honest nodes report real outages (dated up to 20 s late, seen up to
+   8 s late). Cohort payouts follow the model's windows and episodes exactly, whatever batches,
+   pulls and settles (by anyone, before finality too) the adversary interleaves; no member is
+   ever paid beyond what the real outages longer than the trigger inside its cover allow, and at
+   the end every member has been paid exactly that, once.
+2. A hostile or careless distributor (see `test_hostile_distributor_reaches_only_its_own_collateral`).
+3. A token that refuses or skims transfers (see `test_refused_and_skimmed_payouts_are_owed_once`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.chain import ORACLES, QUORUM, USD, signer
+from tests.contracts.cohort_env import (
+    AMOUNT,
+    AUTO,
+    FEE,
+    CohortEnv,
+    Result,
+    add_segment,
+    batch,
+    claim_member,
+    close_cohort,
+    closes_at,
+    cohort_events,
+    cohort_ledger,
+    cohort_locked,
+    issue_cohort,
+    members,
+    pay_batch,
+    segment_start,
+    settle_cohort,
+    tree,
+    unpack,
+)
+from tests.contracts.cohort_model import CohortModel, payable_starts
+from tests.contracts.helpers import SERVICE
+from tests.contracts.outage_model import OutageModel, verified_window
+
+PROPS = settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                        HealthCheck.data_too_large])
+
+
+def block_time(e: CohortEnv, receipt: object) -> int:
+    return int(e.led.w3.eth.get_block(receipt["blockNumber"])["timestamp"])  # type: ignore[index]
+
+
+def senders(e: CohortEnv) -> list[str]:
+    a = e.led.a
+    return [a.relayer, a.alice, a.bob, a.outsider, a.distributor, a.owner]
+
+
+# --- 1. lying oracle signers --------------------------------------------------------------
+
+SIGNERS = [*ORACLES, signer("oracle_5")]  # five, quorum QUORUM = 3: two may lie
+TRIGGER = 120
+JITTER, LAG = 20, 8  # an honest node dates an outage at most JITTER s late and sees it LAG s late
+
+
+@dataclass(frozen=True)
+class Outage:
+    start: int
+    end: int
+
+    @property
+    def long(self) -> bool:
+        return self.end - self.start > TRIGGER
+
+
+@pytest.fixture(scope="module")
+def oracle_env() -> Iterator[CohortEnv]:
+    yield cohort_ledger("plain", oracles=SIGNERS, trigger=TRIGGER)
+
+
+WHO = st.integers(0, 5)
+LIE = st.tuples(st.integers(1, 400), st.integers(0, 60), st.booleans())  # start, end (s before now), ongoing
+ORACLE_OPS = st.lists(st.tuples(st.integers(5, 300), st.one_of(
+    st.tuples(st.just("lie"), st.tuples(st.lists(LIE, min_size=1, max_size=2), st.lists(st.integers(0, 4), max_size=4),
+                                        st.booleans(), st.integers(0, 3), WHO)),
+    st.tuples(st.just("submit"), st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=5), st.integers(0, 3), WHO)),
+    st.tuples(st.just("settle"), st.tuples(WHO)),
+    st.tuples(st.just("batch"), st.tuples(st.lists(st.integers(0, 7), min_size=1, max_size=6), st.integers(0, 3),
+                                          st.integers(0, 2), WHO)),
+    st.tuples(st.just("pull"), st.tuples(st.integers(0, 7), st.integers(0, 3), st.integers(0, 2), WHO)),
+    st.tuples(st.just("extend"), st.tuples(st.integers(1, 6))),
+)), min_size=8, max_size=22)
+
+
+@st.composite
+def oracle_scenario(draw):  # noqa: ANN001, ANN201
+    n = draw(st.integers(3, 4))
+    # Lengths clearly below or above the trigger (the honest dating blurs an outage by JITTER s);
+    # gaps beyond the merge gap, so each real outage is one episode.
+    lengths = [draw(st.one_of(st.integers(40, TRIGGER), st.integers(TRIGGER + 3 * JITTER, TRIGGER + 300)))
+               for _ in range(n)]
+    gaps = [draw(st.integers(400, 700)) for _ in range(n)]
+    liars = draw(st.sets(st.integers(0, len(SIGNERS) - 1), max_size=QUORUM - 1))
+    jitter = [draw(st.integers(0, JITTER)) for _ in SIGNERS]
+    lag = [draw(st.integers(0, LAG)) for _ in SIGNERS]
+    shape = (draw(st.booleans()), draw(st.booleans()), draw(st.integers(1, 8)))  # late start, early end, members
+    return lengths, gaps, sorted(liars), jitter, lag, shape, draw(ORACLE_OPS)
+
+
+class OracleWalk:
+    """The chain, the outage model and the cohort model side by side."""
+
+    ACCEPTED = {"OutageOracleQuorumNotMet", "OutageOracleReportsDisjoint"}  # reports that verify nothing
+
+    def __init__(self, e: CohortEnv, sc: tuple) -> None:
+        lengths, gaps, liars, self.jitter, self.lag, (late, early, k0), self.ops = sc
+        self.e, self.led = e, e.led
+        led = self.led
+        self.liars = [SIGNERS[i] for i in liars]
+        self.honest = [i for i in range(len(SIGNERS)) if i not in liars]
+        t = led.now()
+        self.outages: list[Outage] = []
+        for length, gap in zip(lengths, gaps, strict=True):
+            t += gap
+            self.outages.append(Outage(t, t + length))
+            t += length
+        o = self.outages
+        start = (o[0].end + o[1].start) // 2 if late else led.now() + 60
+        self.end = (o[-2].end + o[-1].start) // 2 if early else o[-1].end + 200
+        oracle = led.oracle.functions
+        self.om = OutageModel(oracle.mergeGap().call(), oracle.finalityDelay().call())
+        self.base_locked = led.pool.functions.lockedCapital().call()
+        self.model = CohortModel(AMOUNT, AUTO, FEE, self.end)
+        self.segs: list[tuple[list[tuple], object]] = []
+        ms = members(k0, "o0")
+        t0 = tree(ms)
+        cid, (_, err) = issue_cohort(e, t0.root, k0, sum(m[2] for m in ms), k0 * USD, start=start, end=self.end)
+        assert err is None, err
+        self.cid = cid
+        self._add(ms, t0)
+        self.received: dict[str, int] = {}
+
+    def _add(self, ms: list[tuple], t: object) -> None:
+        seg = len(self.segs)
+        self.segs.append((ms, t))
+        self.model.add_segment(ms, segment_start(self.e, self.cid, seg), len(ms) * USD)
+
+    # --- the oracle side ----------------------------------------------------------------
+    def honest_report(self, i: int, o: Outage, now: int) -> tuple[object, int, int, bool] | None:
+        seen = now - self.lag[i]
+        start, end = o.start + self.jitter[i], min(seen, o.end)
+        return (SIGNERS[i], start, end, seen < o.end) if end > start else None
+
+    def submit(self, reports: list[tuple[object, int, int, bool]], sender: str, *, skip_known: bool = False,
+               padded: bool = False) -> None:
+        led = self.led
+        v = verified_window([(s, e) for _, s, e, _ in reports], QUORUM)
+        ongoing = sum(1 for *_, ong in reports if ong) >= QUORUM
+        if skip_known and v is not None and not copy.deepcopy(self.om).submit(*v, led.now(), ongoing):
+            return  # the honest transmitter sees the chain has it
+        signed = [led.signed_report(who, SERVICE, s, e, ongoing=ong) for who, s, e, ong in reports]
+        try:
+            r = led.send(led.oracle.functions.submit(SERVICE, 1, signed), sender)
+        except Exception as exc:  # noqa: BLE001 - the decoded refusal is checked below
+            name = getattr(exc, "name", None)
+            if padded:  # a repeated signer never makes a quorum
+                assert name == ("OutageOracleQuorumNotMet" if len(reports) < QUORUM else "OutageOracleDuplicateSigner"), exc
+            elif name == "OutageOracleWindowAlreadyCovered":
+                assert v is not None and not copy.deepcopy(self.om).submit(*v, led.now(), ongoing)
+            else:
+                assert name in self.ACCEPTED and v is None, (exc, v)
+            return
+        assert not padded and v is not None
+        assert self.om.submit(v[0], v[1], block_time(self.e, r), ongoing), "the chain took what the model calls nothing"
+        oracle = led.oracle.functions
+        chain = [tuple(oracle.windowAt(SERVICE, i).call()[:2]) for i in range(oracle.windowCount(SERVICE).call())]
+        assert chain == [(w.start, w.end) for w in self.om.windows]
+
+    def honest_round(self, now: int) -> None:
+        """The honest transmitter: every honest report of each outage, once a quorum has one."""
+        for o in self.outages:
+            reps = [r for i in self.honest if (r := self.honest_report(i, o, now)) is not None]
+            if len(reps) >= QUORUM:
+                self.submit(reps, self.led.a.relayer, skip_known=True)
+
+    def _seen(self, now: int, pick: int) -> Outage | None:
+        started = [o for o in self.outages if o.start + JITTER + LAG < now]
+        return started[-1 - pick % len(started)] if started else None
+
+    def lie(self, lies: list[tuple], picks: list[int], pad: bool, pick: int, who: int) -> None:
+        """The liars sign windows of their choosing, next to any public honest reports of an
+        outage (or of none), padded with a repeated honest report if the adversary likes."""
+        now = self.led.now()
+        o = self._seen(now, pick)
+        honest = [r for i in self.honest if o and (r := self.honest_report(i, o, now)) is not None]
+        chosen = list({id(r): r for r in (honest[p % len(honest)] for p in picks)}.values()) if honest else []
+        reps = [(liar, now - back, now - min(end_back, back - 1), ong)
+                for liar, (back, end_back, ong) in zip(self.liars, lies, strict=False)] + chosen
+        padded = pad and bool(chosen)
+        if padded:
+            reps.append(chosen[0])
+        if reps:
+            self.submit(reps, senders(self.e)[who], padded=padded)
+
+    def honest_subset(self, picks: list[int], pick: int, who: int) -> None:
+        """Anyone submits any subset of the public honest reports, whenever it likes."""
+        now = self.led.now()
+        o = self._seen(now, pick)
+        reps = [r for i in self.honest if o and (r := self.honest_report(i, o, now)) is not None]
+        chosen = list({id(r): r for r in (reps[p % len(reps)] for p in picks)}.values()) if reps else []
+        if chosen:
+            self.submit(chosen, senders(self.e)[who])
+
+    # --- the cohort side ----------------------------------------------------------------
+    def settle(self, who: int) -> None:
+        r, err = settle_cohort(self.e, self.cid, senders(self.e)[who])
+        assert err is None, err
+        ts = block_time(self.e, r)
+        self.model.episodes = payable_starts(self.om.episodes(ts), TRIGGER)
+        before = [s.rounds for s in self.model.segments]
+        self.model.settle()
+        opened = [(k, s.rounds, s.levels[-1]) for k, s in enumerate(self.model.segments) if s.rounds > before[k]]
+        got = [(ev["segment"], ev["round"], ev["level"]) for ev in cohort_events(self.e, r, "RoundOpened")]
+        assert got == opened, (got, opened, self.om.windows)
+        # Whatever the liars signed: a level counts only real outages beyond the trigger.
+        for s in self.model.segments:
+            real = sum(1 for o in self.outages if o.long and s.start <= o.start < self.end and o.start + TRIGGER < ts)
+            assert s.levels[-1] <= AMOUNT * real, (s.levels, real, self.outages, self.om.windows)
+
+    def _round(self, seg: int, pick: int) -> int:
+        rounds = self.model.segments[seg].rounds
+        return 1 + pick % rounds if rounds else 0
+
+    def pay(self, subset: list[int], pick: int, seg: int, who: int) -> None:
+        seg %= len(self.segs)
+        ms, t = self.segs[seg]
+        mem, mp = batch(t, ms, [i % len(ms) for i in subset])
+        rnd = self._round(seg, pick)
+        res = pay_batch(self.e, self.cid, max(rnd, 1), seg, mem, mp, senders(self.e)[who])
+        self._paid(seg, rnd, res, mp.indices)
+
+    def pull(self, i: int, pick: int, seg: int, who: int) -> None:
+        seg %= len(self.segs)
+        ms, t = self.segs[seg]
+        i %= len(ms)
+        rnd = self._round(seg, pick)
+        self._paid(seg, rnd, claim_member(self.e, self.cid, max(rnd, 1), seg, ms[i], t.proof(i),
+                                          senders(self.e)[who]), [i])
+
+    def _paid(self, seg: int, rnd: int, res: Result, positions: list[int]) -> None:
+        r, err = res
+        if rnd == 0:
+            assert r is None and err is not None and err.name == "CohortBookUnknownRound", err
+            return
+        assert err is None, err
+        out = self.model.pay(seg, rnd, positions)
+        [ev] = cohort_events(self.e, r, "CohortPaid")
+        assert (ev["segment"], ev["round"], ev["count"], ev["amount"]) == (seg, rnd, len(out), sum(a for *_, a in out))
+        assert unpack(ev["indices"]) == [i for i, _, _ in out]
+        for _, who, amt in out:
+            self.received[who] = self.received.get(who, 0) + amt
+
+    def extend(self, k: int) -> None:
+        """New customers, joining at a time no real outage is near (a cover bought mid-outage
+        is the known-loss rule's business, tested elsewhere)."""
+        now = self.led.now()
+        if len(self.segs) >= 3 or now >= self.end - 60 or any(o.start - 60 <= now <= o.end + 60 for o in self.outages):
+            return
+        ms = members(k, f"o{len(self.segs)}")
+        t = tree(ms)
+        _, err = add_segment(self.e, self.cid, t.root, k, sum(m[2] for m in ms), k * USD)
+        assert err is None, err
+        self._add(ms, t)
+
+    # --- checks -------------------------------------------------------------------------
+    def check(self) -> None:
+        led, m = self.led, self.model
+        assert cohort_locked(self.e, self.cid) == m.locked >= m.owed_now()
+        assert led.pool.functions.lockedCapital().call() == self.base_locked + m.locked
+        for who, amt in self.received.items():
+            assert led.balance(who) == amt
+
+    def entitled(self, seg: int, limit: int) -> int:
+        s = self.model.segments[seg]
+        real = sum(1 for o in self.outages if o.long and s.start <= o.start < self.end)
+        return min(limit, AUTO, AMOUNT * real)
+
+
+@PROPS
+@given(sc=oracle_scenario())
+def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv, sc: tuple) -> None:
+    e, led = oracle_env, oracle_env.led
+    snap = led.tester.take_snapshot()
+    try:
+        w = OracleWalk(e, sc)
+        for dt, (op, args) in w.ops:
+            led.travel(dt, mine=True)
+            {"lie": w.lie, "submit": w.honest_subset, "settle": w.settle, "batch": w.pay, "pull": w.pull,
+             "extend": w.extend}[op](*args)
+            w.honest_round(led.now())
+            w.check()
+        # The outages end and the honest network reports them; their starts become final.
+        for o in w.outages:
+            if led.now() < o.end + 2 * LAG:
+                led.travel(o.end + 2 * LAG - led.now(), mine=True)
+            w.honest_round(led.now())
+        led.travel(w.om.finality + 1, mine=True)
+        w.settle(0)
+        for seg, (ms, t) in enumerate(w.segs):
+            for rnd in range(1, w.model.segments[seg].rounds + 1):
+                w.pay(list(range(len(ms))), rnd - 1, seg, 0)
+            for i, who, limit, _ in ms:  # each member exactly what the real outages owe it, once
+                assert w.model.segments[seg].paid_so_far(i) == w.received.get(who, 0) == w.entitled(seg, limit)
+        w.check()
+        at = closes_at(e, w.cid)
+        led.travel(max(at - led.now(), 0) + 1, mine=True)
+        r, err = close_cohort(e, w.cid, led.a.outsider)
+        assert err is None, err
+        assert cohort_events(e, r, "CohortClosed")[0]["released"] == w.model.close()
+        assert led.pool.functions.lockedCapital().call() == w.base_locked
+    finally:
+        led.tester.revert_to_snapshot(snap)
