@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from contracts.deploy import DEFAULT_MERGE_GAP as MERGE_GAP
 from tests.chain import ORACLES, QUORUM, USD, signer
 from tests.contracts.cohort_env import (
     AMOUNT,
@@ -87,11 +88,18 @@ def oracle_env() -> Iterator[CohortEnv]:
 
 
 WHO = st.integers(0, 5)
-LIE = st.tuples(st.integers(1, 400), st.integers(0, 60), st.booleans())  # start, end (s before now), ongoing
-ORACLE_OPS = st.lists(st.tuples(st.integers(5, 300), st.one_of(
-    st.tuples(st.just("lie"), st.tuples(st.lists(LIE, min_size=1, max_size=2), st.lists(st.integers(0, 4), max_size=4),
-                                        st.booleans(), st.integers(0, 3), WHO)),
-    st.tuples(st.just("submit"), st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=5), st.integers(0, 3), WHO)),
+RARELY = st.integers(0, 3).map(lambda k: k == 3)
+# A false window: "wrap" contains the real outage (up to a minute either side), "inside" lies
+# within it, "free" is anywhere near it; or, with no outage picked, it ends now. And its flag.
+LIE = st.tuples(st.sampled_from(["wrap", "inside", "free"]), st.integers(0, 300), st.integers(0, 300), st.booleans())
+DT = st.one_of(st.integers(5, 40), st.integers(41, 300))  # seconds that pass: within finality, or beyond
+# Per step: the seconds that pass, whether the honest transmitter gets through this time (the
+# adversary may delay it; at the end it always does), and the adversary's move.
+ORACLE_OPS = st.lists(st.tuples(DT, st.booleans(), st.one_of(
+    st.tuples(st.just("lie"), st.tuples(st.lists(LIE, min_size=QUORUM - 1, max_size=QUORUM - 1),
+                                        st.lists(st.integers(0, 4), max_size=4), RARELY, st.integers(0, 4), WHO)),
+    st.tuples(st.just("submit"), st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=5), st.integers(0, 3),
+                                           WHO)),
     st.tuples(st.just("settle"), st.tuples(WHO)),
     st.tuples(st.just("batch"), st.tuples(st.lists(st.integers(0, 7), min_size=1, max_size=6), st.integers(0, 3),
                                           st.integers(0, 2), WHO)),
@@ -104,11 +112,13 @@ ORACLE_OPS = st.lists(st.tuples(st.integers(5, 300), st.one_of(
 def oracle_scenario(draw):  # noqa: ANN001, ANN201
     n = draw(st.integers(3, 4))
     # Lengths clearly below or above the trigger (the honest dating blurs an outage by JITTER s);
-    # gaps beyond the merge gap, so each real outage is one episode.
+    # gaps beyond the merge gap, so each real outage is one episode; the first soon.
     lengths = [draw(st.one_of(st.integers(40, TRIGGER), st.integers(TRIGGER + 3 * JITTER, TRIGGER + 300)))
                for _ in range(n)]
-    gaps = [draw(st.integers(400, 700)) for _ in range(n)]
-    liars = draw(st.sets(st.integers(0, len(SIGNERS) - 1), max_size=QUORUM - 1))
+    gaps = [draw(st.integers(100, 250))] + [draw(st.integers(MERGE_GAP + 2 * JITTER, MERGE_GAP + 200))
+                                            for _ in range(n - 1)]
+    k = draw(st.sampled_from([QUORUM - 1, 1, QUORUM - 1, 0]))
+    liars = draw(st.lists(st.integers(0, len(SIGNERS) - 1), min_size=k, max_size=k, unique=True))
     jitter = [draw(st.integers(0, JITTER)) for _ in SIGNERS]
     lag = [draw(st.integers(0, LAG)) for _ in SIGNERS]
     shape = (draw(st.booleans()), draw(st.booleans()), draw(st.integers(1, 8)))  # late start, early end, members
@@ -172,7 +182,8 @@ class OracleWalk:
         except Exception as exc:  # noqa: BLE001 - the decoded refusal is checked below
             name = getattr(exc, "name", None)
             if padded:  # a repeated signer never makes a quorum
-                assert name == ("OutageOracleQuorumNotMet" if len(reports) < QUORUM else "OutageOracleDuplicateSigner"), exc
+                short = len(reports) < QUORUM
+                assert name == ("OutageOracleQuorumNotMet" if short else "OutageOracleDuplicateSigner"), exc
             elif name == "OutageOracleWindowAlreadyCovered":
                 assert v is not None and not copy.deepcopy(self.om).submit(*v, led.now(), ongoing)
             else:
@@ -196,14 +207,27 @@ class OracleWalk:
         return started[-1 - pick % len(started)] if started else None
 
     def lie(self, lies: list[tuple], picks: list[int], pad: bool, pick: int, who: int) -> None:
-        """The liars sign windows of their choosing, next to any public honest reports of an
-        outage (or of none), padded with a repeated honest report if the adversary likes."""
+        """The liars sign windows of their choosing around a real outage (from well before it to
+        well after it, up to now) or around now, next to any public honest reports of that
+        outage, padded with a repeated honest report if the adversary likes."""
         now = self.led.now()
         o = self._seen(now, pick)
         honest = [r for i in self.honest if o and (r := self.honest_report(i, o, now)) is not None]
         chosen = list({id(r): r for r in (honest[p % len(honest)] for p in picks)}.values()) if honest else []
-        reps = [(liar, now - back, now - min(end_back, back - 1), ong)
-                for liar, (back, end_back, ong) in zip(self.liars, lies, strict=False)] + chosen
+        reps = []
+        for liar, (kind, x, y, ong) in zip(self.liars, lies, strict=False):
+            if o is None or pick >= 3:
+                start, end = now - 1 - x, now
+            elif kind == "wrap":
+                start, end = o.start - x % 61, min(o.end + y % 61, now)
+            elif kind == "inside":
+                start = o.start + x % (o.end - o.start)
+                end = min(start + 1 + y, o.end, now)
+            else:
+                start, end = o.start + x - 150, min(o.end + y - 150, now)
+            if end > start:
+                reps.append((liar, start, end, ong))
+        reps += chosen
         padded = pad and bool(chosen)
         if padded:
             reps.append(chosen[0])
@@ -294,18 +318,35 @@ class OracleWalk:
         return min(limit, AUTO, AMOUNT * real)
 
 
+# Two liars date an ongoing outage first (with one honest node's public report), a settle comes
+# before finality, then one after it; batches and a pull by strangers, an extension in a gap.
+LIARS_FIRST = (
+    [300, 60, 300], [150, 400, 400], [3, 4], [0, 5, 20, 0, 0], [0, 4, 8, 0, 0], (False, False, 4),
+    [(160, False, ("settle", (0,))),
+     (40, True, ("lie", ([("wrap", 30, 30, True), ("wrap", 10, 60, True)], [0], False, 0, 1))),
+     (20, False, ("settle", (2,))),
+     (30, False, ("lie", ([("wrap", 60, 0, True), ("wrap", 60, 0, True)], [0, 1], False, 0, 3))),
+     (100, False, ("settle", (3,))),
+     (5, False, ("batch", ([0, 1, 2], 0, 0, 1))),
+     (5, True, ("pull", (3, 0, 0, 2))),
+     (300, False, ("extend", (2,))),
+     (200, False, ("settle", (4,)))])
+
+
 @PROPS
 @given(sc=oracle_scenario())
+@example(sc=LIARS_FIRST)
 def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv, sc: tuple) -> None:
     e, led = oracle_env, oracle_env.led
     snap = led.tester.take_snapshot()
     try:
         w = OracleWalk(e, sc)
-        for dt, (op, args) in w.ops:
+        for dt, delayed, (op, args) in w.ops:
             led.travel(dt, mine=True)
             {"lie": w.lie, "submit": w.honest_subset, "settle": w.settle, "batch": w.pay, "pull": w.pull,
              "extend": w.extend}[op](*args)
-            w.honest_round(led.now())
+            if not delayed:
+                w.honest_round(led.now())
             w.check()
         # The outages end and the honest network reports them; their starts become final.
         for o in w.outages:
@@ -314,7 +355,7 @@ def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv
             w.honest_round(led.now())
         led.travel(w.om.finality + 1, mine=True)
         w.settle(0)
-        for seg, (ms, t) in enumerate(w.segs):
+        for seg, (ms, _) in enumerate(w.segs):
             for rnd in range(1, w.model.segments[seg].rounds + 1):
                 w.pay(list(range(len(ms))), rnd - 1, seg, 0)
             for i, who, limit, _ in ms:  # each member exactly what the real outages owe it, once
