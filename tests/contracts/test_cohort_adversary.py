@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from eth_utils import keccak
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
 from contracts.deploy import DEFAULT_MERGE_GAP as MERGE_GAP
 from tests.chain import ORACLES, QUORUM, USD, signer
 from tests.contracts.cohort_env import (
@@ -42,13 +44,15 @@ from tests.contracts.cohort_env import (
     issue_cohort,
     members,
     pay_batch,
+    remove_members,
     segment_start,
     settle_cohort,
+    setup_env,
     tree,
     unpack,
 )
-from tests.contracts.cohort_model import CohortModel, payable_starts
-from tests.contracts.helpers import SERVICE
+from tests.contracts.cohort_model import CohortModel, Refused, payable_starts
+from tests.contracts.helpers import DAY, HOUR, SERVICE, snapshot
 from tests.contracts.outage_model import OutageModel, verified_window
 
 PROPS = settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -369,3 +373,245 @@ def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv
         assert led.pool.functions.lockedCapital().call() == w.base_locked
     finally:
         led.tester.revert_to_snapshot(snap)
+
+
+# --- 2. a hostile or careless distributor --------------------------------------------------
+
+ZERO = "0x" + "00" * 20
+CAP = 500 * USD  # the product's policy limit: a segment's total is at most count × CAP
+# How the distributor shapes a segment: as its leaves say, or with a count or total that
+# disagrees with them, a leaf twice, an index given to a second customer, a leaf without payee,
+# the old segment's customers re-listed to other payees; or a shape the book must refuse.
+SHAPES = ["honest", "count_low", "count_high", "total_low", "total_high", "dup_leaf", "dup_index", "no_payee",
+          "relist", "over_cap", "zero_count", "zero_total", "zero_root"]
+REFUSED_SHAPES = {"over_cap", "zero_count", "zero_total", "zero_root"}
+SHAPE = st.tuples(st.sampled_from(SHAPES), st.integers(1, 8), st.integers(1, 4))  # shape, leaves, degree
+
+
+@pytest.fixture(scope="module")
+def book_env(_ledger: object) -> Iterator[CohortEnv]:
+    with snapshot(_ledger):  # the session's deployment, set up once for this module
+        yield setup_env(_ledger)
+
+
+def shaped(shape: tuple[str, int, int], tag: str, old: list[tuple] | None) -> tuple[list[tuple], int, int, bool]:
+    """(leaves by tree position, stated count, stated total, whether the root is zeroed)."""
+    kind, n, d = shape
+    ms = members(n, tag)
+    if kind == "relist" and old:
+        ms = [(m[0], signer(f"{tag}-relist-{m[0]}").address, m[2], m[3]) for m in old]
+    if kind == "dup_leaf":
+        ms = ms + [ms[d % n]]
+    if kind == "dup_index":
+        j = d % n
+        ms = ms + [(j, signer(f"{tag}-dup").address, ms[j][2], keccak(text=f"salt|{tag}-dup"))]
+    if kind == "no_payee":
+        j = d % n
+        ms[j] = (j, ZERO, ms[j][2], ms[j][3])
+    count = len({m[0] for m in ms})
+    total = sum(m[2] for m in ms if m[0] < count) - (ms[-1][2] if kind in ("dup_leaf", "dup_index") else 0)
+    if kind == "count_low":
+        count = max(1, count - d)
+    elif kind == "count_high":
+        count += d
+    elif kind == "total_low":
+        total = max(USD, total * d // 8)
+    elif kind == "total_high":
+        total = min(total + d * 50 * USD, count * CAP)
+    elif kind == "over_cap":
+        total = count * CAP + 1
+    elif kind == "zero_count":
+        count = 0
+    elif kind == "zero_total":
+        total = 0
+    return ms, count, total, kind == "zero_root"
+
+
+HOSTILE_OPS = st.lists(st.one_of(
+    st.tuples(st.just("outage"), st.tuples()),
+    st.tuples(st.just("settle"), st.tuples(WHO)),
+    st.tuples(st.just("batch"), st.tuples(st.integers(0, 3), st.lists(st.integers(0, 9), min_size=1, max_size=6),
+                                          st.integers(0, 3), WHO)),
+    st.tuples(st.just("pull"), st.tuples(st.integers(0, 3), st.integers(0, 9), st.integers(0, 3), WHO)),
+    st.tuples(st.just("extend"), st.tuples(SHAPE, st.booleans())),
+    st.tuples(st.just("remove"), st.tuples(st.integers(0, 3), st.lists(st.integers(0, 9), min_size=1, max_size=4),
+                                           RARELY)),
+), min_size=4, max_size=14)
+
+
+class HostileWalk:
+    """A cohort whose distributor shapes its segments as it likes, against the cohort model."""
+
+    def __init__(self, e: CohortEnv, shape: tuple[str, int, int]) -> None:
+        self.e, self.led = e, e.led
+        led = self.led
+        self.base_locked = led.pool.functions.lockedCapital().call()
+        self.dist0 = led.balance(led.a.distributor)
+        self.premiums = self.refunds = 0
+        self.end = led.now() + 30 * DAY
+        self.model = CohortModel(AMOUNT, AUTO, FEE, self.end)
+        self.segs: list[tuple[list[tuple], object]] = []
+        self.received: dict[str, int] = {}
+        self.cid = 0
+        ms, count, total, zero = shaped(("honest", *shape[1:]) if shape[0] in REFUSED_SHAPES else shape, "h0", None)
+        self._segment(ms, count, total, zero)
+
+    def _segment(self, ms: list[tuple], count: int, total: int, zero_root: bool, sender: str | None = None) -> None:
+        e, t, seg = self.e, tree(ms), len(self.segs)
+        root = bytes(32) if zero_root else t.root
+        premium = max(count, 1) * USD
+        if self.cid == 0:
+            cid, (_, err) = issue_cohort(e, root, count, total, premium, end=self.end)
+        else:
+            cid, (_, err) = self.cid, add_segment(e, self.cid, root, count, total, premium, sender)
+        if sender not in (None, self.led.a.distributor):
+            assert err is not None and err.name == "CohortBookNotDistributor", err
+            return
+        if zero_root or count == 0 or total == 0 or total > count * CAP:
+            assert err is not None and err.name == "CohortBookInvalidSegment", err
+            return
+        assert err is None, err
+        self.cid = cid
+        self.segs.append((ms, t))
+        self.premiums += premium
+        self.model.add_segment(ms, segment_start(e, cid, seg), premium, count=count, total=total)
+
+    # --- operations ---------------------------------------------------------------------
+    def outage(self) -> None:
+        led = self.led
+        led.travel(DAY)
+        start = led.now() - 3 * HOUR
+        led.verify_outage(SERVICE, start, start + 2 * HOUR)
+        led.travel(FINALITY + MERGE_GAP + 1, mine=True)
+        self.model.episodes.append(start)
+
+    def settle(self, who: int) -> None:
+        r, err = settle_cohort(self.e, self.cid, senders(self.e)[who])
+        assert err is None, err
+        assert len(cohort_events(self.e, r, "RoundOpened")) == self.model.settle()
+
+    def _round(self, seg: int, pick: int) -> int:
+        rounds = self.model.segments[seg].rounds
+        return 1 + pick % rounds if rounds else 0
+
+    def pay(self, seg: int, subset: list[int], pick: int, who: int) -> None:
+        seg %= len(self.segs)
+        ms, t = self.segs[seg]
+        mem, mp = batch(t, ms, [i % len(ms) for i in subset])
+        rnd = self._round(seg, pick)
+        self._paid(seg, rnd, pay_batch(self.e, self.cid, max(rnd, 1), seg, mem, mp, senders(self.e)[who]), mp.indices)
+
+    def pull(self, seg: int, p: int, pick: int, who: int) -> None:
+        seg %= len(self.segs)
+        ms, t = self.segs[seg]
+        p %= len(ms)
+        rnd = self._round(seg, pick)
+        self._paid(seg, rnd, claim_member(self.e, self.cid, max(rnd, 1), seg, ms[p], t.proof(p),
+                                          senders(self.e)[who]), [p])
+
+    def _paid(self, seg: int, rnd: int, res: Result, positions: list[int]) -> None:
+        r, err = res
+        if rnd == 0:
+            assert err is not None and err.name == "CohortBookUnknownRound", err
+            return
+        try:
+            out = self.model.pay(seg, rnd, positions)
+        except Refused as x:
+            assert r is None and err is not None and err.name == x.error, (err, x.error)
+            return
+        assert err is None, err
+        [ev] = cohort_events(self.e, r, "CohortPaid")
+        assert (ev["count"], ev["amount"]) == (len(out), sum(a for *_, a in out))
+        assert unpack(ev["indices"]) == [i for i, _, _ in out]
+        for _, who, amt in out:
+            self.received[who] = self.received.get(who, 0) + amt
+
+    def extend(self, shape: tuple[str, int, int], by_stranger: bool) -> None:
+        if len(self.segs) >= 4:
+            return
+        sender = self.led.a.outsider if by_stranger else None
+        self._segment(*shaped(shape, f"h{len(self.segs)}", self.segs[0][0]), sender=sender)
+
+    def remove(self, seg: int, subset: list[int], by_stranger: bool) -> None:
+        led, e = self.led, self.e
+        seg %= len(self.segs)
+        ms, t = self.segs[seg]
+        mem, mp = batch(t, ms, [i % len(ms) for i in subset])
+        if by_stranger:
+            _, err = remove_members(e, self.cid, seg, mem, mp, led.a.outsider)
+            assert err is not None and err.name == "CohortBookNotDistributor", err
+            return
+        r, err = remove_members(e, self.cid, seg, mem, mp)
+        saved = copy.deepcopy(self.model)  # a refused removal undoes its settle too
+        self.model.settle()
+        sm = self.model.segments[seg]
+        before = {ms[p][0]: sm.paid_so_far(ms[p][0]) for p in mp.indices}
+        try:
+            out, released, refund = self.model.remove(seg, mp.indices, block_time(e, r) if r else led.now())
+        except Refused as x:
+            self.model = saved
+            assert r is None and err is not None and err.name == x.error, (err, x.error)
+            return
+        assert err is None, err
+        [ev] = cohort_events(e, r, "MembersRemoved")
+        assert (ev["paid"], ev["released"], ev["refund"]) == (sum(a for *_, a in out), released, refund)
+        # What was owed is paid first; then exactly the removed limits have left the collateral.
+        paid_now = {i: a for i, _, a in out}
+        for p in mp.indices:
+            i, who, limit, _ = ms[p]
+            assert before[i] + paid_now.get(i, 0) == (min(limit, sm.levels[-1]) if who != ZERO else before[i])
+        assert released + sum(paid_now.values()) + sum(before.values()) == sum(ms[p][2] for p in mp.indices)
+        for _, who, amt in out:
+            self.received[who] = self.received.get(who, 0) + amt
+        self.refunds += refund
+
+    # --- checks -------------------------------------------------------------------------
+    def check(self) -> None:
+        led, m = self.led, self.model
+        assert cohort_locked(self.e, self.cid) == m.locked
+        assert led.pool.functions.lockedCapital().call() == self.base_locked + m.locked
+        assert led.balance(led.a.distributor) == self.dist0 - self.premiums + self.refunds
+        if all(s.total_limit >= sum(mm[2] for mm in s.members if mm[0] < s.count) for s in m.segments):
+            assert m.locked >= m.owed_now()  # a fully collateralised cohort can always pay what it owes
+        for s in m.segments:
+            for i, paid in s.paid_to.items():  # never beyond a limit its leaves give it, nor the auto-pay limit
+                assert paid <= min(max(mm[2] for mm in s.members if mm[0] == i), AUTO)
+        for who, amt in self.received.items():
+            assert led.balance(who) == amt
+
+
+@PROPS
+@given(shape=SHAPE, ops=HOSTILE_OPS)
+def test_hostile_distributor_reaches_only_its_own_collateral(book_env: CohortEnv, shape: tuple,
+                                                            ops: list[tuple]) -> None:
+    """The distributor shapes segments as it likes (count or total disagreeing with the leaves,
+    duplicates, a leaf without payee, old customers re-listed, shapes the book must refuse),
+    removes members at any time (twice, paid ones, out-of-range or duplicate indices, beyond the
+    stated total), and strangers try its calls; anyone settles, pays and pulls. After each step
+    the cohort's collateral is the model's Σ totals − paid − released (the pool's locked capital
+    moves by exactly that), no index is paid twice in a round or beyond its limit, and a removal
+    first pays what the rounds owe and then releases exactly the rest of the removed limits.
+    At the end, whatever the shapes, `close` releases everything still locked."""
+    e, led = book_env, book_env.led
+    with snapshot(led):
+        w = HostileWalk(e, shape)
+        for op, args in ops:
+            getattr(w, {"batch": "pay"}.get(op, op))(*args)
+            w.check()
+        w.settle(0)
+        for seg, (ms, _) in enumerate(w.segs):  # everyone still owed is paid, as far as collateral goes
+            for rnd in range(1, w.model.segments[seg].rounds + 1):
+                w.pay(seg, list(range(len(ms))), rnd - 1, 0)
+        w.check()
+        led.travel(w.end - led.now() + 1, mine=True)
+        ms, t = w.segs[0]
+        mem, mp = batch(t, ms, [0])
+        assert remove_members(e, w.cid, 0, mem, mp)[1].name == "CohortBookCoverEnded"
+        assert add_segment(e, w.cid, t.root, 1, USD, USD)[1].name == "CohortBookCoverEnded"
+        assert close_cohort(e, w.cid, led.a.outsider)[1].name == "CohortBookNotClosable"
+        led.travel(closes_at(e, w.cid) - led.now() + 1, mine=True)
+        r, err = close_cohort(e, w.cid, led.a.outsider)
+        assert err is None, err
+        assert cohort_events(e, r, "CohortClosed")[0]["released"] == w.model.close()
+        assert cohort_locked(e, w.cid) == 0
+        assert led.pool.functions.lockedCapital().call() == w.base_locked
