@@ -582,6 +582,20 @@ class HostileWalk:
 
 @PROPS
 @given(shape=SHAPE, ops=HOSTILE_OPS)
+# An index given to two customers: paid once a round; removed twice in one batch, then once
+# (paid), then again; the old customers re-listed; a removal once an outage is payable, unsettled.
+@example(shape=("dup_index", 4, 1), ops=[
+    ("outage", ()), ("settle", (1,)), ("batch", (0, [0, 1, 2, 3, 4], 0, 2)), ("remove", (0, [1, 4], False)),
+    ("remove", (0, [1], False)), ("remove", (0, [4], False)), ("extend", (("relist", 1, 1), False)),
+    ("outage", ()), ("remove", (1, [0, 2], False)), ("pull", (1, 1, 0, 3)), ("pull", (0, 4, 1, 3))])
+# Too little collateral: batches refused, single pulls until it runs out, a removal beyond the
+# total; phantom and out-of-range members; strangers try the distributor's calls.
+@example(shape=("total_low", 4, 2), ops=[
+    ("outage", ()), ("outage", ()), ("settle", (0,)), ("batch", (0, [0, 1, 2, 3], 1, 1)),
+    ("pull", (0, 3, 1, 1)), ("pull", (0, 2, 1, 1)), ("pull", (0, 1, 0, 1)), ("remove", (0, [0, 1, 2, 3], False)),
+    ("extend", (("count_low", 5, 2), False)), ("extend", (("count_high", 3, 2), True)),
+    ("extend", (("count_high", 3, 2), False)), ("outage", ()), ("remove", (1, [4], False)),
+    ("remove", (2, [0], True)), ("batch", (1, [0, 1, 2, 3, 4], 0, 4))])
 def test_hostile_distributor_reaches_only_its_own_collateral(book_env: CohortEnv, shape: tuple,
                                                             ops: list[tuple]) -> None:
     """The distributor shapes segments as it likes (count or total disagreeing with the leaves,
