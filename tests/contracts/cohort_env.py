@@ -175,3 +175,22 @@ def closes_at(e: CohortEnv, cid: int) -> int:
 def cohort_events(e: CohortEnv, receipt: Any, name: str) -> list[dict[str, Any]]:
     """The CohortBook events `name` of a receipt."""
     return events(receipt, e.led.cohorts, name)
+
+
+def claim_credit(e: CohortEnv, who: str, to: str) -> Result:
+    """`who` pulls what the pool credited it (a refused payout or refund), sent to `to`."""
+    return try_send(e.led, e.led.pool.functions.claim(to), who)
+
+
+def customer_accounts(e: CohortEnv, n: int) -> list[str]:
+    """`n` chain accounts with ether, for customers who send their own claims. Call outside any
+    snapshot that will be reverted (the ether would go, the account would stay)."""
+    tester, w3 = e.led.tester, e.led.w3
+    out = []
+    for i in range(n):
+        s = signer(f"customer-{i}")
+        if s.address not in w3.eth.accounts:
+            tester.add_account("0x" + s.key.hex())
+            w3.eth.send_transaction({"from": e.led.a.owner, "to": s.address, "value": 10**18})
+        out.append(s.address)
+    return out

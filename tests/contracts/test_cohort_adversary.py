@@ -31,16 +31,19 @@ from tests.contracts.cohort_env import (
     AMOUNT,
     AUTO,
     FEE,
+    LIMITS,
     CohortEnv,
     Result,
     add_segment,
     batch,
+    claim_credit,
     claim_member,
     close_cohort,
     closes_at,
     cohort_events,
     cohort_ledger,
     cohort_locked,
+    customer_accounts,
     issue_cohort,
     members,
     pay_batch,
@@ -629,3 +632,175 @@ def test_hostile_distributor_reaches_only_its_own_collateral(book_env: CohortEnv
         assert cohort_events(e, r, "CohortClosed")[0]["released"] == w.model.close()
         assert cohort_locked(e, w.cid) == 0
         assert led.pool.functions.lockedCapital().call() == w.base_locked
+
+
+# --- 3. a token that refuses or skims transfers ----------------------------------------------
+
+@pytest.fixture(scope="module", params=["blacklist", "false", "fee"])
+def token_env(request: pytest.FixtureRequest) -> Iterator[tuple[CohortEnv, list[str]]]:
+    e = cohort_ledger(request.param)
+    yield e, customer_accounts(e, 5)
+
+
+TOKEN_OPS = st.lists(st.one_of(
+    st.tuples(st.just("outage"), st.tuples()),
+    st.tuples(st.just("settle"), st.tuples(WHO)),
+    st.tuples(st.just("batch"), st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=5), st.integers(0, 3), WHO)),
+    st.tuples(st.just("pull"), st.tuples(st.integers(0, 4), st.integers(0, 3), WHO)),
+    st.tuples(st.just("odd"), st.tuples(st.integers(0, 5), st.booleans())),  # 5: the distributor
+    st.tuples(st.just("claim"), st.tuples(st.integers(0, 5), st.booleans())),
+    st.tuples(st.just("remove"), st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=2))),
+), min_size=4, max_size=14)
+
+
+class TokenWalk:
+    """Cohort payouts, removal refunds and pool claims over an odd token, against the cohort
+    model and a model of the token and the pool's credits: a transfer to a refused account moves
+    nothing and credits its amount to the payee in the pool; a fee token delivers value − ⌊value ×
+    bps / 10⁴⌋; a claim pays out the whole credit once, and a refused claim keeps it."""
+
+    def __init__(self, e: CohortEnv, custs: list[str]) -> None:
+        self.e, self.led = e, e.led
+        led = self.led
+        self.base_locked = led.pool.functions.lockedCapital().call()
+        self.base_owed = led.pool.functions.owedCapital().call()
+        self.ms = [(i, who, LIMITS[i % len(LIMITS)], keccak(text=f"salt|cust-{i}")) for i, who in enumerate(custs)]
+        self.t = tree(self.ms)
+        self.end = led.now() + 30 * DAY
+        e.set_fee(0)  # the premium arrives in full
+        self.cid, (_, err) = issue_cohort(e, self.t.root, len(self.ms), sum(m[2] for m in self.ms), 5 * USD,
+                                          end=self.end)
+        assert err is None, err
+        self.model = CohortModel(AMOUNT, AUTO, FEE, self.end)
+        self.model.add_segment(self.ms, segment_start(e, self.cid, 0), 5 * USD)
+        self.accounts = [*custs, led.a.distributor]
+        self.wallet = {a: led.balance(a) for a in self.accounts}
+        self.sinks = [signer(f"sink-{i}").address for i in range(len(self.accounts))]  # claims sent elsewhere
+        self.wallet.update({s: 0 for s in self.sinks})
+        self.credit = {a: 0 for a in self.accounts}
+        self.refused: set[str] = set()
+        self.bps = 0
+
+    def _fee(self, value: int) -> int:
+        return value * self.bps // 10_000
+
+    def _arrive(self, who: str, value: int) -> None:
+        if who in self.refused:
+            self.credit[who] += value
+        else:
+            self.wallet[who] += value - self._fee(value)
+
+    # --- operations ---------------------------------------------------------------------
+    outage = HostileWalk.outage
+    settle = HostileWalk.settle
+
+    def pay(self, subset: list[int], pick: int, who: int) -> None:
+        mem, mp = batch(self.t, self.ms, subset)
+        rnd = self._round(pick)
+        self._paid(rnd, pay_batch(self.e, self.cid, max(rnd, 1), 0, mem, mp, senders(self.e)[who]), mp.indices)
+
+    def pull(self, i: int, pick: int, who: int) -> None:
+        rnd = self._round(pick)
+        res = claim_member(self.e, self.cid, max(rnd, 1), 0, self.ms[i], self.t.proof(i), senders(self.e)[who])
+        self._paid(rnd, res, [i])
+
+    def _round(self, pick: int) -> int:
+        rounds = self.model.segments[0].rounds
+        return 1 + pick % rounds if rounds else 0
+
+    def _paid(self, rnd: int, res: Result, positions: list[int]) -> None:
+        r, err = res
+        if rnd == 0:
+            assert err is not None and err.name == "CohortBookUnknownRound", err
+            return
+        assert err is None, err
+        out = self.model.pay(0, rnd, positions)
+        [ev] = cohort_events(self.e, r, "CohortPaid")
+        assert (ev["count"], ev["amount"]) == (len(out), sum(a for *_, a in out))
+        for _, who, amt in out:
+            self._arrive(who, amt)
+
+    def odd(self, k: int, on: bool) -> None:
+        """The token turns on an account (refuses it, or stops), or its fee is switched."""
+        if self.e.kind == "fee":
+            self.bps = 150 * k if on else 0
+            self.e.set_fee(self.bps)
+            return
+        who = self.accounts[k]
+        self.e.refuse(who, on)
+        (self.refused.add if on else self.refused.discard)(who)
+
+    def claim(self, k: int, to_self: bool) -> None:
+        who = self.accounts[k]
+        to = who if to_self else self.sinks[k]
+        r, err = claim_credit(self.e, who, to)
+        if self.credit[who] == 0:
+            assert err is not None and err.name == "CoverPoolNothingOwed", err
+        elif to in self.refused:  # the credit stays for a later claim
+            assert r is None and err is not None, err
+        else:
+            assert err is None, err
+            self.wallet[to] += self.credit[who] - self._fee(self.credit[who])
+            self.credit[who] = 0
+
+    def remove(self, subset: list[int]) -> None:
+        e, led = self.e, self.led
+        mem, mp = batch(self.t, self.ms, subset)
+        r, err = remove_members(e, self.cid, 0, mem, mp)
+        saved = copy.deepcopy(self.model)
+        self.model.settle()
+        try:
+            out, released, refund = self.model.remove(0, mp.indices, block_time(e, r) if r else led.now())
+        except Refused as x:
+            self.model = saved
+            assert err is not None and err.name == x.error, (err, x.error)
+            return
+        assert err is None, err
+        [ev] = cohort_events(e, r, "MembersRemoved")
+        assert (ev["paid"], ev["released"], ev["refund"]) == (sum(a for *_, a in out), released, refund)
+        for _, who, amt in out:
+            self._arrive(who, amt)
+        if refund:
+            self._arrive(led.a.distributor, refund)
+
+    # --- checks -------------------------------------------------------------------------
+    def check(self) -> None:
+        led, m, p = self.led, self.model, self.led.pool.functions
+        assert cohort_locked(self.e, self.cid) == m.locked >= m.owed_now()
+        assert p.lockedCapital().call() == self.base_locked + m.locked
+        for a, amt in self.wallet.items():
+            assert led.balance(a) == amt, a
+        for a, amt in self.credit.items():  # credited once, and only while refused
+            assert p.claimableOf(a).call() == amt, a
+        assert p.owedCapital().call() == self.base_owed + sum(self.credit.values())
+
+
+@settings(PROPS, max_examples=4)
+@given(ops=TOKEN_OPS)
+@example(ops=[("odd", (1, True)), ("odd", (5, True)), ("outage", ()), ("settle", (0,)), ("batch", ([0, 1, 2], 0, 1)),
+              ("batch", ([1, 2], 0, 2)), ("claim", (1, True)), ("claim", (1, False)), ("claim", (1, False)),
+              ("outage", ()), ("pull", (1, 1, 3)), ("remove", ([1, 3],)), ("odd", (1, False)), ("claim", (1, True)),
+              ("claim", (5, True))])
+def test_refused_and_skimmed_payouts_are_owed_once(token_env: tuple[CohortEnv, list[str]], ops: list[tuple]) -> None:
+    """A refused payout (or removal refund) is credited to its payee in the pool, once, and the
+    payee can claim it later (elsewhere while refused, or to itself once accepted); a fee token
+    skims what arrives, never the book's or the pool's accounting. At the end, with no account
+    refused, everyone owed is paid and every credit claimed: nothing is left owed."""
+    e, custs = token_env
+    led = e.led
+    with snapshot(led):
+        w = TokenWalk(e, custs)
+        for op, args in ops:
+            getattr(w, {"batch": "pay"}.get(op, op))(*args)
+            w.check()
+        for k in range(len(w.accounts)):
+            w.odd(k, False)
+        w.settle(0)
+        for rnd in range(1, w.model.segments[0].rounds + 1):
+            w.pay(list(range(len(w.ms))), rnd - 1, 0)
+        for k, who in enumerate(w.accounts):
+            if w.credit[who]:
+                w.claim(k, True)
+        w.check()
+        assert w.model.owed_now() == 0 and sum(w.credit.values()) == 0
+        assert led.pool.functions.owedCapital().call() == w.base_owed
