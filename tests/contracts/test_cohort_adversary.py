@@ -164,6 +164,7 @@ class OracleWalk:
         self.cid = cid
         self._add(ms, t0)
         self.received: dict[str, int] = {}
+        self.dirty: set[str] = set()  # accounts whose balance changed since the last check
 
     def _add(self, ms: list[tuple], t: object) -> None:
         seg = len(self.segs)
@@ -298,6 +299,7 @@ class OracleWalk:
         assert unpack(ev["indices"]) == [i for i, _, _ in out]
         for _, who, amt in out:
             self.received[who] = self.received.get(who, 0) + amt
+            self.dirty.add(who)
 
     def extend(self, k: int) -> None:
         """New customers, joining at a time no real outage is near (a cover bought mid-outage
@@ -312,12 +314,13 @@ class OracleWalk:
         self._add(ms, t)
 
     # --- checks -------------------------------------------------------------------------
-    def check(self) -> None:
+    def check(self, everyone: bool = False) -> None:
         led, m = self.led, self.model
         assert cohort_locked(self.e, self.cid) == m.locked >= m.owed_now()
         assert led.pool.functions.lockedCapital().call() == self.base_locked + m.locked
-        for who, amt in self.received.items():
-            assert led.balance(who) == amt
+        for who in self.received if everyone else self.dirty:
+            assert led.balance(who) == self.received[who]
+        self.dirty.clear()
 
     def entitled(self, seg: int, limit: int) -> int:
         s = self.model.segments[seg]
@@ -367,7 +370,7 @@ def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv
                 w.pay(list(range(len(ms))), rnd - 1, seg, 0)
             for i, who, limit, _ in ms:  # each member exactly what the real outages owe it, once
                 assert w.model.segments[seg].paid_so_far(i) == w.received.get(who, 0) == w.entitled(seg, limit)
-        w.check()
+        w.check(everyone=True)
         at = closes_at(e, w.cid)
         led.travel(max(at - led.now(), 0) + 1, mine=True)
         r, err = close_cohort(e, w.cid, led.a.outsider)
@@ -455,6 +458,7 @@ class HostileWalk:
         self.model = CohortModel(AMOUNT, AUTO, FEE, self.end)
         self.segs: list[tuple[list[tuple], object]] = []
         self.received: dict[str, int] = {}
+        self.dirty: set[str] = set()  # accounts whose balance changed since the last check
         self.cid = 0
         ms, count, total, zero = shaped(("honest", *shape[1:]) if shape[0] in REFUSED_SHAPES else shape, "h0", None)
         self._segment(ms, count, total, zero)
@@ -528,6 +532,7 @@ class HostileWalk:
         assert unpack(ev["indices"]) == [i for i, _, _ in out]
         for _, who, amt in out:
             self.received[who] = self.received.get(who, 0) + amt
+            self.dirty.add(who)
 
     def extend(self, shape: tuple[str, int, int], by_stranger: bool) -> None:
         if len(self.segs) >= 4:
@@ -566,10 +571,11 @@ class HostileWalk:
         assert released + sum(paid_now.values()) + sum(before.values()) == sum(ms[p][2] for p in mp.indices)
         for _, who, amt in out:
             self.received[who] = self.received.get(who, 0) + amt
+            self.dirty.add(who)
         self.refunds += refund
 
     # --- checks -------------------------------------------------------------------------
-    def check(self) -> None:
+    def check(self, everyone: bool = False) -> None:
         led, m = self.led, self.model
         assert cohort_locked(self.e, self.cid) == m.locked
         assert led.pool.functions.lockedCapital().call() == self.base_locked + m.locked
@@ -579,8 +585,9 @@ class HostileWalk:
         for s in m.segments:
             for i, paid in s.paid_to.items():  # never beyond a limit its leaves give it, nor the auto-pay limit
                 assert paid <= min(max(mm[2] for mm in s.members if mm[0] == i), AUTO)
-        for who, amt in self.received.items():
-            assert led.balance(who) == amt
+        for who in self.received if everyone else self.dirty:
+            assert led.balance(who) == self.received[who]
+        self.dirty.clear()
 
 
 @PROPS
@@ -619,7 +626,7 @@ def test_hostile_distributor_reaches_only_its_own_collateral(book_env: CohortEnv
         for seg, (ms, _) in enumerate(w.segs):  # everyone still owed is paid, as far as collateral goes
             for rnd in range(1, w.model.segments[seg].rounds + 1):
                 w.pay(seg, list(range(len(ms))), rnd - 1, 0)
-        w.check()
+        w.check(everyone=True)
         led.travel(w.end - led.now() + 1, mine=True)
         ms, t = w.segs[0]
         mem, mp = batch(t, ms, [0])
@@ -680,11 +687,13 @@ class TokenWalk:
         self.credit = {a: 0 for a in self.accounts}
         self.refused: set[str] = set()
         self.bps = 0
+        self.dirty: set[str] = set()  # accounts whose balance or credit changed since the last check
 
     def _fee(self, value: int) -> int:
         return value * self.bps // 10_000
 
     def _arrive(self, who: str, value: int) -> None:
+        self.dirty.add(who)
         if who in self.refused:
             self.credit[who] += value
         else:
@@ -734,6 +743,7 @@ class TokenWalk:
         who = self.accounts[k]
         to = who if to_self else self.sinks[k]
         r, err = claim_credit(self.e, who, to)
+        self.dirty |= {who, to}
         if self.credit[who] == 0:
             assert err is not None and err.name == "CoverPoolNothingOwed", err
         elif to in self.refused:  # the credit stays for a later claim
@@ -764,15 +774,16 @@ class TokenWalk:
             self._arrive(led.a.distributor, refund)
 
     # --- checks -------------------------------------------------------------------------
-    def check(self) -> None:
+    def check(self, everyone: bool = False) -> None:
         led, m, p = self.led, self.model, self.led.pool.functions
         assert cohort_locked(self.e, self.cid) == m.locked >= m.owed_now()
         assert p.lockedCapital().call() == self.base_locked + m.locked
-        for a, amt in self.wallet.items():
-            assert led.balance(a) == amt, a
-        for a, amt in self.credit.items():  # credited once, and only while refused
-            assert p.claimableOf(a).call() == amt, a
+        for a in self.wallet if everyone else self.dirty:
+            assert led.balance(a) == self.wallet[a], a
+        for a in self.credit if everyone else self.dirty & set(self.credit):  # credited once, only while refused
+            assert p.claimableOf(a).call() == self.credit[a], a
         assert p.owedCapital().call() == self.base_owed + sum(self.credit.values())
+        self.dirty.clear()
 
 
 @settings(PROPS, max_examples=4)
@@ -801,6 +812,6 @@ def test_refused_and_skimmed_payouts_are_owed_once(token_env: tuple[CohortEnv, l
         for k, who in enumerate(w.accounts):
             if w.credit[who]:
                 w.claim(k, True)
-        w.check()
+        w.check(everyone=True)
         assert w.model.owed_now() == 0 and sum(w.credit.values()) == 0
         assert led.pool.functions.owedCapital().call() == w.base_owed
