@@ -141,6 +141,9 @@ class OracleWalk:
         lengths, gaps, liars, self.jitter, self.lag, (late, early, k0), self.ops = sc
         self.e, self.led = e, e.led
         led = self.led
+        # After a snapshot revert the next block may be dated by the wall clock, past `now`:
+        # one block first, so that times planned from `now` are the chain's.
+        led.travel(1, mine=True)
         self.liars = [SIGNERS[i] for i in liars]
         self.honest = [i for i in range(len(SIGNERS)) if i not in liars]
         t = led.now()
@@ -304,7 +307,7 @@ class OracleWalk:
     def extend(self, k: int) -> None:
         """New customers, joining at a time no real outage is near (a cover bought mid-outage
         is the known-loss rule's business, tested elsewhere)."""
-        now = self.led.now()
+        now = int(self.led.w3.eth.get_block("pending")["timestamp"])  # when the segment would start
         if len(self.segs) >= 3 or now >= self.end - 60 or any(o.start - 60 <= now <= o.end + 60 for o in self.outages):
             return
         ms = members(k, f"o{len(self.segs)}")
@@ -451,6 +454,7 @@ class HostileWalk:
     def __init__(self, e: CohortEnv, shape: tuple[str, int, int]) -> None:
         self.e, self.led = e, e.led
         led = self.led
+        led.travel(1, mine=True)  # (as in OracleWalk)
         self.base_locked = led.pool.functions.lockedCapital().call()
         self.dist0 = led.balance(led.a.distributor)
         self.premiums = self.refunds = 0
@@ -669,6 +673,7 @@ class TokenWalk:
     def __init__(self, e: CohortEnv, custs: list[str]) -> None:
         self.e, self.led = e, e.led
         led = self.led
+        led.travel(1, mine=True)  # (as in OracleWalk)
         self.base_locked = led.pool.functions.lockedCapital().call()
         self.base_owed = led.pool.functions.owedCapital().call()
         self.ms = [(i, who, LIMITS[i % len(LIMITS)], keccak(text=f"salt|cust-{i}")) for i, who in enumerate(custs)]
