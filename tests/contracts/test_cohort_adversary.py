@@ -346,7 +346,7 @@ LIARS_FIRST = (
      (200, False, ("settle", (4,)))])
 
 
-@PROPS
+@settings(PROPS, max_examples=5)  # besides the explicit example
 @given(sc=oracle_scenario())
 @example(sc=LIARS_FIRST)
 def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv, sc: tuple) -> None:
@@ -594,7 +594,7 @@ class HostileWalk:
         self.dirty.clear()
 
 
-@PROPS
+@settings(PROPS, max_examples=4)  # besides the explicit examples
 @given(shape=SHAPE, ops=HOSTILE_OPS)
 # An index given to two customers: paid once a round; removed twice in one batch, then once
 # (paid), then again; the old customers re-listed; a removal once an outage is payable, unsettled.
@@ -661,7 +661,7 @@ TOKEN_OPS = st.lists(st.one_of(
     st.tuples(st.just("odd"), st.tuples(st.integers(0, 5), st.booleans())),  # 5: the distributor
     st.tuples(st.just("claim"), st.tuples(st.integers(0, 5), st.booleans())),
     st.tuples(st.just("remove"), st.tuples(st.lists(st.integers(0, 4), min_size=1, max_size=2))),
-), min_size=4, max_size=14)
+), min_size=4, max_size=10)
 
 
 class TokenWalk:
@@ -791,7 +791,7 @@ class TokenWalk:
         self.dirty.clear()
 
 
-@settings(PROPS, max_examples=4)
+@settings(PROPS, max_examples=3)  # per token, besides the explicit example
 @given(ops=TOKEN_OPS)
 @example(ops=[("odd", (1, True)), ("odd", (5, True)), ("outage", ()), ("settle", (0,)), ("batch", ([0, 1, 2], 0, 1)),
               ("batch", ([1, 2], 0, 2)), ("claim", (1, True)), ("claim", (1, False)), ("claim", (1, False)),
