@@ -331,24 +331,27 @@ class OracleWalk:
         return min(limit, AUTO, AMOUNT * real)
 
 
-# Two liars date an ongoing outage first (with one honest node's public report), a settle comes
-# before finality, then one after it; batches and a pull by strangers, an extension in a gap.
-LIARS_FIRST = (
+# The honest network dates an outage (its third-earliest node, 20 s late); once it is long enough
+# and final, two liars with the earliest honest node's public report move its start earlier, so
+# it is no longer final: a settle then opens nothing, one after finality does. Batches and a
+# pull by strangers, an extension in a gap.
+LIARS_MOVE_START = (
     [300, 60, 300], [150, 400, 400], [3, 4], [0, 5, 20, 0, 0], [0, 4, 8, 0, 0], (False, False, 4),
     [(160, False, ("settle", (0,))),
-     (40, True, ("lie", ([("wrap", 30, 30, True), ("wrap", 10, 60, True)], [0], False, 0, 1))),
-     (20, False, ("settle", (2,))),
-     (30, False, ("lie", ([("wrap", 60, 0, True), ("wrap", 60, 0, True)], [0, 1], False, 0, 3))),
-     (100, False, ("settle", (3,))),
+     (60, False, ("settle", (1,))),
+     (200, False, ("settle", (2,))),
+     (10, True, ("lie", ([("wrap", 60, 0, True), ("wrap", 30, 0, True)], [0], False, 0, 1))),
+     (10, True, ("settle", (3,))),
+     (100, False, ("settle", (4,))),
      (5, False, ("batch", ([0, 1, 2], 0, 0, 1))),
      (5, True, ("pull", (3, 0, 0, 2))),
      (300, False, ("extend", (2,))),
-     (200, False, ("settle", (4,)))])
+     (200, False, ("settle", (5,)))])
 
 
 @settings(PROPS, max_examples=5)  # besides the explicit example
 @given(sc=oracle_scenario())
-@example(sc=LIARS_FIRST)
+@example(sc=LIARS_MOVE_START)
 def test_lying_signers_cannot_change_what_a_cohort_is_paid(oracle_env: CohortEnv, sc: tuple) -> None:
     e, led = oracle_env, oracle_env.led
     snap = led.tester.take_snapshot()
