@@ -111,8 +111,11 @@ class CohortSettler:
     def _cohort(self, cohort_id: int, lease: str, now: int, result: CohortResult) -> None:
         book = self.book
         at = self.w._read_at()
-        if int(book.functions.settle(cohort_id).call({"from": self.w.gw.operator.address}, block_identifier=at)) > 0:
-            self._send(lease, book.functions.settle(cohort_id))
+        with self.w.factory() as s:
+            rec, recs = domain.records(s, cohort_id)  # the records the book hashed (they never change)
+        settle = book.functions.settle(cohort_id, rec, recs)
+        if int(settle.call({"from": self.w.gw.operator.address}, block_identifier=at)) > 0:
+            self._send(lease, settle)
             result.settled.append(cohort_id)
             result.batches += 1
             self.w.indexer.sync()
@@ -122,9 +125,9 @@ class CohortSettler:
                                       .order_by(m.CohortSegment.segment)))
         for seg in segments:
             for rnd in range(1, seg.rounds + 1):
-                self._pay_round(cohort_id, seg.segment, rnd, lease, result)
-        if now > int(book.functions.closesAt(cohort_id).call()):
-            self._send(lease, book.functions.close(cohort_id))
+                self._pay_round(cohort_id, seg.segment, rnd, (rec, recs[seg.segment]), lease, result)
+        if now > int(book.functions.closesAt(rec).call()):
+            self._send(lease, book.functions.close(cohort_id, rec, recs[0]))
             result.closed.append(cohort_id)
             self.w.indexer.sync()
 
@@ -155,13 +158,15 @@ class CohortSettler:
             cap = min(cap, gw.sender.gas)
         return int(cap * self.fill)
 
-    def _call(self, cohort_id: int, rnd: int, segment: int, f: m.CohortFile, batch: list[m.CohortMember]) -> Any:
+    def _call(self, cohort_id: int, rnd: int, segment: int, records: tuple[Any, Any], f: m.CohortFile,
+              batch: list[m.CohortMember]) -> Any:
         mp = domain.multiproof(f, [x.index for x in batch])
         by_index = {x.index: x for x in batch}
         members = [domain.leaf_of(by_index[i]) for i in mp.indices]  # in proof order
-        return self.book.functions.payBatch(cohort_id, rnd, segment, members, mp.proof, mp.flags)
+        return self.book.functions.payBatch(cohort_id, rnd, segment, *records, members, mp.proof, mp.flags)
 
-    def _pay_round(self, cohort_id: int, segment: int, rnd: int, lease: str, result: CohortResult) -> None:
+    def _pay_round(self, cohort_id: int, segment: int, rnd: int, records: tuple[Any, Any], lease: str,
+                   result: CohortResult) -> None:
         f, todo = self.unpaid(cohort_id, segment, rnd)
         if not todo:
             return
@@ -186,7 +191,7 @@ class CohortSettler:
         try:
             while todo and not errors:
                 batch, todo = todo[:size], todo[size:]
-                fn = self._call(cohort_id, rnd, segment, f, batch)
+                fn = self._call(cohort_id, rnd, segment, records, f, batch)
                 if size == min(PROBE, most):  # the probe sizes the rest of the round
                     gas = int(fn.estimate_gas({"from": self.w.gw.operator.address}))
                     per = max(1, gas // len(batch))

@@ -9,6 +9,7 @@ from typing import Any
 from eth_utils import keccak
 
 from contracts import artifacts
+from contracts.cohort_records import records_from_logs
 from contracts.deploy import deploy
 from contracts.merkle import MultiProof, StandardTree, member_leaf
 from contracts.reverts import ContractRevert
@@ -114,12 +115,91 @@ def try_send(led: Ledger, fn: Any, sender: str) -> tuple[Any, ContractRevert | N
         return None, e
 
 
+NO_COHORT = ("0x" + "00" * 20, 0, 0, 0, 0)
+NO_SEGMENT = (bytes(32), 0, 0, 0, 0)
+
+
+class Book:
+    """CohortBook's functions as a caller sends them: the cohort's records (which the book only
+    hashes) rebuilt from its events and passed back, so a test names the cohort, round, segment
+    and members only. Unknown cohorts and segments get zero records (the book refuses them by
+    name). Anything else is `led.cohorts.functions` unchanged."""
+
+    def __init__(self, led: Ledger) -> None:
+        self.led, self.f = led, led.cohorts.functions
+        self._cache: dict[int, tuple[int, tuple, list[tuple]]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.f, name)
+
+    def records(self, cid: int) -> tuple[tuple, list[tuple]]:
+        """(cohort record, [segment records]) from CohortIssued / SegmentAdded."""
+        n = int(self.f.cohort(cid).call()[2])
+        if n == 0:
+            return NO_COHORT, []
+        hit = self._cache.get(cid)
+        if hit is None or hit[0] != n:
+            c, segs = records_from_logs(self.led.cohorts, cid)
+            hit = (n, c.as_tuple(), [s.as_tuple() for s in segs])
+            self._cache[cid] = hit
+        return hit[1], hit[2]
+
+    def _seg(self, cid: int, seg: int) -> tuple[tuple, tuple]:
+        c, segs = self.records(cid)
+        return c, segs[seg] if seg < len(segs) else NO_SEGMENT
+
+    def locked(self, cid: int) -> int:
+        """The cohort's collateral still held: baseLimit + addedLimit − taken."""
+        c, _ = self.records(cid)
+        taken, added, _, _ = self.f.cohort(cid).call()
+        return c[4] + added - taken
+
+    def rounds(self, cid: int, seg: int) -> int:
+        return int(self.f.segment(cid, seg).call()[0])
+
+    def settle(self, cid: int) -> Any:
+        return self.f.settle(cid, *self.records(cid))
+
+    def payBatch(self, cid: int, rnd: int, seg: int, mem: list, proof: list, flags: list) -> Any:  # noqa: N802
+        return self.f.payBatch(cid, rnd, seg, *self._seg(cid, seg), mem, proof, flags)
+
+    def claim(self, cid: int, rnd: int, seg: int, m: tuple, proof: list) -> Any:
+        return self.f.claim(cid, rnd, seg, *self._seg(cid, seg), m, proof)
+
+    def addSegment(self, cid: int, root: bytes, count: int, total: int, premium: int) -> Any:  # noqa: N802
+        return self.f.addSegment(cid, *self._seg(cid, 0), root, count, total, premium)
+
+    def removeMembers(self, cid: int, seg: int, mem: list, proof: list, flags: list) -> Any:  # noqa: N802
+        return self.f.removeMembers(cid, seg, *self.records(cid), mem, proof, flags)
+
+    def close(self, cid: int) -> Any:
+        return self.f.close(cid, *self._seg(cid, 0))
+
+    def closesAt(self, cid: int) -> Any:  # noqa: N802
+        return self.f.closesAt(self.records(cid)[0])
+
+
+def book(led: Ledger) -> Book:
+    return Book(led)
+
+
 # --- CohortBook calls ----------------------------------------------------------------------
-# The adversary tests (test_cohort_adversary.py) reach CohortBook only through these, so that a
-# change of its calling convention (say, a cohort record passed in calldata) is adapted here.
-# Each transaction returns try_send's (receipt, refusal).
+# The adversary tests (test_cohort_adversary.py) reach CohortBook only through these (over a
+# `Book`, which passes the records back), so that a change of its calling convention is adapted
+# here. Each transaction returns try_send's (receipt, refusal). A walk starts with `fresh_book`:
+# after a snapshot revert the same cohort id may name other records than the Book cached.
 
 Result = tuple[Any, ContractRevert | None]
+_BOOKS: dict[int, Book] = {}
+
+
+def fresh_book(e: CohortEnv) -> Book:
+    _BOOKS[id(e)] = Book(e.led)
+    return _BOOKS[id(e)]
+
+
+def _book(e: CohortEnv) -> Book:
+    return _BOOKS.get(id(e)) or fresh_book(e)
 
 
 def issue_cohort(e: CohortEnv, root: bytes, count: int, total: int, premium: int, *, start: int = 0,
@@ -134,42 +214,42 @@ def issue_cohort(e: CohortEnv, root: bytes, count: int, total: int, premium: int
 
 def add_segment(e: CohortEnv, cid: int, root: bytes, count: int, total: int, premium: int,
                 sender: str | None = None) -> Result:
-    return try_send(e.led, e.led.cohorts.functions.addSegment(cid, root, count, total, premium),
+    return try_send(e.led, _book(e).addSegment(cid, root, count, total, premium),
                     sender or e.led.a.distributor)
 
 
 def settle_cohort(e: CohortEnv, cid: int, sender: str) -> Result:
-    return try_send(e.led, e.led.cohorts.functions.settle(cid), sender)
+    return try_send(e.led, _book(e).settle(cid), sender)
 
 
 def pay_batch(e: CohortEnv, cid: int, rnd: int, seg: int, mem: list[tuple], mp: MultiProof, sender: str) -> Result:
-    return try_send(e.led, e.led.cohorts.functions.payBatch(cid, rnd, seg, mem, mp.proof, mp.flags), sender)
+    return try_send(e.led, _book(e).payBatch(cid, rnd, seg, mem, mp.proof, mp.flags), sender)
 
 
 def claim_member(e: CohortEnv, cid: int, rnd: int, seg: int, m: tuple, proof: list[bytes], sender: str) -> Result:
-    return try_send(e.led, e.led.cohorts.functions.claim(cid, rnd, seg, m, proof), sender)
+    return try_send(e.led, _book(e).claim(cid, rnd, seg, m, proof), sender)
 
 
 def remove_members(e: CohortEnv, cid: int, seg: int, mem: list[tuple], mp: MultiProof,
                    sender: str | None = None) -> Result:
-    return try_send(e.led, e.led.cohorts.functions.removeMembers(cid, seg, mem, mp.proof, mp.flags),
+    return try_send(e.led, _book(e).removeMembers(cid, seg, mem, mp.proof, mp.flags),
                     sender or e.led.a.distributor)
 
 
 def close_cohort(e: CohortEnv, cid: int, sender: str) -> Result:
-    return try_send(e.led, e.led.cohorts.functions.close(cid), sender)
+    return try_send(e.led, _book(e).close(cid), sender)
 
 
 def cohort_locked(e: CohortEnv, cid: int) -> int:
-    return int(e.led.cohorts.functions.cohort(cid).call()[6])
+    return _book(e).locked(cid)
 
 
 def segment_start(e: CohortEnv, cid: int, seg: int) -> int:
-    return int(e.led.cohorts.functions.segment(cid, seg).call()[5])
+    return int(_book(e).records(cid)[1][seg][4])
 
 
 def closes_at(e: CohortEnv, cid: int) -> int:
-    return int(e.led.cohorts.functions.closesAt(cid).call())
+    return int(_book(e).closesAt(cid).call())
 
 
 def cohort_events(e: CohortEnv, receipt: Any, name: str) -> list[dict[str, Any]]:

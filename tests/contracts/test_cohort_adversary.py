@@ -44,6 +44,7 @@ from tests.contracts.cohort_env import (
     cohort_ledger,
     cohort_locked,
     customer_accounts,
+    fresh_book,
     issue_cohort,
     members,
     pay_batch,
@@ -144,6 +145,7 @@ class OracleWalk:
         # After a snapshot revert the next block may be dated by the wall clock, past `now`:
         # one block first, so that times planned from `now` are the chain's.
         led.travel(1, mine=True)
+        fresh_book(e)
         self.liars = [SIGNERS[i] for i in liars]
         self.honest = [i for i in range(len(SIGNERS)) if i not in liars]
         t = led.now()
@@ -458,6 +460,7 @@ class HostileWalk:
         self.e, self.led = e, e.led
         led = self.led
         led.travel(1, mine=True)  # (as in OracleWalk)
+        fresh_book(e)
         self.base_locked = led.pool.functions.lockedCapital().call()
         self.dist0 = led.balance(led.a.distributor)
         self.premiums = self.refunds = 0
@@ -677,6 +680,7 @@ class TokenWalk:
         self.e, self.led = e, e.led
         led = self.led
         led.travel(1, mine=True)  # (as in OracleWalk)
+        fresh_book(e)
         self.base_locked = led.pool.functions.lockedCapital().call()
         self.base_owed = led.pool.functions.owedCapital().call()
         self.ms = [(i, who, LIMITS[i % len(LIMITS)], keccak(text=f"salt|cust-{i}")) for i, who in enumerate(custs)]
