@@ -12,12 +12,14 @@ from eth_hash.auto import keccak
 _UPPER = frozenset("89abcdef")
 
 
+@lru_cache(maxsize=1 << 16)
 def _checksum(lower: str) -> str:
+    """Cached on the lowercase form: the same address checked as given (a request's checksummed
+    beneficiary, its calldata) and decoded lowercase (its event) hashes once."""
     digest = keccak(lower.encode()).hex()[:40]
     return "0x" + "".join(c.upper() if d in _UPPER else c for c, d in zip(lower, digest, strict=True))
 
 
-@lru_cache(maxsize=1 << 16)
 def is_checksum_address(a: str) -> bool:
     """`eth_utils.is_checksum_address` for a str."""
     body = a[2:]
@@ -30,7 +32,6 @@ def is_checksum_address(a: str) -> bool:
     return _checksum(body.lower()) == a
 
 
-@lru_cache(maxsize=1 << 16)
 def to_checksum_address(a: str) -> str:
     """`eth_utils.to_checksum_address` for a "0x" + 40 hex digits str (what eth_abi decodes)."""
     if a[:2] != "0x" or len(a) != 42:

@@ -68,8 +68,7 @@ def verify(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:
 # one array, `tree[0]` the root, node i's children at 2i+1 and 2i+2, the n leaves at the end in
 # reverse order (leaf position p at tree index len(tree)-1-p), each inner node the sorted-pair
 # hash of its children. Proofs and multiproofs are what `MerkleProof.verify` /
-# `MerkleProof.multiProofVerify` (OpenZeppelin Contracts 5) accept; `process_multiproof` is an
-# independent Python port of the latter, with the same rejections.
+# `MerkleProof.multiProofVerify` (OpenZeppelin Contracts 5) accept.
 
 
 def standard_leaf(types: Sequence[str], values: Sequence[object]) -> bytes:
@@ -163,46 +162,3 @@ class StandardTree:
         back = {len(self.tree) - 1 - pos: orig for orig, pos in self.position_of.items()}
         return MultiProof([back[t] for t in tis], [self.tree[t] for t in tis], proof, flags)
 
-
-def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool]) -> bytes:
-    """`MerkleProof.processMultiProof` (OpenZeppelin 5): raises ValueError where it reverts."""
-    n_leaves, n_proof, total = len(leaves), len(proof), len(flags)
-    if n_leaves + n_proof != total + 1:
-        raise ValueError("MerkleProofInvalidMultiproof")
-    hashes: list[bytes] = []
-    leaf_pos = hash_pos = proof_pos = 0
-
-    def take() -> bytes:
-        nonlocal leaf_pos, hash_pos
-        if leaf_pos < n_leaves:
-            leaf_pos += 1
-            return leaves[leaf_pos - 1]
-        if hash_pos >= len(hashes):
-            raise ValueError("multiproof reads a hash not yet computed")
-        hash_pos += 1
-        return hashes[hash_pos - 1]
-
-    for flag in flags:
-        a = take()
-        if flag:
-            b = take()
-        else:
-            if proof_pos >= n_proof:
-                raise ValueError("multiproof runs out of proof")
-            b = proof[proof_pos]
-            proof_pos += 1
-        hashes.append(_pair(a, b))
-    if total > 0:
-        if proof_pos != n_proof:
-            raise ValueError("MerkleProofInvalidMultiproof")
-        return hashes[total - 1]
-    if n_leaves > 0:
-        return leaves[0]
-    return proof[0]
-
-
-def verify_multiproof(root: bytes, leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool]) -> bool:
-    try:
-        return process_multiproof(leaves, proof, flags) == root
-    except ValueError:
-        return False

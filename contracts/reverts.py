@@ -86,7 +86,7 @@ _TABLE: dict[Refusal, tuple[str, ...]] = {
         "CohortBookClosed", "CohortBookUnknownRound", "CohortBookProductInactive",
         "CohortBookReportNotUnderwritable", "CohortBookProductCapExceeded", "CohortBookCollateralExhausted",
         "CohortBookCoverEnded", "CohortBookNotClosable", "CohortBookTooManyRounds", "CohortBookTooManySegments",
-        "CohortBookNotRemovable",
+        "CohortBookNotRemovable", "CohortBookRecordMismatch", "CohortBookSegmentsMismatch",
         # CoverPool and the payout asset: capital, balances, allowances, a token that refuses.
         "CoverPoolInsufficientFreeCapital", "CoverPoolInsufficientLocked", "CoverPoolNothingOwed",
         "CoverPoolTransferShortfall", "ERC20InsufficientBalance", "ERC20InsufficientAllowance",

@@ -10,21 +10,19 @@ by the members it paid. Payees are new holders (zero token balance before: the c
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts import eip712  # noqa: E402
+from contracts.cohort_records import records_from_logs  # noqa: E402
 from contracts.merkle import StandardTree, member_leaf  # noqa: E402
-from scripts.bench_gas import PINNED_TIME, gas, setup  # noqa: E402
+from scripts.gaslib import PINNED_TIME, gas, product, setup, write  # noqa: E402
 from tests.chain import SUBJECT, USD  # noqa: E402
-from tests.contracts.helpers import product_tuple  # noqa: E402
 
 TARGETS = {"cohort_issue_gas": 150_000, "cohort_100k_issue_gas": 150_000,
            "cohort_paid_gas_per_customer": 30_000}
@@ -45,10 +43,7 @@ def main() -> None:
     led.anchor(keccak(text="report-1"))
     report = led.anchor_id(keccak(text="report-1"))
     service = eip712.service_id("https://app.saas.example")
-    led.send(led.book.functions.createProduct(product_tuple(
-        service=service, trigger=60, kind=0, unit=0, waiting=0, grace=3600, auto=LIMIT, amount=100 * USD,
-        limit=LIMIT, medium_limit=LIMIT)), a.underwriter)
-    pid = int(led.book.functions.productCount().call())
+    pid = product(led, service, auto=LIMIT, limit=LIMIT, medium_limit=LIMIT)
     terms = (pid, 0, led.now() + 30 * 86400, SUBJECT, report)
     out: dict[str, float] = {}
 
@@ -60,21 +55,24 @@ def main() -> None:
         out[key] = gas(r)
     cid = 1  # the 10,000-customer cohort
     ms, t = trees["cohort_issue_gas"]
+    rec, segs = records_from_logs(led.cohorts, cid)
     ms2, t2 = cohort(100, "segment-1")
-    out["cohort_add_segment_gas"] = gas(led.send(c.addSegment(cid, t2.root, 100, 100 * LIMIT, 100 * USD),
-                                                 a.distributor))
+    out["cohort_add_segment_gas"] = gas(led.send(c.addSegment(cid, rec.as_tuple(), segs[0].as_tuple(), t2.root, 100,
+                                                              100 * LIMIT, 100 * USD), a.distributor))
+    rec, segs = records_from_logs(led.cohorts, cid)
+    c_, s0, every = rec.as_tuple(), segs[0].as_tuple(), [s.as_tuple() for s in segs]
 
     start = led.now() + 10
     led.travel(3 * 3600)
     led.verify_outage(service, start, start + 7200)
     led.travel(led.oracle.functions.finalityDelay().call() + 1, mine=True)
-    out["cohort_settle_gas"] = gas(led.send(c.settle(cid), a.relayer))
+    out["cohort_settle_gas"] = gas(led.send(c.settle(cid, c_, every), a.relayer))
 
     first = 0
     for size in BATCHES:
         mp = t.multiproof(range(first, first + size))
         batch = [ms[i] for i in mp.indices]
-        r = led.send(c.payBatch(cid, 1, 0, batch, mp.proof, mp.flags), a.relayer, gas=29_000_000)
+        r = led.send(c.payBatch(cid, 1, 0, c_, s0, batch, mp.proof, mp.flags), a.relayer, gas=29_000_000)
         assert r["status"] == 1
         paid = led.cohorts.events.CohortPaid().process_receipt(r, errors=DISCARD)[0]["args"]["count"]
         assert paid == size, (paid, size)
@@ -82,7 +80,7 @@ def main() -> None:
         first += size
     out["cohort_paid_gas_per_customer"] = out["cohort_paid_gas_per_customer_batch_900"]
     i = first
-    out["cohort_claim_gas"] = gas(led.send(c.claim(cid, 1, 0, ms[i], t.proof(i)), a.relayer))
+    out["cohort_claim_gas"] = gas(led.send(c.claim(cid, 1, 0, c_, s0, ms[i], t.proof(i)), a.relayer))
     # The floor of a payout: one token transfer to a new holder, without the 21,000 intrinsic gas.
     fresh = to_checksum_address(keccak(text="fresh-holder")[12:])
     led.fund(a.alice, 10 * USD)
@@ -91,13 +89,7 @@ def main() -> None:
     out["payouts_per_block"] = out["block_gas_limit"] // int(out["cohort_paid_gas_per_customer"])
     out["pinned_time"] = PINNED_TIME
 
-    out = {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}
-    (ROOT / "bench").mkdir(exist_ok=True)
-    (ROOT / "bench" / "cohort_gas.json").write_text(json.dumps(out, indent=2) + "\n")
-    print(f"{'operation':<44}{'gas':>12}{'target':>12}  ok")
-    for k, v in out.items():
-        tg = TARGETS.get(k)
-        print(f"{k:<44}{v:>12,}{(f'{tg:,}' if tg else '-'):>12}  {'' if tg is None else ('yes' if v <= tg else 'NO')}")
+    write("cohort_gas", out, TARGETS)
 
 
 if __name__ == "__main__":

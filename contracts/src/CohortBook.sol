@@ -32,13 +32,34 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     IAssessmentRegistry private immutable _registry;
 
     uint64 private _cohortCount;
-    mapping(uint64 cohortId => Cohort) private _cohorts;
-    mapping(uint256 key => Segment) private _segments; // key: cohortId << 16 | segment
+    // Set at deployment so that the counter's slot is never fresh: the first cohort's increment
+    // costs as much as any later one's (2,900, not 22,100).
+    bool private _counterSlotUsed = true;
+    // Per segment (key cohortId << 16 | segment): the hash of (cohort, segment record), passed
+    // back by callers (the records never change); what changes is packed in a cohort's head and
+    // a segment's state, both zero at issuance (so issuing writes one fresh slot, the hash).
+    mapping(uint256 key => bytes32 recordHash) private _records;
+    mapping(uint64 cohortId => Head) private _heads;
+    mapping(uint256 key => SegState) private _segStates;
     mapping(uint256 key => uint96 level) private _levels; // key: (cohortId << 16 | segment) << 8 | round
     mapping(uint256 key => uint256 bits) private _paid; // key: ((cohortId << 16 | segment) << 8 | round) << 32 | word
     mapping(uint256 key => uint256 bits) private _removed; // key: (cohortId << 16 | segment) << 40 | word
     mapping(uint32 productId => Exposure) private _exposure; // capped products only
     mapping(uint64 cohortId => Exposure) private _cohortExposure; // its part of _exposure, taken back exactly
+
+    /// @dev A cohort's changing part. Collateral held: `baseLimit + addedLimit − taken`.
+    struct Head {
+        uint96 taken; // paid + released
+        uint96 addedLimit; // Σ total limits of segments 1..
+        uint16 addedSegments; // segmentCount − 1
+        bool closed;
+    }
+
+    /// @dev A segment's changing part.
+    struct SegState {
+        uint8 rounds;
+        uint96 removedLimit; // Σ limits of removed members
+    }
 
     /// @dev This book's share of a capped product's exposure (PolicyBook keeps its own).
     struct Exposure {
@@ -102,34 +123,30 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         _checkSegment(prod, root, count, totalLimit, premium, coverSeconds, memberCap);
         cohortId = ++_cohortCount;
         _addExposure(cohortId, t.productId, prod, count, totalLimit);
-        _cohorts[cohortId] = Cohort({
-            distributor: msg.sender,
-            productId: t.productId,
-            coverStart: start,
-            segmentCount: 1,
-            closed: false,
-            coverEnd: t.coverEnd,
-            locked: totalLimit
-        });
-        Segment storage s = _segments[uint256(cohortId) << 16];
-        s.root = root;
-        (s.count, s.totalLimit, s.premium) = (count, totalLimit, premium);
+        _records[uint256(cohortId) << 16] = _hashRecord(
+            Cohort(msg.sender, t.productId, start, t.coverEnd, totalLimit), Segment(root, count, totalLimit, premium, start)
+        );
         emit CohortIssued(cohortId, t.productId, msg.sender, t, root, count, totalLimit, premium);
         _pool.collectPremium(msg.sender, premium);
         _pool.lock(totalLimit);
     }
 
     /// @inheritdoc ICohortBook
-    function addSegment(uint64 cohortId, bytes32 root, uint32 count, uint96 totalLimit, uint96 premium)
-        external
-        nonReentrant
-        returns (uint16 index)
-    {
-        Cohort storage c = _liveCohort(cohortId);
+    function addSegment(
+        uint64 cohortId,
+        Cohort calldata c,
+        Segment calldata s0,
+        bytes32 root,
+        uint32 count,
+        uint96 totalLimit,
+        uint96 premium
+    ) external nonReentrant returns (uint16 index) {
+        _verify(cohortId, 0, c, s0);
+        Head storage head = _liveHead(cohortId);
         if (msg.sender != c.distributor) revert CohortBookNotDistributor(cohortId, msg.sender);
         uint40 coverEnd = c.coverEnd;
         if (block.timestamp >= coverEnd) revert CohortBookCoverEnded(cohortId, coverEnd);
-        index = c.segmentCount;
+        index = head.addedSegments + 1;
         if (index >= MAX_SEGMENTS) revert CohortBookTooManySegments(cohortId);
         uint32 productId = c.productId;
         IPolicyBook.Product memory prod = _product(productId);
@@ -138,20 +155,22 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         // The issuance report's risk level is not re-read: the product's policy limit bounds members.
         _checkSegment(prod, root, count, totalLimit, premium, coverEnd - start, prod.policyLimit);
         _addExposure(cohortId, productId, prod, count, totalLimit);
-        c.segmentCount = index + 1;
-        c.locked += totalLimit;
-        Segment storage s = _segments[_segKey(cohortId, index)];
-        s.root = root;
-        (s.count, s.totalLimit, s.premium) = (count, totalLimit, premium);
-        s.start = start;
-        emit SegmentAdded(cohortId, index, root, count, totalLimit, premium);
+        head.addedSegments = index;
+        head.addedLimit += totalLimit;
+        _records[_segKey(cohortId, index)] = _hashRecord(c, Segment(root, count, totalLimit, premium, start));
+        emit SegmentAdded(cohortId, index, root, count, totalLimit, premium, start);
         _pool.collectPremium(msg.sender, premium);
         _pool.lock(totalLimit);
     }
 
     /// @inheritdoc ICohortBook
-    function settle(uint64 cohortId) external nonReentrant returns (uint256 opened) {
-        opened = _settle(cohortId, _liveCohort(cohortId));
+    function settle(uint64 cohortId, Cohort calldata c, Segment[] calldata segments)
+        external
+        nonReentrant
+        returns (uint256 opened)
+    {
+        _verifyAll(cohortId, c, segments);
+        opened = _settle(cohortId, c, segments);
     }
 
     /// @inheritdoc ICohortBook
@@ -159,17 +178,20 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         uint64 cohortId,
         uint8 round,
         uint16 segmentIndex,
+        Cohort calldata c,
+        Segment calldata s,
         Member[] calldata members,
         bytes32[] calldata proof,
         bool[] calldata proofFlags
     ) external nonReentrant returns (uint256 paidCount, uint256 amount) {
         uint256 n = members.length;
         if (n == 0 || n > MAX_BATCH) revert CohortBookInvalidBatch(n);
-        Cohort storage c = _liveCohort(cohortId);
-        uint256 sk = _segKey(cohortId, segmentIndex);
-        (bytes32 root, uint32 count, uint8 rounds) = _segmentOf(cohortId, segmentIndex, sk);
+        uint256 sk = _verify(cohortId, segmentIndex, c, s);
+        Head storage head = _liveHead(cohortId);
+        uint32 count = s.count;
+        uint8 rounds = _segStates[sk].rounds;
         if (round == 0 || round > rounds) revert CohortBookUnknownRound(cohortId, segmentIndex, round);
-        if (!_multiProofOk(proof, proofFlags, root, members)) revert CohortBookInvalidProof(cohortId, segmentIndex);
+        if (!_multiProofOk(proof, proofFlags, s.root, members)) revert CohortBookInvalidProof(cohortId, segmentIndex);
         Payouts memory out = _newPayouts(n);
         Bits memory b = _newBits(sk, round);
         (uint96 hi, uint96 lo) = (_levels[(sk << 8) | round], _levels[(sk << 8) | (round - 1)]);
@@ -187,26 +209,30 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
             _payOne(uint32(index), address(uint160(payee)), uint96(limit), count, hi, lo, b, out);
         }
         _flushBits(b);
-        (paidCount, amount) = _finishPayout(cohortId, c, segmentIndex, round, out);
+        (paidCount, amount) = _finishPayout(cohortId, c, head, segmentIndex, round, out);
     }
 
     /// @inheritdoc ICohortBook
-    function claim(uint64 cohortId, uint8 round, uint16 segmentIndex, Member calldata m, bytes32[] calldata proof)
-        external
-        nonReentrant
-        returns (uint96 amount)
-    {
-        Cohort storage c = _liveCohort(cohortId);
-        uint256 sk = _segKey(cohortId, segmentIndex);
-        (bytes32 root, uint32 count, uint8 rounds) = _segmentOf(cohortId, segmentIndex, sk);
+    function claim(
+        uint64 cohortId,
+        uint8 round,
+        uint16 segmentIndex,
+        Cohort calldata c,
+        Segment calldata s,
+        Member calldata m,
+        bytes32[] calldata proof
+    ) external nonReentrant returns (uint96 amount) {
+        uint256 sk = _verify(cohortId, segmentIndex, c, s);
+        Head storage head = _liveHead(cohortId);
+        uint8 rounds = _segStates[sk].rounds;
         if (round == 0 || round > rounds) revert CohortBookUnknownRound(cohortId, segmentIndex, round);
-        if (!MerkleProof.verifyCalldata(proof, root, _leaf(m))) revert CohortBookInvalidProof(cohortId, segmentIndex);
+        if (!MerkleProof.verifyCalldata(proof, s.root, _leaf(m))) revert CohortBookInvalidProof(cohortId, segmentIndex);
         Payouts memory out = _newPayouts(1);
         Bits memory b = _newBits(sk, round);
-        _payOne(m.index, m.beneficiary, m.limit, count, _levels[(sk << 8) | round], _levels[(sk << 8) | (round - 1)],
-            b, out);
+        _payOne(m.index, m.beneficiary, m.limit, s.count, _levels[(sk << 8) | round],
+            _levels[(sk << 8) | (round - 1)], b, out);
         _flushBits(b);
-        (, uint256 total) = _finishPayout(cohortId, c, segmentIndex, round, out);
+        (, uint256 total) = _finishPayout(cohortId, c, head, segmentIndex, round, out);
         amount = uint96(total);
     }
 
@@ -214,35 +240,38 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     function removeMembers(
         uint64 cohortId,
         uint16 segmentIndex,
+        Cohort calldata c,
+        Segment[] calldata segments,
         Member[] calldata members,
         bytes32[] calldata proof,
         bool[] calldata proofFlags
     ) external nonReentrant returns (uint96 released, uint96 refund) {
         uint256 n = members.length;
         if (n == 0 || n > MAX_BATCH) revert CohortBookInvalidBatch(n);
-        Cohort storage c = _liveCohort(cohortId);
+        Head storage head = _verifyAll(cohortId, c, segments);
         if (msg.sender != c.distributor) revert CohortBookNotDistributor(cohortId, msg.sender);
         uint40 coverEnd = c.coverEnd;
         if (block.timestamp >= coverEnd) revert CohortBookCoverEnded(cohortId, coverEnd);
-        uint256 sk = _segKey(cohortId, segmentIndex);
-        _segmentOf(cohortId, segmentIndex, sk);
-        if (!_multiProofOk(proof, proofFlags, _segments[sk].root, members)) {
+        if (segmentIndex >= segments.length) revert CohortBookUnknownSegment(cohortId, segmentIndex);
+        Segment calldata seg = segments[segmentIndex];
+        if (!_multiProofOk(proof, proofFlags, seg.root, members)) {
             revert CohortBookInvalidProof(cohortId, segmentIndex);
         }
         // What the open rounds owe is settled first: a removal never takes an earned payout.
-        _settle(cohortId, c);
+        _settle(cohortId, c, segments);
+        uint256 sk = _segKey(cohortId, segmentIndex);
+        SegState storage st = _segStates[sk];
         Payouts memory out = _newPayouts(n);
         uint256 removedLimit;
-        (released, removedLimit) = _removeAll(cohortId, sk, segmentIndex, members, out);
-        Segment storage s = _segments[sk];
-        uint256 total = uint256(s.removedLimit) + removedLimit;
-        if (total > s.totalLimit) revert CohortBookCollateralExhausted(cohortId, total, s.totalLimit);
-        s.removedLimit = uint96(total);
-        refund = _refundOf(c, s, removedLimit, n);
+        (released, removedLimit) = _removeAll(cohortId, sk, segmentIndex, seg.count, st.rounds, members, out);
+        uint256 total = uint256(st.removedLimit) + removedLimit;
+        if (total > seg.totalLimit) revert CohortBookCollateralExhausted(cohortId, total, seg.totalLimit);
+        st.removedLimit = uint96(total);
+        refund = _refundOf(c, seg, removedLimit, n);
         uint256 taken = out.total + released;
-        uint96 locked = c.locked;
+        uint256 locked = _locked(c, head);
         if (taken > locked) revert CohortBookCollateralExhausted(cohortId, taken, locked);
-        c.locked = locked - uint96(taken);
+        head.taken += uint96(taken);
         _removeExposure(cohortId, c.productId, removedLimit, n);
         emit MembersRemoved(cohortId, segmentIndex, out.indices, uint96(out.total), released, refund);
         _payOut(out);
@@ -251,27 +280,43 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICohortBook
-    function close(uint64 cohortId) external nonReentrant returns (uint96 released) {
-        Cohort storage c = _liveCohort(cohortId);
+    function close(uint64 cohortId, Cohort calldata c, Segment calldata s0)
+        external
+        nonReentrant
+        returns (uint96 released)
+    {
+        _verify(cohortId, 0, c, s0);
+        Head storage head = _liveHead(cohortId);
         uint256 at = _closesAt(c);
         if (block.timestamp < at) revert CohortBookNotClosable(cohortId, at);
-        released = c.locked;
-        c.locked = 0;
-        c.closed = true;
+        released = uint96(_locked(c, head));
+        (head.taken, head.closed) = (head.taken + released, true);
         _closeExposure(cohortId, c.productId);
         emit CohortClosed(cohortId, released);
         if (released != 0) _pool.release(released);
     }
 
     /// @inheritdoc ICohortBook
-    function cohort(uint64 cohortId) external view returns (Cohort memory) {
-        return _cohorts[cohortId];
+    function cohort(uint64 cohortId) external view returns (CohortState memory) {
+        Head storage head = _heads[cohortId];
+        uint16 count = _records[uint256(cohortId) << 16] == bytes32(0) ? 0 : head.addedSegments + 1;
+        return CohortState(head.taken, head.addedLimit, count, head.closed);
     }
 
     /// @inheritdoc ICohortBook
-    function segment(uint64 cohortId, uint16 index) external view returns (Segment memory s) {
-        s = _segments[_segKey(cohortId, index)];
-        if (index == 0) s.start = _cohorts[cohortId].coverStart;
+    function segment(uint64 cohortId, uint16 index) external view returns (SegmentState memory) {
+        SegState storage st = _segStates[_segKey(cohortId, index)];
+        return SegmentState(st.rounds, st.removedLimit);
+    }
+
+    /// @inheritdoc ICohortBook
+    function recordHash(uint64 cohortId, uint16 index) external view returns (bytes32) {
+        return _records[_segKey(cohortId, index)];
+    }
+
+    /// @inheritdoc ICohortBook
+    function hashRecord(Cohort calldata c, Segment calldata s) external pure returns (bytes32) {
+        return _hashPassed(c, s);
     }
 
     /// @inheritdoc ICohortBook
@@ -317,8 +362,8 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICohortBook
-    function closesAt(uint64 cohortId) external view returns (uint256) {
-        return _closesAt(_cohortOrRevert(cohortId));
+    function closesAt(Cohort calldata c) external view returns (uint256) {
+        return _closesAt(c);
     }
 
     /// @inheritdoc ICohortBook
@@ -351,28 +396,31 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     /// @dev Opens a round in each segment whose level (normal entitlement from its start,
     /// capped at the auto-pay limit) grew. One episode read for the whole cohort, from its
     /// earliest count start; later segments skip the episodes that began before theirs.
-    function _settle(uint64 cohortId, Cohort storage c) private returns (uint256 opened) {
+    function _settle(uint64 cohortId, Cohort calldata c, Segment[] calldata segments)
+        private
+        returns (uint256 opened)
+    {
         IPolicyBook.Product memory prod = _book.product(c.productId);
-        (uint40 coverStart, uint40 coverEnd, uint256 segments) = (c.coverStart, c.coverEnd, c.segmentCount);
+        (uint40 coverStart, uint40 coverEnd) = (c.coverStart, c.coverEnd);
         (IOutageOracle.Episode[] memory episodes,) = _oracle.episodesIn(
             prod.serviceId, uint64(coverStart) + prod.waitingSeconds, coverEnd, MAX_EPISODE_WINDOWS
         );
         if (episodes.length == 0) return 0;
-        for (uint256 i = 0; i < segments; ++i) {
+        for (uint256 i = 0; i < segments.length; ++i) {
             uint256 sk = _segKey(cohortId, uint16(i));
-            Segment storage s = _segments[sk];
-            uint40 start = i == 0 ? coverStart : s.start;
-            (uint96 normal,) =
-                Entitlement.compute(prod, coverEnd, type(uint96).max, uint64(start) + prod.waitingSeconds, episodes);
+            SegState storage st = _segStates[sk];
+            (uint96 normal,) = Entitlement.compute(
+                prod, coverEnd, type(uint96).max, uint64(segments[i].start) + prod.waitingSeconds, episodes
+            );
             uint96 level = normal < prod.autoPayLimit ? normal : prod.autoPayLimit;
-            uint8 rounds = s.rounds;
+            uint8 rounds = st.rounds;
             if (level <= _levels[(sk << 8) | rounds]) continue;
             // A full segment opens no more rounds but must not block the others, nor removals
             // (which settle first): it is skipped, and its later growth is not paid automatically.
             // (`segment(..).rounds` == 255 shows it.)
             if (rounds == type(uint8).max) continue;
             ++rounds;
-            s.rounds = rounds;
+            st.rounds = rounds;
             _levels[(sk << 8) | rounds] = level;
             ++opened;
             emit RoundOpened(cohortId, uint16(i), rounds, level);
@@ -403,14 +451,20 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
     }
 
     /// @dev Takes a batch's total from the cohort's own collateral, emits, pays.
-    function _finishPayout(uint64 cohortId, Cohort storage c, uint16 segmentIndex, uint8 round, Payouts memory out)
-        private
-        returns (uint256 paidCount, uint256 amount)
-    {
+    function _finishPayout(
+        uint64 cohortId,
+        Cohort calldata c,
+        Head storage head,
+        uint16 segmentIndex,
+        uint8 round,
+        Payouts memory out
+    ) private returns (uint256 paidCount, uint256 amount) {
         (paidCount, amount) = (out.count, out.total);
-        uint96 locked = c.locked;
-        if (amount > locked) revert CohortBookCollateralExhausted(cohortId, amount, locked);
-        if (amount != 0) c.locked = locked - uint96(amount);
+        if (amount != 0) {
+            uint256 locked = _locked(c, head);
+            if (amount > locked) revert CohortBookCollateralExhausted(cohortId, amount, locked);
+            head.taken += uint96(amount);
+        }
         emit CohortPaid(cohortId, segmentIndex, round, uint32(paidCount), uint96(amount), out.indices);
         _payOut(out);
     }
@@ -419,12 +473,15 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
 
     /// @dev Marks each member removed, queues what the open rounds still owe it and sums the
     /// release (its limit less all it has been paid) and the removed limits.
-    function _removeAll(uint64 cohortId, uint256 sk, uint16 segmentIndex, Member[] calldata members, Payouts memory out)
-        private
-        returns (uint96 released, uint256 removedLimit)
-    {
-        Segment storage s = _segments[sk];
-        (uint32 count, uint8 rounds) = (s.count, s.rounds);
+    function _removeAll(
+        uint64 cohortId,
+        uint256 sk,
+        uint16 segmentIndex,
+        uint32 count,
+        uint8 rounds,
+        Member[] calldata members,
+        Payouts memory out
+    ) private returns (uint96 released, uint256 removedLimit) {
         uint96 top = _levels[(sk << 8) | rounds];
         uint256 rel;
         for (uint256 i = 0; i < members.length; ++i) {
@@ -464,13 +521,13 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
 
     /// @dev premium × removed / totalLimit × time left / segment cover, rounded down, less the
     /// product's cancellation fee per removed member (not below 0): a policy's cancellation rule.
-    function _refundOf(Cohort storage c, Segment storage s, uint256 removedLimit, uint256 members)
+    function _refundOf(Cohort calldata c, Segment calldata s, uint256 removedLimit, uint256 members)
         private
         view
         returns (uint96)
     {
         uint256 coverEnd = c.coverEnd;
-        uint256 start = s.start == 0 ? c.coverStart : s.start;
+        uint256 start = s.start;
         uint256 from = start > block.timestamp ? start : block.timestamp;
         uint256 share = uint256(s.premium) * removedLimit * (coverEnd - from) / (uint256(s.totalLimit) * (coverEnd - start));
         uint256 fee = uint256(_book.product(c.productId).cancellationFee) * members;
@@ -626,27 +683,67 @@ contract CohortBook is ICohortBook, ReentrancyGuardTransient {
         return IAccessControl(address(_book)).hasRole(role, account);
     }
 
-    function _cohortOrRevert(uint64 cohortId) private view returns (Cohort storage c) {
-        c = _cohorts[cohortId];
-        if (c.distributor == address(0)) revert CohortBookUnknownCohort(cohortId);
-    }
-
-    function _liveCohort(uint64 cohortId) private view returns (Cohort storage c) {
-        c = _cohortOrRevert(cohortId);
-        if (c.closed) revert CohortBookClosed(cohortId);
-    }
-
-    function _segmentOf(uint64 cohortId, uint16 segmentIndex, uint256 sk)
+    /// @dev The stored hash of segment `segmentIndex` is that of (c, s): the records are the
+    /// cohort's. Returns the segment's key.
+    function _verify(uint64 cohortId, uint16 segmentIndex, Cohort calldata c, Segment calldata s)
         private
         view
-        returns (bytes32 root, uint32 count, uint8 rounds)
+        returns (uint256 sk)
     {
-        Segment storage s = _segments[sk];
-        (root, count, rounds) = (s.root, s.count, s.rounds);
-        if (root == bytes32(0)) revert CohortBookUnknownSegment(cohortId, segmentIndex);
+        sk = _segKey(cohortId, segmentIndex);
+        bytes32 stored = _records[sk];
+        if (stored == bytes32(0)) {
+            if (segmentIndex == 0 || _records[uint256(cohortId) << 16] == bytes32(0)) {
+                revert CohortBookUnknownCohort(cohortId);
+            }
+            revert CohortBookUnknownSegment(cohortId, segmentIndex);
+        }
+        if (_hashPassed(c, s) != stored) revert CohortBookRecordMismatch(cohortId, segmentIndex);
     }
 
-    function _closesAt(Cohort storage c) private view returns (uint256) {
+    /// @dev Every segment's record, in order, and the cohort live: its head slot.
+    function _verifyAll(uint64 cohortId, Cohort calldata c, Segment[] calldata segments)
+        private
+        view
+        returns (Head storage head)
+    {
+        if (_records[uint256(cohortId) << 16] == bytes32(0)) revert CohortBookUnknownCohort(cohortId);
+        head = _liveHead(cohortId);
+        uint256 count = uint256(head.addedSegments) + 1;
+        if (segments.length != count) revert CohortBookSegmentsMismatch(cohortId, segments.length, uint16(count));
+        for (uint256 i = 0; i < count; ++i) {
+            _verify(cohortId, uint16(i), c, segments[i]);
+        }
+    }
+
+    /// @dev The cohort's changing part, refused once closed. Callers verified a record.
+    function _liveHead(uint64 cohortId) private view returns (Head storage head) {
+        head = _heads[cohortId];
+        if (head.closed) revert CohortBookClosed(cohortId);
+    }
+
+    /// @dev The cohort's collateral still held: Σ total limits − paid − released.
+    function _locked(Cohort calldata c, Head storage head) private view returns (uint256) {
+        return uint256(c.baseLimit) + head.addedLimit - head.taken;
+    }
+
+    function _hashRecord(Cohort memory c, Segment memory s) private pure returns (bytes32) {
+        return keccak256(abi.encode(c, s));
+    }
+
+    /// @dev `_hashRecord` of records passed in calldata, copied as raw words, unvalidated: every
+    /// stored hash is of a clean record, so a match proves the words are its clean encoding (as
+    /// PolicyBook's `_load`), and a batch pays no per-field checks.
+    function _hashPassed(Cohort calldata c, Segment calldata s) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, c, 0xa0)
+            calldatacopy(add(p, 0xa0), s, 0xa0)
+            h := keccak256(p, 0x140)
+        }
+    }
+
+    function _closesAt(Cohort calldata c) private view returns (uint256) {
         IPolicyBook.Product memory prod = _book.product(c.productId);
         return uint256(c.coverEnd) + prod.graceSeconds + prod.claimSeconds;
     }

@@ -65,6 +65,10 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         uint64 episodesFrom;
         uint40 episodesUntil;
         IOutageOracle.Episode[] episodes;
+        uint32 entitledProduct; // the key of the entitlement below (0: none): product and limit,
+        uint96 entitledLimit; // over the episodes above
+        uint96 normal;
+        uint96 entitled;
         bool reportChecked;
         bytes32 reportHash;
         bytes32 subject;
@@ -198,8 +202,9 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         uint256 n = _checkLengths(policyIds, policies);
         Cache memory c;
         Payouts memory out = _newPayouts(n);
+        Policy memory p; // one record buffer for the batch: each policy is loaded into it in turn
         for (uint256 i = 0; i < n; ++i) {
-            _settleStored(policyIds[i], policies[i], c, out);
+            _settleStored(policyIds[i], policies[i], p, c, out);
         }
         _payOut(out);
     }
@@ -250,9 +255,10 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         uint256 n = _checkLengths(policyIds, policies);
         Cache memory c;
         Payouts memory out = _newPayouts(2 * n);
+        Policy memory p; // as in settle
         uint256 released;
         for (uint256 i = 0; i < n; ++i) {
-            released += _expireOne(policyIds[i], policies[i], c, out);
+            released += _expireOne(policyIds[i], policies[i], p, c, out);
         }
         _payOut(out);
         if (released > 0) _pool.release(released);
@@ -336,8 +342,10 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Settles one stored policy and writes its new record hash only if it changed.
-    function _settleStored(uint256 id, Policy calldata record, Cache memory c, Payouts memory out) private {
-        (Policy memory p, bytes32 stored) = _load(id, record);
+    function _settleStored(uint256 id, Policy calldata record, Policy memory p, Cache memory c, Payouts memory out)
+        private
+    {
+        bytes32 stored = _load(id, record, p);
         if (p.status != PolicyStatus.Active) return;
         _addPayout(out, p.beneficiary, _settleOne(id, p, c));
         bytes32 updated = _hash(p);
@@ -347,13 +355,14 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     /// @dev Late reports inside the grace period are honoured before collateral goes back; an
     /// open claim past its deadline lapses (paid) first; one still within its deadline keeps the
     /// policy active until it is decided. Returns the release.
-    function _expireOne(uint256 id, Policy calldata record, Cache memory c, Payouts memory out)
+    function _expireOne(uint256 id, Policy calldata record, Policy memory p, Cache memory c, Payouts memory out)
         private
         returns (uint256 released)
     {
-        (Policy memory p,) = _load(id, record);
+        _load(id, record, p);
         if (p.status != PolicyStatus.Active) return 0;
-        Product memory prod = _cachedProduct(p.productId, c);
+        _cacheProduct(p.productId, c);
+        Product memory prod = c.product;
         uint256 expiresAt = uint256(p.coverEnd) + prod.graceSeconds;
         if (block.timestamp < expiresAt) revert PolicyBookCoverNotEnded(id, expiresAt);
         _addPayout(out, p.beneficiary, _settleOne(id, p, c));
@@ -389,7 +398,8 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     }
 
     function _issueOne(uint256 policyId, PolicyTerms calldata t, Cache memory c, uint64 renewalOf) private {
-        Product memory prod = _issuanceProduct(t.productId, c);
+        _issuanceProduct(t.productId, c);
+        Product memory prod = c.product;
         if (!prod.active) revert PolicyBookProductInactive(t.productId);
         uint40 start = t.coverStart == 0 ? uint40(block.timestamp) : t.coverStart;
         if (start < block.timestamp || t.coverEnd <= start) {
@@ -472,19 +482,18 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
             (uint128(limits), uint128(perEpisode), uint128(service));
     }
 
-    /// @dev The product for issuance, with its exposures and its service's in the cache; moving
+    /// @dev Puts the product for issuance, its exposures and its service's in the cache; moving
     /// to another product (service) first writes back the running totals of the previous one.
-    function _issuanceProduct(uint32 productId, Cache memory c) private returns (Product memory) {
+    function _issuanceProduct(uint32 productId, Cache memory c) private {
         if (c.productId != productId) {
             _flush(c);
-            _cachedProduct(productId, c);
+            _cacheProduct(productId, c);
             c.exposure = _productExposure[productId];
             if (c.product.serviceId != c.capService) {
                 c.capService = c.product.serviceId;
                 c.service = _services[c.capService];
             }
         }
-        return c.product;
     }
 
     /// @dev Writes the cached running exposures back (one slot each).
@@ -515,7 +524,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
 
     /// @dev A loaded active policy before its cover end, whose caller is its issuer or an underwriter.
     function _cancellable(uint256 policyId, Policy calldata policy) private view returns (Policy memory p) {
-        (p,) = _load(policyId, policy);
+        _load(policyId, policy, p);
         if (msg.sender != p.issuer) _checkRole(UNDERWRITER_ROLE);
         if (p.status != PolicyStatus.Active) revert PolicyBookPolicyClosed(policyId);
         if (p.renewedBy != 0) revert PolicyBookAlreadyRenewed(policyId, p.renewedBy);
@@ -539,13 +548,21 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
     /// for review (the rule in {IPolicyBook-settle}). Returns the amount to pay now; updates `p`
     /// in memory (the caller stores its hash).
     function _settleOne(uint256 policyId, Policy memory p, Cache memory c) private returns (uint96 pay) {
-        Product memory prod = _cachedProduct(p.productId, c);
+        _cacheProduct(p.productId, c);
+        Product memory prod = c.product;
         uint64 from = _countFrom(p, prod);
         if (prod.serviceId != c.serviceId || from != c.episodesFrom || p.coverEnd != c.episodesUntil) {
             (c.episodes,) = _oracle.episodesIn(prod.serviceId, from, p.coverEnd, MAX_EPISODE_WINDOWS);
             (c.serviceId, c.episodesFrom, c.episodesUntil) = (prod.serviceId, from, p.coverEnd);
+            c.entitledProduct = 0;
         }
-        (uint96 normal, uint96 entitled) = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
+        // The entitlement is a function of the product, the limit and the episodes (of the
+        // cover's counting period): computed once per run of equal keys in a batch.
+        if (p.productId != c.entitledProduct || p.limit != c.entitledLimit) {
+            (c.normal, c.entitled) = Entitlement.compute(prod, p.coverEnd, p.limit, from, c.episodes);
+            (c.entitledProduct, c.entitledLimit) = (p.productId, p.limit);
+        }
+        (uint96 normal, uint96 entitled) = (c.normal, c.entitled);
         if (entitled <= p.settled) return 0;
         // Normal entitlement not yet handled as normal, within the room left; the rest is event's.
         uint96 room = entitled - p.settled;
@@ -586,7 +603,7 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         cl = _claims[claimId];
         if (cl.status != ClaimStatus.Open) revert PolicyBookClaimNotOpen(claimId);
         if (cl.policyId != policyId) revert PolicyBookClaimPolicyMismatch(claimId, policyId);
-        (p,) = _load(policyId, policy);
+        _load(policyId, policy, p);
     }
 
     function _lapse(uint64 claimId, uint256 policyId, Claim storage cl) private returns (uint96 amount) {
@@ -606,13 +623,17 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         _payOut(out);
     }
 
-    /// @dev The record is copied as raw words, unvalidated: a matching hash proves the words are
-    /// the clean encoding of the stored record (every stored hash is of a clean record), and
-    /// skipping the per-field ABI checks keeps the book under EIP-170.
-    function _load(uint256 policyId, Policy calldata policy) private view returns (Policy memory p, bytes32 stored) {
+    /// @dev Copies the record into `p` as raw words, unvalidated: a matching hash proves the words
+    /// are the clean encoding of the stored record (every stored hash is of a clean record), and
+    /// skipping the per-field ABI checks keeps the book under EIP-170. Filling the caller's buffer
+    /// rather than returning a new struct spares a batch two zeroed allocations per policy (the
+    /// memory expansion grows quadratically with the batch).
+    function _load(uint256 policyId, Policy calldata policy, Policy memory p) private view returns (bytes32 stored) {
         stored = _policyHashes[policyId];
         if (stored == bytes32(0)) revert PolicyBookUnknownPolicy(policyId);
-        p = _copy(policy);
+        assembly ("memory-safe") {
+            calldatacopy(p, policy, RECORD_BYTES)
+        }
         if (_hash(p) != stored) revert PolicyBookPolicyMismatch(policyId);
     }
 
@@ -626,13 +647,14 @@ contract PolicyBook is IPolicyBook, AccessControl, ReentrancyGuardTransient {
         }
     }
 
-    function _cachedProduct(uint32 productId, Cache memory c) private view returns (Product memory) {
+    /// @dev Puts the product in the cache (`c.product`). No return value: a returned struct would
+    /// be a fresh zeroed allocation per call.
+    function _cacheProduct(uint32 productId, Cache memory c) private view {
         if (c.productId != productId) {
             c.product = _products[productId];
             if (c.product.policyLimit == 0) revert PolicyBookUnknownProduct(productId);
             c.productId = productId;
         }
-        return c.product;
     }
 
     function _productOrRevert(uint32 productId) private view returns (Product storage prod) {

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Self, TypeVar, get_args
 
-from eth_utils import to_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from contracts.eip55 import to_checksum_address  # eth_utils's, cached: a batch request checks 1,000
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32]),
                   AfterValidator(str.lower)]

@@ -62,7 +62,7 @@ def _segment_added(c: Ctx) -> None:
     a = c.args
     cid, seg, root = int(a["cohortId"]), int(a["segment"]), hx(a["root"])
     c.session.add(m.CohortSegment(cohort_id=cid, segment=seg, root=root, count=a["count"],
-                                  total_limit=a["totalLimit"], premium=a["premium"], start=c.block_time(), rounds=0,
+                                  total_limit=a["totalLimit"], premium=a["premium"], start=a["start"], rounds=0,
                                   block=c.block, tx=c.tx))
     if (cohort := c.session.get(m.Cohort, cid)) is not None:
         cohort.locked += a["totalLimit"]

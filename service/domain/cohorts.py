@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
 from contracts import merkle
+from contracts.cohort_records import CohortRecord, SegmentRecord
 from contracts.enums import RiskLevel as ChainLevel
 from service.assessment import anchor_fields
 from service.assessment.anchoring import report_anchor_id
@@ -167,6 +168,19 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, assessment_id: str, p
     return f
 
 
+def records(session: Session, cohort_id: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The cohort's record and its segments' records, in order, as CohortBook takes them back:
+    rebuilt from the projection (CohortIssued, SegmentAdded), which is all the book hashed."""
+    c = session.get(m.Cohort, cohort_id)
+    if c is None:
+        raise NotFound(f"cohort {cohort_id} is not projected yet: retry shortly")
+    segs = list(session.scalars(select(m.CohortSegment).where(m.CohortSegment.cohort_id == cohort_id)
+                                .order_by(m.CohortSegment.segment)))
+    rec = CohortRecord(c.distributor, c.product_id, c.cover_start, c.cover_end, segs[0].total_limit)
+    return rec.as_tuple(), [SegmentRecord(bytes.fromhex(s.root[2:]), s.count, s.total_limit, s.premium,
+                                          s.start).as_tuple() for s in segs]
+
+
 def files(session: Session, cohort_id: int, may_see: MayBee) -> list[m.CohortFile]:
     """The cohort's issued segment files, in segment order (404 when the caller may not see it)."""
     rows = list(session.scalars(select(m.CohortFile).where(m.CohortFile.cohort_id == cohort_id,
@@ -207,7 +221,8 @@ def add(session: Session, gw: Gateway, indexer: Indexer, cohort_id: int, custome
     priced = price(session, gw, record, cohort.product_id, customers, max(remaining, underwriting.MIN_COVER))
     members = leaves(customers)
     f, t = _store(session, first.tenant_id, priced, members, refs, cohort.cover_end, cohort_id=None)
-    fn = book.functions.addSegment(cohort_id, t.root, len(members), priced.total_limit, priced.premium)
+    rec, segs = records(session, cohort_id)
+    fn = book.functions.addSegment(cohort_id, rec, segs[0], t.root, len(members), priced.total_limit, priced.premium)
     _sent(session, gw, f, fn, "SegmentAdded")
     indexer.sync()
     return f
@@ -251,8 +266,9 @@ def remove(session: Session, gw: Gateway, indexer: Indexer, cohort_id: int, ref:
     if session.get(m.CohortRemoval, (cohort_id, found.file.segment, found.member.index)) is not None:
         raise Conflict(f"customer {ref!r} was removed from cohort {cohort_id} already", type="member_removed")
     mp = multiproof(found.file, [found.member.index])
-    gw.send(book.functions.removeMembers(cohort_id, found.file.segment, [leaf_of(found.member)], mp.proof,
-                                         mp.flags))
+    rec, segs = records(session, cohort_id)
+    gw.send(book.functions.removeMembers(cohort_id, found.file.segment, rec, segs, [leaf_of(found.member)],
+                                         mp.proof, mp.flags))
     indexer.sync()
     return found
 

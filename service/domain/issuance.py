@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eth_utils import keccak, to_checksum_address
-from sqlalchemy import select
+from eth_utils import event_abi_to_log_topic, keccak
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from web3.utils.abi import log_topic_to_bytes
 
+from contracts.eip55 import to_checksum_address
 from contracts.errors import ContractsError
-from contracts.eventlogs import EventDecoder
 from contracts.records import PolicyTerms
 from contracts.sender import Pipeline
 from service import notices
@@ -70,6 +71,16 @@ def _cover_seconds(quote: m.Quote, cover_seconds: int | None, now: int) -> int:
     return quote.cover_seconds
 
 
+def issued_ids(receipt: Any, book: str, topic: bytes) -> list[int]:
+    """The policy ids of the book's PolicyIssued logs in `receipt`, in log order. The id is the
+    event's first indexed topic: the record in its data (decoded by the indexer) is not needed
+    here, and decoding it cost ~3 ms a cover on the request's process."""
+    book = book.lower()
+    return [int.from_bytes(log_topic_to_bytes(log["topics"][1]), "big") for log in receipt["logs"]
+            if str(log["address"]).lower() == book and len(log["topics"]) == 4
+            and log_topic_to_bytes(log["topics"][0]) == topic]
+
+
 def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers: Sequence[Cover],
           cover_seconds: int | None, chunk: int, *, may_see: Callable[[str | None], bool], insurer: str,
           assessor: str, in_flight: int = 1, on_sent: Callable[[], None] | None = None,
@@ -100,11 +111,14 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
 
     def landed(tag: tuple[int, list[Any], list[Any], list[Any]], receipt: Any) -> None:
         _, part, docs, hashes = tag
-        ids = [int(e["args"]["policyId"]) for e in issued_events.process_receipt(receipt)]
-        for pid, (c, salt), doc, h in zip(ids, part, docs, hashes, strict=True):
-            session.add(m.PolicyOwner(policy_id=pid, tenant_id=quote.tenant_id, quote_id=quote.id,
-                                      holder_ref=c.holder_ref, holder_salt="0x" + salt.hex()))
-            session.add(m.PolicySchedule(policy_id=pid, document=doc, schedule_hash="0x" + h.hex()))
+        ids = issued_ids(receipt, gw.book.address, topic)
+        rows = list(zip(ids, part, docs, hashes, strict=True))
+        if rows:  # one multi-row INSERT a table (no ORM object a cover: the join below loads them)
+            session.execute(insert(m.PolicyOwner), [
+                {"policy_id": pid, "tenant_id": quote.tenant_id, "quote_id": quote.id, "holder_ref": c.holder_ref,
+                 "holder_salt": "0x" + salt.hex()} for pid, (c, salt), _, _ in rows])
+            session.execute(insert(m.PolicySchedule), [
+                {"policy_id": pid, "document": doc, "schedule_hash": "0x" + h.hex()} for pid, _, doc, h in rows])
         tx = "0x" + bytes(receipt["transactionHash"]).hex()
         notices.publish_many(session, "policy.issued", [
             (f"policy.issued:{pid}", {"policy_id": pid, "batch_id": batch_id, "holder_ref": c.holder_ref,
@@ -122,7 +136,7 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
 
     # Pipelined: up to `in_flight` issue transactions at once (nonces assigned at broadcast), the
     # receipts awaited in order; the first refusal stops further broadcasts, what is in flight lands.
-    issued_events = EventDecoder(gw.book.events.PolicyIssued().abi)  # web3's decoding at ~1/10 the cost
+    topic = event_abi_to_log_topic(gw.book.events.PolicyIssued().abi)  # type: ignore[arg-type]
     pipe = Pipeline(gw, in_flight, landed, refused)  # type: ignore[arg-type]
     try:
         for i in range(0, len(covers), chunk):

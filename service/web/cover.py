@@ -90,8 +90,8 @@ def cover_page(request: Request, policy_id: int, ref: Annotated[str, Query(max_l
         "policy": view_policy, "status": status, "status_word": STATUS_WORDS.get(lang, {}).get(status, status),
         "cover_start": cover_start, "cover_end": cover_end, "beneficiary": beneficiary,
         "service_name": service_name, "service_id": sid_hex, "episodes": eps, "now": now, "payouts": payouts,
-        "claims": claims, "open_claims": [c for c in claims if c.status == "open"], "claimable": claimable,
-        "token": tok, "sections": sections, "exclusions": exclusions, "has_schedule": schedule is not None,
+        "open_claims": [c for c in claims if c.status == "open"], "claimable": claimable,
+        "token": tok, "sections": sections, "exclusions": exclusions,
         "pool": gw.pool.address, "chain_id": gw.w3.eth.chain_id, "product_name": terms.name if terms else None,
     })
 

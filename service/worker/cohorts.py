@@ -120,8 +120,11 @@ class CohortSettler:
     def _cohort(self, cohort_id: int, lease: str, now: int, result: CohortResult) -> None:
         book = self.book
         at = self.w._read_at()
-        if int(book.functions.settle(cohort_id).call({"from": self.w.gw.operator.address}, block_identifier=at)) > 0:
-            self._send(lease, book.functions.settle(cohort_id))
+        with self.w.factory() as s:
+            rec, recs = domain.records(s, cohort_id)  # the records the book hashed (they never change)
+        settle = book.functions.settle(cohort_id, rec, recs)
+        if int(settle.call({"from": self.w.gw.operator.address}, block_identifier=at)) > 0:
+            self._send(lease, settle)
             result.settled.append(cohort_id)
             result.batches += 1
             self.w.indexer.sync()
@@ -131,9 +134,9 @@ class CohortSettler:
                                       .order_by(m.CohortSegment.segment)))
         for seg in segments:
             for rnd in range(1, seg.rounds + 1):
-                self._pay_round(cohort_id, seg.segment, rnd, lease, result)
-        if now > int(book.functions.closesAt(cohort_id).call()):
-            self._send(lease, book.functions.close(cohort_id))
+                self._pay_round(cohort_id, seg.segment, rnd, (rec, recs[seg.segment]), lease, result)
+        if now > int(book.functions.closesAt(rec).call()):
+            self._send(lease, book.functions.close(cohort_id, rec, recs[0]))
             result.closed.append(cohort_id)
             self.w.indexer.sync()
 
@@ -164,13 +167,15 @@ class CohortSettler:
             cap = min(cap, gw.sender.gas)
         return int(cap * self.fill)
 
-    def _call(self, cohort_id: int, rnd: int, segment: int, f: m.CohortFile, batch: list[m.CohortMember]) -> Any:
+    def _call(self, cohort_id: int, rnd: int, segment: int, records: tuple[Any, Any], f: m.CohortFile,
+              batch: list[m.CohortMember]) -> Any:
         mp = domain.multiproof(f, [x.index for x in batch])
         by_index = {x.index: x for x in batch}
         members = [domain.leaf_of(by_index[i]) for i in mp.indices]  # in proof order
-        return self.book.functions.payBatch(cohort_id, rnd, segment, members, mp.proof, mp.flags)
+        return self.book.functions.payBatch(cohort_id, rnd, segment, *records, members, mp.proof, mp.flags)
 
-    def _pay_round(self, cohort_id: int, segment: int, rnd: int, lease: str, result: CohortResult) -> None:
+    def _pay_round(self, cohort_id: int, segment: int, rnd: int, records: tuple[Any, Any], lease: str,
+                   result: CohortResult) -> None:
         f, todo = self.unpaid(cohort_id, segment, rnd)
         if not todo:
             return
@@ -197,10 +202,10 @@ class CohortSettler:
         try:
             while todo and not errors:
                 batch, todo = todo[:size], todo[size:]
-                fn = self._call(cohort_id, rnd, segment, f, batch)
+                fn = self._call(cohort_id, rnd, segment, records, f, batch)
                 gas = None
                 if estimated:
-                    fn, batch, todo, gas = self._fitted(cohort_id, rnd, segment, f, fn, batch, todo, cost)
+                    fn, batch, todo, gas = self._fitted(cohort_id, rnd, segment, records, f, fn, batch, todo, cost)
                     size = max(1, min(most, cost.fits(self._estimate_budget())))
                 elif len(cost) == 0:  # the probe sizes the rest of the round
                     cost.add(len(batch), int(fn.estimate_gas({"from": self.w.gw.operator.address})))
@@ -235,7 +240,7 @@ class CohortSettler:
                 hi = mid - 1
         return int(lo * (1 - SLACK))
 
-    def _fitted(self, cohort_id: int, rnd: int, segment: int, f: m.CohortFile, fn: Any,
+    def _fitted(self, cohort_id: int, rnd: int, segment: int, records: tuple[Any, Any], f: m.CohortFile, fn: Any,
                 batch: list[m.CohortMember], todo: list[m.CohortMember], cost: GasModel
                 ) -> tuple[Any, list[m.CohortMember], list[m.CohortMember], int]:
         """The batch estimated, and shrunk (the rest back in front of `todo`) until its estimate
@@ -249,7 +254,7 @@ class CohortSettler:
                 return fn, batch, todo, Sender.limit(gas)
             keep = max(1, min(len(batch) - 1, len(batch) * budget // gas))
             batch, todo = batch[:keep], batch[keep:] + todo
-            fn = self._call(cohort_id, rnd, segment, f, batch)
+            fn = self._call(cohort_id, rnd, segment, records, f, batch)
 
 
 class GasModel:

@@ -9,11 +9,34 @@ min(limit, E_{r−1}) in round r, once, unless removed. Removal first pays every
 unpaid increment, then releases limit − paid and refunds ⌊premium × removed limits × time left /
 (total limit × segment cover)⌋ − fee × members (≥ 0). The cohort's collateral is Σ total limits
 − paid − released, and a payout beyond it is refused. Close releases the rest.
+
+A careless or hostile distributor's tree need not be honest: `members` are the leaves by tree
+position, each carrying its own index, so an index may repeat or lie beyond the stated `count`
+(such a leaf is never paid nor removable), and the stated total may differ from Σ leaf limits.
+Bitmaps are per index: an index is paid at most once per round, whichever of its leaves comes
+first. A payout or removal beyond the cohort's collateral, or removals whose limits sum beyond
+the segment's stated total, are refused whole (`Refused`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+ZERO = "0x" + "00" * 20
+
+
+class Refused(Exception):
+    """The contract must refuse the call with this error name (and change nothing)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def payable_starts(episodes: list, trigger: int) -> list[int]:
+    """The starts of the episodes (outage_model.Episode) a Fixed product pays: final, longer than
+    the trigger, outside excluded events."""
+    return [e.start for e in episodes if e.settled and e.down > trigger and not e.excluded]
 
 
 def owed(limit: int, hi: int, lo: int) -> int:
@@ -22,14 +45,19 @@ def owed(limit: int, hi: int, lo: int) -> int:
 
 @dataclass
 class Segment:
-    members: list[tuple]  # (index, beneficiary, limit, holder), index = position
+    members: list[tuple]  # by tree position: (index, beneficiary, limit, holder); honest: index = position
     start: int
     total_limit: int
     premium: int
+    count: int = 0  # the stated member count (0: len(members))
     levels: list[int] = field(default_factory=lambda: [0])
     paid: dict[int, set[int]] = field(default_factory=dict)  # round -> indices paid
     removed: set[int] = field(default_factory=set)
     paid_to: dict[int, int] = field(default_factory=dict)  # index -> Σ paid
+    removed_limit: int = 0  # Σ limits of the removed leaves
+
+    def __post_init__(self) -> None:
+        self.count = self.count or len(self.members)
 
     @property
     def rounds(self) -> int:
@@ -60,8 +88,10 @@ class CohortModel:
     def locked(self) -> int:
         return self.total_limits - self.paid - self.released
 
-    def add_segment(self, members: list[tuple], start: int, premium: int) -> int:
-        self.segments.append(Segment(members, start, sum(m[2] for m in members), premium))
+    def add_segment(self, members: list[tuple], start: int, premium: int, *, count: int = 0,
+                    total: int | None = None) -> int:
+        total = sum(m[2] for m in members) if total is None else total
+        self.segments.append(Segment(members, start, total, premium, count))
         return len(self.segments) - 1
 
     def level(self, s: Segment) -> int:
@@ -76,44 +106,61 @@ class CohortModel:
                 opened += 1
         return opened
 
-    def pay(self, seg: int, rnd: int, indices: list[int]) -> list[tuple[int, str, int]]:
-        """Pays, in the order given, each member not yet paid in the round and not removed."""
+    def pay(self, seg: int, rnd: int, positions: list[int]) -> list[tuple[int, str, int]]:
+        """Pays, in the order given, each leaf (by tree position) whose index is in range, not
+        yet paid in the round and not removed: [(index, beneficiary, amount)] of those owed
+        something. Refused whole when the cohort's collateral cannot pay it all."""
         s = self.segments[seg]
-        done = s.paid.setdefault(rnd, set())
+        done = set(s.paid.get(rnd, set()))
         out = []
-        for i in indices:
-            if i in done or i in s.removed:
+        for p in positions:
+            i, who, limit, _ = s.members[p]
+            if i >= s.count or who == ZERO or i in done or i in s.removed:
                 continue
             done.add(i)
-            _, who, limit, _ = s.members[i]
             amt = owed(limit, s.levels[rnd], s.levels[rnd - 1])
             if amt:
                 out.append((i, who, amt))
-                s.paid_to[i] = s.paid_to.get(i, 0) + amt
+        if sum(a for _, _, a in out) > self.locked:
+            raise Refused("CohortBookCollateralExhausted")
+        s.paid[rnd] = done
+        for i, _, amt in out:
+            s.paid_to[i] = s.paid_to.get(i, 0) + amt
         self.paid += sum(a for _, _, a in out)
         return out
 
-    def remove(self, seg: int, indices: list[int], now: int) -> tuple[list[tuple[int, str, int]], int, int]:
-        """(payouts, released, refund); the caller settled the model first."""
+    def remove(self, seg: int, positions: list[int], now: int) -> tuple[list[tuple[int, str, int]], int, int]:
+        """(payouts, released, refund) of removing the leaves at `positions`; the caller settled
+        the model first. Refused whole for an index out of range or removed (in this batch too),
+        removed limits beyond the segment's total, or more than the collateral."""
         s = self.segments[seg]
         top = s.levels[-1]
-        out, released, limits = [], 0, 0
-        for i in indices:
-            _, who, limit, _ = s.members[i]
+        out, released, limits, gone = [], 0, 0, set()
+        for p in positions:
+            i, who, limit, _ = s.members[p]
+            if i >= s.count or i in s.removed or i in gone:
+                raise Refused("CohortBookNotRemovable")
+            gone.add(i)
             due = min(limit, top)
             got = s.paid_so_far(i)
-            if due > got:
+            if due > got and who != ZERO:
                 out.append((i, who, due - got))
-                s.paid_to[i] = due
                 got = due
             released += limit - got
             limits += limit
-            s.removed.add(i)
+        if s.removed_limit + limits > s.total_limit:
+            raise Refused("CohortBookCollateralExhausted")
+        if sum(a for _, _, a in out) + released > self.locked:
+            raise Refused("CohortBookCollateralExhausted")
+        for i, _, amt in out:
+            s.paid_to[i] = s.paid_to.get(i, 0) + amt
+        s.removed |= gone
+        s.removed_limit += limits
         self.paid += sum(a for _, _, a in out)
         self.released += released
         frm = max(s.start, now)
         share = s.premium * limits * (self.cover_end - frm) // (s.total_limit * (self.cover_end - s.start))
-        refund = max(share - self.fee * len(indices), 0)
+        refund = max(share - self.fee * len(positions), 0)
         self.refunded += refund
         return out, released, refund
 
@@ -127,7 +174,7 @@ class CohortModel:
         """What the open rounds still owe the members not removed."""
         total = 0
         for s in self.segments:
-            for i, _, limit, _ in s.members:
-                if i not in s.removed:
+            for i, who, limit, _ in s.members:
+                if i < s.count and who != ZERO and i not in s.removed:
                     total += min(limit, s.levels[-1]) - s.paid_so_far(i)
         return total

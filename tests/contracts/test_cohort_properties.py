@@ -36,6 +36,7 @@ from tests.contracts.cohort_env import (
     LIMITS,
     CohortEnv,
     batch,
+    book,
     cohort_ledger,
     members,
     tree,
@@ -72,15 +73,16 @@ class Walk:
     def __init__(self, env: CohortEnv, k0: int) -> None:
         self.env, self.led = env, env.led
         led = self.led
+        self.c = book(led)  # passes the records the book hashed, rebuilt from its events
         self.base_locked = led.pool.functions.lockedCapital().call()
         ms = members(k0, "s0")
         self.segs = [(ms, tree(ms))]
         self.end = led.now() + 30 * DAY
-        led.send(led.cohorts.functions.issueCohort((env.product, 0, self.end, *env.terms()[3:]), self.segs[0][1].root,
+        led.send(self.c.issueCohort((env.product, 0, self.end, *env.terms()[3:]), self.segs[0][1].root,
                                                    k0, sum(m[2] for m in ms), k0 * USD), led.a.distributor)
-        self.cid = led.cohorts.functions.cohortCount().call()
+        self.cid = self.c.cohortCount().call()
         self.model = CohortModel(AMOUNT, AUTO, FEE, self.end)
-        self.model.add_segment(ms, led.cohorts.functions.segment(self.cid, 0).call()[5], k0 * USD)
+        self.model.add_segment(ms, self.c.records(self.cid)[1][0][4], k0 * USD)
         self.fee_bps = 0
         self.refused: set[str] = set()
         self.received: dict[str, int] = {}  # beneficiary -> token units that arrived
@@ -96,7 +98,7 @@ class Walk:
         self.model.episodes.append(start)
 
     def settle(self) -> None:
-        r = self.led.send(self.led.cohorts.functions.settle(self.cid), self.led.a.relayer)
+        r = self.led.send(self.c.settle(self.cid), self.led.a.relayer)
         opened = self.model.settle()
         assert len(events(r, self.led.cohorts, "RoundOpened")) == opened
 
@@ -121,7 +123,7 @@ class Walk:
         self._check_paid(seg, rnd, self._pay(seg, rnd, mem, mp), mp.indices)
 
     def _pay(self, seg: int, rnd: int, mem: list[tuple], mp: object) -> tuple:
-        fn = self.led.cohorts.functions.payBatch(self.cid, rnd, seg, mem, mp.proof, mp.flags)
+        fn = self.c.payBatch(self.cid, rnd, seg, mem, mp.proof, mp.flags)
         return try_send(self.led, fn, self.led.a.relayer)
 
     def pull(self, s: int, i: int) -> None:
@@ -132,7 +134,7 @@ class Walk:
         if rounds == 0:
             return
         rnd = 1 + i % rounds
-        fn = self.led.cohorts.functions.claim(self.cid, rnd, seg, ms[i], t.proof(i))
+        fn = self.c.claim(self.cid, rnd, seg, ms[i], t.proof(i))
         self._check_paid(seg, rnd, try_send(self.led, fn, self.led.a.alice), [i])  # anyone may pull
 
     def extend(self, k: int) -> None:
@@ -140,20 +142,20 @@ class Walk:
         ms = members(k, f"s{seg}")
         t = tree(ms)
         self.env.set_fee(0)  # a fee token cannot collect a premium in full
-        r = led.send(led.cohorts.functions.addSegment(self.cid, t.root, k, sum(m[2] for m in ms), k * USD),
+        r = led.send(self.c.addSegment(self.cid, t.root, k, sum(m[2] for m in ms), k * USD),
                      led.a.distributor)
         self.env.set_fee(self.fee_bps)
         ev = events(r, led.cohorts, "SegmentAdded")[0]
         assert ev["segment"] == seg and ev["totalLimit"] == sum(m[2] for m in ms)
         self.segs.append((ms, t))
-        self.model.add_segment(ms, led.cohorts.functions.segment(self.cid, seg).call()[5], k * USD)
+        self.model.add_segment(ms, self.c.records(self.cid)[1][seg][4], k * USD)
 
     def remove(self, s: int, subset: list[int]) -> None:
         led, seg = self.led, self._pick(s)
         ms, t = self.segs[seg]
         sm = self.model.segments[seg]
         mem, mp = batch(t, ms, [i % len(ms) for i in subset])
-        fn = led.cohorts.functions.removeMembers(self.cid, seg, mem, mp.proof, mp.flags)
+        fn = self.c.removeMembers(self.cid, seg, mem, mp.proof, mp.flags)
         gone = [m[0] for m in mem]
         if any(i in sm.removed for i in gone):
             return self._refused(try_send(led, fn, led.a.distributor), "CohortBookNotRemovable")
@@ -179,10 +181,10 @@ class Walk:
         i %= len(ms)
         m = ms[i]
         fake = (m[0], m[1], m[2] + 1, m[3]) if wrong_limit else (m[0], signer("stranger").address, m[2], m[3])
-        fns = [self.led.cohorts.functions.claim(self.cid, 1, seg, fake, t.proof(i))]
+        fns = [self.c.claim(self.cid, 1, seg, fake, t.proof(i))]
         mem, mp = batch(t, ms, [i])
-        fns.append(self.led.cohorts.functions.payBatch(self.cid, 1, seg, [fake], mp.proof, mp.flags))
-        fns.append(self.led.cohorts.functions.removeMembers(self.cid, seg, [fake], mp.proof, mp.flags))
+        fns.append(self.c.payBatch(self.cid, 1, seg, [fake], mp.proof, mp.flags))
+        fns.append(self.c.removeMembers(self.cid, seg, [fake], mp.proof, mp.flags))
         if self.model.segments[seg].rounds == 0:
             fns = fns[2:]
         for fn in fns:
@@ -225,8 +227,7 @@ class Walk:
 
     def check(self) -> None:
         led, m = self.led, self.model
-        c = led.cohorts.functions.cohort(self.cid).call()
-        assert c[6] == m.locked >= m.owed_now()
+        assert self.c.locked(self.cid) == m.locked >= m.owed_now()
         assert led.pool.functions.lockedCapital().call() == self.base_locked + m.locked
         for s in m.segments:
             for i, _, limit, _ in s.members:
@@ -238,12 +239,12 @@ class Walk:
 
     def finish(self) -> None:
         led = self.led
-        at = led.cohorts.functions.closesAt(self.cid).call()
+        at = self.c.closesAt(self.cid).call()
         assert at == self.end + GRACE + CLAIM
         led.travel(max(at - led.now(), 0) + 1, mine=True)
-        r = led.send(led.cohorts.functions.close(self.cid), led.a.relayer)
+        r = led.send(self.c.close(self.cid), led.a.relayer)
         assert events(r, led.cohorts, "CohortClosed")[0]["released"] == self.model.close()
-        assert led.cohorts.functions.cohort(self.cid).call()[6] == 0
+        assert self.c.locked(self.cid) == 0 and self.c.cohort(self.cid).call()[3]
         assert led.pool.functions.lockedCapital().call() == self.base_locked
 
 

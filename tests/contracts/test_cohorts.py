@@ -16,6 +16,7 @@ from tests.contracts.cohort_env import (
     FEE,
     CohortEnv,
     batch,
+    book,
     cohort_ledger,
     members,
     setup_env,
@@ -44,11 +45,11 @@ def issue(e: CohortEnv, ms: list[tuple], *, days: int = 30, premium: int | None 
           total: int | None = None, root: bytes | None = None, count: int | None = None) -> int:
     led = e.led
     t = tree(ms)
-    fn = led.cohorts.functions.issueCohort(e.terms(days), root or t.root, len(ms) if count is None else count,
+    fn = book(led).issueCohort(e.terms(days), root or t.root, len(ms) if count is None else count,
                                            sum(m[2] for m in ms) if total is None else total,
                                            len(ms) * USD if premium is None else premium)
     led.send(fn, led.a.distributor)
-    return int(led.cohorts.functions.cohortCount().call())
+    return int(book(led).cohortCount().call())
 
 
 def outage(e: CohortEnv) -> None:
@@ -60,7 +61,7 @@ def outage(e: CohortEnv) -> None:
 
 
 def test_issue_pay_twice_and_events(e: CohortEnv) -> None:
-    led, c = e.led, e.led.cohorts.functions
+    led, c = e.led, book(e.led)
     ms = members(8, "a")
     t = tree(ms)
     assert c.leafOf(ms[3]).call() == t.leaf(3) == member_leaf(*ms[3])
@@ -70,7 +71,7 @@ def test_issue_pay_twice_and_events(e: CohortEnv) -> None:
     expect_event(r, led.cohorts, "CohortIssued", cohortId=1, productId=e.product, distributor=led.a.distributor,
                  root=t.root, count=8, totalLimit=total, premium=8 * USD)
     assert led.pool.functions.lockedCapital().call() == locked0 + total
-    assert c.cohort(1).call()[6] == total
+    assert c.locked(1) == total
     outage(e)
     r = led.send(c.settle(1), led.a.relayer)
     expect_event(r, led.cohorts, "RoundOpened", cohortId=1, segment=0, round=1, level=AMOUNT)
@@ -90,11 +91,11 @@ def test_issue_pay_twice_and_events(e: CohortEnv) -> None:
     expect_event(r, led.cohorts, "CohortPaid", count=0, amount=0)
     r = led.send(c.claim(1, 1, 0, ms[4], t.proof(4)), led.a.alice)
     expect_event(r, led.cohorts, "CohortPaid", count=1, amount=min(ms[4][2], AMOUNT), indices=(4).to_bytes(4, "big"))
-    assert c.cohort(1).call()[6] == total - sum(want.values()) - min(ms[4][2], AMOUNT)
+    assert c.locked(1) == total - sum(want.values()) - min(ms[4][2], AMOUNT)
 
 
 def test_issuance_refusals(e: CohortEnv) -> None:
-    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led, c, d = e.led, book(e.led), e.led.a.distributor
     ms = members(4, "r")
     t, total = tree(ms), sum(m[2] for m in ms)
     now = led.now()
@@ -127,7 +128,7 @@ def test_issuance_refusals(e: CohortEnv) -> None:
 
 
 def test_lifecycle_refusals(e: CohortEnv) -> None:
-    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led, c, d = e.led, book(e.led), e.led.a.distributor
     ms = members(4, "l")
     t = tree(ms)
     cid = issue(e, ms, days=2)
@@ -160,7 +161,7 @@ def test_lifecycle_refusals(e: CohortEnv) -> None:
 
 
 def test_too_many_segments(e: CohortEnv) -> None:
-    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led, c, d = e.led, book(e.led), e.led.a.distributor
     cid = issue(e, members(1, "g"))
     for k in range(1, 64):
         r = led.send(c.addSegment(cid, keccak(text=f"root{k}"), 1, 50 * USD, USD), d)
@@ -169,7 +170,7 @@ def test_too_many_segments(e: CohortEnv) -> None:
 
 
 def test_extension_rounds_count_from_the_segment_start(e: CohortEnv) -> None:
-    led, c = e.led, e.led.cohorts.functions
+    led, c = e.led, book(e.led)
     a, b = members(3, "e0", [500 * USD] * 3), members(2, "e1", [500 * USD] * 2)
     cid = issue(e, a)
     outage(e)
@@ -181,7 +182,7 @@ def test_extension_rounds_count_from_the_segment_start(e: CohortEnv) -> None:
         (0, 1, 2 * AMOUNT), (1, 1, AMOUNT)]
     # The old root still proves the old members: segment 0 is untouched by the extension.
     ta = tree(a)
-    assert c.segment(cid, 0).call()[0] == ta.root
+    assert c.records(cid)[1][0][0] == ta.root
     led.send(c.claim(cid, 1, 0, a[0], ta.proof(0)), led.a.alice)
     led.send(c.claim(cid, 1, 1, b[1], tb.proof(1)), led.a.alice)
     assert (led.balance(a[0][1]), led.balance(b[1][1])) == (2 * AMOUNT, AMOUNT)
@@ -190,7 +191,7 @@ def test_extension_rounds_count_from_the_segment_start(e: CohortEnv) -> None:
 
 
 def test_removal_pays_what_is_owed_releases_and_refunds(e: CohortEnv) -> None:
-    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led, c, d = e.led, book(e.led), e.led.a.distributor
     ms = members(4, "rm", [500 * USD, 50 * USD, 150 * USD, 500 * USD])
     t = tree(ms)
     cid = issue(e, ms, days=10, premium=100 * USD)
@@ -201,11 +202,11 @@ def test_removal_pays_what_is_owed_releases_and_refunds(e: CohortEnv) -> None:
     ev = expect_event(r, led.cohorts, "MembersRemoved", cohortId=cid, segment=0, paid=AMOUNT + 50 * USD,
                       released=400 * USD)
     assert unpack(ev["indices"]) == [0, 1]
-    seg = c.segment(cid, 0).call()
-    start, end, now = seg[5], c.cohort(cid).call()[5], led.w3.eth.get_block(r["blockNumber"])["timestamp"]
+    rec, segs = c.records(cid)
+    start, end, now = segs[0][4], rec[3], led.w3.eth.get_block(r["blockNumber"])["timestamp"]
     share = 100 * USD * 550 * USD * (end - now) // (1200 * USD * (end - start))
     assert ev["refund"] == share - 2 * FEE
-    assert seg[6] == 550 * USD  # removedLimit
+    assert c.segment(cid, 0).call()[1] == 550 * USD  # removedLimit
     assert locked - led.pool.functions.lockedCapital().call() == 550 * USD
     assert c.isRemoved(cid, 0, 0).call() and c.removedBitmap(cid, 0, 0, 1).call() == [0b11]
     # A removed member is paid in no later round.
@@ -218,7 +219,7 @@ def test_removal_pays_what_is_owed_releases_and_refunds(e: CohortEnv) -> None:
 
 def test_a_lying_distributor_reaches_only_its_own_collateral(e: CohortEnv) -> None:
     """Leaves that sum beyond the stated total: payouts stop at the cohort's collateral."""
-    led, c = e.led, e.led.cohorts.functions
+    led, c = e.led, book(e.led)
     ms = members(4, "liar", [500 * USD] * 4)
     t = tree(ms)
     cid = issue(e, ms, total=150 * USD)  # states 150, leaves say 2000
@@ -232,12 +233,12 @@ def test_a_lying_distributor_reaches_only_its_own_collateral(e: CohortEnv) -> No
     mem, mp = batch(t, ms, [1])
     expect_revert(c.removeMembers(cid, 0, mem, mp.proof, mp.flags), led.a.distributor,
                   "CohortBookCollateralExhausted")
-    assert c.cohort(cid).call()[6] == 50 * USD
+    assert c.locked(cid) == 50 * USD
     assert led.pool.functions.lockedCapital().call() == other + 50 * USD
 
 
 def test_a_leaf_beyond_the_count_is_skipped_and_not_removable(e: CohortEnv) -> None:
-    led, c = e.led, e.led.cohorts.functions
+    led, c = e.led, book(e.led)
     ms = members(3, "cnt", [50 * USD] * 3)
     t = tree(ms)
     cid = issue(e, ms, count=2, total=100 * USD)
@@ -253,7 +254,7 @@ def test_a_leaf_beyond_the_count_is_skipped_and_not_removable(e: CohortEnv) -> N
 
 def test_exposure_is_given_back_exactly(e: CohortEnv) -> None:
     """Removal then close give back this cohort's share of the event cap, not another's."""
-    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led, c, d = e.led, book(e.led), e.led.a.distributor
     led.send(led.book.functions.createProduct(product_tuple(
         kind=FIXED, amount=AMOUNT, limit=500 * USD, medium_limit=500 * USD, event_cap=6 * AMOUNT, grace=DAY,
         claim_seconds=DAY)), led.a.underwriter)
@@ -277,7 +278,7 @@ def test_exposure_is_given_back_exactly(e: CohortEnv) -> None:
 
 def test_a_refused_transfer_is_credited() -> None:
     e = cohort_ledger("blacklist")
-    led, c = e.led, e.led.cohorts.functions
+    led, c = e.led, book(e.led)
     ms = members(2, "bl", [500 * USD] * 2)
     t = tree(ms)
     cid = issue(e, ms)
@@ -298,7 +299,7 @@ def test_zero_book_is_refused(e: CohortEnv) -> None:
 
 
 def test_single_member_tree(e: CohortEnv) -> None:
-    led, c = e.led, e.led.cohorts.functions
+    led, c = e.led, book(e.led)
     ms = members(1, "one", [500 * USD])
     t = StandardTree([member_leaf(*ms[0])])
     cid = issue(e, ms)
@@ -312,7 +313,7 @@ def test_single_member_tree(e: CohortEnv) -> None:
 def test_a_full_segment_blocks_neither_settlement_nor_removal(e: CohortEnv) -> None:
     """255 rounds (a PerUnit product and an outage growing unit by unit): the next growth is
     skipped, not a revert that would block the cohort's other segments and every removal."""
-    led, c, d = e.led, e.led.cohorts.functions, e.led.a.distributor
+    led, c, d = e.led, book(e.led), e.led.a.distributor
     led.send(led.book.functions.createProduct(product_tuple(
         kind=1, trigger=60, unit=60, amount=USD, auto=500 * USD, limit=500 * USD, medium_limit=500 * USD)),
         led.a.underwriter)
@@ -323,15 +324,46 @@ def test_a_full_segment_blocks_neither_settlement_nor_removal(e: CohortEnv) -> N
     s = led.now() + 10
     led.travel(400 * 60, mine=True)
     k = 0
-    while c.segment(cid, 0).call()[4] < 255 and k < 320:  # (an extension may land in the same unit)
+    while c.rounds(cid, 0) < 255 and k < 320:  # (an extension may land in the same unit)
         k += 1
         led.verify_outage(SERVICE, s, s + 60 + 60 * k)
         led.send(c.settle(cid), led.a.relayer)
     top = c.roundLevel(cid, 0, 255).call()
-    assert c.segment(cid, 0).call()[4] == 255 and top >= 255 * USD
+    assert c.rounds(cid, 0) == 255 and top >= 255 * USD
     led.verify_outage(SERVICE, s, s + 60 + 60 * (k + 2))  # the level grows again
     r = led.send(c.settle(cid), led.a.relayer)
-    assert events(r, led.cohorts, "RoundOpened") == [] and c.segment(cid, 0).call()[4] == 255
+    assert events(r, led.cohorts, "RoundOpened") == [] and c.rounds(cid, 0) == 255
     mem, mp = batch(t, ms, [0])
     r = led.send(c.removeMembers(cid, 0, mem, mp.proof, mp.flags), d)
     expect_event(r, led.cohorts, "MembersRemoved", paid=top, released=500 * USD - top)
+
+
+def test_records_are_bound_to_the_stored_hash(e: CohortEnv) -> None:
+    """The records rebuilt from the events hash to what the book stored; any other record, a
+    segment's record under another segment, or a missing segment is refused by name."""
+    led, c, d = e.led, book(e.led), e.led.a.distributor
+    ms = members(4, "rec")
+    t = tree(ms)
+    cid = issue(e, ms, days=10)
+    t1 = tree(members(2, "rec1", [500 * USD] * 2))
+    led.send(c.addSegment(cid, t1.root, 2, 1000 * USD, 2 * USD), d)
+    rec, segs = c.records(cid)
+    for k in (0, 1):
+        assert c.recordHash(cid, k).call() == c.hashRecord(rec, segs[k]).call() != bytes(32)
+    assert tuple(c.cohort(cid).call()) == (0, 1000 * USD, 2, False)
+    outage(e)
+    mem, mp = batch(t, ms, [0, 1])
+    f = led.cohorts.functions
+    richer = (*rec[:4], rec[4] + 1)  # a larger base limit would free collateral
+    expect_revert(f.payBatch(cid, 1, 0, richer, segs[0], mem, mp.proof, mp.flags), d, "CohortBookRecordMismatch",
+                  segment=0)
+    expect_revert(f.payBatch(cid, 1, 0, rec, segs[1], mem, mp.proof, mp.flags), d, "CohortBookRecordMismatch")
+    expect_revert(f.close(cid, rec, (t.root, *segs[0][1:4], segs[0][4] - 1)), d, "CohortBookRecordMismatch")
+    expect_revert(f.settle(cid, rec, segs[:1]), d, "CohortBookSegmentsMismatch", given=1, segmentCount=2)
+    expect_revert(f.removeMembers(cid, 0, rec, [segs[1], segs[0]], mem, mp.proof, mp.flags), d,
+                  "CohortBookRecordMismatch")
+    expect_revert(f.payBatch(cid + 1, 1, 0, rec, segs[0], mem, mp.proof, mp.flags), d, "CohortBookUnknownCohort")
+    led.send(c.settle(cid), led.a.relayer)
+    r = led.send(c.payBatch(cid, 1, 0, mem, mp.proof, mp.flags), led.a.relayer)
+    paid = expect_event(r, led.cohorts, "CohortPaid", count=2)["amount"]
+    assert c.cohort(cid).call()[0] == paid and c.locked(cid) == sum(m[2] for m in ms) + 1000 * USD - paid

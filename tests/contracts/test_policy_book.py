@@ -317,6 +317,31 @@ def test_duplicate_id_in_one_batch_cannot_pay_twice(env) -> None:
     assert led.balance(led.a.alice) == 0
 
 
+def test_batch_mixing_products_limits_and_periods_pays_each_its_own(env) -> None:
+    """One settle batch interleaving products, limits and cover periods: the book caches the
+    episodes and the entitlement per run of equal keys, so each key change must recompute."""
+    led = env.led
+    who = [signer(f"mixed-{i}").address for i in range(7)]
+    early = env.issue(env.terms(env.fixed, who[0], n=1), env.terms(env.per_unit, who[1], n=2),
+                      env.terms(env.fixed, who[2], limit=60 * USD, n=3), env.terms(env.fixed, who[3], n=4),
+                      env.terms(env.per_unit, who[6], n=7))
+    led.travel(HOUR)  # a later cover start: another counting period, the same service
+    late = env.issue(env.terms(env.fixed, who[4], n=5), env.terms(env.per_unit, who[5], limit=120 * USD, n=6))
+    locked0 = led.pool.functions.lockedCapital().call()
+    _outage(env, 60, 4 * HOUR)  # trigger 1 h: fixed pays 100 (≤ limit), per unit 3 × 50 (≤ limit)
+    order = [early[0], early[1], early[2], early[3], late[0], late[1], early[4]]
+    due = [100, 150, 60, 100, 100, 120, 150]
+    r = env.settle(*order)
+    paid = {e["args"]["policyId"]: e["args"]["amount"] for e in events(r, led.book, "PayoutSent")}
+    assert paid == {pid: d * USD for pid, d in zip(order, due, strict=True)}
+    assert [led.balance(w) for w in (who[0], who[1], who[2], who[3], who[4], who[5], who[6])] == \
+        [d * USD for d in due]
+    assert led.pool.functions.lockedCapital().call() == locked0 - sum(due) * USD
+    assert all(env.record(pid).paid == d * USD for pid, d in zip(order, due, strict=True))
+    r = env.settle(*reversed(order))  # the same outage again, the keys in the other order: nothing
+    assert events(r, led.book, "PayoutSent") == []
+
+
 # --- expiry ---------------------------------------------------------------------------------
 
 def test_expire_releases_unused_collateral_after_grace(env) -> None:

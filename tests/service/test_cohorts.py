@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from contracts import merkle
+from contracts.cohort_records import record_hash, records_from_logs
 from service.db import models as m
 from service.worker.payouts import PayoutWorker
 from tests.chain import TEST_GAS, USD
@@ -41,6 +42,19 @@ def create(api: Api, headers: dict[str, str], assessment: dict, prod: dict, memb
     return dict(api.ok(api.c.post("/v1/cohorts", json=body, headers=headers), 201))
 
 
+def chain_records(book: Any, cid: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The cohort's records from the book's events alone, checked against the hashes it stored."""
+    c, segs = records_from_logs(book, cid)
+    for k, sg in enumerate(segs):
+        assert bytes(book.functions.recordHash(cid, k).call()) == record_hash(c, sg)
+    return c.as_tuple(), [sg.as_tuple() for sg in segs]
+
+
+def chain_locked(book: Any, cid: int) -> int:
+    taken, added, _, _ = book.functions.cohort(cid).call()
+    return chain_records(book, cid)[0][4] + added - taken
+
+
 def chain_member(member: dict[str, Any]) -> tuple[Any, ...]:
     return (member["index"], member["beneficiary"], member["limit"], bytes.fromhex(member["holder"][2:]))
 
@@ -54,9 +68,8 @@ def test_issue_prices_per_customer_and_locks_the_total(api: Api, app: FastAPI, d
     assert cohort["total_limit"] == cohort["locked"] == sum(LIMITS)
     assert (cohort["members"], cohort["removed"], cohort["tenant_id"]) == (len(LIMITS), 0, tenant)
     book = app.state.gateway.cohorts
-    on_chain = book.functions.cohort(cohort["id"]).call()
-    assert on_chain[-1] == sum(LIMITS)  # locked
-    seg = book.functions.segment(cohort["id"], 0).call()
+    assert chain_locked(book, cohort["id"]) == sum(LIMITS)
+    seg = chain_records(book, cohort["id"])[1][0]
     assert "0x" + seg[0].hex() == cohort["segments"][0]["root"]
     # Every customer's leaf and proof verify against the root on-chain.
     for i in range(len(LIMITS)):
@@ -139,12 +152,14 @@ def test_worker_pays_every_member_once_and_a_pull_is_not_paid_twice(api: Api, ap
     outage(api, service, 3 * HOUR, headers)  # per-unit 50/h beyond the 1 h threshold: level 100 (< auto-pay 150)
     chain, book = api.chain, app.state.gateway.cohorts
     # A pull before the worker: c1 claims round 1 with the proof the service serves.
-    send_settle = book.functions.settle(cid).transact({"from": chain.owner, "gas": TEST_GAS})
+    rec, segs = chain_records(book, cid)
+    send_settle = book.functions.settle(cid, rec, segs).transact({"from": chain.owner, "gas": TEST_GAS})
     chain.w3.eth.wait_for_transaction_receipt(send_settle)
     mem = api.ok(api.c.get(f"/v1/cohorts/{cid}/members/c1", headers=headers))
     proof = [bytes.fromhex(p[2:]) for p in mem["proof"]]
     balance = chain.balance(mem["beneficiary"])
-    tx = book.functions.claim(cid, 1, 0, chain_member(mem), proof).transact({"from": chain.owner, "gas": TEST_GAS})
+    tx = book.functions.claim(cid, 1, 0, rec, segs[0], chain_member(mem), proof).transact(
+        {"from": chain.owner, "gas": TEST_GAS})
     chain.w3.eth.wait_for_transaction_receipt(tx)
     assert chain.balance(mem["beneficiary"]) == balance + 80 * USD
 
@@ -172,7 +187,7 @@ def test_worker_pays_every_member_once_and_a_pull_is_not_paid_twice(api: Api, ap
     total = api.ok(api.c.get(f"/v1/cohorts/{cid}", headers=headers))
     assert total["paid"] == sum(expected.values()) + 80 * USD + 40 * USD + 100 * USD
     assert total["locked"] == total["total_limit"] - total["paid"] - total["released"]
-    assert total["locked"] == book.functions.cohort(cid).call()[-1]
+    assert total["locked"] == chain_locked(book, cid)
 
     # Reindex: the projection is dropped and rebuilt from events and the stored files.
     def state() -> list[Any]:
@@ -208,14 +223,15 @@ def test_members_added_from_csv_extend_the_cohort_and_a_bad_row_adds_nobody(api:
     bad = f"ref,beneficiary,limit\nn0,{who(service, 0, 'n')},{5 * USD}\nn1,{who(service, 1, 'n')},-3\n"
     r = api.c.post(f"/v1/cohorts/{cid}/members", content=bad, headers=csv)
     assert r.status_code == 400 and r.json()["type"] == "bad_cohort_row" and "row 3" in r.json()["detail"], r.text
-    assert book.functions.cohort(cid).call()[-1] == 30 * USD  # nothing more locked
+    assert chain_locked(book, cid) == 30 * USD  # nothing more locked
     good = "ref,beneficiary,limit\n" + "".join(f"n{i},{who(service, i, 'n')},{5 * USD}\n" for i in range(3))
     out = api.ok(api.c.post(f"/v1/cohorts/{cid}/members", content=good, headers=csv), 201)
     assert [s["count"] for s in out["segments"]] == [2, 3] and out["members"] == 5
-    assert out["locked"] == out["total_limit"] == 45 * USD == book.functions.cohort(cid).call()[-1]
+    assert out["locked"] == out["total_limit"] == 45 * USD == chain_locked(book, cid)
     # The new segment's proofs verify against its own root on-chain; the first root is unchanged.
-    assert "0x" + book.functions.segment(cid, 0).call()[0].hex() == cohort["segments"][0]["root"]
-    root1 = book.functions.segment(cid, 1).call()[0]
+    segs = chain_records(book, cid)[1]
+    assert "0x" + segs[0][0].hex() == cohort["segments"][0]["root"]
+    root1 = segs[1][0]
     for i in range(3):
         mem = api.ok(api.c.get(f"/v1/cohorts/{cid}/members/n{i}", headers=headers))
         assert mem["segment"] == 1 and mem["index"] == i
@@ -278,11 +294,11 @@ def test_a_refused_batch_mid_pipeline_fails_the_pass_and_the_next_pays_the_rest_
     w = _worker(app, batch=2)
     book, call, calls = app.state.gateway.cohorts, w.cohorts._call, []
 
-    def third_refused(cohort_id: int, rnd: int, segment: int, f: Any, batch: list[Any]) -> Any:
+    def third_refused(cohort_id: int, rnd: int, segment: int, records: Any, f: Any, batch: list[Any]) -> Any:
         calls.append(len(batch))
         if len(calls) == 3:  # an empty batch: CohortBookInvalidBatch, refused at broadcast
-            return book.functions.payBatch(cohort_id, rnd, segment, [], [], [])
-        return call(cohort_id, rnd, segment, f, batch)
+            return book.functions.payBatch(cohort_id, rnd, segment, *records, [], [], [])
+        return call(cohort_id, rnd, segment, records, f, batch)
 
     monkeypatch.setattr(w.cohorts, "_call", third_refused)
     before = {i: api.chain.balance(who(service, i)) for i in range(len(limits))}
@@ -312,8 +328,12 @@ def test_estimated_batches_are_shrunk_to_fit_and_each_member_is_paid_once(api: A
 
     def budget() -> int:  # three members' estimate (read once the round is open)
         if not cut:
+            from service.domain import cohorts as domain
+
             f, members = w.cohorts.unpaid(cid, 0, 1)
-            fn = w.cohorts._call(cid, 1, 0, f, members[:3])
+            with app.state.factory() as s:
+                rec, recs = domain.records(s, cid)
+            fn = w.cohorts._call(cid, 1, 0, (rec, recs[0]), f, members[:3])
             cut["gas"] = int(fn.estimate_gas({"from": app.state.gateway.operator.address}))
         return cut["gas"]
 
@@ -324,7 +344,7 @@ def test_estimated_batches_are_shrunk_to_fit_and_each_member_is_paid_once(api: A
     def logged(fn: Any, account: Any, gas: int | None = None) -> Any:
         if fn.fn_name == "payBatch":
             estimate = int(fn.estimate_gas({"from": account.address}))
-            sent.append((len(fn.arguments[3]), estimate, gas))
+            sent.append((len(fn.arguments[5]), estimate, gas))  # (id, round, segment, rec, segRec, members, ...)
         return broadcast(fn, account, gas)
 
     monkeypatch.setattr(sender, "broadcast", logged)

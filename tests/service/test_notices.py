@@ -34,6 +34,14 @@ _made: list[str] = []  # webhooks written straight to the table: paused after ea
 
 
 @pytest.fixture(autouse=True)
+def _room_on_the_insurer_tenant(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Insurer-wide webhooks all belong to the insurer's own tenant, which the whole session
+    shares: the files run before this one on the same xdist worker leave theirs there, so the
+    per-tenant limit (tested on a tenant of its own in test_webhooks) would refuse ours by chance."""
+    monkeypatch.setattr(app.state.settings, "webhook_max_per_tenant", 1000)
+
+
+@pytest.fixture(autouse=True)
 def _quiet_outbox(app: FastAPI) -> Any:
     """The database is shared by the session: no delivery of another test is due in ours."""
     def settle() -> None:

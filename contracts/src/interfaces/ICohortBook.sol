@@ -18,7 +18,7 @@ import {IPolicyBook} from "./IPolicyBook.sol";
 /// BOOK_ROLE). Every payout and release of the cohort is taken from its own `locked` figure,
 /// which never goes below zero: a distributor whose leaves sum beyond the stated total reaches
 /// no other capital (`CohortBookCollateralExhausted`). Invariant, per cohort:
-/// `locked = Σ totalLimit − paid − released`.
+/// `locked = Σ totalLimit − paid − released` (stored as `taken` = paid + released).
 ///
 /// Settlement runs in **rounds**, per segment. `settle` computes the segment's per-member level
 /// `E` — the normal (non-excluded-event) entitlement of `Entitlement.compute` with no limit,
@@ -50,27 +50,42 @@ interface ICohortBook {
         bytes32 holder; // salted commitment to the customer
     }
 
-    /// @notice A cohort's state. `locked`: collateral still held for it.
+    /// @notice A cohort's fixed terms, one half of each of its segments' records. Only the hash
+    /// of (cohort, segment) is stored per segment (`recordHash`); callers pass the records back,
+    /// rebuilt from `CohortIssued` / `SegmentAdded` (`coverStart`: the resolved start).
+    /// `baseLimit`: segment 0's total limit (the cohort's collateral is `baseLimit + addedLimit − taken`).
     struct Cohort {
         address distributor;
         uint32 productId;
         uint40 coverStart;
-        uint16 segmentCount;
-        bool closed;
         uint40 coverEnd;
-        uint96 locked;
+        uint96 baseLimit;
     }
 
-    /// @notice A segment: its tree, member count, stated total limit and premium. `start`: when
-    /// its cover began (outages count from `start + waitingSeconds`); `rounds`: rounds opened.
+    /// @notice A segment's fixed record: its tree, member count, stated total limit and premium.
+    /// `start`: when its cover began (outages count from `start + waitingSeconds`).
     struct Segment {
         bytes32 root;
         uint32 count;
         uint96 totalLimit;
         uint96 premium;
-        uint8 rounds;
         uint40 start;
-        uint96 removedLimit; // Σ limits of removed members
+    }
+
+    /// @notice What changes, kept in storage (all zero after issuance, so issuing writes no state):
+    /// `taken` (paid and released), `addedLimit` (Σ total limits of segments 1..), the segments,
+    /// whether it is closed. Collateral still held: `baseLimit + addedLimit − taken`.
+    struct CohortState {
+        uint96 taken;
+        uint96 addedLimit;
+        uint16 segmentCount;
+        bool closed;
+    }
+
+    /// @notice A segment's changing part: `rounds` opened, Σ limits of removed members.
+    struct SegmentState {
+        uint8 rounds;
+        uint96 removedLimit;
     }
 
     /// @notice Segment 0 of a new cohort; the premium was collected and `totalLimit` locked.
@@ -84,9 +99,15 @@ interface ICohortBook {
         uint96 totalLimit,
         uint96 premium
     );
-    /// @notice A segment was appended (`start`: now); premium collected, `totalLimit` locked.
+    /// @notice A segment was appended (`start`: now, or the cover start if later); premium collected, `totalLimit` locked.
     event SegmentAdded(
-        uint64 indexed cohortId, uint16 indexed segment, bytes32 root, uint32 count, uint96 totalLimit, uint96 premium
+        uint64 indexed cohortId,
+        uint16 indexed segment,
+        bytes32 root,
+        uint32 count,
+        uint96 totalLimit,
+        uint96 premium,
+        uint40 start
     );
     /// @notice The segment's level grew: round `round` pays up to `level` per member.
     event RoundOpened(uint64 indexed cohortId, uint16 indexed segment, uint8 indexed round, uint96 level);
@@ -156,6 +177,10 @@ interface ICohortBook {
     error CohortBookTooManyRounds(uint64 cohortId, uint16 segment);
     /// @notice The cohort already holds `MAX_SEGMENTS` segments.
     error CohortBookTooManySegments(uint64 cohortId);
+    /// @notice The cohort or segment record passed does not hash to the stored one.
+    error CohortBookRecordMismatch(uint64 cohortId, uint16 segment);
+    /// @notice `settle` and `removeMembers` take every segment's record, in order.
+    error CohortBookSegmentsMismatch(uint64 cohortId, uint256 given, uint16 segmentCount);
     /// @notice A member in a removal is not removable: index out of range or already removed.
     error CohortBookNotRemovable(uint64 cohortId, uint16 segment, uint32 index);
 
@@ -170,13 +195,21 @@ interface ICohortBook {
     /// @notice Appends a segment (new customers, covered from now to the cohort's cover end),
     /// by the cohort's distributor before cover end: collects `premium` (floor as for issuance,
     /// for the remaining period) and locks `totalLimit`.
-    function addSegment(uint64 cohortId, bytes32 root, uint32 count, uint96 totalLimit, uint96 premium)
-        external
-        returns (uint16 segment);
+    /// `c` and `s0` are the cohort's record (segment 0's).
+    function addSegment(
+        uint64 cohortId,
+        Cohort calldata c,
+        Segment calldata s0,
+        bytes32 root,
+        uint32 count,
+        uint96 totalLimit,
+        uint96 premium
+    ) external returns (uint16 segment);
 
     /// @notice Anyone: opens a round in every segment whose level grew. Returns how many opened.
     /// A segment that already opened 255 rounds opens no more (the others go on).
-    function settle(uint64 cohortId) external returns (uint256 opened);
+    /// `segments`: every segment's record, in order.
+    function settle(uint64 cohortId, Cohort calldata c, Segment[] calldata segments) external returns (uint256 opened);
 
     /// @notice Anyone: pays `members` of `segment` what round `round` owes them. The multiproof
     /// must prove them (in proof order); members already paid in the round, removed, with an
@@ -185,24 +218,35 @@ interface ICohortBook {
         uint64 cohortId,
         uint8 round,
         uint16 segment,
+        Cohort calldata c,
+        Segment calldata s,
         Member[] calldata members,
         bytes32[] calldata proof,
         bool[] calldata proofFlags
     ) external returns (uint256 paidCount, uint256 amount);
 
     /// @notice Anyone: pays one member what round `round` owes it (a pull with its own proof).
-    function claim(uint64 cohortId, uint8 round, uint16 segment, Member calldata m, bytes32[] calldata proof)
-        external
-        returns (uint96 amount);
+    function claim(
+        uint64 cohortId,
+        uint8 round,
+        uint16 segment,
+        Cohort calldata c,
+        Segment calldata s,
+        Member calldata m,
+        bytes32[] calldata proof
+    ) external returns (uint96 amount);
 
     /// @notice The cohort's distributor, before cover end: settles the cohort, pays the removed
     /// members what open rounds still owe them, then releases their limits minus what they were
     /// paid and refunds the unexpired premium of their share (premium × limit / totalLimit ×
     /// time left / segment cover) less the product's `cancellationFee` per removed member (not
     /// below 0), as a policy's cancellation does. Removed members are paid in no later round.
+    /// `segments`: every segment's record, in order (the settlement reads them all).
     function removeMembers(
         uint64 cohortId,
         uint16 segment,
+        Cohort calldata c,
+        Segment[] calldata segments,
         Member[] calldata members,
         bytes32[] calldata proof,
         bool[] calldata proofFlags
@@ -210,7 +254,7 @@ interface ICohortBook {
 
     /// @notice Anyone, after `closesAt(cohortId)` (cover end + grace + the product's claim
     /// window): releases everything still locked. Increments not paid by then are forfeited.
-    function close(uint64 cohortId) external returns (uint96 released);
+    function close(uint64 cohortId, Cohort calldata c, Segment calldata s0) external returns (uint96 released);
 
     /// @notice Most members per `payBatch` / `removeMembers`.
     function MAX_BATCH() external view returns (uint256);
@@ -218,10 +262,14 @@ interface ICohortBook {
     function MAX_SEGMENTS() external view returns (uint256);
     /// @notice Most episode windows `settle` reads (as PolicyBook).
     function MAX_EPISODE_WINDOWS() external view returns (uint256);
-    /// @notice The cohort.
-    function cohort(uint64 cohortId) external view returns (Cohort memory);
-    /// @notice The segment.
-    function segment(uint64 cohortId, uint16 index) external view returns (Segment memory);
+    /// @notice The cohort's changing state (`segmentCount` 0: no such cohort).
+    function cohort(uint64 cohortId) external view returns (CohortState memory);
+    /// @notice The segment's changing state.
+    function segment(uint64 cohortId, uint16 index) external view returns (SegmentState memory);
+    /// @notice The stored hash of segment `index`'s record (0: no such segment).
+    function recordHash(uint64 cohortId, uint16 index) external view returns (bytes32);
+    /// @notice `keccak256(abi.encode(c, s))`: a segment's record hash.
+    function hashRecord(Cohort calldata c, Segment calldata s) external pure returns (bytes32);
     /// @notice Level of round `round` of the segment (0 for round 0 and unopened rounds).
     function roundLevel(uint64 cohortId, uint16 segmentIndex, uint8 round) external view returns (uint96);
     /// @notice Whether member `index` of the segment was paid in round `round`.
@@ -238,8 +286,9 @@ interface ICohortBook {
         external
         view
         returns (uint256[] memory);
-    /// @notice When `close` becomes possible.
-    function closesAt(uint64 cohortId) external view returns (uint256);
+    /// @notice When `close` becomes possible for a cohort of this record (not checked against
+    /// the stored hash: `close` checks it).
+    function closesAt(Cohort calldata c) external view returns (uint256);
     /// @notice Number of cohorts issued (ids are 1..count).
     function cohortCount() external view returns (uint64);
     /// @notice The leaf of a member (the double-hashed standard leaf).

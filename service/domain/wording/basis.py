@@ -4,10 +4,12 @@ token, and the service's maintenance rules when the oracle has them."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from eth_utils import to_checksum_address
 from sqlalchemy.orm import Session
+from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from contracts import artifacts
@@ -27,8 +29,21 @@ def _optional(fn: Any) -> Any:
         return None
 
 
+# Read once per node connection and pool: the pool's asset is immutable, and an ERC-20's symbol
+# and decimals are fixed at its deployment. Each issuance request read them (three calls and a
+# contract object built from the ABI) to write the same sentences into every schedule.
+_TOKENS: weakref.WeakKeyDictionary[Web3, dict[str, Token]] = weakref.WeakKeyDictionary()
+
+
 def token(gw: Gateway) -> Token:
     """The pool's payout asset; symbol and decimals when the token has those (optional) views."""
+    known = _TOKENS.setdefault(gw.w3, {})
+    if gw.pool.address not in known:
+        known[gw.pool.address] = _read_token(gw)
+    return known[gw.pool.address]
+
+
+def _read_token(gw: Gateway) -> Token:
     address = to_checksum_address(gw.pool.functions.asset().call())
     erc20 = artifacts.contract(gw.w3, "TestToken", address)  # only its ERC-20 views are called
     symbol, decimals = _optional(erc20.functions.symbol()), _optional(erc20.functions.decimals())
