@@ -74,7 +74,6 @@ SLOW_FILES = {
     "tests/service/test_notices.py": 80,
     "tests/service/test_cohorts.py": 75,
     "tests/service/test_schemathesis.py": 70,
-    "tests/service/test_openapi_live.py": 70,  # the schemathesis CLI on a live server (was e2e)
     "tests/service/test_reindex.py": 55,
     "tests/service/test_keys.py": 55,
     "tests/contracts/test_money_findings.py": 50,

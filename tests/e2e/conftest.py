@@ -4,7 +4,8 @@ demo starts one as a newcomer would, resilience kills its worker and freezes a n
 network submits over RPC with its own nodes), so none is shared; instead the three start in the
 background when the session does, and their tests, run last, check what they recorded:
 `cybercover demo`, the oracle network on anvil (helpers.verify_an_outage) and the resilience
-scenario (resilience.py); the part lasts as long as the slowest of them."""
+scenario (resilience.py). The schemathesis contract run (in-process chain) runs in the
+foreground meanwhile."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ RUNS = pytest.StashKey[dict[str, Any]]()
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[object]:
     """Starts the selected background scenarios before the first test of the session, whichever it
-    is (a session fixture here would wait for the first test under tests/e2e, after any other
-    selected test), and stops them when the session's tests are done."""
+    is (a session fixture here would wait for the first test under tests/e2e, after the foreground
+    schemathesis run in tests/service), and stops them when the session's tests are done."""
     def selected(module: str) -> bool:
         return any(item.nodeid.startswith(module) for item in session.items)
 

@@ -2,11 +2,7 @@
 against the service on a real loopback port (uvicorn, with its own eth-tester chain). No failure:
 every status a route answers is declared, every body matches its schema (errors: `Error`), no
 request the schema allows is refused as invalid, and a 405 names the path's methods in Allow.
-The run's settings beyond the command line are in tests/service/schemathesis.toml.
-
-It runs in the parallel part of `make test` (SLOW_FILES in tests/conftest.py hands it out early),
-not beside the e2e stacks: they wait on the wall clock, and the part took as long as this run
-(issue 14)."""
+The run's settings beyond the command line are in tests/service/schemathesis.toml."""
 
 from __future__ import annotations
 
@@ -21,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 
 from tests.service.conftest import build_app, fresh_engine
 from tests.service.helpers import ADMIN_KEY, Chain
 
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CONFIG = Path(__file__).with_name("schemathesis.toml")  # what the checks cannot know about this API
@@ -46,7 +44,7 @@ def serve(app: FastAPI) -> Iterator[str]:
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
     # FastAPI builds the schema on its first request, which took over schemathesis' fixed 10 s
-    # schema-loading timeout on a loaded machine (the e2e stacks starting); built here, it is cached.
+    # schema-loading timeout while the e2e stacks started beside it; built here, it is cached.
     assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=300).status_code == 200
     try:
         yield f"http://127.0.0.1:{port}"
