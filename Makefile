@@ -18,7 +18,8 @@ run: setup
 # Unit, contract and service tests on both cores (a file stays on one worker: module fixtures
 # are shared); the browser tests in their own process (Playwright's sync API keeps an event loop
 # running on its thread for the session, which asyncio code in other files cannot share); then
-# the end-to-end tests one at a time (real processes, timing-sensitive).
+# the end-to-end tests one at a time (real processes, timing-sensitive). Not the last two side by
+# side: under load the e2e stacks' start (120 s limit) and Playwright's 5 s waits both failed.
 test: setup
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not e2e" --ignore=tests/web
 	$(BIN)/pytest -m "not e2e" tests/web

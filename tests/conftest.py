@@ -63,21 +63,28 @@ def ledger(_ledger: Ledger) -> Iterator[Ledger]:
 # `make test` runs `--dist loadfile --no-loadscope-reorder`: whole files go to whichever worker is
 # free, in collection order. A long file handed out last keeps one worker busy alone at the end,
 # so the longest files are collected first (longest-processing-time-first); every other file
-# keeps its place. Seconds of one file in a single-process run with PostgreSQL on the shared
-# machine (2026-12-02, branch speed); keep the list to the slowest few.
+# keeps its place. Estimated seconds of one file with PostgreSQL on, from a `--durations=0`
+# profile of the parallel part (SQLite only, 2026-12-03, branch suitespeed), the files that run
+# on both backends counted twice; keep the list to the slowest few.
 SLOW_FILES = {
-    "tests/service/test_tenancy.py": 94,
-    "tests/service/test_pipeline_worker.py": 72,  # anvil; both backends
-    "tests/contracts/test_lifecycle_properties.py": 79,
-    "tests/contracts/test_adversary.py": 52,
-    "tests/contracts/test_properties.py": 47,
-    "tests/service/test_worker.py": 47,
-    "tests/contracts/test_exclusions.py": 45,
-    "tests/service/test_exclusions.py": 37,
-    "tests/contracts/test_build.py": 34,
-    "tests/contracts/test_cohort_adversary.py": 60,  # 2026-12-03, measured under load: an estimate
-    "tests/contracts/test_cohorts.py": 30,
-    "tests/contracts/test_cohort_properties.py": 20,
+    "tests/service/test_exclusions.py": 130,  # the episodes mirror property, on both backends
+    "tests/service/test_lifecycle.py": 95,
+    "tests/contracts/test_properties.py": 95,
+    "tests/contracts/test_build.py": 85,  # `compile --check` (solcjs when no native solc)
+    "tests/service/test_notices.py": 80,
+    "tests/service/test_cohorts.py": 75,
+    "tests/service/test_schemathesis.py": 70,
+    "tests/service/test_reindex.py": 55,
+    "tests/service/test_keys.py": 55,
+    "tests/contracts/test_money_findings.py": 50,
+    "tests/service/test_claim_view.py": 45,
+    "tests/contracts/test_cover_pool.py": 45,
+    "tests/service/test_episodes.py": 45,
+    "tests/service/test_webhooks.py": 40,
+    "tests/contracts/test_cohort_adversary.py": 70,  # 2026-12-03: ~70 CPU-s, measured under load
+    "tests/service/test_pipeline_worker.py": 60,  # anvil; both backends
+    "tests/service/test_tenancy.py": 60,
+    "tests/contracts/test_lifecycle_properties.py": 50,
 }
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from service.api.app import create_app
 from service.api.routes.webhooks import get_resolver
@@ -32,7 +33,9 @@ def chain() -> Chain:
 def fresh_engine(backend: str, tmp: Path, schema: str = PG_SCHEMA) -> Engine:
     """An empty database: a new SQLite file, or the test schema dropped and re-created."""
     if backend == "sqlite":
-        return make_engine(f"sqlite:///{tmp / f'{schema}.db'}")
+        engine = make_engine(f"sqlite:///{tmp / f'{schema}.db'}")
+        event.listen(engine, "connect", _no_fsync)
+        return engine
     assert PG_URL
     # Parallel test workers (pytest-xdist) share the database: each gets its own schemas.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -44,7 +47,18 @@ def fresh_engine(backend: str, tmp: Path, schema: str = PG_SCHEMA) -> Engine:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()
     sep = "&" if "?" in PG_URL else "?"
-    return make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    return make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff")
+
+
+# Test databases need not survive a power cut: no fsync on commit (SQLite synchronous=OFF,
+# PostgreSQL synchronous_commit=off: a commit still waits for the server, not for the disk). What
+# a commit makes visible, and when, is unchanged; on this machine's disk a commit took 3.8 ms on
+# SQLite (0.2 ms without the fsync) and 6.2 ms on PostgreSQL (2.1 ms), and the service tests
+# commit on nearly every request (issue 14).
+def _no_fsync(conn: Any, _record: Any) -> None:
+    cur = conn.cursor()
+    cur.execute("PRAGMA synchronous=OFF")
+    cur.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
