@@ -137,12 +137,22 @@ class Sender:
             raise CallRejected(f"call rejected: {describe(exc)}") from None
         self.simulate(call, account)
         address = account.address
+        # Estimated before the account's lock, not under it: the estimate (an execution, or
+        # several, on the node) needs no nonce, and under the lock it kept every other sender of
+        # the account waiting — concurrent batch requests went out one estimate at a time.
+        if gas is None:
+            try:
+                gas = self._gas(call, address)
+            except Exception as exc:
+                revert = _revert(exc)
+                if revert is not None:
+                    raise revert from None
+                raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
         with self._lock(address):
             for attempt in range(4):
                 nonce = self._next_nonce(address)
-                params: dict[str, Any] = {"from": address, "nonce": nonce}
+                params: dict[str, Any] = {"from": address, "nonce": nonce, "gas": gas}
                 try:
-                    params["gas"] = self._gas(call, address) if gas is None else gas
                     pending = self._sign_and_send(call, account, params)
                     pending.fn = fn
                     break
