@@ -332,7 +332,7 @@ def test_batch_mixing_products_limits_and_periods_pays_each_its_own(env) -> None
     order = [early[0], early[1], early[2], early[3], late[0], late[1], early[4]]
     due = [100, 150, 60, 100, 100, 120, 150]
     r = env.settle(*order)
-    paid = {e["args"]["policyId"]: e["args"]["amount"] for e in events(r, led.book, "PayoutSent")}
+    paid = {e["policyId"]: e["amount"] for e in events(r, led.book, "PayoutSent")}
     assert paid == {pid: d * USD for pid, d in zip(order, due, strict=True)}
     assert [led.balance(w) for w in (who[0], who[1], who[2], who[3], who[4], who[5], who[6])] == \
         [d * USD for d in due]
