@@ -10,11 +10,11 @@ from eth_utils import keccak
 
 from contracts import artifacts
 from contracts.cohort_records import records_from_logs
-from contracts.deploy import deploy
+from contracts.deploy import DEFAULT_FINALITY_DELAY, DEFAULT_MERGE_GAP, deploy
 from contracts.merkle import MultiProof, StandardTree, member_leaf
 from contracts.reverts import ContractRevert
 from tests.chain import ORACLES, QUORUM, SUBJECT, USD, Actors, Ledger, Signer, events, fast_w3, signer
-from tests.contracts.helpers import DAY, FIXED, HOUR, REPORT, product_tuple
+from tests.contracts.helpers import DAY, FIXED, HOUR, REPORT, SERVICE, product_tuple
 
 AMOUNT = 100 * USD  # per episode
 AUTO = 300 * USD  # the product's autoPayLimit: levels 100, 200, 300
@@ -274,3 +274,13 @@ def customer_accounts(e: CohortEnv, n: int) -> list[str]:
             w3.eth.send_transaction({"from": e.led.a.owner, "to": s.address, "value": 10**18})
         out.append(s.address)
     return out
+
+
+def payable_outage(led: Ledger) -> int:
+    """A day on, a verified 2-hour outage of SERVICE that ended an hour ago, then the finality
+    delay and the merge gap passed: final and payable. Returns its start."""
+    led.travel(DAY)
+    start = led.now() - 3 * HOUR
+    led.verify_outage(SERVICE, start, start + 2 * HOUR)
+    led.travel(DEFAULT_FINALITY_DELAY + DEFAULT_MERGE_GAP + 1, mine=True)
+    return start

@@ -24,7 +24,6 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
 from contracts.deploy import DEFAULT_MERGE_GAP as MERGE_GAP
 from tests.chain import ORACLES, QUORUM, USD, signer
 from tests.contracts.cohort_env import (
@@ -48,6 +47,7 @@ from tests.contracts.cohort_env import (
     issue_cohort,
     members,
     pay_batch,
+    payable_outage,
     remove_members,
     segment_start,
     settle_cohort,
@@ -56,7 +56,7 @@ from tests.contracts.cohort_env import (
     unpack,
 )
 from tests.contracts.cohort_model import CohortModel, Refused, payable_starts
-from tests.contracts.helpers import DAY, HOUR, SERVICE, snapshot
+from tests.contracts.helpers import DAY, SERVICE, snapshot
 from tests.contracts.outage_model import OutageModel, verified_window
 
 PROPS = settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -133,7 +133,39 @@ def oracle_scenario(draw):  # noqa: ANN001, ANN201
     return lengths, gaps, sorted(liars), jitter, lag, shape, draw(ORACLE_OPS)
 
 
-class OracleWalk:
+class PayingWalk:
+    """What the walks share: a round picked among the model's, and a payout (a batch or a pull)
+    checked against the model. `REFUSALS`: whether the model may refuse a payout whole (a hostile
+    distributor's shapes); elsewhere a refusal is a failure."""
+
+    REFUSALS = False
+
+    def _round(self, seg: int, pick: int) -> int:
+        rounds = self.model.segments[seg].rounds
+        return 1 + pick % rounds if rounds else 0
+
+    def _paid(self, seg: int, rnd: int, res: Result, positions: list[int]) -> None:
+        r, err = res
+        if rnd == 0:
+            assert r is None and err is not None and err.name == "CohortBookUnknownRound", err
+            return
+        try:
+            out = self.model.pay(seg, rnd, positions)
+        except Refused as x:
+            if not self.REFUSALS:
+                raise
+            assert r is None and err is not None and err.name == x.error, (err, x.error)
+            return
+        assert err is None, err
+        [ev] = cohort_events(self.e, r, "CohortPaid")
+        assert (ev["segment"], ev["round"], ev["count"], ev["amount"]) == (seg, rnd, len(out), sum(a for *_, a in out))
+        assert unpack(ev["indices"]) == [i for i, _, _ in out]
+        for _, who, amt in out:
+            self.received[who] = self.received.get(who, 0) + amt
+            self.dirty.add(who)
+
+
+class OracleWalk(PayingWalk):
     """The chain, the outage model and the cohort model side by side."""
 
     ACCEPTED = {"OutageOracleQuorumNotMet", "OutageOracleReportsDisjoint"}  # reports that verify nothing
@@ -272,10 +304,6 @@ class OracleWalk:
             real = sum(1 for o in self.outages if o.long and s.start <= o.start < self.end and o.start + TRIGGER < ts)
             assert s.levels[-1] <= AMOUNT * real, (s.levels, real, self.outages, self.om.windows)
 
-    def _round(self, seg: int, pick: int) -> int:
-        rounds = self.model.segments[seg].rounds
-        return 1 + pick % rounds if rounds else 0
-
     def pay(self, subset: list[int], pick: int, seg: int, who: int) -> None:
         seg %= len(self.segs)
         ms, t = self.segs[seg]
@@ -291,20 +319,6 @@ class OracleWalk:
         rnd = self._round(seg, pick)
         self._paid(seg, rnd, claim_member(self.e, self.cid, max(rnd, 1), seg, ms[i], t.proof(i),
                                           senders(self.e)[who]), [i])
-
-    def _paid(self, seg: int, rnd: int, res: Result, positions: list[int]) -> None:
-        r, err = res
-        if rnd == 0:
-            assert r is None and err is not None and err.name == "CohortBookUnknownRound", err
-            return
-        assert err is None, err
-        out = self.model.pay(seg, rnd, positions)
-        [ev] = cohort_events(self.e, r, "CohortPaid")
-        assert (ev["segment"], ev["round"], ev["count"], ev["amount"]) == (seg, rnd, len(out), sum(a for *_, a in out))
-        assert unpack(ev["indices"]) == [i for i, _, _ in out]
-        for _, who, amt in out:
-            self.received[who] = self.received.get(who, 0) + amt
-            self.dirty.add(who)
 
     def extend(self, k: int) -> None:
         """New customers, joining at a time no real outage is near (a cover bought mid-outage
@@ -453,8 +467,10 @@ HOSTILE_OPS = st.lists(st.one_of(
 ), min_size=4, max_size=14)
 
 
-class HostileWalk:
+class HostileWalk(PayingWalk):
     """A cohort whose distributor shapes its segments as it likes, against the cohort model."""
+
+    REFUSALS = True
 
     def __init__(self, e: CohortEnv, shape: tuple[str, int, int]) -> None:
         self.e, self.led = e, e.led
@@ -495,21 +511,12 @@ class HostileWalk:
 
     # --- operations ---------------------------------------------------------------------
     def outage(self) -> None:
-        led = self.led
-        led.travel(DAY)
-        start = led.now() - 3 * HOUR
-        led.verify_outage(SERVICE, start, start + 2 * HOUR)
-        led.travel(FINALITY + MERGE_GAP + 1, mine=True)
-        self.model.episodes.append(start)
+        self.model.episodes.append(payable_outage(self.led))
 
     def settle(self, who: int) -> None:
         r, err = settle_cohort(self.e, self.cid, senders(self.e)[who])
         assert err is None, err
         assert len(cohort_events(self.e, r, "RoundOpened")) == self.model.settle()
-
-    def _round(self, seg: int, pick: int) -> int:
-        rounds = self.model.segments[seg].rounds
-        return 1 + pick % rounds if rounds else 0
 
     def pay(self, seg: int, subset: list[int], pick: int, who: int) -> None:
         seg %= len(self.segs)
@@ -525,24 +532,6 @@ class HostileWalk:
         rnd = self._round(seg, pick)
         self._paid(seg, rnd, claim_member(self.e, self.cid, max(rnd, 1), seg, ms[p], t.proof(p),
                                           senders(self.e)[who]), [p])
-
-    def _paid(self, seg: int, rnd: int, res: Result, positions: list[int]) -> None:
-        r, err = res
-        if rnd == 0:
-            assert err is not None and err.name == "CohortBookUnknownRound", err
-            return
-        try:
-            out = self.model.pay(seg, rnd, positions)
-        except Refused as x:
-            assert r is None and err is not None and err.name == x.error, (err, x.error)
-            return
-        assert err is None, err
-        [ev] = cohort_events(self.e, r, "CohortPaid")
-        assert (ev["count"], ev["amount"]) == (len(out), sum(a for *_, a in out))
-        assert unpack(ev["indices"]) == [i for i, _, _ in out]
-        for _, who, amt in out:
-            self.received[who] = self.received.get(who, 0) + amt
-            self.dirty.add(who)
 
     def extend(self, shape: tuple[str, int, int], by_stranger: bool) -> None:
         if len(self.segs) >= 4:

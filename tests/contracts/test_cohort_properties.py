@@ -24,8 +24,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from contracts.deploy import DEFAULT_FINALITY_DELAY as FINALITY
-from contracts.deploy import DEFAULT_MERGE_GAP as MERGE_GAP
 from tests.chain import USD, events, signer
 from tests.contracts.cohort_env import (
     AMOUNT,
@@ -39,12 +37,13 @@ from tests.contracts.cohort_env import (
     book,
     cohort_ledger,
     members,
+    payable_outage,
     tree,
     try_send,
     unpack,
 )
 from tests.contracts.cohort_model import CohortModel
-from tests.contracts.helpers import DAY, HOUR, SERVICE, snapshot
+from tests.contracts.helpers import DAY, snapshot
 
 PROPS = settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -90,12 +89,7 @@ class Walk:
 
     # --- operations ---------------------------------------------------------------------
     def outage(self) -> None:
-        led = self.led
-        led.travel(DAY)
-        start = led.now() - 3 * HOUR
-        led.verify_outage(SERVICE, start, start + 2 * HOUR)
-        led.travel(FINALITY + MERGE_GAP + 1, mine=True)
-        self.model.episodes.append(start)
+        self.model.episodes.append(payable_outage(self.led))
 
     def settle(self) -> None:
         r = self.led.send(self.c.settle(self.cid), self.led.a.relayer)
