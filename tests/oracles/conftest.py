@@ -1,12 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from oracles.clock import ManualClock
 from tests.oracles.helpers import T0, CertFiles, FakeService, make_cert
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """`cybercover-oracle run` invoked in this process (CliRunner) configures the root logger
+    for the process: put it back, so later tests' log capture (pytest's handlers) is unchanged."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture

@@ -162,3 +162,27 @@ def test_node_key_repr_hides_secret() -> None:
     assert key.address in repr(key)
     assert "PrivateKey" not in repr(key)
     assert len(repr(key)) < 60
+
+
+def test_logging_follows_stderr_after_a_runner_closed_its_stand_in(capfd: pytest.CaptureFixture[str]) -> None:
+    """The node's log handler writes to the `sys.stderr` of the moment: configured while a runner
+    had swapped in a stand-in it closed afterwards, logging still works (it printed
+    "--- Logging error --- ValueError: I/O operation on closed file" before, into a later test's output)."""
+    import io
+    import logging
+    import sys
+
+    from oracles.logs import configure_logging
+
+    stand_in, real = io.StringIO(), sys.stderr
+    sys.stderr = stand_in
+    try:
+        configure_logging("INFO")
+        logging.getLogger("oracles.test").info("while swapped")
+    finally:
+        sys.stderr = real
+        stand_in.close()
+    logging.getLogger("oracles.test").info("after the runner")
+    err = capfd.readouterr().err
+    assert "Logging error" not in err
+    assert '"msg": "after the runner"' in err
