@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,10 +280,29 @@ class Sender:
         except TransactionNotFound:
             return False
 
+    def revive(self, pendings: Iterable[Pending]) -> int:
+        """Re-broadcasts, at once, each of `pendings` that the node no longer knows (dropped from
+        its pool, not mined): the same bytes, or higher fees if the node now refuses them as
+        underpriced. `_receipt` does the same for the one transaction it awaits, but only once it
+        awaits it: in a pipeline, transactions dropped together then came back one block apart
+        (anvil dropped several arriving while it mined a block; 3,000 payouts took 19 s, not 5).
+        Returns how many were sent again."""
+        revived = 0
+        for pending in pendings:
+            if self._known(pending):
+                continue
+            log.warning("0x%s is no longer in the node's pool; re-broadcasting it", pending.tx_hash.hex())
+            refused = self._rebroadcast(pending)
+            if refused is not None and _underpriced(refused):
+                self.replace(pending)
+            revived += 1
+        return revived
+
     def _receipt(self, pending: Pending) -> TxReceipt:
         start = time.monotonic()
         deadline = start + self.timeout
-        last_sent = last_check = since = start
+        last_sent = since = start
+        last_check = start - 1.0  # the first pass checks at once: a dropped transaction waits no longer
         address = pending.account.address
         while True:
             receipt = self._mined(pending)
@@ -379,7 +398,8 @@ class Pipeline:
         return pending
 
     def land(self) -> None:
-        """Waits for the oldest transaction in flight."""
+        """Waits for the oldest transaction in flight; then brings back any of the younger ones
+        the node dropped meanwhile (`Sender.revive`), so they are mined in the next block."""
         tag, pending = self.window.popleft()
         try:
             receipt = self.sender.wait(pending)
@@ -387,6 +407,11 @@ class Pipeline:
             self.on_error(tag, exc)
         else:
             self.on_receipt(tag, receipt)
+        if self.window:
+            try:
+                self.sender.revive(p for _, p in self.window)
+            except Exception as exc:  # a node that cannot answer now: each is checked when awaited
+                log.info("checking the transactions in flight failed: %s", describe(exc))
 
     def drain(self) -> None:
         while self.window:

@@ -106,6 +106,34 @@ def test_dropped_stuck_and_reverted_transactions_in_a_pipeline(node: tuple[Web3,
     assert token.functions.balanceOf(account.address).call() == 1 + 2 + 4 + 8 + 16
 
 
+def test_transactions_dropped_together_come_back_together(node: tuple[Web3, Any], paused: Web3) -> None:
+    """Three of four transactions in flight are dropped from the node's pool at once (anvil did
+    so to transactions arriving while it mined a block). Once the first lands, the pipeline
+    re-broadcasts all three (the same bytes): they are mined in one block, not one block apart
+    as each was noticed only when awaited."""
+    w3, token = paused, node[1]
+    account = _funded(w3, "pipeline-dropped-together")
+    _rpc(w3, "evm_mine")
+    sender = Sender(w3, gas=200_000, timeout=30, every=10, stuck_after=None, poll=0.05)
+    outcomes: list[tuple[int, Any]] = []
+    pipe = Pipeline(sender, 8, lambda tag, r: outcomes.append((tag, r)), lambda tag, e: outcomes.append((tag, e)))
+    sent = [pipe.submit(token.functions.mint(account.address, 1 << i), account, i) for i in range(4)]
+    for p in sent[1:]:
+        _rpc(w3, "anvil_dropTransaction", "0x" + p.tx_hash.hex())
+    _rpc(w3, "evm_mine")  # only the first is left to mine
+    pipe.land()
+    assert [tag for tag, _ in outcomes] == [0] and outcomes[0][1]["status"] == 1
+    pool = _rpc(w3, "txpool_content")["pending"]
+    assert sum(len(by_nonce) for by_nonce in pool.values()) == 3  # all three are back, before any is awaited
+    _rpc(w3, "evm_mine")
+    pipe.drain()
+    receipts = [r for _, r in outcomes]
+    assert [tag for tag, _ in outcomes] == [0, 1, 2, 3] and all(r["status"] == 1 for r in receipts)
+    assert {r["blockNumber"] for r in receipts[1:]} == {receipts[0]["blockNumber"] + 1}
+    assert [bytes(r["transactionHash"]) for r in receipts] == [p.tx_hash for p in sent]  # the same bytes
+    assert token.functions.balanceOf(account.address).call() == 15
+
+
 def test_a_nonce_taken_by_another_process_is_reported(node: tuple[Web3, Any], paused: Web3) -> None:
     """Two senders on one key (two processes): the first one's transaction is dropped and the
     second one's takes its nonce. The first learns that its transaction can never land."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_utils import keccak
 from fastapi import FastAPI
 from hypothesis import given
@@ -18,6 +19,8 @@ from service.db import models as m
 from service.worker.payouts import PayoutWorker
 from tests.chain import TEST_GAS, USD
 from tests.service.helpers import HOUR, Api, outage, unique_service
+
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
 
 LIMITS = [30 * USD, 80 * USD, 120 * USD, 500 * USD, 150 * USD, 1 * USD, 499 * USD]  # auto-pay 150, policy 500
 

@@ -18,6 +18,8 @@ from tests.chain import TEST_GAS, USD
 from tests.service.conftest import build_app
 from tests.service.helpers import HOUR, Api, make_chain, outage, unique_service, worker
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def blacklisting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, FastAPI]]:

@@ -25,6 +25,8 @@ from service.db.session import make_engine, make_sessionmaker
 from service.settings import get_settings
 from tests.service.conftest import fresh_engine
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 
 def test_migrations_create_exactly_the_models(backend: str, tmp_path: Path) -> None:
     engine = fresh_engine(backend, tmp_path, schema="cybercover_migrations")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -20,6 +21,8 @@ from service.db.session import make_sessionmaker
 from tests.chain import USD
 from tests.service.conftest import fresh_engine
 from tests.service.helpers import HOUR, Api, finality, issue, outage, unique_service, worker
+
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
 
 
 def chain_windows(api: Api, sid: bytes) -> list[tuple[int, ...]]:

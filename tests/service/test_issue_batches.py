@@ -15,6 +15,8 @@ from sqlalchemy import select
 from service.db import models as m
 from tests.service.helpers import Api, unique_service
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 
 def _quote(api: Api, tenant: str, headers: dict[str, str]) -> dict[str, Any]:
     assessment = api.anchored_assessment(tenant)

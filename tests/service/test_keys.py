@@ -22,6 +22,8 @@ from service.stack.node_access import TargetListError, TargetWatch, fetch_produc
 from service.stack.nodes import targets_from_products
 from tests.service.helpers import ADMIN_KEY, Api, product_body, unique_service
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 BASE = "http://testserver"  # the TestClient's own base URL: nothing leaves the process
 
 

@@ -29,6 +29,8 @@ from tests.service.helpers import HOUR, Api, issue, make_chain, outage, unique_s
 from tests.service.test_incidents import report_body
 from tests.service.test_webhooks import Receiver
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 ALL = list(notices.EVENTS)
 _made: list[str] = []  # webhooks written straight to the table: paused after each test
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -17,6 +18,8 @@ from service.db.session import make_sessionmaker
 from tests.chain import TEST_GAS
 from tests.service.conftest import fresh_engine
 from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
+
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
 
 TABLES: dict[type[m.Base], tuple[str, ...]] = {
     m.Product: ("id", "service_id", "trigger_seconds", "payout_kind", "auto_pay_limit", "policy_limit", "active",

@@ -24,6 +24,8 @@ from tests.chain import USD
 from tests.service.conftest import build_app
 from tests.service.helpers import HOUR, Api, Chain, finality, make_chain, outage, unique_service
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 
 class AnvilChain(Chain):
     def travel(self, seconds: int) -> int:

@@ -21,6 +21,8 @@ from service.db import models as m
 from service.stack.nodes import node_config, targets_from_products
 from tests.service.helpers import Api, product_body, unique_service
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 INJECTIONS = [
     'https://victim.example"\n[[targets]]\nname = "evil"\nservice = "https://other.example"\nurl = "http://x',
     'https://a.example/"',  # a single quote used to make every node exit on invalid TOML

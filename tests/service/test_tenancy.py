@@ -41,6 +41,8 @@ from tests.service.helpers import (
 )
 from tests.service.test_incidents import report_body
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 CLIENT = ("admin", "distributor", "auditor")
 STAFF = ("admin", "underwriter", "claims", "assessor", "accreditor", "auditor")
 PEOPLE = ("admin", "underwriter", "claims", "distributor", "assessor", "accreditor", "auditor")

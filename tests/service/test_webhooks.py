@@ -40,6 +40,8 @@ from service.webhooks.signing import EVENT_HEADER, SIGNATURE_HEADER, verify
 from tests.chain import USD
 from tests.service.helpers import HOUR, Api, issue, outage, unique_service, worker
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 PUBLIC = "93.184.216.34"  # what the fake resolver answers for public names; never connected to
 
 

@@ -20,6 +20,8 @@ from service.worker.payouts import PayoutWorker
 from tests.chain import USD
 from tests.service.helpers import HOUR, Api, outage, unique_service
 
+pytestmark = pytest.mark.postgresql  # on both backends (tests/service/conftest.py)
+
 
 def test_settles_in_batches_of_50(api: Api, app: FastAPI, distributor) -> None:
     tenant, headers = distributor
