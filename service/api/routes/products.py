@@ -165,10 +165,14 @@ class ProductOut(Out):
                                              "and the numbers (seconds, declared windows and events)")
 
     @classmethod
-    def of_product(cls, session: Session, p: m.Product, gw: Gateway | None = None) -> ProductOut:
+    def of_product(cls, session: Session, p: m.Product, gw: Gateway | None = None,
+                   reads: caps.ListingReads | None = None) -> ProductOut:
+        """`reads`: the chain figures shared by a listing's products (one per request)."""
         t = session.get(m.ProductTerms, p.id)
-        delay = exclusions.governance_delay(gw) if gw is not None else None
-        service = caps.service_exposure(gw, p.service_id) if gw is not None else None
+        if reads is None and gw is not None:
+            reads = caps.ListingReads(gw)
+        delay = reads.delay if reads is not None else None
+        service = reads.service(p.service_id) if reads is not None else None
         return cls.of(p, name=t.name if t else None, service=t.service_name if t else None,
                       threshold_seconds=p.trigger_seconds, payout_kind=PayoutKind(p.payout_kind).label,
                       amount=p.payout_amount, rates=t.rates if t else None,
@@ -176,8 +180,8 @@ class ProductOut(Out):
                       score_adjustment_bps=t.score_adjustment_bps if t else None,
                       quote_validity_seconds=t.quote_validity_seconds if t else None,
                       max_report_age_seconds=t.max_report_age_seconds if t else None,
-                      exposure=caps.read(gw, "productExposure", p.id),
-                      event_exposure=caps.read(gw, "eventExposure", p.id),
+                      exposure=reads.read("productExposure", p.id) if reads is not None else None,
+                      event_exposure=reads.read("eventExposure", p.id) if reads is not None else None,
                       service_cap=service.cap if service else None,
                       service_exposure=service.exposure if service else None,
                       exclusions=exclusions.product_exclusions(session, p, governance_delay=delay))
@@ -237,7 +241,8 @@ def set_active(product_id: int, body: ActivationIn, session: SessionDep, gw: Gat
 @router.get("", response_model=list[ProductOut])
 def list_products(session: SessionDep, gw: GatewayDep, _: Reader) -> list[ProductOut]:
     products = session.scalars(select(m.Product).order_by(m.Product.id))
-    return [ProductOut.of_product(session, p, gw) for p in products]
+    reads = caps.ListingReads(gw)
+    return [ProductOut.of_product(session, p, gw, reads) for p in products]
 
 
 @router.get("/{product_id}", response_model=ProductOut)
