@@ -97,3 +97,30 @@ def test_a_boolean_is_not_a_number(api: Api) -> None:
         assert f"body.{field}" in r.json()["detail"], field
     r = api.c.patch("/v1/products/1", json={"active": 1}, headers=api.admin)  # and 1 is no boolean
     assert r.status_code == 422
+
+
+def test_listing_reads_shared_figures_once_and_each_product_view(api: Api, monkeypatch) -> None:  # noqa: ANN001
+    """`GET /v1/products` reads the governance delay once and a service's cap and exposure once per
+    service, whatever the number of products (four calls a product before); each product's
+    exposure figures are its own and equal the single-product answer."""
+    service = unique_service()
+    made = [api.product(service) for _ in range(3)]
+    headers = api.admin
+    w3 = api.chain.w3
+    calls: list[str] = []
+    original = w3.eth.call
+
+    def counted(tx, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(tx["data"][:10])
+        return original(tx, *args, **kw)
+
+    monkeypatch.setattr(w3.eth, "call", counted)
+    listed = api.ok(api.c.get("/v1/products", headers=headers))
+    n, services = len(listed), len({p["service_id"] for p in listed})
+    assert n >= 3
+    assert len(calls) <= 1 + services + 2 * n  # delay, each service, two views a product
+    by_id = {p["id"]: p for p in listed}
+    for p in made:
+        alone = api.ok(api.c.get(f"/v1/products/{p['id']}", headers=headers))
+        for key in ("exposure", "event_exposure", "service_cap", "service_exposure", "exclusions"):
+            assert by_id[p["id"]][key] == alone[key]
