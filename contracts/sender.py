@@ -253,10 +253,11 @@ class Sender:
             return exc
         return None
 
-    def wait(self, pending: Pending) -> TxReceipt:
-        """The receipt, or `NoReceipt` after `timeout`; raises on status 0."""
+    def wait(self, pending: Pending, alongside: Iterable[Pending] = ()) -> TxReceipt:
+        """The receipt, or `NoReceipt` after `timeout`; raises on status 0. `alongside`: later
+        transactions of a pipeline, brought back (`revive`) whenever this one is checked."""
         try:
-            receipt = self._receipt(pending)
+            receipt = self._receipt(pending, list(alongside))
         finally:
             with self._lock(pending.account.address):
                 self._in_flight.get(pending.account.address, set()).discard(pending.nonce)
@@ -283,9 +284,10 @@ class Sender:
     def revive(self, pendings: Iterable[Pending]) -> int:
         """Re-broadcasts, at once, each of `pendings` that the node no longer knows (dropped from
         its pool, not mined): the same bytes, or higher fees if the node now refuses them as
-        underpriced. `_receipt` does the same for the one transaction it awaits, but only once it
-        awaits it: in a pipeline, transactions dropped together then came back one block apart
-        (anvil dropped several arriving while it mined a block; 3,000 payouts took 19 s, not 5).
+        underpriced. A pipeline's wait calls it for the transactions behind the one awaited: each
+        was noticed only once awaited before, so transactions dropped together came back a block
+        or two apart. anvil (1 s blocks) drops a transaction that arrives while it mines, and every
+        later one of the account behind the gap: 3,000 payouts took 19 s where 5 do.
         Returns how many were sent again."""
         revived = 0
         for pending in pendings:
@@ -298,7 +300,13 @@ class Sender:
             revived += 1
         return revived
 
-    def _receipt(self, pending: Pending) -> TxReceipt:
+    def _revive_quietly(self, pendings: list[Pending]) -> None:
+        try:
+            self.revive(pendings)
+        except Exception as exc:  # a node that cannot answer now: each is checked when awaited
+            log.info("checking the transactions in flight failed: %s", describe(exc))
+
+    def _receipt(self, pending: Pending, alongside: list[Pending]) -> TxReceipt:
         start = time.monotonic()
         deadline = start + self.timeout
         last_sent = since = start
@@ -326,6 +334,8 @@ class Sender:
                         since = now
                     elif refused is None:
                         since = now  # stuck counts from when the node took it again
+                if alongside:
+                    self._revive_quietly(alongside)
             if now >= deadline:
                 raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()} within {self.timeout:g} s")
             if self.stuck_after is not None and now - since >= self.stuck_after:
@@ -398,20 +408,16 @@ class Pipeline:
         return pending
 
     def land(self) -> None:
-        """Waits for the oldest transaction in flight; then brings back any of the younger ones
-        the node dropped meanwhile (`Sender.revive`), so they are mined in the next block."""
+        """Waits for the oldest transaction in flight. Meanwhile (at each of its checks, about
+        once a second) the younger ones the node dropped are brought back (`Sender.revive`), so
+        they are mined in the next block, not each a block or two after it is awaited."""
         tag, pending = self.window.popleft()
         try:
-            receipt = self.sender.wait(pending)
+            receipt = self.sender.wait(pending, [p for _, p in self.window])
         except Exception as exc:
             self.on_error(tag, exc)
         else:
             self.on_receipt(tag, receipt)
-        if self.window:
-            try:
-                self.sender.revive(p for _, p in self.window)
-            except Exception as exc:  # a node that cannot answer now: each is checked when awaited
-                log.info("checking the transactions in flight failed: %s", describe(exc))
 
     def drain(self) -> None:
         while self.window:

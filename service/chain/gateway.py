@@ -3,6 +3,7 @@ accounts and its one sender, whose failures become service errors here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,8 +93,8 @@ class Gateway:
             return self.sender.broadcast(fn, account or self.operator)
         return self.sender.broadcast(fn, account or self.operator, gas)
 
-    def wait(self, pending: Pending) -> Any:
-        return self.sender.wait(pending)
+    def wait(self, pending: Pending, alongside: Iterable[Pending] = ()) -> Any:
+        return self.sender.wait(pending, alongside)
 
     def send(self, fn: Any, account: Account | None = None) -> Any:
         try:

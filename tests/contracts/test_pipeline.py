@@ -107,10 +107,11 @@ def test_dropped_stuck_and_reverted_transactions_in_a_pipeline(node: tuple[Web3,
 
 
 def test_transactions_dropped_together_come_back_together(node: tuple[Web3, Any], paused: Web3) -> None:
-    """Three of four transactions in flight are dropped from the node's pool at once (anvil did
-    so to transactions arriving while it mined a block). Once the first lands, the pipeline
-    re-broadcasts all three (the same bytes): they are mined in one block, not one block apart
-    as each was noticed only when awaited."""
+    """Three of four transactions in flight are dropped from the node's pool at once, the first
+    already mined. Awaiting the second re-broadcasts all three at its first check (the same
+    bytes): they are mined in one block, not one block apart as each was noticed only when awaited."""
+    import threading
+
     w3, token = paused, node[1]
     account = _funded(w3, "pipeline-dropped-together")
     _rpc(w3, "evm_mine")
@@ -123,14 +124,46 @@ def test_transactions_dropped_together_come_back_together(node: tuple[Web3, Any]
     _rpc(w3, "evm_mine")  # only the first is left to mine
     pipe.land()
     assert [tag for tag, _ in outcomes] == [0] and outcomes[0][1]["status"] == 1
-    pool = _rpc(w3, "txpool_content")["pending"]
-    assert sum(len(by_nonce) for by_nonce in pool.values()) == 3  # all three are back, before any is awaited
-    _rpc(w3, "evm_mine")
-    pipe.drain()
+    miner = threading.Timer(1.5, lambda: _rpc(w3, "evm_mine"))  # one block, after the wait's first check
+    miner.start()
+    try:
+        pipe.drain()
+    finally:
+        miner.join()
     receipts = [r for _, r in outcomes]
     assert [tag for tag, _ in outcomes] == [0, 1, 2, 3] and all(r["status"] == 1 for r in receipts)
     assert {r["blockNumber"] for r in receipts[1:]} == {receipts[0]["blockNumber"] + 1}
     assert [bytes(r["transactionHash"]) for r in receipts] == [p.tx_hash for p in sent]  # the same bytes
+    assert token.functions.balanceOf(account.address).call() == 15
+
+
+def test_transactions_dropped_behind_the_awaited_one_come_back_while_it_waits(node: tuple[Web3, Any],
+                                                                              paused: Web3) -> None:
+    """The node drops the second to fourth of four transactions while the pipeline awaits the
+    first (still unmined): they are re-broadcast during that wait, so the block that mines the
+    first mines all four."""
+    import threading
+
+    w3, token = paused, node[1]
+    account = _funded(w3, "pipeline-dropped-behind")
+    _rpc(w3, "evm_mine")
+    sender = Sender(w3, gas=200_000, timeout=30, every=10, stuck_after=None, poll=0.05)
+    outcomes: list[tuple[int, Any]] = []
+    pipe = Pipeline(sender, 8, lambda tag, r: outcomes.append((tag, r)), lambda tag, e: outcomes.append((tag, e)))
+    sent = [pipe.submit(token.functions.mint(account.address, 1 << i), account, i) for i in range(4)]
+    for p in sent[1:]:
+        _rpc(w3, "anvil_dropTransaction", "0x" + p.tx_hash.hex())
+    miner = threading.Timer(1.5, lambda: _rpc(w3, "evm_mine"))  # the wait's first checks come before it
+    miner.start()
+    try:
+        pipe.land()
+    finally:
+        miner.join()
+    pipe.drain()
+    receipts = [r for _, r in outcomes]
+    assert [tag for tag, _ in outcomes] == [0, 1, 2, 3] and all(r["status"] == 1 for r in receipts)
+    assert len({r["blockNumber"] for r in receipts}) == 1
+    assert [bytes(r["transactionHash"]) for r in receipts] == [p.tx_hash for p in sent]
     assert token.functions.balanceOf(account.address).call() == 15
 
 
