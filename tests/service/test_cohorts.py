@@ -271,9 +271,9 @@ def test_worker_keeps_several_pay_batches_in_flight_and_pays_each_member_once(ap
         log.append(("sent", fn.fn_name))
         return broadcast(fn, account)
 
-    def logged_wait(pending: Any) -> Any:
+    def logged_wait(pending: Any, alongside: Any = ()) -> Any:
         log.append(("mined", pending.fn.fn_name))
-        return wait(pending)
+        return wait(pending, alongside)
 
     monkeypatch.setattr(sender, "broadcast", logged_broadcast)
     monkeypatch.setattr(sender, "wait", logged_wait)

@@ -60,9 +60,9 @@ def test_batch_answers_once_sent_then_status_and_webhooks_report_each_cover(
     release = threading.Event()
     wait = sender.wait
 
-    def held(pending: Any) -> Any:
+    def held(pending: Any, alongside: Any = ()) -> Any:
         assert release.wait(30)
-        return wait(pending)
+        return wait(pending, alongside)
 
     monkeypatch.setattr(sender, "wait", held)
     sent_before = sender.sent
