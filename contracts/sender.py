@@ -291,14 +291,20 @@ class Sender:
         Returns how many were sent again."""
         revived = 0
         for pending in pendings:
-            if self._known(pending):
-                continue
-            log.warning("0x%s is no longer in the node's pool; re-broadcasting it", pending.tx_hash.hex())
-            refused = self._rebroadcast(pending)
-            if refused is not None and _underpriced(refused):
-                self.replace(pending)
-            revived += 1
+            if not self._known(pending):
+                self._bring_back(pending)
+                revived += 1
         return revived
+
+    def _bring_back(self, pending: Pending) -> bool:
+        """A transaction the node dropped from its pool, sent again: the same bytes, or higher
+        fees when the node refuses those as underpriced (evicted for its fees). True unless the
+        node refused it otherwise (e.g. "nonce too low": mined meanwhile, or its nonce taken)."""
+        log.warning("0x%s is no longer in the node's pool; re-broadcasting it", pending.tx_hash.hex())
+        refused = self._rebroadcast(pending)
+        if refused is not None and _underpriced(refused):
+            self.replace(pending)
+        return refused is None or _underpriced(refused)
 
     def _revive_quietly(self, pendings: list[Pending]) -> None:
         try:
@@ -325,14 +331,9 @@ class Sender:
                         return receipt
                     raise NonceTaken(f"nonce {pending.nonce} of {address} was used by another transaction; "
                                      f"0x{pending.tx_hash.hex()} can never be mined")
-                if not self._known(pending):  # dropped from the pool: the same bytes again now
-                    log.warning("0x%s is no longer in the node's pool; re-broadcasting it", pending.tx_hash.hex())
-                    refused = self._rebroadcast(pending)
+                if not self._known(pending):  # dropped from the pool: sent again now
                     last_sent = now
-                    if refused is not None and _underpriced(refused):  # evicted for its fees: raise them
-                        self.replace(pending)
-                        since = now
-                    elif refused is None:
+                    if self._bring_back(pending):
                         since = now  # stuck counts from when the node took it again
                 if alongside:
                     self._revive_quietly(alongside)

@@ -3,7 +3,9 @@ account, with a dropped, a stuck and a reverted one in the middle; a nonce anoth
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -106,14 +108,10 @@ def test_dropped_stuck_and_reverted_transactions_in_a_pipeline(node: tuple[Web3,
     assert token.functions.balanceOf(account.address).call() == 1 + 2 + 4 + 8 + 16
 
 
-def test_transactions_dropped_together_come_back_together(node: tuple[Web3, Any], paused: Web3) -> None:
-    """Three of four transactions in flight are dropped from the node's pool at once, the first
-    already mined. Awaiting the second re-broadcasts all three at its first check (the same
-    bytes): they are mined in one block, not one block apart as each was noticed only when awaited."""
-    import threading
-
-    w3, token = paused, node[1]
-    account = _funded(w3, "pipeline-dropped-together")
+def _three_of_four_dropped(w3: Web3, token: Any, name: str) -> tuple[Pipeline, list[Pending], list[tuple[int, Any]]]:
+    """Four mints in flight from a fresh account (mining paused), the last three then dropped from
+    the node's pool: the pipeline, what it sent and the outcomes it hands back, in order."""
+    account = _funded(w3, name)
     _rpc(w3, "evm_mine")
     sender = Sender(w3, gas=200_000, timeout=30, every=10, stuck_after=None, poll=0.05)
     outcomes: list[tuple[int, Any]] = []
@@ -121,20 +119,42 @@ def test_transactions_dropped_together_come_back_together(node: tuple[Web3, Any]
     sent = [pipe.submit(token.functions.mint(account.address, 1 << i), account, i) for i in range(4)]
     for p in sent[1:]:
         _rpc(w3, "anvil_dropTransaction", "0x" + p.tx_hash.hex())
+    return pipe, sent, outcomes
+
+
+@contextmanager
+def _one_block_after(w3: Web3, seconds: float) -> Iterator[None]:
+    """One block mined `seconds` after entering (after a wait's first checks), awaited on leaving."""
+    miner = threading.Timer(seconds, lambda: _rpc(w3, "evm_mine"))
+    miner.start()
+    try:
+        yield
+    finally:
+        miner.join()
+
+
+def _all_landed_as_sent(token: Any, sent: list[Pending], outcomes: list[tuple[int, Any]]) -> list[Any]:
+    """Every mint mined in order with status 1, as the bytes first sent, each once; the receipts."""
+    receipts = [r for _, r in outcomes]
+    assert [tag for tag, _ in outcomes] == [0, 1, 2, 3] and all(r["status"] == 1 for r in receipts)
+    assert [bytes(r["transactionHash"]) for r in receipts] == [p.tx_hash for p in sent]  # the same bytes
+    assert token.functions.balanceOf(sent[0].account.address).call() == 15
+    return receipts
+
+
+def test_transactions_dropped_together_come_back_together(node: tuple[Web3, Any], paused: Web3) -> None:
+    """Three of four transactions in flight are dropped from the node's pool at once, the first
+    already mined. Awaiting the second re-broadcasts all three at its first check (the same
+    bytes): they are mined in one block, not one block apart as each was noticed only when awaited."""
+    w3, token = paused, node[1]
+    pipe, sent, outcomes = _three_of_four_dropped(w3, token, "pipeline-dropped-together")
     _rpc(w3, "evm_mine")  # only the first is left to mine
     pipe.land()
     assert [tag for tag, _ in outcomes] == [0] and outcomes[0][1]["status"] == 1
-    miner = threading.Timer(1.5, lambda: _rpc(w3, "evm_mine"))  # one block, after the wait's first check
-    miner.start()
-    try:
+    with _one_block_after(w3, 1.5):
         pipe.drain()
-    finally:
-        miner.join()
-    receipts = [r for _, r in outcomes]
-    assert [tag for tag, _ in outcomes] == [0, 1, 2, 3] and all(r["status"] == 1 for r in receipts)
+    receipts = _all_landed_as_sent(token, sent, outcomes)
     assert {r["blockNumber"] for r in receipts[1:]} == {receipts[0]["blockNumber"] + 1}
-    assert [bytes(r["transactionHash"]) for r in receipts] == [p.tx_hash for p in sent]  # the same bytes
-    assert token.functions.balanceOf(account.address).call() == 15
 
 
 def test_transactions_dropped_behind_the_awaited_one_come_back_while_it_waits(node: tuple[Web3, Any],
@@ -142,29 +162,13 @@ def test_transactions_dropped_behind_the_awaited_one_come_back_while_it_waits(no
     """The node drops the second to fourth of four transactions while the pipeline awaits the
     first (still unmined): they are re-broadcast during that wait, so the block that mines the
     first mines all four."""
-    import threading
-
     w3, token = paused, node[1]
-    account = _funded(w3, "pipeline-dropped-behind")
-    _rpc(w3, "evm_mine")
-    sender = Sender(w3, gas=200_000, timeout=30, every=10, stuck_after=None, poll=0.05)
-    outcomes: list[tuple[int, Any]] = []
-    pipe = Pipeline(sender, 8, lambda tag, r: outcomes.append((tag, r)), lambda tag, e: outcomes.append((tag, e)))
-    sent = [pipe.submit(token.functions.mint(account.address, 1 << i), account, i) for i in range(4)]
-    for p in sent[1:]:
-        _rpc(w3, "anvil_dropTransaction", "0x" + p.tx_hash.hex())
-    miner = threading.Timer(1.5, lambda: _rpc(w3, "evm_mine"))  # the wait's first checks come before it
-    miner.start()
-    try:
+    pipe, sent, outcomes = _three_of_four_dropped(w3, token, "pipeline-dropped-behind")
+    with _one_block_after(w3, 1.5):
         pipe.land()
-    finally:
-        miner.join()
     pipe.drain()
-    receipts = [r for _, r in outcomes]
-    assert [tag for tag, _ in outcomes] == [0, 1, 2, 3] and all(r["status"] == 1 for r in receipts)
+    receipts = _all_landed_as_sent(token, sent, outcomes)
     assert len({r["blockNumber"] for r in receipts}) == 1
-    assert [bytes(r["transactionHash"]) for r in receipts] == [p.tx_hash for p in sent]
-    assert token.functions.balanceOf(account.address).call() == 15
 
 
 def test_a_nonce_taken_by_another_process_is_reported(node: tuple[Web3, Any], paused: Web3) -> None:
