@@ -12,6 +12,7 @@ from eth_utils import decode_hex
 from contracts.calldata import Calls
 from service.chain.gateway import Gateway
 from service.chain.indexer import Indexer
+from service.domain.exclusions import governance_delay
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,6 @@ class ListingReads:
     at a few hundred products)."""
 
     def __init__(self, gw: Gateway) -> None:
-        from service.domain.exclusions import governance_delay
-
         self.gw = gw
         self.delay = governance_delay(gw)
         self._services: dict[str, ServiceExposure | None] = {}
