@@ -65,8 +65,8 @@ class Encoded:
     def call(self, tx: dict[str, Any], block_identifier: Any = "latest") -> bytes:
         return bytes(self.w3.eth.call(self._tx(tx), block_identifier))  # type: ignore[arg-type]
 
-    def estimate_gas(self, tx: dict[str, Any]) -> int:
-        return int(self.w3.eth.estimate_gas(self._tx(tx)))  # type: ignore[arg-type]
+    def estimate_gas(self, tx: dict[str, Any], block_identifier: Any = None) -> int:
+        return int(self.w3.eth.estimate_gas(self._tx(tx), block_identifier))  # type: ignore[arg-type]
 
     def build_transaction(self, tx: dict[str, Any]) -> dict[str, Any]:
         return dict(fill_transaction_defaults(self.w3, self._tx(tx)))  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from eth_account import Account as EthAccount
 from pydantic import SecretStr
 from web3 import Web3
 from web3.contract.contract import ContractConstructor
-from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
+from web3.exceptions import MethodUnavailable, TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import TxReceipt
 
 from contracts.calldata import Encoded
@@ -86,17 +86,27 @@ def _revert(exc: BaseException) -> ContractRevert | None:
     return exc if isinstance(exc, ContractRevert) else decode_exception(exc)
 
 
+ADMIT_WAIT = 10.0  # seconds a broadcast waits for room in the next block at most (`Sender._admit`)
+ADMIT_POLL = 0.05
+
+
 class Sender:
     """One per process (nonces are counted here): `gas` fixes every limit instead of estimating,
     `timeout` bounds a wait for a receipt, `every` is how often the bytes are re-broadcast."""
 
     def __init__(self, w3: Web3, *, gas: int | None = None, timeout: float = 120, every: float = 30,
-                 stuck_after: float | None = 60, poll: float = 0.1) -> None:
+                 stuck_after: float | None = 60, poll: float = 0.1, block_share: float | None = None) -> None:
         self.w3 = w3
         self.gas = gas
         self.timeout = timeout
         self.every = every
         self.stuck_after = stuck_after  # None: never replace
+        # The share of a block's gas limit an account's unmined transactions may take (None: no
+        # bound); a broadcast that would exceed it waits until enough of them are mined (`_admit`).
+        self.block_share = block_share
+        self._unmined: dict[str, dict[int, tuple[int, Pending]]] = {}  # nonce -> (gas it will use, tx)
+        self._gates: dict[str, threading.Lock] = {}
+        self._block_gas: int | None = None
         self.poll = poll
         self.replaced = 0
         self._locks: dict[str, threading.Lock] = {}
@@ -104,10 +114,50 @@ class Sender:
         self._in_flight: dict[str, set[int]] = {}  # nonces broadcast, receipt not yet awaited
         self._guard = threading.Lock()
         self.sent = 0
+        self.pending_estimates = True  # False once the node refused an estimate on the pending block
 
     def _lock(self, address: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(address, threading.Lock())
+
+    def _gate(self, address: str) -> threading.Lock:
+        with self._guard:
+            return self._gates.setdefault(address, threading.Lock())
+
+    def _admit(self, address: str, limit: int) -> None:
+        """Waits until a transaction of gas limit `limit` fits in the next block beside the
+        account's unmined ones (a block takes a transaction while the gas used before it plus
+        its limit stays within the block's limit). A node that mines what is in its pool in turn
+        gains nothing from more, and anvil (1 s interval mining) turns more into lost time: a
+        transaction left over when it mines a block makes it queue every later one of the
+        account as if a nonce were missing, until each is sent again (`scripts/anvil_drops.py
+        --leftover`). Waits at most `ADMIT_WAIT` (a paused or stalled chain), then sends."""
+        if self.block_share is None:
+            return
+        unmined = self._unmined.setdefault(address, {})
+        if self._block_gas is None:
+            self._block_gas = int(self.w3.eth.get_block("latest")["gasLimit"])
+        budget = int(self._block_gas * self.block_share)
+
+        def fits() -> bool:
+            return sum(used for used, _ in unmined.values()) + limit <= budget
+
+        start = last_check = time.monotonic()
+        while unmined and not fits():
+            mined = self.w3.eth.get_transaction_count(address, "latest")  # type: ignore[arg-type]
+            for nonce in [n for n in unmined if n < mined]:
+                del unmined[nonce]
+            if not unmined or fits():
+                return
+            now = time.monotonic()
+            if now - start >= ADMIT_WAIT:
+                log.info("%s: %d transactions still unmined after %g s; sending another anyway",
+                         address, len(unmined), ADMIT_WAIT)
+                return
+            if now - last_check >= 1.0:  # those the node lost are sent again, as a pipeline's wait does
+                last_check = now
+                self._revive_quietly([p for _, p in unmined.values()])
+            time.sleep(ADMIT_POLL)
 
     def send(self, fn: Any, account: Account) -> TxReceipt:
         """`fn` is a bound contract function (`c.functions.x(...)`) or a constructor."""
@@ -129,25 +179,48 @@ class Sender:
                 raise CallRejected(f"call rejected: {describe(exc)}") from None
             raise
 
-    def broadcast(self, fn: Any, account: Account, gas: int | None = None) -> Pending:
-        """`gas`: the limit, when the caller estimated it already (see `limit`)."""
+    def broadcast(self, fn: Any, account: Account, gas: int | None = None, *, simulated: bool = False) -> Pending:
+        """`gas`: the limit, when the caller estimated it already (see `limit`); `simulated`: that
+        estimate was made on the pending block (`estimate`), so it was the simulation too."""
         try:
             call = _encoded(fn)  # encoded once: the simulation, the estimate and the signed bytes share it
         except (Web3Exception, ValueError, TypeError) as exc:
             raise CallRejected(f"call rejected: {describe(exc)}") from None
-        self.simulate(call, account)
         address = account.address
         # Estimated before the account's lock, not under it: the estimate (an execution, or
         # several, on the node) needs no nonce, and under the lock it kept every other sender of
         # the account waiting — concurrent batch requests went out one estimate at a time.
-        if gas is None:
-            try:
-                gas = self._gas(call, address)
-            except Exception as exc:
-                revert = _revert(exc)
-                if revert is not None:
-                    raise revert from None
-                raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
+        if gas is None and not self.gas and not isinstance(call, ContractConstructor) and self.pending_estimates:
+            # The estimate runs on the pending block, as the simulation does, and raises the same
+            # decoded revert: it is the simulation. A separate call first executed every settle and
+            # issueBatch once more on the node (~0.1 s each of a 100-policy settle under load).
+            estimated = self._estimate(call, address)
+        else:
+            estimated = None
+        if estimated is not None:
+            gas = estimated
+        elif not (simulated and gas is not None):
+            self.simulate(call, account)
+            if gas is None:
+                try:
+                    gas = self._gas(call, address)
+                except Exception as exc:
+                    revert = _revert(exc)
+                    if revert is not None:
+                        raise revert from None
+                    raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
+        with self._gate(address):
+            self._admit(address, gas)
+            pending = self._send_once(fn, call, account, gas)
+            if self.block_share is not None:
+                used = self.used(gas) if simulated or estimated is not None else gas
+                self._unmined.setdefault(address, {})[pending.nonce] = (used, pending)
+        return pending
+
+    def _send_once(self, fn: Any, call: Any, account: Account, gas: int) -> Pending:
+        """Signs and sends with the account's next nonce (re-read and retried when another
+        process took it); raises a decoded revert or `SendFailed`."""
+        address = account.address
         with self._lock(address):
             for attempt in range(4):
                 nonce = self._next_nonce(address)
@@ -185,6 +258,34 @@ class Sender:
             ours = pending
         return max(ours, pending)
 
+    def estimate(self, fn: Any, account: Account) -> tuple[int, bool]:
+        """`fn`'s gas estimate (without `limit`'s margin) and whether it was made on the pending
+        block — then it was the simulation, and `broadcast(..., simulated=True)` skips its own.
+        Raises the decoded revert, or `SendFailed`."""
+        call = _encoded(fn)
+        if self.pending_estimates:
+            try:
+                return int(call.estimate_gas({"from": account.address}, "pending")), True
+            except MethodUnavailable:
+                self.pending_estimates = False
+            except Exception as exc:
+                raise _estimate_error(exc) from None
+        try:
+            return int(call.estimate_gas({"from": account.address})), False
+        except Exception as exc:
+            raise _estimate_error(exc) from None
+
+    def _estimate(self, call: Any, address: str) -> int | None:
+        """The gas limit for `call`, estimated on the pending block; raises what `simulate` raises.
+        None from a node that estimates on no pending block (eth-tester): the caller simulates."""
+        try:
+            return self.limit(int(call.estimate_gas({"from": address}, "pending")))
+        except MethodUnavailable:
+            self.pending_estimates = False
+            return None
+        except Exception as exc:
+            raise _estimate_error(exc) from None
+
     def _gas(self, fn: Any, address: str) -> int:
         if self.gas and not isinstance(fn, ContractConstructor):  # a constructor's estimate runs it
             return self.gas
@@ -195,6 +296,11 @@ class Sender:
         """The gas limit sent for an estimate: the margin absorbs state that moves between the
         estimate and the block."""
         return int(estimate * 1.2) + 10_000
+
+    @staticmethod
+    def used(limit: int) -> int:
+        """The estimate a `limit` was made from: the gas the transaction is expected to use."""
+        return max(21_000, (limit - 10_000) * 5 // 6)
 
     def _sign_and_send(self, fn: Any, account: Account, params: dict[str, Any]) -> Pending:
         tx = dict(fn.build_transaction(params))
@@ -258,6 +364,7 @@ class Sender:
         transactions of a pipeline, brought back (`revive`) whenever this one is checked."""
         try:
             receipt = self._receipt(pending, list(alongside))
+            self._unmined.get(pending.account.address, {}).pop(pending.nonce, None)
         finally:
             with self._lock(pending.account.address):
                 self._in_flight.get(pending.account.address, set()).discard(pending.nonce)
@@ -363,6 +470,11 @@ class Sender:
         raise TransactionFailed(f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted (status 0)")
 
 
+def _estimate_error(exc: BaseException) -> Exception:
+    revert = _revert(exc)
+    return revert if revert is not None else SendFailed(f"could not send the transaction: {describe(exc)}")
+
+
 def _bump(fee: int) -> int:
     return int(fee) * 9 // 8 + 1
 
@@ -400,11 +512,13 @@ class Pipeline:
     def __len__(self) -> int:
         return len(self.window)
 
-    def submit(self, fn: Any, account: Account, tag: Any, gas: int | None = None) -> Pending:
+    def submit(self, fn: Any, account: Account, tag: Any, gas: int | None = None, *,
+               simulated: bool = False) -> Pending:
         """Raises what `broadcast` raises (nothing was sent then)."""
         while len(self.window) >= self.depth:
             self.land()
-        pending = self.sender.broadcast(fn, account) if gas is None else self.sender.broadcast(fn, account, gas)
+        pending = (self.sender.broadcast(fn, account) if gas is None
+                   else self.sender.broadcast(fn, account, gas, simulated=simulated))
         self.window.append((tag, pending))
         return pending
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     settle_in_flight: int = Field(default=16, ge=1, le=256)
     # Issue transactions a batch request keeps in flight at most.
     issue_in_flight: int = Field(default=16, ge=1, le=256)
+    # The share of a block's gas limit the service's unmined transactions may take together: the
+    # next one waits for room (`Sender._admit`; the rest of the block is left to other senders).
+    block_share: float = Field(default=0.97, gt=0, le=1)
     # A transaction still unmined after this many seconds is replaced with higher fees (same nonce).
     stuck_seconds: float = Field(default=30.0, gt=0)
     worker_interval: float = 5.0

@@ -45,9 +45,10 @@ class Gateway:
     gas: int | None = None
     confirmations: int = 0  # the indexer projects a log once this many blocks are on top of it
     stuck_seconds: float | None = 30.0  # then a transaction still unmined is replaced with higher fees
+    block_share: float | None = None  # of a block's gas the operator's unmined transactions may take
 
     def __post_init__(self) -> None:
-        self.sender = Sender(self.w3, gas=self.gas, stuck_after=self.stuck_seconds)
+        self.sender = Sender(self.w3, gas=self.gas, stuck_after=self.stuck_seconds, block_share=self.block_share)
         self.book = self.deployment.contract(self.w3, "PolicyBook")
         self.oracle = self.deployment.contract(self.w3, "OutageOracle")
         self.registry = self.deployment.contract(self.w3, "AssessmentRegistry")
@@ -86,12 +87,14 @@ class Gateway:
     def now(self) -> int:
         return self.block_time("latest")
 
-    def broadcast(self, fn: Any, account: Account | None = None, gas: int | None = None) -> Pending:
+    def broadcast(self, fn: Any, account: Account | None = None, gas: int | None = None, *,
+                  simulated: bool = False) -> Pending:
         """Sent, not awaited (raises the sender's own errors: pipelines map them per transaction).
-        `gas`: the limit, when the caller estimated it already (`Sender.limit`)."""
+        `gas`: the limit, when the caller estimated it already (`Sender.limit`; `simulated`: on
+        the pending block, `Sender.estimate`)."""
         if gas is None:
             return self.sender.broadcast(fn, account or self.operator)
-        return self.sender.broadcast(fn, account or self.operator, gas)
+        return self.sender.broadcast(fn, account or self.operator, gas, simulated=simulated)
 
     def wait(self, pending: Pending, alongside: Iterable[Pending] = ()) -> Any:
         return self.sender.wait(pending, alongside)
@@ -117,4 +120,5 @@ def gateway_from_settings(settings: Settings) -> Gateway:
         operator=_account(settings.operator_address, settings.operator_key, dep.deployer),
         assessor=_account(settings.assessor_address, settings.assessor_key, dep.deployer),
         gas=settings.gas_limit, confirmations=settings.confirmations, stuck_seconds=settings.stuck_seconds,
+        block_share=settings.block_share,
     )

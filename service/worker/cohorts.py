@@ -203,9 +203,10 @@ class CohortSettler:
             while todo and not errors:
                 batch, todo = todo[:size], todo[size:]
                 fn = self._call(cohort_id, rnd, segment, records, f, batch)
-                gas = None
+                gas, simulated = None, False
                 if estimated:
-                    fn, batch, todo, gas = self._fitted(cohort_id, rnd, segment, records, f, fn, batch, todo, cost)
+                    fn, batch, todo, gas, simulated = self._fitted(cohort_id, rnd, segment, records, f, fn, batch,
+                                                                   todo, cost)
                     size = max(1, min(most, cost.fits(self._estimate_budget())))
                 elif len(cost) == 0:  # the probe sizes the rest of the round
                     cost.add(len(batch), int(fn.estimate_gas({"from": self.w.gw.operator.address})))
@@ -213,7 +214,7 @@ class CohortSettler:
                 if not self.w._renew(lease):  # renewed per batch: it outlives every send under it
                     raise ChainError(f"lease {lease} was taken over by another replica", type="lease_lost")
                 try:
-                    pending = pipe.submit(fn, self.w.gw.operator, batch, gas)
+                    pending = pipe.submit(fn, self.w.gw.operator, batch, gas, simulated=simulated)
                 except ContractsError as exc:  # refused before it was sent: nothing of it was paid
                     raise chain_error(exc) from None
                 if pending.tx is not None and "gas" in pending.tx:
@@ -242,16 +243,17 @@ class CohortSettler:
 
     def _fitted(self, cohort_id: int, rnd: int, segment: int, records: tuple[Any, Any], f: m.CohortFile, fn: Any,
                 batch: list[m.CohortMember], todo: list[m.CohortMember], cost: GasModel
-                ) -> tuple[Any, list[m.CohortMember], list[m.CohortMember], int]:
+                ) -> tuple[Any, list[m.CohortMember], list[m.CohortMember], int, bool]:
         """The batch estimated, and shrunk (the rest back in front of `todo`) until its estimate
         fits `_estimate_budget`: the size came from a model, the limit sent comes from this
-        batch's own estimate. Returns the call, the batch, the rest and the gas limit to send."""
+        batch's own estimate. Returns the call, the batch, the rest, the gas limit to send and
+        whether the estimate was the simulation (made on the pending block)."""
         budget = self._estimate_budget()
         while True:
-            gas = Encoded(fn).estimate_gas({"from": self.w.gw.operator.address})  # eth_abi: web3's is slow
+            gas, simulated = self.w.gw.sender.estimate(Encoded(fn), self.w.gw.operator)  # eth_abi: web3's is slow
             cost.add(len(batch), gas)
             if gas <= budget or len(batch) == 1:
-                return fn, batch, todo, Sender.limit(gas)
+                return fn, batch, todo, Sender.limit(gas), simulated
             keep = max(1, min(len(batch) - 1, len(batch) * budget // gas))
             batch, todo = batch[:keep], batch[keep:] + todo
             fn = self._call(cohort_id, rnd, segment, records, f, batch)

@@ -72,3 +72,44 @@ def test_a_revert_is_raised_before_anything_is_sent(ledger: Ledger, signer: Acco
         sender.broadcast(ledger.oracle.functions.setConfig([], 1), signer)
     assert info.value.name == "AccessControlUnauthorizedAccount"
     assert ledger.w3.eth.get_transaction_count(signer.address) == 0 and sender.sent == 0
+
+
+def test_the_estimate_on_the_pending_block_is_the_simulation() -> None:
+    """Over JSON-RPC (anvil, mining paused): one `eth_estimateGas` on the pending block both sizes
+    the transaction and checks it, after the account's transactions still in the pool (a transfer
+    of tokens minted by the transaction before it is not refused), and its revert is decoded and
+    raised before anything is sent."""
+    with anvil() as (_, w3):
+        owner = w3.eth.accounts[0]
+        token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
+            "contractAddress"], abi=artifacts.abi("TestToken"))
+        account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-pending").hex()))
+        w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+        sender = Sender(w3, timeout=10)
+        calls: list[str] = []
+        w3.middleware_onion.add(_recording(calls))
+        w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        mint = sender.broadcast(token.functions.mint(account.address, 5), account)
+        move = sender.broadcast(token.functions.transfer(owner, 5), account)  # only after the mint
+        with pytest.raises(ContractRevert) as info:
+            sender.broadcast(token.functions.transfer(owner, 1), account)  # the 5 are spoken for
+        assert info.value.name == "ERC20InsufficientBalance"
+        assert sender.sent == 2 and sender.pending_estimates
+        assert calls.count("eth_estimateGas") == 3 and "eth_call" not in calls  # no separate simulation
+        assert w3.eth.get_transaction_count(account.address, "pending") == 2
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        assert [sender.wait(p)["status"] for p in (mint, move)] == [1, 1]
+        assert token.functions.balanceOf(owner).call() == 5
+
+
+def _recording(calls: list[str]) -> type:
+    from web3.middleware import Web3Middleware
+
+    class Recording(Web3Middleware):
+        def wrap_make_request(self, make_request):  # type: ignore[no-untyped-def]
+            def middleware(method, params):  # type: ignore[no-untyped-def]
+                calls.append(str(method))
+                return make_request(method, params)
+            return middleware
+
+    return Recording

@@ -344,11 +344,11 @@ def test_estimated_batches_are_shrunk_to_fit_and_each_member_is_paid_once(api: A
     sent: list[tuple[int, int, int]] = []  # (members, estimate, limit sent)
     broadcast = sender.broadcast
 
-    def logged(fn: Any, account: Any, gas: int | None = None) -> Any:
+    def logged(fn: Any, account: Any, gas: int | None = None, **kw: Any) -> Any:
         if fn.fn_name == "payBatch":
             estimate = int(fn.estimate_gas({"from": account.address}))
             sent.append((len(fn.arguments[5]), estimate, gas))  # (id, round, segment, rec, segRec, members, ...)
-        return broadcast(fn, account, gas)
+        return broadcast(fn, account, gas, **kw)
 
     monkeypatch.setattr(sender, "broadcast", logged)
     before = {i: api.chain.balance(who(service, i)) for i in range(len(limits))}
