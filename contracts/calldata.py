@@ -57,6 +57,7 @@ class Encoded:
         self.fn = fn
         self.w3 = fn.w3
         self.address = fn.address
+        self.fn_name = fn.fn_name
         self.data = calldata(fn)
 
     def _tx(self, tx: dict[str, Any]) -> dict[str, Any]:

@@ -88,6 +88,10 @@ def _revert(exc: BaseException) -> ContractRevert | None:
 
 ADMIT_WAIT = 10.0  # seconds a broadcast waits for room in the next block at most (`Sender._admit`)
 ADMIT_POLL = 0.05
+# Seconds between checks that a transaction awaited (and those behind it) is still known to the
+# node: anvil loses some that arrive while it mines, and each check that finds one sends it again
+# in time for the next block (at 1 s, they missed one block more).
+CHECK_EVERY = 0.3
 
 
 class Sender:
@@ -154,7 +158,7 @@ class Sender:
                 log.info("%s: %d transactions still unmined after %g s; sending another anyway",
                          address, len(unmined), ADMIT_WAIT)
                 return
-            if now - last_check >= 1.0:  # those the node lost are sent again, as a pipeline's wait does
+            if now - last_check >= CHECK_EVERY:  # those the node lost are sent again, as a pipeline's wait does
                 last_check = now
                 self._revive_quietly([p for _, p in unmined.values()])
             time.sleep(ADMIT_POLL)
@@ -430,7 +434,7 @@ class Sender:
             if receipt is not None:
                 return receipt
             now = time.monotonic()
-            if now - last_check >= min(1.0, self.every):
+            if now - last_check >= min(CHECK_EVERY, self.every):
                 last_check = now
                 if self.w3.eth.get_transaction_count(address, "latest") > pending.nonce:  # type: ignore[arg-type]
                     receipt = self._mined(pending)  # mined between the two reads?
@@ -523,8 +527,8 @@ class Pipeline:
         return pending
 
     def land(self) -> None:
-        """Waits for the oldest transaction in flight. Meanwhile (at each of its checks, about
-        once a second) the younger ones the node dropped are brought back (`Sender.revive`), so
+        """Waits for the oldest transaction in flight. Meanwhile (at each of its checks, every
+        `CHECK_EVERY` seconds) the younger ones the node dropped are brought back (`Sender.revive`), so
         they are mined in the next block, not each a block or two after it is awaited."""
         tag, pending = self.window.popleft()
         try:

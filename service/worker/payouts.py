@@ -55,7 +55,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from contracts.calldata import Calls
+from contracts.calldata import Calls, Encoded
 from contracts.enums import PolicyStatus
 from contracts.errors import ContractsError, NonceTaken, NoReceipt
 from contracts.sender import Pipeline, Sender
@@ -389,6 +389,7 @@ class PayoutWorker:
             fn = self.gw.book.functions.settle([p.id for p in chunk], [policy_record(p).as_tuple() for p in chunk])
             if sender.gas:
                 return chunk, fn, (None, False), None
+            fn = Encoded(fn)  # encoded here, once: the broadcast signs these bytes
             try:
                 gas, simulated = sender.estimate(fn, self.gw.operator)
             except ContractsError as exc:
