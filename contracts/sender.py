@@ -132,10 +132,10 @@ class Sender:
         """Waits until a transaction of gas limit `limit` fits in the next block beside the
         account's unmined ones (a block takes a transaction while the gas used before it plus
         its limit stays within the block's limit). A node that mines what is in its pool in turn
-        gains nothing from more, and anvil (1 s interval mining) turns more into lost time: a
-        transaction left over when it mines a block makes it queue every later one of the
-        account as if a nonce were missing, until each is sent again (`scripts/anvil_drops.py
-        --leftover`). Waits at most `ADMIT_WAIT` (a paused or stalled chain), then sends."""
+        gains nothing from more, and anvil (1 s interval mining) turns more into lost time: with
+        a transaction left over when it mines a block, it loses the account's next ones and
+        queues every later one behind them until each is sent again (`scripts/anvil_drops.py
+        --burst 6`). Waits at most `ADMIT_WAIT` (a paused or stalled chain), then sends."""
         if self.block_share is None:
             return
         unmined = self._unmined.setdefault(address, {})

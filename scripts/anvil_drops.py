@@ -1,11 +1,13 @@
 #!/usr/bin/env python
-"""Reproduces anvil losing transactions sent while it mines (README "Benchmarks"): a contract that
-burns the gas it is given, then N transactions of ~5 M gas each from one account under 1 s interval
-mining, either all at once or `--gap` seconds apart. Prints, per block, the nonces mined, and how
-many transactions the node no longer knows once the pool is empty. No re-broadcast: this is the
-node alone, as the sender's pipeline first met it.
+"""Reproduces anvil losing transactions (README "Benchmarks"): a contract that burns the gas it is
+given, then transactions of ~5 M gas each from one account under 1 s interval mining: N of them,
+either all at once or `--gap` seconds apart; or, with `--burst K`, K right after each block for
+`--rounds` blocks (a block holds 5: K = 5 loses none; K = 6 leaves one over at a block, and anvil
+then loses the next burst and queues every later transaction of the account behind them). Prints, per block,
+the nonces mined, and how many transactions the node no longer knows once its pool is settled. No
+re-broadcast: this is the node alone, as the sender's pipeline first met it.
 
-    .venv/bin/python scripts/anvil_drops.py [--count 30] [--gap 0.15]
+    .venv/bin/python scripts/anvil_drops.py [--count 30] [--gap 0.15] [--burst K --rounds 6]
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--gap", type=float, default=0.15, help="seconds between sends (0: all at once)")
+    ap.add_argument("--burst", type=int, default=0, help="transactions sent right after each block (0: --count)")
+    ap.add_argument("--rounds", type=int, default=6, help="blocks to send a burst after")
     args = ap.parse_args()
     port = free_port()
     proc = start_anvil(port)
@@ -42,13 +46,24 @@ def main() -> None:
         start = w3.eth.get_block_number()
         w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
         hashes = []
-        for _ in range(args.count):
-            hashes.append(w3.eth.send_transaction({"from": owner, "to": burner, "gas": GAS}))
-            time.sleep(args.gap)
-        for _ in range(60):  # until the pool is empty (what is left there would still be mined)
+        if args.burst:
+            nonce = w3.eth.get_transaction_count(owner)
+            for _ in range(args.rounds):
+                seen = w3.eth.get_block_number()
+                while w3.eth.get_block_number() == seen:
+                    time.sleep(0.02)
+                for _ in range(args.burst):
+                    hashes.append(w3.eth.send_transaction({"from": owner, "to": burner, "gas": GAS, "nonce": nonce}))
+                    nonce += 1
+        else:
+            for _ in range(args.count):
+                hashes.append(w3.eth.send_transaction({"from": owner, "to": burner, "gas": GAS}))
+                time.sleep(args.gap)
+        for _ in range(60):  # until nothing is pending (what is left there would still be mined)
             time.sleep(1)
             status = w3.provider.make_request("txpool_status", [])["result"]  # type: ignore[arg-type]
-            if int(status["pending"], 16) == int(status["queued"], 16) == 0:
+            if int(status["pending"], 16) == 0:
+                print(f"pool: {int(status['queued'], 16)} queued behind the lost ones")
                 break
         for b in range(start + 1, w3.eth.get_block_number() + 1):
             block = w3.eth.get_block(b, full_transactions=True)
@@ -60,7 +75,8 @@ def main() -> None:
                 w3.eth.get_transaction(h)
             except Exception:  # noqa: BLE001 - TransactionNotFound: the node has no trace of it
                 lost += 1
-        print(f"sent {len(hashes)} ({args.gap:g} s apart), never mined and unknown to the node: {lost}")
+        how = f"{args.burst} after each of {args.rounds} blocks" if args.burst else f"{args.gap:g} s apart"
+        print(f"sent {len(hashes)} ({how}), never mined and unknown to the node: {lost}")
     finally:
         stop(proc, timeout=10)
 

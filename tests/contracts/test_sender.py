@@ -113,3 +113,40 @@ def _recording(calls: list[str]) -> type:
             return middleware
 
     return Recording
+
+
+def test_a_broadcast_waits_for_room_in_the_next_block() -> None:
+    """Over JSON-RPC (anvil, mining paused): with room for one transaction of this size in a
+    block's share, the second broadcast returns only once the first is mined (a transaction left
+    over when anvil mines makes it queue every later one of the account); the gate's wait is
+    bounded (`ADMIT_WAIT`) on a chain that does not mine at all."""
+    import threading
+
+    from contracts import sender as sender_module
+
+    with anvil() as (_, w3):
+        owner = w3.eth.accounts[0]
+        token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
+            "contractAddress"], abi=artifacts.abi("TestToken"))
+        account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-gate").hex()))
+        w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+        block_gas = int(w3.eth.get_block("latest")["gasLimit"])
+        sender = Sender(w3, gas=200_000, timeout=10, block_share=300_000 / block_gas)  # one 200k tx fits
+        w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        first = sender.broadcast(token.functions.mint(account.address, 1), account)
+        miner = threading.Timer(0.5, lambda: w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+        miner.start()
+        second = sender.broadcast(token.functions.mint(account.address, 2), account)
+        miner.join()
+        assert w3.eth.get_transaction_receipt(first.tx_hash)["status"] == 1  # mined before the second went out
+        assert w3.eth.get_transaction_count(account.address, "latest") == 1
+        old = sender_module.ADMIT_WAIT
+        sender_module.ADMIT_WAIT = 0.3
+        try:  # nothing mines now: the third goes out after the bounded wait, behind the second
+            third = sender.broadcast(token.functions.mint(account.address, 4), account)
+        finally:
+            sender_module.ADMIT_WAIT = old
+        assert (second.nonce, third.nonce) == (1, 2)
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        assert [sender.wait(p)["status"] for p in (second, third)] == [1, 1]
+        assert token.functions.balanceOf(account.address).call() == 7
