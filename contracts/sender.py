@@ -138,20 +138,23 @@ class Sender:
         --burst 6`). Waits at most `ADMIT_WAIT` (a paused or stalled chain), then sends."""
         if self.block_share is None:
             return
-        unmined = self._unmined.setdefault(address, {})
+        with self._guard:
+            unmined = self._unmined.setdefault(address, {})
         if self._block_gas is None:
             self._block_gas = int(self.w3.eth.get_block("latest")["gasLimit"])
         budget = int(self._block_gas * self.block_share)
 
-        def fits() -> bool:
-            return sum(used for used, _ in unmined.values()) + limit <= budget
+        def fits() -> bool:  # under the guard: other threads' waits remove what they saw mined
+            with self._guard:
+                return not unmined or sum(used for used, _ in unmined.values()) + limit <= budget
 
         start = last_check = time.monotonic()
-        while unmined and not fits():
+        while not fits():
             mined = self.w3.eth.get_transaction_count(address, "latest")  # type: ignore[arg-type]
-            for nonce in [n for n in unmined if n < mined]:
-                del unmined[nonce]
-            if not unmined or fits():
+            with self._guard:
+                for nonce in [n for n in unmined if n < mined]:
+                    del unmined[nonce]
+            if fits():
                 return
             now = time.monotonic()
             if now - start >= ADMIT_WAIT:
@@ -160,7 +163,9 @@ class Sender:
                 return
             if now - last_check >= CHECK_EVERY:  # those the node lost are sent again, as a pipeline's wait does
                 last_check = now
-                self._revive_quietly([p for _, p in unmined.values()])
+                with self._guard:
+                    lost = [p for _, p in unmined.values()]
+                self._revive_quietly(lost)
             time.sleep(ADMIT_POLL)
 
     def send(self, fn: Any, account: Account) -> TxReceipt:
@@ -218,7 +223,8 @@ class Sender:
             pending = self._send_once(fn, call, account, gas)
             if self.block_share is not None:
                 used = self.used(gas) if simulated or estimated is not None else gas
-                self._unmined.setdefault(address, {})[pending.nonce] = (used, pending)
+                with self._guard:
+                    self._unmined.setdefault(address, {})[pending.nonce] = (used, pending)
         return pending
 
     def _send_once(self, fn: Any, call: Any, account: Account, gas: int) -> Pending:
@@ -368,7 +374,8 @@ class Sender:
         transactions of a pipeline, brought back (`revive`) whenever this one is checked."""
         try:
             receipt = self._receipt(pending, list(alongside))
-            self._unmined.get(pending.account.address, {}).pop(pending.nonce, None)
+            with self._guard:
+                self._unmined.get(pending.account.address, {}).pop(pending.nonce, None)
         finally:
             with self._lock(pending.account.address):
                 self._in_flight.get(pending.account.address, set()).discard(pending.nonce)

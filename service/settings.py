@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     gas_limit: int | None = None  # fixed gas instead of estimation (eth-tester: estimation is slow)
     settle_batch: int = 50
     issue_batch: int = 100
-    # Settle transactions the worker keeps in flight at most (sized down to fill ~2 blocks; 1: one at a time).
+    # Settle transactions the worker keeps in flight at most (sized down to fill ~2 blocks, no more than
+    # `block_share` of one block unmined; 1: one at a time).
     settle_in_flight: int = Field(default=16, ge=1, le=256)
     # Issue transactions a batch request keeps in flight at most.
     issue_in_flight: int = Field(default=16, ge=1, le=256)

@@ -18,7 +18,9 @@ human; expiry then releases the policy's collateral.
 
 Pipelining: settle transactions go out several at a time (`contracts.sender.Pipeline`: nonces
 assigned at broadcast, receipts awaited oldest first), as many as fill about two blocks (from
-the first transaction's gas, at most `in_flight`), with the lease renewed before each. A batch
+the first transaction's gas, at most `in_flight`), with the lease renewed before each; the
+sender lets no more than the next block holds be unmined at once (`Sender._admit`), and the
+next settles' gas estimates are made ahead in threads meanwhile (`_prepared`). A batch
 refused at broadcast, mined with status 0, or whose nonce another transaction took, is then
 bisected on its own as below (nothing of it was paid; the others were not affected). A batch
 whose outcome is unknown (no receipt in time) fails the service's pass after the rest landed:
