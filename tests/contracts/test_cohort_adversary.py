@@ -410,8 +410,8 @@ CAP = 500 * USD  # the product's policy limit: a segment's total is at most coun
 # How the distributor shapes a segment: as its leaves say, or with a count or total that
 # disagrees with them, a leaf twice, an index given to a second customer, a leaf without payee,
 # the old segment's customers re-listed to other payees; or a shape the book must refuse.
-SHAPES = ["honest", "count_low", "count_high", "total_low", "total_high", "dup_leaf", "dup_index", "no_payee",
-          "relist", "over_cap", "zero_count", "zero_total", "zero_root"]
+SHAPES = ["honest", "count_low", "count_high", "total_low", "total_high", "dup_leaf", "dup_index", "dup_limit",
+          "no_payee", "relist", "over_cap", "zero_count", "zero_total", "zero_root"]
 REFUSED_SHAPES = {"over_cap", "zero_count", "zero_total", "zero_root"}
 SHAPE = st.tuples(st.sampled_from(SHAPES), st.integers(1, 8), st.integers(1, 4))  # shape, leaves, degree
 
@@ -433,11 +433,15 @@ def shaped(shape: tuple[str, int, int], tag: str, old: list[tuple] | None) -> tu
     if kind == "dup_index":
         j = d % n
         ms = ms + [(j, signer(f"{tag}-dup").address, ms[j][2], keccak(text=f"salt|{tag}-dup"))]
+    if kind == "dup_limit":  # the index's second leaf names another limit: which one pays is the caller's pick
+        j = d % n
+        other = LIMITS[(LIMITS.index(ms[j][2]) + d % 3 + 1) % len(LIMITS)]
+        ms = ms + [(j, signer(f"{tag}-dup").address, other, keccak(text=f"salt|{tag}-dup"))]
     if kind == "no_payee":
         j = d % n
         ms[j] = (j, ZERO, ms[j][2], ms[j][3])
     count = len({m[0] for m in ms})
-    total = sum(m[2] for m in ms if m[0] < count) - (ms[-1][2] if kind in ("dup_leaf", "dup_index") else 0)
+    total = sum(m[2] for m in ms if m[0] < count) - (ms[-1][2] if kind in ("dup_leaf", "dup_index", "dup_limit") else 0)
     if kind == "count_low":
         count = max(1, count - d)
     elif kind == "count_high":
@@ -593,6 +597,16 @@ class HostileWalk(PayingWalk):
 @given(shape=SHAPE, ops=HOSTILE_OPS)
 # An index given to two customers: paid once a round; removed twice in one batch, then once
 # (paid), then again; the old customers re-listed; a removal once an outage is payable, unsettled.
+# An index listed twice with different limits (50 and 500 USD): round 1 paid through one leaf,
+# later rounds through the other, pulls of both, and a removal through either.
+@example(shape=("dup_limit", 1, 1), ops=[
+    ("outage", ()), ("settle", (0,)), ("pull", (0, 0, 0, 1)), ("outage", ()), ("settle", (2,)),
+    ("batch", (0, [1], 1, 2)), ("pull", (0, 0, 1, 3)), ("pull", (0, 1, 0, 0)), ("outage", ()),
+    ("batch", (0, [1, 0], 2, 1)), ("remove", (0, [0], False)), ("remove", (0, [1], False))])
+@example(shape=("dup_limit", 3, 2), ops=[
+    ("outage", ()), ("settle", (1,)), ("batch", (0, [3, 0, 1], 0, 2)), ("outage", ()), ("outage", ()),
+    ("settle", (0,)), ("batch", (0, [2, 3], 1, 1)), ("remove", (0, [2], False)), ("pull", (0, 3, 2, 0)),
+    ("batch", (0, [0, 1, 2, 3], 2, 3))])
 @example(shape=("dup_index", 4, 1), ops=[
     ("outage", ()), ("settle", (1,)), ("batch", (0, [0, 1, 2, 3, 4], 0, 2)), ("remove", (0, [1, 4], False)),
     ("remove", (0, [1], False)), ("remove", (0, [4], False)), ("extend", (("relist", 1, 1), False)),
