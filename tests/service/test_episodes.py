@@ -138,12 +138,15 @@ def test_worker_pays_an_outage_only_once_its_start_is_final(api: Api, app: FastA
     early = worker(app).run_once()
     assert policy["id"] not in early.settled
     assert early.awaiting_finality >= 1
+    assert early.final_in is not None and 0 < early.final_in <= finality(api.chain)  # when to look again
     assert api.chain.balance(ben) == 0
     with app.state.factory() as s:
         row = s.scalars(select(m.Outage).where(m.Outage.service_id == verified["service_id"])).one()
         assert row.handled_version < row.version  # still pending: the worker comes back
     api.chain.travel(finality(api.chain) // 2)
-    assert policy["id"] not in worker(app).run_once().settled
+    half = worker(app).run_once()
+    assert policy["id"] not in half.settled
+    assert half.final_in is not None and half.final_in <= early.final_in - finality(api.chain) // 2 + 1
     assert api.chain.balance(ben) == 0
 
     api.chain.travel(finality(api.chain))

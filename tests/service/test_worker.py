@@ -373,6 +373,36 @@ def test_a_long_notice_pass_never_holds_up_the_payout_loop(app: FastAPI, monkeyp
     assert outcome["waited"] and outcome["cycles"] >= 5
 
 
+def test_the_worker_looks_again_when_an_outage_becomes_final(app: FastAPI, monkeypatch) -> None:
+    """A cycle that saw an episode becoming final in `final_in` seconds (chain time) is followed
+    by the next one then (+ FINAL_POLL), not a whole interval later; without one, the interval."""
+    import signal
+
+    from service.worker.payouts import FINAL_POLL, CycleResult
+
+    state = app.state
+    w = PayoutWorker(state.gateway, state.factory, state.indexer)
+    results = iter([CycleResult(final_in=2.0), CycleResult(), CycleResult(final_in=0.0),
+                    CycleResult(final_in=600.0)])
+    waits: list[float] = []
+
+    def wait(timeout: float) -> bool:
+        waits.append(timeout)
+        if len(waits) == 4:
+            w.stopping.set()
+        return w.stopping.is_set()
+
+    monkeypatch.setattr(w, "run_once", lambda: next(results))
+    monkeypatch.setattr(w.stopping, "wait", wait)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        w.run_forever(5.0)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert waits == [2.0 + FINAL_POLL, 5.0, FINAL_POLL, 5.0]
+
+
 def test_concurrent_syncs_in_one_process_apply_a_page_once(api: Api, app: FastAPI, monkeypatch) -> None:
     """The API's request threads each synced the same page in a write transaction (one won the
     cursor, the others were rolled back as races), keeping SQLite's write lock for the others."""
