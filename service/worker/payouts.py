@@ -399,11 +399,13 @@ class PayoutWorker:
             return chunk, fn, (Sender.limit(gas), simulated), None
 
         ahead: deque[Future[_Prepared]] = deque()
+        first = True  # the first settle goes out as soon as it is estimated, before more is read
         with ThreadPoolExecutor(PREPARE_AHEAD, thread_name_prefix="settle-estimates") as pool:
             try:
                 for chunk in chunks:
                     ahead.append(pool.submit(prepare, chunk))
-                    if len(ahead) > PREPARE_AHEAD:
+                    if first or len(ahead) > PREPARE_AHEAD:
+                        first = False
                         yield ahead.popleft().result()
                 while ahead:
                     yield ahead.popleft().result()
