@@ -203,7 +203,8 @@ class Sender:
             # The estimate runs on the pending block, as the simulation does, and raises the same
             # decoded revert: it is the simulation. A separate call first executed every settle and
             # issueBatch once more on the node (~0.1 s each of a 100-policy settle under load).
-            estimated = self._estimate(call, address)
+            raw = self._on_pending(call, address)
+            estimated = None if raw is None else self.limit(raw)
         else:
             estimated = None
         if estimated is not None:
@@ -273,23 +274,19 @@ class Sender:
         block — then it was the simulation, and `broadcast(..., simulated=True)` skips its own.
         Raises the decoded revert, or `SendFailed`."""
         call = _encoded(fn)
-        if self.pending_estimates:
-            try:
-                return int(call.estimate_gas({"from": account.address}, "pending")), True
-            except MethodUnavailable:
-                self.pending_estimates = False
-            except Exception as exc:
-                raise _estimate_error(exc) from None
+        raw = self._on_pending(call, account.address) if self.pending_estimates else None
+        if raw is not None:
+            return raw, True
         try:
             return int(call.estimate_gas({"from": account.address})), False
         except Exception as exc:
             raise _estimate_error(exc) from None
 
-    def _estimate(self, call: Any, address: str) -> int | None:
-        """The gas limit for `call`, estimated on the pending block; raises what `simulate` raises.
+    def _on_pending(self, call: Any, address: str) -> int | None:
+        """`call`'s gas estimate on the pending block; raises its decoded revert or `SendFailed`.
         None from a node that estimates on no pending block (eth-tester): the caller simulates."""
         try:
-            return self.limit(int(call.estimate_gas({"from": address}, "pending")))
+            return int(call.estimate_gas({"from": address}, "pending"))
         except MethodUnavailable:
             self.pending_estimates = False
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -52,11 +53,7 @@ def test_nonces_are_assigned_before_the_receipts() -> None:
     """Over JSON-RPC (anvil, mining paused): broadcasts need not wait for each other's receipts,
     the next nonce is ours, not the node's count. (eth-tester pools one transaction per sender.)"""
     with anvil() as (_, w3):
-        owner = w3.eth.accounts[0]
-        token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
-            "contractAddress"], abi=artifacts.abi("TestToken"))
-        account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-pipeline").hex()))
-        w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+        owner, token, account = _token_and_funded_account(w3, "contracts-sender-pipeline")
         sender = Sender(w3, timeout=10)
         w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
         pendings = [sender.broadcast(token.functions.mint(account.address, n), account) for n in (1, 2, 4)]
@@ -64,6 +61,16 @@ def test_nonces_are_assigned_before_the_receipts() -> None:
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         assert [sender.wait(p)["status"] for p in pendings] == [1, 1, 1]
         assert token.functions.balanceOf(account.address).call() == 7
+
+
+def _token_and_funded_account(w3: Any, tag: str) -> tuple[str, Any, Account]:
+    """On anvil: the node's first account, a TestToken it deployed, and a signing account with ether."""
+    owner = w3.eth.accounts[0]
+    token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
+        "contractAddress"], abi=artifacts.abi("TestToken"))
+    account = Account.from_key(SecretStr("0x" + keccak(text=tag).hex()))
+    w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+    return owner, token, account
 
 
 def test_a_revert_is_raised_before_anything_is_sent(ledger: Ledger, signer: Account) -> None:
@@ -80,11 +87,7 @@ def test_the_estimate_on_the_pending_block_is_the_simulation() -> None:
     of tokens minted by the transaction before it is not refused), and its revert is decoded and
     raised before anything is sent."""
     with anvil() as (_, w3):
-        owner = w3.eth.accounts[0]
-        token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
-            "contractAddress"], abi=artifacts.abi("TestToken"))
-        account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-pending").hex()))
-        w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+        owner, token, account = _token_and_funded_account(w3, "contracts-sender-pending")
         sender = Sender(w3, timeout=10)
         calls: list[str] = []
         w3.middleware_onion.add(_recording(calls))
@@ -125,11 +128,7 @@ def test_a_broadcast_waits_for_room_in_the_next_block() -> None:
     from contracts import sender as sender_module
 
     with anvil() as (_, w3):
-        owner = w3.eth.accounts[0]
-        token = w3.eth.contract(address=send(w3, artifacts.contract(w3, "TestToken").constructor("T", "T", 6), owner)[
-            "contractAddress"], abi=artifacts.abi("TestToken"))
-        account = Account.from_key(SecretStr("0x" + keccak(text="contracts-sender-gate").hex()))
-        w3.eth.send_transaction({"from": owner, "to": account.address, "value": 10**18})
+        owner, token, account = _token_and_funded_account(w3, "contracts-sender-gate")
         block_gas = int(w3.eth.get_block("latest")["gasLimit"])
         sender = Sender(w3, gas=200_000, timeout=10, block_share=300_000 / block_gas)  # one 200k tx fits
         w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
