@@ -188,9 +188,12 @@ class Sender:
                 raise CallRejected(f"call rejected: {describe(exc)}") from None
             raise
 
-    def broadcast(self, fn: Any, account: Account, gas: int | None = None, *, simulated: bool = False) -> Pending:
+    def broadcast(self, fn: Any, account: Account, gas: int | None = None, *, simulated: bool = False,
+                  before_send: Callable[[int], None] | None = None) -> Pending:
         """`gas`: the limit, when the caller estimated it already (see `limit`); `simulated`: that
-        estimate was made on the pending block (`estimate`), so it was the simulation too."""
+        estimate was made on the pending block (`estimate`), so it was the simulation too.
+        `before_send(nonce)`: called under the account's lock before each signing attempt (a
+        write-ahead record of what the transaction carries); if it raises, nothing is sent."""
         try:
             call = _encoded(fn)  # encoded once: the simulation, the estimate and the signed bytes share it
         except (Web3Exception, ValueError, TypeError) as exc:
@@ -221,20 +224,23 @@ class Sender:
                     raise SendFailed(f"could not send the transaction: {describe(exc)}") from None
         with self._gate(address):
             self._admit(address, gas)
-            pending = self._send_once(fn, call, account, gas)
+            pending = self._send_once(fn, call, account, gas, before_send)
             if self.block_share is not None:
                 used = self.used(gas) if simulated or estimated is not None else gas
                 with self._guard:
                     self._unmined.setdefault(address, {})[pending.nonce] = (used, pending)
         return pending
 
-    def _send_once(self, fn: Any, call: Any, account: Account, gas: int) -> Pending:
+    def _send_once(self, fn: Any, call: Any, account: Account, gas: int,
+                   before_send: Callable[[int], None] | None = None) -> Pending:
         """Signs and sends with the account's next nonce (re-read and retried when another
         process took it); raises a decoded revert or `SendFailed`."""
         address = account.address
         with self._lock(address):
             for attempt in range(4):
                 nonce = self._next_nonce(address)
+                if before_send is not None:
+                    before_send(nonce)  # outside the try: its own error, and the nonce stays unused
                 params: dict[str, Any] = {"from": address, "nonce": nonce, "gas": gas}
                 try:
                     pending = self._sign_and_send(call, account, params)
@@ -521,12 +527,15 @@ class Pipeline:
         return len(self.window)
 
     def submit(self, fn: Any, account: Account, tag: Any, gas: int | None = None, *,
-               simulated: bool = False) -> Pending:
+               simulated: bool = False, before_send: Callable[[int], None] | None = None) -> Pending:
         """Raises what `broadcast` raises (nothing was sent then)."""
         while len(self.window) >= self.depth:
             self.land()
-        pending = (self.sender.broadcast(fn, account) if gas is None
-                   else self.sender.broadcast(fn, account, gas, simulated=simulated))
+        if before_send is not None:
+            pending = self.sender.broadcast(fn, account, gas, simulated=simulated, before_send=before_send)
+        else:
+            pending = (self.sender.broadcast(fn, account) if gas is None
+                       else self.sender.broadcast(fn, account, gas, simulated=simulated))
         self.window.append((tag, pending))
         return pending
 

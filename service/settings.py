@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # An idempotency reservation without an outcome is taken over after this long (its process died).
     idempotency_ttl_seconds: int = Field(default=600, ge=1)
+    # A batch left `sending`/`pending` this long without progress lost its process: the worker's
+    # reconciler finishes it from the chain (service.domain.issue_intents). Above the sender's
+    # 120 s receipt wait, so a live thread waiting out a slow receipt is not taken for dead.
+    issue_stale_seconds: int = Field(default=300, ge=1)
     # The payout token's currency (ISO 4217, e.g. USD for a USD stablecoin) and decimals (6): a claim
     # approval is capped by its incident report's quantified loss in token units when the report's
     # currency is this one (service.domain.claim_view.approval_cap). Unset: the cap is the claim.

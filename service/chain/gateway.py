@@ -3,7 +3,7 @@ accounts and its one sender, whose failures become service errors here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,10 +88,13 @@ class Gateway:
         return self.block_time("latest")
 
     def broadcast(self, fn: Any, account: Account | None = None, gas: int | None = None, *,
-                  simulated: bool = False) -> Pending:
+                  simulated: bool = False, before_send: Callable[[int], None] | None = None) -> Pending:
         """Sent, not awaited (raises the sender's own errors: pipelines map them per transaction).
         `gas`: the limit, when the caller estimated it already (`Sender.limit`; `simulated`: on
-        the pending block, `Sender.estimate`)."""
+        the pending block, `Sender.estimate`); `before_send`: see `Sender.broadcast`."""
+        if before_send is not None:
+            return self.sender.broadcast(fn, account or self.operator, gas, simulated=simulated,
+                                         before_send=before_send)
         if gas is None:
             return self.sender.broadcast(fn, account or self.operator)
         return self.sender.broadcast(fn, account or self.operator, gas, simulated=simulated)

@@ -104,6 +104,7 @@ def worker_cmd() -> None:
     from service.settings import get_settings
     from service.webhooks.delivery import WebhookDispatcher
     from service.worker.due_notices import DueNotifier
+    from service.worker.issue_reconciler import IssueReconciler
     from service.worker.notices import ExpiringNotices
     from service.worker.payouts import PayoutWorker
 
@@ -117,7 +118,9 @@ def worker_cmd() -> None:
     hooks = WebhookDispatcher.from_settings(factory, settings)  # type: ignore[arg-type]
     expiring = ExpiringNotices(gateway, factory, indexer, days=settings.notice_expiring_days)  # type: ignore[arg-type]
     due = DueNotifier(gateway, factory, min_interval=DUE_PASS_SECONDS)  # type: ignore[arg-type]
-    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [expiring, due]))
+    reconciler = IssueReconciler(gateway, factory, indexer,  # type: ignore[arg-type]
+                                 stale_after=settings.issue_stale_seconds)
+    typer.echo(run_worker(payouts, hooks, settings.worker_interval, [expiring, due, reconciler]))
 
 
 def reindex_cmd() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -238,8 +239,45 @@ class IssueBatch(Base):
     total: Mapped[int] = mapped_column(Integer)
     policy_ids: Mapped[Any] = mapped_column(JSON, default=list)
     error: Mapped[Any] = mapped_column(JSON, nullable=True)  # {type, detail, not_issued_from}
+    # The request's Idempotency-Key: a retry after the process died answers this batch, never a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The thread ended with covers whose transactions' outcome it could not learn: the reconciler finishes it.
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    # Touched as each chunk lands: a batch left `sending`/`pending` and untouched this long lost its process.
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
+
+
+class IssueRun(Base):
+    """One issuance call's write-ahead record (service.domain.issue_intents): what every cover's
+    schedule shares, and whose covers they are. Off-chain, like the owners it turns into."""
+
+    __tablename__ = "issue_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    quote_id: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    shared: Mapped[dict[str, Any]] = mapped_column(JSON)  # the schedule's members but holder and beneficiary
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class IssueIntent(Base):
+    """A cover about to be sent, written (committed) with the transaction's nonce before that
+    transaction is signed: a process that dies before the receipt leaves the holder's salt and
+    reference here, and the reconciler turns it into the policy's owner once the policy is on-chain,
+    or into "not issued" once the nonce went to another transaction. `outcome` is set exactly once
+    (the live issuer and the reconciler both claim with a guarded UPDATE)."""
+
+    __tablename__ = "issue_intents"
+    holder: Mapped[str] = mapped_column(String(66), primary_key=True)  # the on-chain holder commitment
+    run_id: Mapped[str] = mapped_column(ForeignKey("issue_runs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the cover's index in its request
+    holder_ref: Mapped[str] = mapped_column(String(200))
+    holder_salt: Mapped[str] = mapped_column(String(66))
+    beneficiary: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(BigInteger)  # of the operator's transaction carrying it
+    outcome: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)  # issued | not_issued
+    policy_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Webhook(Base):

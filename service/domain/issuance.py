@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eth_utils import event_abi_to_log_topic, keccak
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3.utils.abi import log_topic_to_bytes
 
 from contracts.eip55 import to_checksum_address
-from contracts.errors import ContractsError
+from contracts.errors import CallRejected, ContractsError, NonceTaken, TransactionFailed
 from contracts.records import PolicyTerms
+from contracts.reverts import ContractRevert
 from contracts.sender import Pipeline
-from service import notices
 from service.assessment import anchor_fields
 from service.assessment.anchoring import report_anchor_id
 from service.chain.gateway import Gateway, chain_error
 from service.chain.indexer import Indexer
 from service.db import models as m
-from service.domain import rerating, wording
+from service.domain import issue_intents, rerating, wording
 from service.domain.wording.basis import basis
 from service.errors import BadRequest, Conflict, NotFound, ServiceError
 
@@ -49,6 +49,7 @@ class Unissued:
 class Issued:
     policies: list[tuple[m.Policy, m.PolicyOwner]]
     error: Unissued | None = None
+    unknown: int = 0  # covers sent whose outcome is not known yet (no receipt): the reconciler records them
 
 
 def _offer(session: Session, quote_id: str, may_see: Callable[[str | None], bool]) -> m.Quote:
@@ -92,7 +93,9 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     earlier ones were issued ends the call with what was issued and the error (raising would hide
     money that moved); a failing first chunk raises. `on_sent` is called once every transaction is
     broadcast (before their receipts); each cover's `policy.issued` notice goes out as its
-    transaction's receipt is recorded (`batch_id` in it)."""
+    transaction's receipt is recorded (`batch_id` in it). Each chunk's covers are written ahead
+    of its transaction (service.domain.issue_intents): `Issued.unknown` counts those whose outcome
+    this call could not learn, which the worker's reconciler records from the chain."""
     quote = _offer(session, quote_id, may_see)
     now = gw.now()
     # The cover starts at the issuing block (>= now), so the chain's cover is never longer than
@@ -105,33 +108,34 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     subject = anchor_fields(record.report)["subject"]  # the insured the report was anchored for
     salts = [secrets.token_bytes(32) for _ in covers]
     schedules = wording.Covers(basis(session, gw, quote, report_id, subject, end, insurer=insurer, assessor=assessor))
+    # Written ahead of each transaction: a process that dies before its receipt loses no owner.
+    wal = issue_intents.WriteAhead(session, tenant_id=quote.tenant_id, quote_id=quote.id, batch_id=batch_id,
+                                   shared=schedules.shared)
     issued: list[int] = []
     error: Unissued | None = None
     failures: list[tuple[int, ServiceError]] = []
+    Tag = tuple[int, list[issue_intents.Intent], list[Any], list[Any]]
 
-    def landed(tag: tuple[int, list[Any], list[Any], list[Any]], receipt: Any) -> None:
+    def landed(tag: Tag, receipt: Any) -> None:
         _, part, docs, hashes = tag
         ids = issued_ids(receipt, gw.book.address, topic)
-        rows = list(zip(ids, part, docs, hashes, strict=True))
-        if rows:  # one multi-row INSERT a table (no ORM object a cover: the join below loads them)
-            session.execute(insert(m.PolicyOwner), [
-                {"policy_id": pid, "tenant_id": quote.tenant_id, "quote_id": quote.id, "holder_ref": c.holder_ref,
-                 "holder_salt": "0x" + salt.hex()} for pid, (c, salt), _, _ in rows])
-            session.execute(insert(m.PolicySchedule), [
-                {"policy_id": pid, "document": doc, "schedule_hash": "0x" + h.hex()} for pid, _, doc, h in rows])
-        tx = "0x" + bytes(receipt["transactionHash"]).hex()
-        notices.publish_many(session, "policy.issued", [
-            (f"policy.issued:{pid}", {"policy_id": pid, "batch_id": batch_id, "holder_ref": c.holder_ref,
-                                      "beneficiary": to_checksum_address(c.beneficiary), "product_id": quote.product_id,
-                                      "limit": str(quote.limit), "premium": str(quote.premium)})
-            for pid, (c, _) in zip(ids, part, strict=True)], tenant_ids=[quote.tenant_id],
-            block=int(receipt["blockNumber"]), tx=tx)
+        schedule = {c.position: (doc, h) for c, doc, h in zip(part, docs, hashes, strict=True)}
+        claimed = wal.claim(zip(part, ids, strict=True))  # all, unless the reconciler recorded some first
+        issue_intents.record(
+            session, tenant_id=quote.tenant_id, quote_id=quote.id, batch_id=batch_id, product_id=quote.product_id,
+            limit=int(quote.limit or 0), premium=int(quote.premium or 0),
+            rows=[(pid, c, *schedule[c.position]) for c, pid in claimed],
+            block=int(receipt["blockNumber"]), tx="0x" + bytes(receipt["transactionHash"]).hex())
+        if batch_id is not None:
+            issue_intents.touch_batch(session, batch_id, strict=False)
         session.commit()  # owners are committed per chunk: that money has moved
         issued.extend(ids)
 
-    def refused(tag: tuple[int, list[Any], list[Any], list[Any]], exc: Exception) -> None:
+    def refused(tag: Tag, exc: Exception) -> None:
         if not isinstance(exc, ContractsError):
             raise exc
+        if _never_mined(exc):  # else (no receipt in time) it may still land: the reconciler decides
+            wal.not_issued(tag[1])
         failures.append((tag[0], chain_error(exc)))
 
     # Pipelined: up to `in_flight` issue transactions at once (nonces assigned at broadcast), the
@@ -142,28 +146,37 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
         for i in range(0, len(covers), chunk):
             if failures:
                 break
-            part = list(zip(covers[i:i + chunk], salts[i:i + chunk], strict=True))
+            part: list[issue_intents.Intent] = []
             docs, hashes, terms = [], [], []
-            for c, salt in part:  # per cover only the holder and beneficiary differ
+            for k, (c, salt) in enumerate(zip(covers[i:i + chunk], salts[i:i + chunk], strict=True)):
+                # per cover only the holder and beneficiary differ
                 holder = keccak(salt + c.holder_ref.encode())
-                doc, h = schedules.cover(holder, to_checksum_address(c.beneficiary))
+                beneficiary = to_checksum_address(c.beneficiary)
+                part.append(issue_intents.Intent(i + k, holder, c.holder_ref, salt, beneficiary))
+                doc, h = schedules.cover(holder, beneficiary)
                 docs.append(doc)
                 hashes.append(h)
                 terms.append(PolicyTerms(quote.product_id, 0, end, quote.limit, quote.premium, c.beneficiary, holder,
                                          subject, report_id, hashes[-1]).as_tuple())
             fn = gw.book.functions.issue(terms[0]) if len(terms) == 1 else gw.book.functions.issueBatch(terms)
             try:
-                pipe.submit(fn, gw.operator, (i, part, docs, hashes))
+                pipe.submit(fn, gw.operator, (i, part, docs, hashes), before_send=wal.hook(part))
+            except issue_intents.BatchClosed as exc:
+                failures.append((i, exc))
             except ContractsError as exc:
+                if isinstance(exc, ContractRevert | CallRejected):  # refused before the node took it
+                    wal.not_issued(part)
                 failures.append((i, chain_error(exc)))
         if on_sent is not None:
             on_sent()
     finally:
         pipe.drain()
+    unknown = wal.open()
+    wal.close()
     if failures:
         i, exc = min(failures, key=lambda f: f[0])
         mapped = rerating.mapped_refusal(session, gw, record.report, exc, f"quote {quote.id} is not issued")
-        if not issued:
+        if not issued:  # (an unknown outcome too: 502 no_receipt; the reconciler records the owner if it lands)
             if mapped is exc:
                 raise exc
             raise mapped from exc
@@ -171,4 +184,9 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     indexer.sync()
     rows = session.execute(select(m.Policy, m.PolicyOwner).join(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
                            .where(m.Policy.id.in_(issued)).order_by(m.Policy.id)).all()
-    return Issued([(p, o) for p, o in rows], error)
+    return Issued([(p, o) for p, o in rows], error, unknown)
+
+
+def _never_mined(exc: ContractsError) -> bool:
+    """Reverted on-chain, or its nonce went to another transaction: it is not, and never will be, on-chain."""
+    return isinstance(exc, ContractRevert | TransactionFailed | NonceTaken)

@@ -81,6 +81,34 @@ def test_a_revert_is_raised_before_anything_is_sent(ledger: Ledger, signer: Acco
     assert ledger.w3.eth.get_transaction_count(signer.address) == 0 and sender.sent == 0
 
 
+def test_the_write_ahead_hook_sees_the_nonce_before_signing_and_can_stop_the_send(
+        ledger: Ledger, signer: Account) -> None:
+    """`before_send(nonce)` runs before the transaction exists anywhere; if it raises (the record
+    could not be written), nothing is sent and the nonce is the next transaction's."""
+    sender = Sender(ledger.w3, gas=200_000)
+    seen: list[tuple[int, int]] = []
+
+    def record(nonce: int) -> None:
+        seen.append((nonce, ledger.w3.eth.get_transaction_count(signer.address, "pending")))
+
+    pending = sender.broadcast(ledger.token.functions.mint(signer.address, 1), signer, before_send=record)
+    assert seen == [(pending.nonce, pending.nonce)]  # called with the nonce, before the node had it
+
+    class Refused(Exception):
+        pass
+
+    def refuse(_nonce: int) -> None:
+        raise Refused
+
+    with pytest.raises(Refused):
+        sender.broadcast(ledger.token.functions.mint(signer.address, 2), signer, before_send=refuse)
+    assert ledger.w3.eth.get_transaction_count(signer.address, "pending") == pending.nonce + 1 and sender.sent == 1
+    after = sender.broadcast(ledger.token.functions.mint(signer.address, 4), signer)
+    assert after.nonce == pending.nonce + 1  # no gap: the refused send used no nonce
+    assert sender.wait(after)["status"] == 1
+    assert ledger.token.functions.balanceOf(signer.address).call() == 5
+
+
 def test_the_estimate_on_the_pending_block_is_the_simulation() -> None:
     """Over JSON-RPC (anvil, mining paused): one `eth_estimateGas` on the pending block both sizes
     the transaction and checks it, after the account's transactions still in the pool (a transfer

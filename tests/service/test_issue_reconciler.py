@@ -1,0 +1,233 @@
+"""Batch issuance when its process dies: every cover that reached the chain gets its owner (the
+holder's salt and reference, written ahead of the transaction), every cover that never can is
+reported not issued, the batch is finished from the chain, and a retry of the request with its
+Idempotency-Key issues nothing twice. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from service.api.idempotency import _fingerprint
+from service.api.routes.policies import BatchIn
+from service.db import models as m
+from service.db.session import transaction
+from service.domain import issue_batches, issue_intents
+from service.worker.issue_reconciler import IssueReconciler
+from tests.service.helpers import Api
+from tests.service.test_issue_batches import _covers, _issued_notices, _poll, _quote
+
+# The issuing thread's simulated death (`Died`) is reported by pytest as an unhandled thread exception.
+pytestmark = [pytest.mark.postgresql,
+              pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")]
+
+
+class Died(BaseException):
+    """The process stops here: nothing after this line of the issuing thread runs."""
+
+
+def _reconcile(app: FastAPI, stale_after: float = 0.0) -> issue_intents.Reconciled:
+    """One pass of the worker's reconciler (as `cybercover worker` runs it)."""
+    return IssueReconciler(app.state.gateway, app.state.factory, app.state.indexer, stale_after=stale_after).run_once()
+
+
+def _status(api: Api, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    return dict(api.ok(api.c.get(body["status_url"], headers=headers)))
+
+
+def _policies_on_chain(app: FastAPI) -> int:
+    return int(app.state.gateway.book.functions.policyCount().call())
+
+
+def _dies_in(monkeypatch: pytest.MonkeyPatch, obj: Any, name: str, after: int = 0) -> threading.Event:
+    """`obj.name` works `after` times, then the thread calling it dies; the event is set then."""
+    real = getattr(obj, name)
+    calls = [0]
+    died = threading.Event()
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] > after:
+            died.set()
+            raise Died
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, dying)
+    return died
+
+
+def _owners_match_the_chain(api: Api, app: FastAPI, ids: list[int], covers: list[dict[str, str]],
+                            headers: dict[str, str]) -> None:
+    """Each policy's owner is the cover whose salted reference is its on-chain holder, and its
+    schedule is the document whose hash the chain holds."""
+    refs = {c["holder_ref"]: c for c in covers}
+    with app.state.factory() as s:
+        for pid in ids:
+            owner, policy = s.get(m.PolicyOwner, pid), s.get(m.Policy, pid)
+            assert owner is not None and policy is not None
+            salt = bytes.fromhex(owner.holder_salt[2:])
+            assert "0x" + keccak(salt + owner.holder_ref.encode()).hex() == policy.holder
+            assert policy.beneficiary.lower() == refs[owner.holder_ref]["beneficiary"].lower()
+            schedule = s.get(m.PolicySchedule, pid)
+            assert schedule is not None and schedule.schedule_hash == policy.schedule_hash
+    for pid in ids:
+        assert api.ok(api.c.get(f"/v1/policies/{pid}", headers=headers))["holder_ref"] in refs
+        assert api.c.get(f"/v1/policies/{pid}/schedule", headers=headers).status_code == 200
+
+
+def test_a_batch_whose_process_died_before_its_receipts_is_finished_from_the_chain(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    monkeypatch.setattr(app.state.settings, "webhook_allow_loopback_http", True)
+    monkeypatch.setattr(app.state.settings, "issue_batch", 2)  # 3 transactions for 5 covers
+    api.ok(api.c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["policy.issued"]},
+                      headers=headers), 201)
+    quote = _quote(api, tenant, headers)
+    covers = _covers(quote["id"] + "d", 5)
+    before = _policies_on_chain(app)
+    died = _dies_in(monkeypatch, app.state.gateway.sender, "wait")  # every transaction sent, no receipt read
+    body = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+                             headers=headers), 202)
+    assert died.wait(10)
+    monkeypatch.undo()
+    assert _policies_on_chain(app) == before + 5  # the money moved; the process knew nothing of it
+    time.sleep(0.1)
+    assert _status(api, body, headers)["status"] == "pending"
+    with app.state.factory() as s:
+        assert s.scalar(select(func.count()).select_from(m.IssueIntent).where(m.IssueIntent.outcome.is_(None))) == 5
+
+    # The owners are recorded at once; the batch, not yet stale, may still be the thread's to finish.
+    first = _reconcile(app, stale_after=3600)
+    assert first.issued == 5 and first.not_issued == 0 and first.batches == []
+    assert _status(api, body, headers)["status"] == "pending"
+    done = _reconcile(app)
+    assert done.issued == 0 and done.batches == [body["id"]]
+    status = _status(api, body, headers)
+    assert status["status"] == "issued" and status["error"] is None and len(status["policy_ids"]) == 5
+    _owners_match_the_chain(api, app, status["policy_ids"], covers, headers)
+    assert set(_issued_notices(app, status["policy_ids"])) == set(status["policy_ids"])
+    with app.state.factory() as s:  # the write-ahead log is forgotten with the final status
+        assert s.scalar(select(func.count()).select_from(m.IssueRun).where(m.IssueRun.batch_id == body["id"])) == 0
+    again = _reconcile(app)
+    assert again.issued == 0 and again.batches == []
+
+
+def test_covers_written_ahead_but_never_sent_are_not_issued_once_their_nonce_is_used(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    monkeypatch.setattr(app.state.settings, "issue_batch", 2)
+    quote = _quote(api, tenant, headers)
+    covers = _covers(quote["id"] + "n", 5)
+    before = _policies_on_chain(app)
+    # The second transaction's covers are written with its nonce; the process dies before signing.
+    died = _dies_in(monkeypatch, app.state.gateway.sender, "_sign_and_send", after=1)
+    reply = api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers}, headers=headers)
+    assert died.wait(10)
+    monkeypatch.undo()
+    body = reply.json()
+    assert reply.status_code == 202, reply.text
+    assert _policies_on_chain(app) == before + 2  # the first chunk landed (and was recorded)
+
+    # Its nonce is still the operator's next: the transaction may yet be sent, so nothing is decided.
+    first = _reconcile(app)
+    assert first.not_issued == 0 and first.batches == []
+    assert _status(api, body, headers)["status"] in ("sending", "pending")
+    # Another issuance takes that nonce: those covers can never be issued now.
+    other = _quote(api, tenant, headers)
+    api.ok(api.c.post("/v1/policies", json={"quote_id": other["id"], **_covers(other["id"], 1)[0]},
+                      headers=headers), 201)
+    done = _reconcile(app)
+    assert done.not_issued == 2 and done.batches == [body["id"]]
+    status = _status(api, body, headers)
+    assert status["status"] == "partial" and len(status["policy_ids"]) == 2
+    assert status["error"]["type"] == "interrupted" and status["error"]["not_issued_from"] == 2
+    _owners_match_the_chain(api, app, status["policy_ids"], covers[:2], headers)
+
+
+def test_the_reconciler_and_the_live_thread_record_each_owner_once(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    monkeypatch.setattr(app.state.settings, "webhook_allow_loopback_http", True)
+    monkeypatch.setattr(app.state.settings, "issue_batch", 2)
+    api.ok(api.c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["policy.issued"]},
+                      headers=headers), 201)
+    quote = _quote(api, tenant, headers)
+    covers = _covers(quote["id"] + "r", 5)
+    sender = app.state.gateway.sender
+    release, waiting = threading.Event(), threading.Event()
+    wait = sender.wait
+
+    def held(pending: Any, alongside: Any = ()) -> Any:
+        waiting.set()
+        assert release.wait(30)
+        return wait(pending, alongside)
+
+    monkeypatch.setattr(sender, "wait", held)
+    body = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+                             headers=headers), 202)
+    assert waiting.wait(10)
+    # A replica's reconciler sees the mined covers first (the thread is alive: the batch is not stale).
+    done = _reconcile(app, stale_after=3600)
+    assert done.issued == 5 and done.batches == []
+    release.set()
+    status = _poll(api, body["status_url"], headers)
+    assert status["status"] == "issued" and len(status["policy_ids"]) == 5
+    _owners_match_the_chain(api, app, status["policy_ids"], covers, headers)
+    assert set(_issued_notices(app, status["policy_ids"])) == set(status["policy_ids"])  # once each
+
+
+def test_a_retry_with_the_idempotency_key_of_a_dead_request_answers_its_batch_and_issues_nothing_twice(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    monkeypatch.setattr(app.state.settings, "issue_batch", 2)
+    quote = _quote(api, tenant, headers)
+    payload = {"quote_id": quote["id"], "covers": _covers(quote["id"] + "i", 3)}
+    key = f"retry-{quote['id']}"
+    # The request reserved its key and started the batch; the process died before answering.
+    with transaction(app.state.factory) as s:
+        s.add(m.IdempotencyRecord(tenant_id=tenant, key=key, request_hash=_fingerprint(
+            "POST", "/v1/policies/batch", BatchIn(**payload)),
+            created_at=m.now() - timedelta(seconds=2 * app.state.settings.idempotency_ttl_seconds)))
+    died = _dies_in(monkeypatch, app.state.gateway.sender, "wait")
+    settings = app.state.settings
+    first = issue_batches.start(app.state.factory, app.state.gateway, app.state.indexer, quote["id"],
+                                BatchIn(**payload).covers, None, 2, tenant_id=tenant, may_see=lambda _: True,
+                                insurer=settings.insurer_name, assessor=settings.assessor_name, in_flight=4,
+                                idempotency_key=key)
+    assert died.wait(10)
+    monkeypatch.undo()
+    issued = _policies_on_chain(app)
+    # The client retries after the reservation's TTL: the same batch, not a second issuance.
+    reply = api.c.post("/v1/policies/batch", json=payload, headers={**headers, "Idempotency-Key": key})
+    assert reply.status_code == 202, reply.text
+    assert reply.json()["id"] == first.id
+    assert _policies_on_chain(app) == issued
+    _reconcile(app)
+    status = _status(api, reply.json(), headers)
+    assert status["status"] == "issued" and len(status["policy_ids"]) == 3
+
+
+def test_a_batch_finished_by_the_reconciler_sends_nothing_more(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]]) -> None:
+    tenant, headers = distributor
+    quote = _quote(api, tenant, headers)
+    with transaction(app.state.factory) as s:
+        batch = m.IssueBatch(tenant_id=tenant, quote_id=quote["id"], status="sending", total=2, policy_ids=[])
+        s.add(batch)
+    with app.state.factory() as s:
+        wal = issue_intents.WriteAhead(s, tenant_id=tenant, quote_id=quote["id"], batch_id=batch.id, shared={})
+        assert _reconcile(app).batches == [batch.id]  # taken for dead before it wrote anything
+        hook = wal.hook([issue_intents.Intent(0, b"\x01" * 32, "late", b"\x02" * 32, "0x" + "00" * 20)])
+        with pytest.raises(issue_intents.BatchClosed):
+            hook(7)
+    status = _status(api, {"status_url": f"/v1/policies/batches/{batch.id}"}, headers)
+    assert status["status"] == "failed" and status["error"]["not_issued_from"] == 0
+    with app.state.factory() as s:
+        assert s.get(m.IssueIntent, "0x" + "01" * 32) is None
