@@ -276,6 +276,7 @@ class IssueIntent(Base):
     holder_salt: Mapped[str] = mapped_column(String(66))
     beneficiary: Mapped[str] = mapped_column(String(42))
     nonce: Mapped[int] = mapped_column(BigInteger)  # of the operator's transaction carrying it
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)  # the reconciler waits for stale ones
     outcome: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)  # issued | not_issued
     policy_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

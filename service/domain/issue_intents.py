@@ -8,10 +8,11 @@ its transaction is signed (`WriteAhead.hook`, run by the sender under the accoun
 - the live issuer records the owners from the receipt, claiming each intent (`claim`);
 - a definitive refusal (reverted, or the nonce went to another transaction) marks it
   `not_issued`; anything else (no receipt in time, a send that failed midway) stays open;
-- `reconcile` (each worker cycle) settles open intents from the chain: a projected policy with
-  the intent's holder commitment becomes that intent's owner and schedule (rebuilt from the
-  run's shared members and checked against the on-chain schedule hash); an intent whose nonce
-  the operator's confirmed count has passed with no such policy can never be issued. It also
+- `reconcile` (a worker pass) settles intents left open `stale_after` (or handed over by a
+  thread that ended without their receipts) from the chain: a projected policy with the
+  intent's holder commitment becomes that intent's owner and schedule (rebuilt from the run's
+  shared members and checked against the on-chain schedule hash); an intent whose nonce the
+  operator's confirmed count has passed with no such policy can never be issued. It also
   finishes batches whose issuing thread died (untouched for `stale_after`) or handed over.
 
 Exactly once: both writers claim with `UPDATE … WHERE outcome IS NULL`, and the owner rows are
@@ -97,11 +98,12 @@ class WriteAhead:
             if not written:
                 s.execute(insert(m.IssueIntent), [
                     {"holder": c.key, "run_id": self.run_id, "position": c.position, "holder_ref": c.holder_ref,
-                     "holder_salt": "0x" + c.salt.hex(), "beneficiary": c.beneficiary, "nonce": nonce}
-                    for c in chunk])
+                     "holder_salt": "0x" + c.salt.hex(), "beneficiary": c.beneficiary, "nonce": nonce,
+                     "written_at": m.now()} for c in chunk])
             else:  # a retry with another nonce (the first was taken meanwhile)
                 for part in _parts([c.key for c in chunk]):
-                    s.execute(update(m.IssueIntent).where(m.IssueIntent.holder.in_(part)).values(nonce=nonce))
+                    s.execute(update(m.IssueIntent).where(m.IssueIntent.holder.in_(part))
+                              .values(nonce=nonce, written_at=m.now()))
             s.commit()
             written = True
 
@@ -210,9 +212,17 @@ def _intent(row: m.IssueIntent) -> Intent:
 
 def reconcile(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, *,
               stale_after: float = STALE_AFTER, clock: Callable[[], datetime] = m.now) -> Reconciled:
+    """One pass. Open covers are looked at once written `stale_after` ago, or at once when their
+    batch's thread handed them over: a live thread records its own receipts (claiming them here
+    too would be correct, and all the work done twice)."""
     out = Reconciled()
+    cutoff = clock() - timedelta(seconds=stale_after)
     with factory() as s:
-        runs = s.scalars(select(m.IssueIntent.run_id).where(m.IssueIntent.outcome.is_(None)).distinct()).all()
+        handed = select(m.IssueRun.id).join(m.IssueBatch, m.IssueBatch.id == m.IssueRun.batch_id).where(
+            m.IssueBatch.handed_over.is_(True))
+        runs = s.scalars(select(m.IssueIntent.run_id).where(
+            m.IssueIntent.outcome.is_(None), (m.IssueIntent.written_at < cutoff) | m.IssueIntent.run_id.in_(handed))
+            .distinct()).all()
     if runs:
         indexer.sync()
         block = indexer.block()
@@ -221,7 +231,7 @@ def reconcile(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, *,
         count = int(gw.w3.eth.get_transaction_count(gw.operator.address, block))  # type: ignore[arg-type]
         for run_id in runs:
             _settle_run(factory, run_id, count, out)
-    _finish_batches(factory, stale_after, clock, out)
+    _finish_batches(factory, cutoff, out)
     return out
 
 
@@ -258,14 +268,12 @@ def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Re
         out.not_issued += len(lost)
         if claimed or lost:
             log.info("issue run %s: %d owners recorded from the chain, %d covers never issued (their "
-                     "process stopped before the receipts)", run_id, len(claimed), len(lost))
+                     "thread stopped, or had no receipt, in time)", run_id, len(claimed), len(lost))
         if run.batch_id is None and len(claimed) + len(lost) == len(intents):
             forget(s, run_id)  # nothing left to decide; a request's own answer is not kept
 
 
-def _finish_batches(factory: sessionmaker[Session], stale_after: float, clock: Callable[[], datetime],
-                    out: Reconciled) -> None:
-    cutoff = clock() - timedelta(seconds=stale_after)
+def _finish_batches(factory: sessionmaker[Session], cutoff: datetime, out: Reconciled) -> None:
     with factory() as s:
         candidates = s.scalars(select(m.IssueBatch.id).where(m.IssueBatch.status.in_(OPEN),
                                                              m.IssueBatch.updated_at < cutoff)).all()

@@ -15,6 +15,7 @@ from eth_utils import keccak
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from contracts.errors import NoReceipt
 from service.api.idempotency import _fingerprint
 from service.api.routes.policies import BatchIn
 from service.db import models as m
@@ -103,12 +104,11 @@ def test_a_batch_whose_process_died_before_its_receipts_is_finished_from_the_cha
     with app.state.factory() as s:
         assert s.scalar(select(func.count()).select_from(m.IssueIntent).where(m.IssueIntent.outcome.is_(None))) == 5
 
-    # The owners are recorded at once; the batch, not yet stale, may still be the thread's to finish.
-    first = _reconcile(app, stale_after=3600)
-    assert first.issued == 5 and first.not_issued == 0 and first.batches == []
+    # Not yet stale: the thread may be alive and record its own receipts.
+    assert _reconcile(app, stale_after=3600) == issue_intents.Reconciled()
     assert _status(api, body, headers)["status"] == "pending"
     done = _reconcile(app)
-    assert done.issued == 0 and done.batches == [body["id"]]
+    assert done.issued == 5 and done.not_issued == 0 and done.batches == [body["id"]]
     status = _status(api, body, headers)
     assert status["status"] == "issued" and status["error"] is None and len(status["policy_ids"]) == 5
     _owners_match_the_chain(api, app, status["policy_ids"], covers, headers)
@@ -173,14 +173,47 @@ def test_the_reconciler_and_the_live_thread_record_each_owner_once(
     body = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
                              headers=headers), 202)
     assert waiting.wait(10)
-    # A replica's reconciler sees the mined covers first (the thread is alive: the batch is not stale).
-    done = _reconcile(app, stale_after=3600)
-    assert done.issued == 5 and done.batches == []
+    # The thread is alive but slow: a replica's reconciler takes it for dead, records the mined
+    # covers and finishes the batch first; then the thread reads its receipts.
+    done = _reconcile(app)
+    assert done.issued == 5 and done.batches == [body["id"]]
     release.set()
     status = _poll(api, body["status_url"], headers)
     assert status["status"] == "issued" and len(status["policy_ids"]) == 5
     _owners_match_the_chain(api, app, status["policy_ids"], covers, headers)
     assert set(_issued_notices(app, status["policy_ids"])) == set(status["policy_ids"])  # once each
+
+
+def test_a_batch_left_without_receipts_is_handed_over_and_finished_at_once(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    monkeypatch.setattr(app.state.settings, "issue_batch", 2)
+    quote = _quote(api, tenant, headers)
+    covers = _covers(quote["id"] + "h", 3)
+
+    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
+        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
+
+    monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+    body = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+                             headers=headers), 202)
+    deadline = time.monotonic() + 10
+    while not _handed_over(app, body["id"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    monkeypatch.undo()
+    assert _status(api, body, headers)["status"] == "pending"  # the thread ended, the outcome unknown to it
+    done = _reconcile(app, stale_after=3600)  # handed over: no need to wait for staleness
+    assert done.issued == 3 and done.batches == [body["id"]]
+    status = _status(api, body, headers)
+    assert status["status"] == "issued" and len(status["policy_ids"]) == 3
+    _owners_match_the_chain(api, app, status["policy_ids"], covers, headers)
+
+
+def _handed_over(app: FastAPI, batch_id: str) -> bool:
+    with app.state.factory() as s:
+        row = s.get(m.IssueBatch, batch_id)
+        return row is not None and row.handed_over
 
 
 def test_a_retry_with_the_idempotency_key_of_a_dead_request_answers_its_batch_and_issues_nothing_twice(

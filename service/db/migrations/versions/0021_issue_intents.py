@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('holder_salt', sa.String(length=66), nullable=False),
     sa.Column('beneficiary', sa.String(length=42), nullable=False),
     sa.Column('nonce', sa.BigInteger(), nullable=False),
+    sa.Column('written_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('outcome', sa.String(length=12), nullable=True),
     sa.Column('policy_id', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['issue_runs.id']),
