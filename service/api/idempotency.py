@@ -46,6 +46,11 @@ class Idempotency:
     key: str | None
     request: Request
 
+    @property
+    def scope_key(self) -> str | None:
+        """The key with its tenant ("<tenant>/<key>"): what names this request elsewhere (issuance)."""
+        return None if self.key is None else f"{self.principal.tenant_id or '-'}/{self.key}"
+
     def run(self, body: Any, work: Callable[[], Any], status: int = 200) -> JSONResponse:
         """`work()`'s answer (with `status`), or the recorded answer of an earlier request with
         this key; `body` is what makes two requests the same one."""

@@ -257,6 +257,9 @@ class IssueRun(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     quote_id: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # "<tenant>/<Idempotency-Key>" of the request, kept after its covers are decided: a retry of a
+    # request whose outcome was unknown answers what this run issued instead of issuing again.
+    request_key: Mapped[str | None] = mapped_column(String(240), nullable=True, index=True)
     shared: Mapped[dict[str, Any]] = mapped_column(JSON)  # the schedule's members but holder and beneficiary
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 

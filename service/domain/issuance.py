@@ -85,7 +85,7 @@ def issued_ids(receipt: Any, book: str, topic: bytes) -> list[int]:
 def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers: Sequence[Cover],
           cover_seconds: int | None, chunk: int, *, may_see: Callable[[str | None], bool], insurer: str,
           assessor: str, in_flight: int = 1, on_sent: Callable[[], None] | None = None,
-          batch_id: str | None = None) -> Issued:
+          batch_id: str | None = None, request_key: str | None = None) -> Issued:
     """Issues `covers` on the offer `quote_id` (which the caller must see, and which has not
     expired), each with the quote's limit, premium and cover length (`cover_seconds`, if given,
     must be the quote's), in chunks of `chunk`, and records the owner and the schedule of every
@@ -95,8 +95,16 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     broadcast (before their receipts); each cover's `policy.issued` notice goes out as its
     transaction's receipt is recorded (`batch_id` in it). Each chunk's covers are written ahead
     of its transaction (service.domain.issue_intents): `Issued.unknown` counts those whose outcome
-    this call could not learn, which the worker's reconciler records from the chain."""
+    this call could not learn, which the worker's reconciler records from the chain.
+    `request_key` ("<tenant>/<Idempotency-Key>"): an earlier attempt of the same request whose
+    answer was lost is answered again (`issue_intents.earlier`) rather than issued twice."""
     quote = _offer(session, quote_id, may_see)
+    if request_key is not None:
+        before = issue_intents.earlier(session, request_key, len(covers))
+        if before is not None:
+            return _answer(session, indexer, before.policy_ids, None if before.missing_from is None else Unissued(
+                "interrupted", "an earlier attempt of this request issued only the covers before "
+                "not_issued_from (and any listed)", before.missing_from))
     now = gw.now()
     # The cover starts at the issuing block (>= now), so the chain's cover is never longer than
     # the one priced: the premium still meets its floor.
@@ -110,7 +118,7 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
     schedules = wording.Covers(basis(session, gw, quote, report_id, subject, end, insurer=insurer, assessor=assessor))
     # Written ahead of each transaction: a process that dies before its receipt loses no owner.
     wal = issue_intents.WriteAhead(session, tenant_id=quote.tenant_id, quote_id=quote.id, batch_id=batch_id,
-                                   shared=schedules.shared)
+                                   shared=schedules.shared, request_key=request_key)
     issued: list[int] = []
     error: Unissued | None = None
     failures: list[tuple[int, ServiceError]] = []
@@ -181,9 +189,13 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
                 raise exc
             raise mapped from exc
         error = Unissued(mapped.type, mapped.detail, i)
+    return _answer(session, indexer, issued, error, unknown)
+
+
+def _answer(session: Session, indexer: Indexer, ids: list[int], error: Unissued | None, unknown: int = 0) -> Issued:
     indexer.sync()
     rows = session.execute(select(m.Policy, m.PolicyOwner).join(m.PolicyOwner, m.PolicyOwner.policy_id == m.Policy.id)
-                           .where(m.Policy.id.in_(issued)).order_by(m.Policy.id)).all()
+                           .where(m.Policy.id.in_(ids)).order_by(m.Policy.id)).all()
     return Issued([(p, o) for p, o in rows], error, unknown)
 
 

@@ -37,11 +37,12 @@ from service.chain.indexer import Indexer
 from service.db import models as m
 from service.db.session import transaction
 from service.domain.wording.document import for_cover, schedule_hash
-from service.errors import Conflict
+from service.errors import Conflict, ServiceError
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 300.0  # s without progress after which a batch's issuing thread is taken for dead
 OPEN = ("sending", "pending")
+KEEP_REQUESTS = timedelta(days=7)  # a keyed request's decided run answers its retries this long
 _IN = 500  # holders per IN (…) list
 
 
@@ -78,10 +79,12 @@ class WriteAhead:
     """The write-ahead log of one issuance call, on the caller's session."""
 
     def __init__(self, session: Session, *, tenant_id: str | None, quote_id: str, batch_id: str | None,
-                 shared: dict[str, Any]) -> None:
+                 shared: dict[str, Any], request_key: str | None = None) -> None:
         self.session = session
         self.batch_id = batch_id
-        run = m.IssueRun(tenant_id=tenant_id, quote_id=quote_id, batch_id=batch_id, shared=shared)
+        self.request_key = request_key
+        run = m.IssueRun(tenant_id=tenant_id, quote_id=quote_id, batch_id=batch_id, shared=shared,
+                         request_key=request_key)
         session.add(run)
         session.commit()
         self.run_id = run.id
@@ -127,9 +130,43 @@ class WriteAhead:
         """Forgets the log of a call without a batch once every cover's outcome is recorded (the
         owners hold the rest). A batch's log is forgotten with its final status (`forget_batch`):
         until then it is what the reconciler would finish the batch from."""
-        if self.batch_id is None and not self.open():
+        if self.batch_id is None and self.request_key is None and not self.open():
             forget(self.session, self.run_id)
         self.session.commit()
+
+
+class OutcomePending(ServiceError):
+    """An earlier attempt of this request sent covers whose outcome is not known yet. A 5xx:
+    the Idempotency-Key is released, so the client's later retry gets the decided answer."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What an earlier attempt of a request (same Idempotency-Key) issued: its answer to give again."""
+
+    policy_ids: list[int]
+    missing_from: int | None  # the first cover of the request it did not issue (None: all)
+
+
+def earlier(s: Session, request_key: str, total: int) -> Earlier | None:
+    """The issuance of an earlier attempt of this request whose answer never reached the client
+    (a 502 no_receipt, or its process died): None if nothing of it is or can still be on-chain,
+    then issuing again is safe. Raises `OutcomePending` while any of its covers is undecided."""
+    runs = s.scalars(select(m.IssueRun.id).where(m.IssueRun.request_key == request_key)).all()
+    if not runs:
+        return None
+    rows = s.scalars(select(m.IssueIntent).where(m.IssueIntent.run_id.in_(runs))).all()
+    if any(r.outcome is None for r in rows):
+        raise OutcomePending("an earlier attempt of this request (same Idempotency-Key) sent covers whose "
+                             "transactions have no outcome yet; retry in a minute", type="outcome_pending")
+    issued = sorted((r.position, r.policy_id) for r in rows if r.outcome == "issued" and r.policy_id is not None)
+    if not issued:
+        return None
+    done = {pos for pos, _ in issued}
+    missing = [pos for pos in range(total) if pos not in done]
+    return Earlier([pid for _, pid in issued], missing[0] if missing else None)
 
 
 def _parts(keys: list[str]) -> Iterable[list[str]]:
@@ -232,7 +269,19 @@ def reconcile(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, *,
         for run_id in runs:
             _settle_run(factory, run_id, count, out)
     _finish_batches(factory, cutoff, out)
+    _purge_requests(factory, clock() - KEEP_REQUESTS)
     return out
+
+
+def _purge_requests(factory: sessionmaker[Session], before: datetime) -> None:
+    """Forgets keyed runs whose covers are all decided, once older than a client's retries."""
+    with transaction(factory) as s:
+        old = s.scalars(select(m.IssueRun.id).where(m.IssueRun.request_key.is_not(None), m.IssueRun.batch_id.is_(None),
+                                                    m.IssueRun.created_at < before)).all()
+        for run_id in old:
+            if s.scalar(select(m.IssueIntent.holder).where(m.IssueIntent.run_id == run_id,
+                                                           m.IssueIntent.outcome.is_(None)).limit(1)) is None:
+                forget(s, run_id)
 
 
 def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Reconciled) -> None:
@@ -269,8 +318,8 @@ def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Re
         if claimed or lost:
             log.info("issue run %s: %d owners recorded from the chain, %d covers never issued (their "
                      "thread stopped, or had no receipt, in time)", run_id, len(claimed), len(lost))
-        if run.batch_id is None and len(claimed) + len(lost) == len(intents):
-            forget(s, run_id)  # nothing left to decide; a request's own answer is not kept
+        if run.batch_id is None and run.request_key is None and len(claimed) + len(lost) == len(intents):
+            forget(s, run_id)  # nothing left to decide (a keyed request's run is kept: `earlier`)
 
 
 def _finish_batches(factory: sessionmaker[Session], cutoff: datetime, out: Reconciled) -> None:

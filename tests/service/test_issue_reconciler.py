@@ -264,3 +264,61 @@ def test_a_batch_finished_by_the_reconciler_sends_nothing_more(
     assert status["status"] == "failed" and status["error"]["not_issued_from"] == 0
     with app.state.factory() as s:
         assert s.get(m.IssueIntent, "0x" + "01" * 32) is None
+
+
+def test_a_single_cover_retried_after_no_receipt_is_answered_not_issued_twice(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 502 no_receipt releases the Idempotency-Key (the outcome is unknown). The retry must not
+    issue a second cover while the first may land: 503 until it is decided, then its answer."""
+    tenant, headers = distributor
+    quote = _quote(api, tenant, headers)
+    cover = _covers(quote["id"] + "s", 1)[0]
+    keyed = {**headers, "Idempotency-Key": f"single-{quote['id']}"}
+
+    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
+        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
+
+    monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+    first = api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed)
+    monkeypatch.undo()
+    assert first.status_code == 502 and first.json()["type"] == "no_receipt", first.text
+    issued = _policies_on_chain(app)  # it was mined: eth-tester mines at once
+
+    retry = api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed)
+    assert retry.status_code == 503 and retry.json()["type"] == "outcome_pending", retry.text
+    assert _reconcile(app).issued == 1
+    answer = api.ok(api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed), 201)
+    assert answer["holder_ref"] == cover["holder_ref"]
+    assert _policies_on_chain(app) == issued  # answered, not issued again
+    replay = api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed)
+    assert replay.status_code == 201 and replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.json()["id"] == answer["id"]
+
+
+def test_a_single_cover_whose_transaction_never_left_is_issued_on_retry(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written ahead, then the node refused the bytes: undecided until its nonce is used by another
+    transaction; then nothing of the first attempt can land, and the retry issues the cover."""
+    tenant, headers = distributor
+    quote = _quote(api, tenant, headers)
+    cover = _covers(quote["id"] + "u", 1)[0]
+    keyed = {**headers, "Idempotency-Key": f"unsent-{quote['id']}"}
+    sender = app.state.gateway.sender
+
+    def refused(tx: Any, account: Any) -> Any:
+        raise ConnectionError("the node went away mid-request")
+
+    monkeypatch.setattr(sender, "_send_tx", refused)
+    first = api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed)
+    monkeypatch.undo()
+    assert first.status_code == 502, first.text
+    before = _policies_on_chain(app)
+    assert api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed).status_code == 503
+    assert _reconcile(app) == issue_intents.Reconciled()  # its nonce is still the next one: undecided
+    other = _quote(api, tenant, headers)  # another request uses that nonce
+    api.ok(api.c.post("/v1/policies", json={"quote_id": other["id"], **_covers(other["id"], 1)[0]},
+                      headers=headers), 201)
+    assert _reconcile(app).not_issued == 1
+    answer = api.ok(api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed), 201)
+    assert answer["holder_ref"] == cover["holder_ref"]
+    assert _policies_on_chain(app) == before + 2  # the other request's cover and this one, once

@@ -147,7 +147,7 @@ def create_policy(body: PolicyIn, session: SessionDep, gw: GatewayDep, indexer: 
     def work() -> PolicyOut:
         issued = issuance.issue(session, gw, indexer, body.quote_id, [body], body.cover_seconds, 1,
                                 may_see=principal.can_see, insurer=settings.insurer_name,
-                                assessor=settings.assessor_name)
+                                assessor=settings.assessor_name, request_key=idem.scope_key)
         return PolicyOut.of_policy(*issued.policies[0])
 
     return idem.run(body, work, 201)
@@ -183,7 +183,7 @@ def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: In
         return idem.run(body, lambda: BatchOut.of_issued(issuance.issue(
             session, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
             may_see=principal.can_see, insurer=settings.insurer_name, assessor=settings.assessor_name,
-            in_flight=settings.issue_in_flight)), 201)
+            in_flight=settings.issue_in_flight, request_key=idem.scope_key)), 201)
     quote = session.get(m.Quote, body.quote_id)
     return idem.run(body, lambda: BatchStatus.of(issue_batches.start(
         request.app.state.factory, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,

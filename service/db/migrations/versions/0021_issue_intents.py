@@ -21,11 +21,13 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.String(length=32), nullable=True),
     sa.Column('quote_id', sa.String(length=64), nullable=False),
     sa.Column('batch_id', sa.String(length=32), nullable=True),
+    sa.Column('request_key', sa.String(length=240), nullable=True),
     sa.Column('shared', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_issue_runs_batch_id', 'issue_runs', ['batch_id'])
+    op.create_index('ix_issue_runs_request_key', 'issue_runs', ['request_key'])
     op.create_table('issue_intents',
     sa.Column('holder', sa.String(length=66), nullable=False),
     sa.Column('run_id', sa.String(length=32), nullable=False),
@@ -54,5 +56,6 @@ def downgrade() -> None:
     op.drop_index('ix_issue_intents_outcome', 'issue_intents')
     op.drop_index('ix_issue_intents_run_id', 'issue_intents')
     op.drop_table('issue_intents')
+    op.drop_index('ix_issue_runs_request_key', 'issue_runs')
     op.drop_index('ix_issue_runs_batch_id', 'issue_runs')
     op.drop_table('issue_runs')
