@@ -235,7 +235,7 @@ class IssueBatch(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
     tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     quote_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # sending, pending, issued, partial, failed
+    status: Mapped[str] = mapped_column(String(16), index=True)  # sending, pending, issued, partial, failed
     total: Mapped[int] = mapped_column(Integer)
     policy_ids: Mapped[Any] = mapped_column(JSON, default=list)
     error: Mapped[Any] = mapped_column(JSON, nullable=True)  # {type, detail, not_issued_from}

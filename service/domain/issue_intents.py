@@ -185,8 +185,8 @@ def claim(s: Session, pairs: Iterable[tuple[Intent, int]]) -> list[tuple[Intent,
         got = s.scalars(update(m.IssueIntent).where(m.IssueIntent.holder.in_(part), m.IssueIntent.outcome.is_(None))
                         .values(outcome="issued").returning(m.IssueIntent.holder)).all()
         claimed.extend(by_key[k] for k in got)
-    for c, pid in claimed:
-        s.execute(update(m.IssueIntent).where(m.IssueIntent.holder == c.key).values(policy_id=pid))
+    if claimed:  # one executemany: the ORM's bulk UPDATE by primary key
+        s.execute(update(m.IssueIntent), [{"holder": c.key, "policy_id": pid} for c, pid in claimed])
     claimed.sort(key=lambda p: p[1])
     return claimed
 
@@ -293,7 +293,9 @@ def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Re
         intents = {r.holder: (_intent(r), r.nonce) for r in rows}
         policies: dict[str, m.Policy] = {}
         for part in _parts(list(intents)):
-            policies.update((p.holder, p) for p in s.scalars(select(m.Policy).where(m.Policy.holder.in_(part))))
+            # Not a renewal: one keeps its original's holder (and needs the owner this records).
+            policies.update((p.holder, p) for p in s.scalars(select(m.Policy).where(
+                m.Policy.holder.in_(part), m.Policy.renewal_of == 0)))
         claimed = claim(s, [(intents[h][0], p.id) for h, p in policies.items()])
         by_tx: dict[str, list[tuple[int, Intent, dict[str, Any], bytes]]] = {}
         for c, pid in claimed:

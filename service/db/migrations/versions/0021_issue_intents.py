@@ -47,9 +47,12 @@ def upgrade() -> None:
     with op.batch_alter_table('issue_batches') as batch:
         batch.add_column(sa.Column('idempotency_key', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('handed_over', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # The reconciler looks for open batches every worker pass.
+    op.create_index('ix_issue_batches_status', 'issue_batches', ['status'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_issue_batches_status', 'issue_batches')
     with op.batch_alter_table('issue_batches') as batch:
         batch.drop_column('handed_over')
         batch.drop_column('idempotency_key')
