@@ -96,21 +96,29 @@ class WriteAhead:
         def before_send(nonce: int) -> None:
             nonlocal written
             s = self.session
-            if self.batch_id is not None:
-                touch_batch(s, self.batch_id)
-            if not written:
-                s.execute(insert(m.IssueIntent), [
-                    {"holder": c.key, "run_id": self.run_id, "position": c.position, "holder_ref": c.holder_ref,
-                     "holder_salt": "0x" + c.salt.hex(), "beneficiary": c.beneficiary, "nonce": nonce,
-                     "written_at": m.now()} for c in chunk])
-            else:  # a retry with another nonce (the first was taken meanwhile)
-                for part in _parts([c.key for c in chunk]):
-                    s.execute(update(m.IssueIntent).where(m.IssueIntent.holder.in_(part))
-                              .values(nonce=nonce, written_at=m.now()))
-            s.commit()
+            try:
+                self._write(chunk, nonce, first=not written)
+            except BaseException:
+                s.rollback()  # nothing is sent; the session stays usable for the chunks in flight
+                raise
             written = True
 
         return before_send
+
+    def _write(self, chunk: Sequence[Intent], nonce: int, *, first: bool) -> None:
+        s = self.session
+        if self.batch_id is not None:
+            touch_batch(s, self.batch_id)
+        if first:
+            s.execute(insert(m.IssueIntent), [
+                {"holder": c.key, "run_id": self.run_id, "position": c.position, "holder_ref": c.holder_ref,
+                 "holder_salt": "0x" + c.salt.hex(), "beneficiary": c.beneficiary, "nonce": nonce,
+                 "written_at": m.now()} for c in chunk])
+        else:  # a retry with another nonce (the first was taken meanwhile)
+            for part in _parts([c.key for c in chunk]):
+                s.execute(update(m.IssueIntent).where(m.IssueIntent.holder.in_(part))
+                          .values(nonce=nonce, written_at=m.now()))
+        s.commit()
 
     def claim(self, pairs: Iterable[tuple[Intent, int]]) -> list[tuple[Intent, int]]:
         """The (cover, policy id) pairs this call may record (not yet claimed by the reconciler)."""
@@ -268,7 +276,7 @@ def reconcile(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, *,
         count = int(gw.w3.eth.get_transaction_count(gw.operator.address, block))  # type: ignore[arg-type]
         for run_id in runs:
             _settle_run(factory, run_id, count, out)
-    _finish_batches(factory, cutoff, out)
+    _finish_batches(factory, indexer, cutoff, out)
     _purge_requests(factory, clock() - KEEP_REQUESTS)
     return out
 
@@ -324,12 +332,14 @@ def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Re
             forget(s, run_id)  # nothing left to decide (a keyed request's run is kept: `earlier`)
 
 
-def _finish_batches(factory: sessionmaker[Session], cutoff: datetime, out: Reconciled) -> None:
+def _finish_batches(factory: sessionmaker[Session], indexer: Indexer, cutoff: datetime, out: Reconciled) -> None:
     with factory() as s:
         candidates = s.scalars(select(m.IssueBatch.id).where(m.IssueBatch.status.in_(OPEN),
                                                              m.IssueBatch.updated_at < cutoff)).all()
         handed = s.scalars(select(m.IssueBatch.id).where(m.IssueBatch.status.in_(OPEN),
                                                          m.IssueBatch.handed_over.is_(True))).all()
+    if candidates or handed:
+        indexer.sync()  # the policies a finished batch lists are readable once it says so
     for batch_id in dict.fromkeys([*candidates, *handed]):
         with transaction(factory) as s:
             batch = s.get(m.IssueBatch, batch_id)

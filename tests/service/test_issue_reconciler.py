@@ -14,6 +14,7 @@ import pytest
 from eth_utils import keccak
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from contracts.errors import NoReceipt
 from service.api.idempotency import _fingerprint
@@ -322,3 +323,40 @@ def test_a_single_cover_whose_transaction_never_left_is_issued_on_retry(
     answer = api.ok(api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed), 201)
     assert answer["holder_ref"] == cover["holder_ref"]
     assert _policies_on_chain(app) == before + 2  # the other request's cover and this one, once
+
+
+def test_a_write_ahead_that_fails_sends_nothing_and_the_batch_ends_partial(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database refuses the second chunk's record: that transaction is never signed (its
+    nonce stays free), the first chunk's owners are recorded, and the batch ends partial."""
+    tenant, headers = distributor
+    monkeypatch.setattr(app.state.settings, "issue_batch", 2)
+    quote = _quote(api, tenant, headers)
+    covers = _covers(quote["id"] + "f", 5)
+    gw = app.state.gateway
+    nonce = gw.w3.eth.get_transaction_count(gw.operator.address)
+    before = _policies_on_chain(app)
+    write = issue_intents.WriteAhead._write
+    calls = [0]
+
+    def failing(self: issue_intents.WriteAhead, *args: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        write(self, *args, **kwargs)
+
+    monkeypatch.setattr(issue_intents.WriteAhead, "_write", failing)
+    reply = api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers}, headers=headers)
+    assert reply.status_code == 202, reply.text
+    deadline = time.monotonic() + 10
+    while not _handed_over(app, reply.json()["id"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    monkeypatch.undo()
+    assert _policies_on_chain(app) == before + 2
+    assert gw.w3.eth.get_transaction_count(gw.operator.address) == nonce + 1  # one transaction: no gap
+    assert _reconcile(app, stale_after=3600).batches == [reply.json()["id"]]
+    status = _status(api, reply.json(), headers)
+    assert status["status"] == "partial" and len(status["policy_ids"]) == 2
+    assert status["error"]["not_issued_from"] == 2 and status["error"]["type"] == "internal"
+    _owners_match_the_chain(api, app, status["policy_ids"], covers[:2], headers)
