@@ -168,8 +168,11 @@ class Sender:
                 self._revive_quietly(lost)
             time.sleep(ADMIT_POLL)
 
-    def send(self, fn: Any, account: Account) -> TxReceipt:
-        """`fn` is a bound contract function (`c.functions.x(...)`) or a constructor."""
+    def send(self, fn: Any, account: Account, *, before_send: Callable[[int], None] | None = None) -> TxReceipt:
+        """`fn` is a bound contract function (`c.functions.x(...)`) or a constructor;
+        `before_send`: see `broadcast`."""
+        if before_send is not None:
+            return self.wait(self.broadcast(fn, account, before_send=before_send))
         return self.wait(self.broadcast(fn, account))
 
     def simulate(self, fn: Any, account: Account) -> None:

@@ -102,8 +102,11 @@ class Gateway:
     def wait(self, pending: Pending, alongside: Iterable[Pending] = ()) -> Any:
         return self.sender.wait(pending, alongside)
 
-    def send(self, fn: Any, account: Account | None = None) -> Any:
+    def send(self, fn: Any, account: Account | None = None, *,
+             before_send: Callable[[int], None] | None = None) -> Any:
         try:
+            if before_send is not None:
+                return self.sender.send(fn, account or self.operator, before_send=before_send)
             return self.sender.send(fn, account or self.operator)
         except ContractsError as exc:
             raise chain_error(exc) from None

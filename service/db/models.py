@@ -284,6 +284,21 @@ class IssueIntent(Base):
     policy_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class PendingRenewal(Base):
+    """A renewal written ahead of its transaction (service.domain.lifecycle.renew): the quote and
+    schedule of the follow-on cover, with the operator's nonce. The follow-on keeps the old
+    policy's holder, so its owner is the old owner; the reconciler records it from the chain if
+    the process died before the receipt. One a policy: it can be renewed once."""
+
+    __tablename__ = "pending_renewals"
+    old_policy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    quote_id: Mapped[str] = mapped_column(String(32))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    schedule_hash: Mapped[str] = mapped_column(String(66))
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 class Webhook(Base):
     __tablename__ = "webhooks"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

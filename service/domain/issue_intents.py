@@ -241,6 +241,14 @@ def record(s: Session, *, tenant_id: str | None, quote_id: str, batch_id: str | 
         for pid, c, _, _ in rows], tenant_ids=[tenant_id] if tenant_id else [], block=block, tx=tx)
 
 
+def renewal_claimed(s: Session, old_id: int) -> bool:
+    """Takes a renewal's write-ahead record (`m.PendingRenewal`): True for the one writer (the
+    live renewal or the reconciler) that records the follow-on's owner; the DELETE's row lock
+    makes a concurrent one wait, then find nothing."""
+    gone = s.execute(delete(m.PendingRenewal).where(m.PendingRenewal.old_policy_id == old_id))
+    return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+
 # --- the reconciler -----------------------------------------------------------------------
 
 @dataclass
@@ -268,7 +276,8 @@ def reconcile(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, *,
         runs = s.scalars(select(m.IssueIntent.run_id).where(
             m.IssueIntent.outcome.is_(None), (m.IssueIntent.written_at < cutoff) | m.IssueIntent.run_id.in_(handed))
             .distinct()).all()
-    if runs:
+        renewals = s.scalars(select(m.PendingRenewal.old_policy_id).where(m.PendingRenewal.written_at < cutoff)).all()
+    if runs or renewals:
         indexer.sync()
         block = indexer.block()
         # Every operator transaction below this count is mined at or before `block`, which the
@@ -276,6 +285,8 @@ def reconcile(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, *,
         count = int(gw.w3.eth.get_transaction_count(gw.operator.address, block))  # type: ignore[arg-type]
         for run_id in runs:
             _settle_run(factory, run_id, count, out)
+        for old_id in renewals:
+            _settle_renewal(factory, old_id, count, out)
     _finish_batches(factory, indexer, cutoff, out)
     _purge_requests(factory, clock() - KEEP_REQUESTS)
     return out
@@ -330,6 +341,42 @@ def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Re
                      "thread stopped, or had no receipt, in time)", run_id, len(claimed), len(lost))
         if run.batch_id is None and run.request_key is None and len(claimed) + len(lost) == len(intents):
             forget(s, run_id)  # nothing left to decide (a keyed request's run is kept: `earlier`)
+
+
+def _settle_renewal(factory: sessionmaker[Session], old_id: int, count: int, out: Reconciled) -> None:
+    with transaction(factory) as s:
+        outcome = settle_renewal(s, old_id, count)
+    if outcome == "issued":
+        out.issued += 1
+    elif outcome == "not_issued":
+        out.not_issued += 1
+
+
+def settle_renewal(s: Session, old_id: int, count: int | None = None) -> str | None:
+    """Decides a renewal written ahead whose receipt was not recorded, from the projection: the
+    follow-on's owner is the old policy's (the same holder), with the quote and schedule written
+    ahead ("issued"); with the operator's confirmed `count` past its nonce and no follow-on, it
+    never will be ("not_issued"); else None (undecided, or nothing written ahead)."""
+    row = s.get(m.PendingRenewal, old_id)
+    old = s.get(m.Policy, old_id)
+    if row is None:
+        return None
+    new = s.get(m.Policy, old.renewed_by) if old is not None and old.renewed_by else None
+    if new is None:
+        if count is not None and row.nonce < count:  # its nonce went to another transaction
+            s.delete(row)
+            return "not_issued"
+        return None
+    quote_id, document, schedule = row.quote_id, row.document, row.schedule_hash
+    owner = s.get(m.PolicyOwner, old_id)
+    if not renewal_claimed(s, old_id) or owner is None or s.get(m.PolicyOwner, new.id) is not None:
+        return None
+    s.add(m.PolicyOwner(policy_id=new.id, tenant_id=owner.tenant_id, quote_id=quote_id,
+                        holder_ref=owner.holder_ref, holder_salt=owner.holder_salt))
+    if schedule == new.schedule_hash:  # else renewed otherwise than written ahead: the owner only
+        s.add(m.PolicySchedule(policy_id=new.id, document=document, schedule_hash=schedule))
+    log.info("renewal of policy %d: follow-on %d's owner recorded from the chain", old_id, new.id)
+    return "issued"
 
 
 def _finish_batches(factory: sessionmaker[Session], indexer: Indexer, cutoff: datetime, out: Reconciled) -> None:

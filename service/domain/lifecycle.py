@@ -37,6 +37,7 @@ from service.chain.indexer import Indexer, policy_record
 from service.db import models as m
 from service.domain import rerating, underwriting, wording
 from service.domain.anchoring import underwriting_status
+from service.domain.issue_intents import OutcomePending, renewal_claimed, settle_renewal
 from service.domain.wording.basis import basis
 from service.errors import BadRequest, ChainError, Conflict, NotFound, ServiceError
 
@@ -157,6 +158,11 @@ class _NoReport(Exception):
     pass
 
 
+# A send that failed this way may still be mined: its write-ahead record stays for the reconciler.
+_UNKNOWN_OUTCOME = ("no_receipt", "send_failed", "chain_error")
+
+
+
 def _declined(policy_id: int, reason: str) -> Conflict:
     return Conflict(f"renewal of policy {policy_id} declined: {reason}", type="renewal_declined")
 
@@ -172,6 +178,8 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
     now = gw.now()
     _must_be_running(old, now)
     if old.renewed_by:
+        if settle_renewal(session, old.id):  # an earlier attempt's receipt was lost: its follow-on recorded now
+            session.commit()
         raise Conflict(f"policy {old.id} was already renewed by policy {old.renewed_by}", type="already_renewed")
     if owner is None:
         raise Conflict(f"policy {old.id} was not issued through this service: renew it on-chain",
@@ -202,9 +210,26 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
         cover_start=old.cover_end, renewal_of=old.id)).cover(holder, to_checksum_address(old.beneficiary))
     terms = PolicyTerms(product.id, old.cover_end, old.cover_end + length, quote.limit, quote.premium,
                         old.beneficiary, holder, subject, report_id, schedule_hash)
+    if session.get(m.PendingRenewal, old.id) is not None:
+        raise OutcomePending(f"an earlier renewal of policy {old.id} was sent and its outcome is not known yet; "
+                             "retry in a minute", type="outcome_pending")
+
+    def write_ahead(nonce: int) -> None:  # the follow-on's quote and schedule, before it is signed
+        session.merge(m.PendingRenewal(old_policy_id=old.id, quote_id=quote.id, document=doc,
+                                       schedule_hash="0x" + schedule_hash.hex(), nonce=nonce, written_at=m.now()))
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
     try:
-        receipt = gw.send(gw.book.functions.renew(old.id, policy_record(old).as_tuple(), terms.as_tuple()))
+        receipt = gw.send(gw.book.functions.renew(old.id, policy_record(old).as_tuple(), terms.as_tuple()),
+                          before_send=write_ahead)
     except ServiceError as exc:  # superseded since it was read: the chain refuses, named as the quote would be
+        if exc.type not in _UNKNOWN_OUTCOME:  # refused for good: nothing to decide later
+            session.execute(delete(m.PendingRenewal).where(m.PendingRenewal.old_policy_id == old.id))
+            session.commit()
         mapped = rerating.mapped_refusal(session, gw, assessment.report, exc, f"policy {old.id} is not renewed")
         if mapped is exc:
             raise
@@ -213,9 +238,10 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
     if not events:
         raise ChainError("renew mined without a PolicyRenewed event")
     new_id = int(events[0]["args"]["newPolicyId"])
-    session.add(m.PolicyOwner(policy_id=new_id, tenant_id=owner.tenant_id, quote_id=quote.id,
-                              holder_ref=owner.holder_ref, holder_salt=owner.holder_salt))
-    session.add(m.PolicySchedule(policy_id=new_id, document=doc, schedule_hash="0x" + schedule_hash.hex()))
+    if renewal_claimed(session, old.id):  # else the reconciler recorded the follow-on first
+        session.add(m.PolicyOwner(policy_id=new_id, tenant_id=owner.tenant_id, quote_id=quote.id,
+                                  holder_ref=owner.holder_ref, holder_salt=owner.holder_salt))
+        session.add(m.PolicySchedule(policy_id=new_id, document=doc, schedule_hash="0x" + schedule_hash.hex()))
     session.commit()
     indexer.sync()
     session.expire_all()

@@ -23,8 +23,9 @@ from service.db import models as m
 from service.db.session import transaction
 from service.domain import issue_batches, issue_intents
 from service.worker.issue_reconciler import IssueReconciler
-from tests.service.helpers import Api
+from tests.service.helpers import Api, unique_service
 from tests.service.test_issue_batches import _covers, _issued_notices, _poll, _quote
+from tests.service.test_lifecycle import insured, renew
 
 # The issuing thread's simulated death (`Died`) is reported by pytest as an unhandled thread exception.
 pytestmark = [pytest.mark.postgresql,
@@ -360,3 +361,64 @@ def test_a_write_ahead_that_fails_sends_nothing_and_the_batch_ends_partial(
     assert status["status"] == "partial" and len(status["policy_ids"]) == 2
     assert status["error"]["not_issued_from"] == 2 and status["error"]["type"] == "internal"
     _owners_match_the_chain(api, app, status["policy_ids"], covers[:2], headers)
+
+
+def test_a_renewal_whose_receipt_was_lost_gets_its_owner_and_is_not_renewed_twice(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The follow-on cover keeps the old holder; its quote and schedule were written ahead. A
+    renewal retried while the first is undecided is 503; the reconciler records the follow-on."""
+    tenant, headers = distributor
+    _, _, old = insured(api, tenant, headers, unique_service())
+
+    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
+        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
+
+    tester = api.chain.tester
+    tester.disable_auto_mine_transactions()  # the renewal waits in the pool
+    try:
+        monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+        assert renew(api, old, headers, 502)["type"] == "no_receipt"
+        monkeypatch.undo()
+        assert renew(api, old, headers, 503)["type"] == "outcome_pending"  # it may still be mined
+        assert _reconcile(app) == issue_intents.Reconciled()  # and its nonce is unspent: undecided
+    finally:
+        tester.enable_auto_mine_transactions()
+    tester.mine_blocks(1)
+    issued = _policies_on_chain(app)
+    assert _reconcile(app).issued == 1
+    shown = api.ok(api.c.get(f"/v1/policies/{old['id']}", headers=headers))
+    new = api.ok(api.c.get(f"/v1/policies/{shown['renewed_by']}", headers=headers))
+    assert new["renewal_of"] == old["id"] and new["holder_ref"] == old["holder_ref"]
+    with app.state.factory() as s:
+        schedule, policy = s.get(m.PolicySchedule, new["id"]), s.get(m.Policy, new["id"])
+        assert schedule is not None and policy is not None and schedule.schedule_hash == policy.schedule_hash
+    assert renew(api, old, headers, 409)["type"] == "already_renewed"
+    assert _policies_on_chain(app) == issued
+
+
+def test_a_renewal_retried_after_its_lost_receipt_records_the_follow_on_and_answers_409(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    _, _, old = insured(api, tenant, headers, unique_service())
+
+    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
+        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
+
+    monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+    assert renew(api, old, headers, 502)["type"] == "no_receipt"  # mined (eth-tester), not recorded
+    monkeypatch.undo()
+    again = renew(api, old, headers, 409)
+    assert again["type"] == "already_renewed"
+    new_id = int(again["detail"].rsplit(" ", 1)[-1])
+    assert api.ok(api.c.get(f"/v1/policies/{new_id}", headers=headers))["holder_ref"] == old["holder_ref"]
+    assert _reconcile(app) == issue_intents.Reconciled()  # nothing left: the retry recorded it
+
+
+def test_a_renewal_refused_for_good_leaves_nothing_to_decide(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]]) -> None:
+    tenant, headers = distributor
+    _, _, old = insured(api, tenant, headers, unique_service())
+    renew(api, old, headers)
+    assert renew(api, old, headers, 409)["type"] == "already_renewed"  # refused before anything was written
+    with app.state.factory() as s:
+        assert s.get(m.PendingRenewal, old["id"]) is None

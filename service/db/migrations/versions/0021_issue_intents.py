@@ -1,4 +1,4 @@
-"""issue_intents: covers written ahead of their transaction, for the reconciler of a dead issuer
+"""issue_intents, pending_renewals: covers written ahead of their transaction, for the reconciler
 
 Revision ID: 0021
 Revises: 0020
@@ -44,6 +44,15 @@ def upgrade() -> None:
     )
     op.create_index('ix_issue_intents_run_id', 'issue_intents', ['run_id'])
     op.create_index('ix_issue_intents_outcome', 'issue_intents', ['outcome'])
+    op.create_table('pending_renewals',
+    sa.Column('old_policy_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('quote_id', sa.String(length=32), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('schedule_hash', sa.String(length=66), nullable=False),
+    sa.Column('nonce', sa.BigInteger(), nullable=False),
+    sa.Column('written_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('old_policy_id')
+    )
     with op.batch_alter_table('issue_batches') as batch:
         batch.add_column(sa.Column('idempotency_key', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('handed_over', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -56,6 +65,7 @@ def downgrade() -> None:
     with op.batch_alter_table('issue_batches') as batch:
         batch.drop_column('handed_over')
         batch.drop_column('idempotency_key')
+    op.drop_table('pending_renewals')
     op.drop_index('ix_issue_intents_outcome', 'issue_intents')
     op.drop_index('ix_issue_intents_run_id', 'issue_intents')
     op.drop_table('issue_intents')
