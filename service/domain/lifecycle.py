@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
@@ -162,7 +163,6 @@ class _NoReport(Exception):
 _UNKNOWN_OUTCOME = ("no_receipt", "send_failed", "chain_error")
 
 
-
 def _declined(policy_id: int, reason: str) -> Conflict:
     return Conflict(f"renewal of policy {policy_id} declined: {reason}", type="renewal_declined")
 
@@ -214,21 +214,32 @@ def renew(session: Session, gw: Gateway, indexer: Indexer, policy_id: int, *,
         raise OutcomePending(f"an earlier renewal of policy {old.id} was sent and its outcome is not known yet; "
                              "retry in a minute", type="outcome_pending")
 
+    ours: list[int] = []  # the nonce our record carries
+
     def write_ahead(nonce: int) -> None:  # the follow-on's quote and schedule, before it is signed
-        session.merge(m.PendingRenewal(old_policy_id=old.id, quote_id=quote.id, document=doc,
-                                       schedule_hash="0x" + schedule_hash.hex(), nonce=nonce, written_at=m.now()))
         try:
+            if not ours:  # an INSERT: a concurrent renewal of the same policy finds the row and sends nothing
+                session.add(m.PendingRenewal(old_policy_id=old.id, quote_id=quote.id, document=doc,
+                                             schedule_hash="0x" + schedule_hash.hex(), nonce=nonce))
+            else:  # a retry with another nonce (the first was taken meanwhile)
+                session.execute(update(m.PendingRenewal).where(m.PendingRenewal.old_policy_id == old.id)
+                                .values(nonce=nonce, written_at=m.now()))
             session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise OutcomePending(f"another renewal of policy {old.id} is being sent", type="outcome_pending") from None
         except BaseException:
             session.rollback()
             raise
+        ours[:] = [nonce]
 
     try:
         receipt = gw.send(gw.book.functions.renew(old.id, policy_record(old).as_tuple(), terms.as_tuple()),
                           before_send=write_ahead)
     except ServiceError as exc:  # superseded since it was read: the chain refuses, named as the quote would be
-        if exc.type not in _UNKNOWN_OUTCOME:  # refused for good: nothing to decide later
-            session.execute(delete(m.PendingRenewal).where(m.PendingRenewal.old_policy_id == old.id))
+        if ours and exc.type not in _UNKNOWN_OUTCOME:  # ours, refused for good: nothing to decide later
+            session.execute(delete(m.PendingRenewal).where(m.PendingRenewal.old_policy_id == old.id,
+                                                           m.PendingRenewal.nonce == ours[0]))
             session.commit()
         mapped = rerating.mapped_refusal(session, gw, assessment.report, exc, f"policy {old.id} is not renewed")
         if mapped is exc:
