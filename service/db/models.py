@@ -239,8 +239,9 @@ class IssueBatch(Base):
     total: Mapped[int] = mapped_column(Integer)
     policy_ids: Mapped[Any] = mapped_column(JSON, default=list)
     error: Mapped[Any] = mapped_column(JSON, nullable=True)  # {type, detail, not_issued_from}
-    # The request's Idempotency-Key: a retry after the process died answers this batch, never a second one.
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # "<tenant>/<Idempotency-Key>" of the request (the caller's tenant, as the key's reservation
+    # is): a retry after the process died answers this batch, never a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(240), nullable=True, index=True)
     # The thread ended with covers whose transactions' outcome it could not learn: the reconciler finishes it.
     handed_over: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)

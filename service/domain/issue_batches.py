@@ -53,13 +53,12 @@ def start(factory: sessionmaker[Session], gw: Gateway, indexer: Indexer, quote_i
           cover_seconds: int | None, chunk: int, *, tenant_id: str | None, may_see: Callable[[str | None], bool],
           insurer: str, assessor: str, in_flight: int, idempotency_key: str | None = None) -> m.IssueBatch:
     """Starts the batch and returns it once its transactions are broadcast; raises the
-    `ServiceError` that refused it when nothing could be sent. A batch of this tenant with the
-    same `idempotency_key` (an earlier request whose process died before answering) is answered
-    instead: its covers may be on-chain, and the reconciler finishes it."""
+    `ServiceError` that refused it when nothing could be sent. A batch with the same
+    `idempotency_key` ("<caller's tenant>/<key>": an earlier request whose process died before
+    answering) is answered instead: its covers may be on-chain, and the reconciler finishes it."""
     with transaction(factory) as s:
         if idempotency_key is not None:
-            earlier = s.scalar(select(m.IssueBatch).where(m.IssueBatch.tenant_id == tenant_id,
-                                                          m.IssueBatch.idempotency_key == idempotency_key))
+            earlier = s.scalar(select(m.IssueBatch).where(m.IssueBatch.idempotency_key == idempotency_key))
             if earlier is not None:
                 s.expunge(earlier)
                 return earlier

@@ -235,7 +235,7 @@ def test_a_retry_with_the_idempotency_key_of_a_dead_request_answers_its_batch_an
     first = issue_batches.start(app.state.factory, app.state.gateway, app.state.indexer, quote["id"],
                                 BatchIn(**payload).covers, None, 2, tenant_id=tenant, may_see=lambda _: True,
                                 insurer=settings.insurer_name, assessor=settings.assessor_name, in_flight=4,
-                                idempotency_key=key)
+                                idempotency_key=f"{tenant}/{key}")  # the caller's tenant and key
     assert died.wait(10)
     monkeypatch.undo()
     issued = _policies_on_chain(app)
@@ -247,6 +247,13 @@ def test_a_retry_with_the_idempotency_key_of_a_dead_request_answers_its_batch_an
     _reconcile(app)
     status = _status(api, reply.json(), headers)
     assert status["status"] == "issued" and len(status["policy_ids"]) == 3
+    # The key is the caller's: another tenant's request with the same key string is its own batch.
+    other = api.tenant()
+    other_headers = api.key(other, "distributor")
+    theirs = _quote(api, other, other_headers)
+    own = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": theirs["id"], "covers": payload["covers"]},
+                            headers={**other_headers, "Idempotency-Key": key}), 202)
+    assert own["id"] != first.id
 
 
 def test_a_batch_finished_by_the_reconciler_sends_nothing_more(

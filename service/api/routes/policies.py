@@ -189,7 +189,7 @@ def create_batch(body: BatchIn, session: SessionDep, gw: GatewayDep, indexer: In
         request.app.state.factory, gw, indexer, body.quote_id, body.covers, body.cover_seconds, settings.issue_batch,
         tenant_id=quote.tenant_id if quote is not None else None, may_see=principal.can_see,
         insurer=settings.insurer_name, assessor=settings.assessor_name, in_flight=settings.issue_in_flight,
-        idempotency_key=idem.key)), 202)
+        idempotency_key=idem.scope_key)), 202)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchStatus, responses=responses(404))

@@ -54,13 +54,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('old_policy_id')
     )
     with op.batch_alter_table('issue_batches') as batch:
-        batch.add_column(sa.Column('idempotency_key', sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column('idempotency_key', sa.String(length=240), nullable=True))
         batch.add_column(sa.Column('handed_over', sa.Boolean(), server_default=sa.false(), nullable=False))
     # The reconciler looks for open batches every worker pass.
     op.create_index('ix_issue_batches_status', 'issue_batches', ['status'])
+    op.create_index('ix_issue_batches_idempotency_key', 'issue_batches', ['idempotency_key'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_issue_batches_idempotency_key', 'issue_batches')
     op.drop_index('ix_issue_batches_status', 'issue_batches')
     with op.batch_alter_table('issue_batches') as batch:
         batch.drop_column('handed_over')
