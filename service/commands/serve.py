@@ -130,8 +130,24 @@ def reindex_cmd() -> None:
     typer.echo(f"reindexed {n} events")
 
 
+def reconcile_cmd(stale_seconds: float = typer.Option(
+        None, "--stale-seconds", min=0,
+        help="decide what was left undecided this long (default CYBERCOVER_ISSUE_STALE_SECONDS)")) -> None:
+    """One pass of the worker's issuance reconciler: owners of covers (and renewals) a dead
+    issuing process sent, covers that can never be issued, batches it left open."""
+    from service.domain import issue_intents
+    from service.settings import get_settings
+
+    gateway, factory, indexer = _components()
+    stale = get_settings().issue_stale_seconds if stale_seconds is None else stale_seconds
+    done = issue_intents.reconcile(factory, gateway, indexer, stale_after=stale)  # type: ignore[arg-type]
+    typer.echo(f"recorded {done.issued} owners from the chain, {done.not_issued} covers never issued, "
+               f"{len(done.batches)} batches finished")
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_cmd)
+    app.command("reconcile")(reconcile_cmd)
     app.command("worker")(worker_cmd)
     app.command("reindex")(reindex_cmd)
     app.add_typer(db_app, name="db")

@@ -15,10 +15,14 @@ from eth_utils import keccak
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner
 
 from contracts.errors import NoReceipt
 from service.api.idempotency import _fingerprint
 from service.api.routes.policies import BatchIn
+from service.cli import _register
+from service.cli import app as cli_app
+from service.commands import serve as serve_cmds
 from service.db import models as m
 from service.db.session import transaction
 from service.domain import issue_batches, issue_intents
@@ -429,3 +433,25 @@ def test_a_renewal_refused_for_good_leaves_nothing_to_decide(
     assert renew(api, old, headers, 409)["type"] == "already_renewed"  # refused before anything was written
     with app.state.factory() as s:
         assert s.get(m.PendingRenewal, old["id"]) is None
+
+
+def test_the_reconcile_command_runs_one_pass(
+        api: Api, app: FastAPI, distributor: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, headers = distributor
+    quote = _quote(api, tenant, headers)
+    died = _dies_in(monkeypatch, app.state.gateway.sender, "wait")
+    covers = _covers(quote["id"] + "c", 2)
+    body = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
+                             headers=headers), 202)
+    assert died.wait(10)
+    monkeypatch.undo()
+    if not cli_app.registered_commands:
+        _register()
+    gw = app.state.gateway
+    monkeypatch.setattr(serve_cmds, "_components", lambda: (gw, app.state.factory, app.state.indexer))
+    result = CliRunner().invoke(cli_app, ["reconcile", "--stale-seconds", "0"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "recorded 2 owners from the chain, 0 covers never issued, 1 batches finished"
+    assert _status(api, body, headers)["status"] == "issued"
+    bad = CliRunner().invoke(cli_app, ["reconcile", "--stale-seconds", "-1"])
+    assert bad.exit_code == 2 and "stale-seconds" in bad.output
