@@ -171,9 +171,7 @@ class Sender:
     def send(self, fn: Any, account: Account, *, before_send: Callable[[int], None] | None = None) -> TxReceipt:
         """`fn` is a bound contract function (`c.functions.x(...)`) or a constructor;
         `before_send`: see `broadcast`."""
-        if before_send is not None:
-            return self.wait(self.broadcast(fn, account, before_send=before_send))
-        return self.wait(self.broadcast(fn, account))
+        return self.wait(self.broadcast(fn, account, before_send=before_send))
 
     def simulate(self, fn: Any, account: Account) -> None:
         """Runs `fn` on the pending block (the next block's time; after our transactions still in
@@ -534,11 +532,7 @@ class Pipeline:
         """Raises what `broadcast` raises (nothing was sent then)."""
         while len(self.window) >= self.depth:
             self.land()
-        if before_send is not None:
-            pending = self.sender.broadcast(fn, account, gas, simulated=simulated, before_send=before_send)
-        else:
-            pending = (self.sender.broadcast(fn, account) if gas is None
-                       else self.sender.broadcast(fn, account, gas, simulated=simulated))
+        pending = self.sender.broadcast(fn, account, gas, simulated=simulated, before_send=before_send)
         self.window.append((tag, pending))
         return pending
 

@@ -92,12 +92,7 @@ class Gateway:
         """Sent, not awaited (raises the sender's own errors: pipelines map them per transaction).
         `gas`: the limit, when the caller estimated it already (`Sender.limit`; `simulated`: on
         the pending block, `Sender.estimate`); `before_send`: see `Sender.broadcast`."""
-        if before_send is not None:
-            return self.sender.broadcast(fn, account or self.operator, gas, simulated=simulated,
-                                         before_send=before_send)
-        if gas is None:
-            return self.sender.broadcast(fn, account or self.operator)
-        return self.sender.broadcast(fn, account or self.operator, gas, simulated=simulated)
+        return self.sender.broadcast(fn, account or self.operator, gas, simulated=simulated, before_send=before_send)
 
     def wait(self, pending: Pending, alongside: Iterable[Pending] = ()) -> Any:
         return self.sender.wait(pending, alongside)
@@ -105,9 +100,7 @@ class Gateway:
     def send(self, fn: Any, account: Account | None = None, *,
              before_send: Callable[[int], None] | None = None) -> Any:
         try:
-            if before_send is not None:
-                return self.sender.send(fn, account or self.operator, before_send=before_send)
-            return self.sender.send(fn, account or self.operator)
+            return self.sender.send(fn, account or self.operator, before_send=before_send)
         except ContractsError as exc:
             raise chain_error(exc) from None
 

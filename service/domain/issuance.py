@@ -179,8 +179,7 @@ def issue(session: Session, gw: Gateway, indexer: Indexer, quote_id: str, covers
             on_sent()
     finally:
         pipe.drain()
-    unknown = wal.open()
-    wal.close()
+    unknown = wal.close()
     if failures:
         i, exc = min(failures, key=lambda f: f[0])
         mapped = rerating.mapped_refusal(session, gw, record.report, exc, f"quote {quote.id} is not issued")

@@ -134,13 +134,16 @@ class WriteAhead:
         return int(self.session.scalar(select(func.count()).select_from(m.IssueIntent).where(
             m.IssueIntent.run_id == self.run_id, m.IssueIntent.outcome.is_(None))) or 0)
 
-    def close(self) -> None:
-        """Forgets the log of a call without a batch once every cover's outcome is recorded (the
-        owners hold the rest). A batch's log is forgotten with its final status (`forget_batch`):
-        until then it is what the reconciler would finish the batch from."""
-        if self.batch_id is None and self.request_key is None and not self.open():
+    def close(self) -> int:
+        """The covers left undecided (`open`). Forgets the log of a call without a batch or key
+        once every cover's outcome is recorded (the owners hold the rest). A batch's log is
+        forgotten with its final status (`forget_batch`): until then it is what the reconciler
+        would finish the batch from."""
+        undecided = self.open()
+        if self.batch_id is None and self.request_key is None and not undecided:
             forget(self.session, self.run_id)
         self.session.commit()
+        return undecided
 
 
 class OutcomePending(ServiceError):
@@ -223,17 +226,19 @@ def batch_sent(s: Session, batch_id: str) -> bool:
 
 
 def record(s: Session, *, tenant_id: str | None, quote_id: str, batch_id: str | None, product_id: int,
-           limit: int, premium: int, rows: Sequence[tuple[int, Intent, dict[str, Any], bytes]],
+           limit: int, premium: int, rows: Sequence[tuple[int, Intent, dict[str, Any] | None, bytes]],
            block: int, tx: str) -> None:
     """The owners, schedules and `policy.issued` notices of claimed covers (policy id, cover,
-    schedule document, schedule hash): one multi-row INSERT a table."""
+    schedule document or None, schedule hash): one multi-row INSERT a table."""
     if not rows:
         return
     s.execute(insert(m.PolicyOwner), [
         {"policy_id": pid, "tenant_id": tenant_id, "quote_id": quote_id, "holder_ref": c.holder_ref,
          "holder_salt": "0x" + c.salt.hex()} for pid, c, _, _ in rows])
-    s.execute(insert(m.PolicySchedule), [
-        {"policy_id": pid, "document": doc, "schedule_hash": "0x" + h.hex()} for pid, _, doc, h in rows])
+    schedules = [{"policy_id": pid, "document": doc, "schedule_hash": "0x" + h.hex()}
+                 for pid, _, doc, h in rows if doc is not None]
+    if schedules:
+        s.execute(insert(m.PolicySchedule), schedules)
     notices.publish_many(s, "policy.issued", [
         (f"policy.issued:{pid}", {"policy_id": pid, "batch_id": batch_id, "holder_ref": c.holder_ref,
                                   "beneficiary": c.beneficiary, "product_id": product_id, "limit": str(limit),
@@ -316,18 +321,15 @@ def _settle_run(factory: sessionmaker[Session], run_id: str, count: int, out: Re
             policies.update((p.holder, p) for p in s.scalars(select(m.Policy).where(
                 m.Policy.holder.in_(part), m.Policy.renewal_of == 0)))
         claimed = claim(s, [(intents[h][0], p.id) for h, p in policies.items()])
-        by_tx: dict[str, list[tuple[int, Intent, dict[str, Any], bytes]]] = {}
+        by_tx: dict[str, list[tuple[int, Intent, dict[str, Any] | None, bytes]]] = {}
         for c, pid in claimed:
             p = policies[c.key]
-            doc = for_cover(run.shared, c.holder, c.beneficiary)
-            h = schedule_hash(doc)
-            if "0x" + h.hex() != p.schedule_hash:  # the wording was not rebuilt exactly: keep the owner
+            built = for_cover(run.shared, c.holder, c.beneficiary)
+            h = schedule_hash(built)
+            exact = "0x" + h.hex() == p.schedule_hash
+            if not exact:  # the wording was not rebuilt exactly: the owner without it
                 log.warning("policy %d: the rebuilt schedule does not match its on-chain hash; owner only", pid)
-                s.execute(insert(m.PolicyOwner), [{"policy_id": pid, "tenant_id": run.tenant_id,
-                                                   "quote_id": run.quote_id, "holder_ref": c.holder_ref,
-                                                   "holder_salt": "0x" + c.salt.hex()}])
-                continue
-            by_tx.setdefault(p.tx, []).append((pid, c, doc, h))
+            by_tx.setdefault(p.tx, []).append((pid, c, built if exact else None, h))
         for tx, part_rows in by_tx.items():
             p = policies[part_rows[0][1].key]
             record(s, tenant_id=run.tenant_id, quote_id=run.quote_id, batch_id=run.batch_id, product_id=p.product_id,
@@ -381,13 +383,12 @@ def settle_renewal(s: Session, old_id: int, count: int | None = None) -> str | N
 
 def _finish_batches(factory: sessionmaker[Session], indexer: Indexer, cutoff: datetime, out: Reconciled) -> None:
     with factory() as s:
-        candidates = s.scalars(select(m.IssueBatch.id).where(m.IssueBatch.status.in_(OPEN),
-                                                             m.IssueBatch.updated_at < cutoff)).all()
-        handed = s.scalars(select(m.IssueBatch.id).where(m.IssueBatch.status.in_(OPEN),
-                                                         m.IssueBatch.handed_over.is_(True))).all()
-    if candidates or handed:
+        candidates = s.scalars(select(m.IssueBatch.id).where(
+            m.IssueBatch.status.in_(OPEN),
+            (m.IssueBatch.updated_at < cutoff) | m.IssueBatch.handed_over.is_(True))).all()
+    if candidates:
         indexer.sync()  # the policies a finished batch lists are readable once it says so
-    for batch_id in dict.fromkeys([*candidates, *handed]):
+    for batch_id in candidates:
         with transaction(factory) as s:
             batch = s.get(m.IssueBatch, batch_id)
             if batch is None or batch.status not in OPEN:

@@ -267,9 +267,9 @@ def test_worker_keeps_several_pay_batches_in_flight_and_pays_each_member_once(ap
     sender, log = app.state.gateway.sender, []
     broadcast, wait = sender.broadcast, sender.wait
 
-    def logged_broadcast(fn: Any, account: Any) -> Any:
+    def logged_broadcast(fn: Any, account: Any, *gas: Any, **kw: Any) -> Any:
         log.append(("sent", fn.fn_name))
-        return broadcast(fn, account)
+        return broadcast(fn, account, *gas, **kw)
 
     def logged_wait(pending: Any, alongside: Any = ()) -> Any:
         log.append(("mined", pending.fn.fn_name))

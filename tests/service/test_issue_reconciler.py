@@ -70,6 +70,23 @@ def _dies_in(monkeypatch: pytest.MonkeyPatch, obj: Any, name: str, after: int = 
     return died
 
 
+def _no_receipt(pending: Any, alongside: Any = ()) -> Any:
+    """`Sender.wait` that never sees a receipt (the transaction may still be mined)."""
+    raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
+
+
+def _until_handed_over(app: FastAPI, batch_id: str, timeout: float = 10) -> None:
+    """Waits until the batch's thread has ended and handed its batch to the reconciler."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with app.state.factory() as s:
+            row = s.get(m.IssueBatch, batch_id)
+            if row is not None and row.handed_over:
+                return
+        assert time.monotonic() < deadline, f"batch {batch_id} was not handed over"
+        time.sleep(0.05)
+
+
 def _owners_match_the_chain(api: Api, app: FastAPI, ids: list[int], covers: list[dict[str, str]],
                             headers: dict[str, str]) -> None:
     """Each policy's owner is the cover whose salted reference is its on-chain holder, and its
@@ -197,16 +214,10 @@ def test_a_batch_left_without_receipts_is_handed_over_and_finished_at_once(
     quote = _quote(api, tenant, headers)
     covers = _covers(quote["id"] + "h", 3)
 
-    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
-        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
-
-    monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+    monkeypatch.setattr(app.state.gateway.sender, "wait", _no_receipt)
     body = api.ok(api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers},
                              headers=headers), 202)
-    deadline = time.monotonic() + 10
-    while not _handed_over(app, body["id"]):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _until_handed_over(app, body["id"])
     monkeypatch.undo()
     assert _status(api, body, headers)["status"] == "pending"  # the thread ended, the outcome unknown to it
     done = _reconcile(app, stale_after=3600)  # handed over: no need to wait for staleness
@@ -216,10 +227,6 @@ def test_a_batch_left_without_receipts_is_handed_over_and_finished_at_once(
     _owners_match_the_chain(api, app, status["policy_ids"], covers, headers)
 
 
-def _handed_over(app: FastAPI, batch_id: str) -> bool:
-    with app.state.factory() as s:
-        row = s.get(m.IssueBatch, batch_id)
-        return row is not None and row.handed_over
 
 
 def test_a_retry_with_the_idempotency_key_of_a_dead_request_answers_its_batch_and_issues_nothing_twice(
@@ -288,10 +295,7 @@ def test_a_single_cover_retried_after_no_receipt_is_answered_not_issued_twice(
     cover = _covers(quote["id"] + "s", 1)[0]
     keyed = {**headers, "Idempotency-Key": f"single-{quote['id']}"}
 
-    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
-        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
-
-    monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+    monkeypatch.setattr(app.state.gateway.sender, "wait", _no_receipt)
     first = api.c.post("/v1/policies", json={"quote_id": quote["id"], **cover}, headers=keyed)
     monkeypatch.undo()
     assert first.status_code == 502 and first.json()["type"] == "no_receipt", first.text
@@ -360,10 +364,7 @@ def test_a_write_ahead_that_fails_sends_nothing_and_the_batch_ends_partial(
     monkeypatch.setattr(issue_intents.WriteAhead, "_write", failing)
     reply = api.c.post("/v1/policies/batch", json={"quote_id": quote["id"], "covers": covers}, headers=headers)
     assert reply.status_code == 202, reply.text
-    deadline = time.monotonic() + 10
-    while not _handed_over(app, reply.json()["id"]):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _until_handed_over(app, reply.json()["id"])
     monkeypatch.undo()
     assert _policies_on_chain(app) == before + 2
     assert gw.w3.eth.get_transaction_count(gw.operator.address) == nonce + 1  # one transaction: no gap
@@ -381,13 +382,10 @@ def test_a_renewal_whose_receipt_was_lost_gets_its_owner_and_is_not_renewed_twic
     tenant, headers = distributor
     _, _, old = insured(api, tenant, headers, unique_service())
 
-    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
-        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
-
     tester = api.chain.tester
     tester.disable_auto_mine_transactions()  # the renewal waits in the pool
     try:
-        monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+        monkeypatch.setattr(app.state.gateway.sender, "wait", _no_receipt)
         assert renew(api, old, headers, 502)["type"] == "no_receipt"
         monkeypatch.undo()
         assert renew(api, old, headers, 503)["type"] == "outcome_pending"  # it may still be mined
@@ -412,10 +410,7 @@ def test_a_renewal_retried_after_its_lost_receipt_records_the_follow_on_and_answ
     tenant, headers = distributor
     _, _, old = insured(api, tenant, headers, unique_service())
 
-    def no_receipt(pending: Any, alongside: Any = ()) -> Any:
-        raise NoReceipt(f"no receipt for 0x{pending.tx_hash.hex()}")
-
-    monkeypatch.setattr(app.state.gateway.sender, "wait", no_receipt)
+    monkeypatch.setattr(app.state.gateway.sender, "wait", _no_receipt)
     assert renew(api, old, headers, 502)["type"] == "no_receipt"  # mined (eth-tester), not recorded
     monkeypatch.undo()
     again = renew(api, old, headers, 409)

@@ -210,9 +210,9 @@ def test_settles_go_out_while_later_pages_of_entitlements_are_read(
         events.append(("read", threading.current_thread().name))
         return out
 
-    def logged_broadcast(fn: Any, account: Any, *gas: Any) -> Any:
+    def logged_broadcast(fn: Any, account: Any, *gas: Any, **kw: Any) -> Any:
         events.append(("sent", fn.fn_name))
-        return broadcast(fn, account, *gas)
+        return broadcast(fn, account, *gas, **kw)
 
     monkeypatch.setattr(w, "_due", logged_due)
     monkeypatch.setattr(w.gw.sender, "broadcast", logged_broadcast)

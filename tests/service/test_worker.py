@@ -157,16 +157,16 @@ class RefusingGateway:
             if ids & self.refused:
                 raise ContractRevert("Error", {"message": "ERC20: recipient is blocked"})
 
-    def send(self, fn: Any, account: Any = None) -> Any:
+    def send(self, fn: Any, account: Any = None, **kw: Any) -> Any:
         try:
             self._refuse(fn)
         except ContractRevert as exc:
             raise chain_error(exc) from None
-        return self.inner.send(fn, account)
+        return self.inner.send(fn, account, **kw)
 
-    def broadcast(self, fn: Any, account: Any = None) -> Any:  # the worker's pipeline sends through here
+    def broadcast(self, fn: Any, account: Any = None, *gas: Any, **kw: Any) -> Any:  # the worker's pipeline
         self._refuse(fn)
-        return self.inner.broadcast(fn, account)
+        return self.inner.broadcast(fn, account, *gas, **kw)
 
 
 class Clock:
